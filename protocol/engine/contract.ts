@@ -1,0 +1,101 @@
+/**
+ * The contract between the Engine.IO layer (protocol/engine) and what runs on top of it
+ * (protocol/socketio, or any engine.io-style user). The Socket.IO layer depends only on these
+ * types, never on the engine's internals, so either side can change behind them.
+ */
+
+/** Payload of one Engine.IO "message" packet: text, or binary (never both). */
+export type RawData = string | Uint8Array;
+
+export type EngineTransportName = "polling" | "websocket";
+
+/** Life cycle of an Engine.IO session. */
+export type EngineSocketState = "opening" | "open" | "closing" | "closed";
+
+/** Options for one outgoing message. */
+export interface SendOptions {
+  /** Compress this packet (websocket permessage-deflate or polling HTTP compression). Default true. */
+  compress?: boolean;
+}
+
+/**
+ * Why a session closed: the exact strings engine.io uses, which socket.io turns into its disconnect
+ * reasons ("transport close", "ping timeout", ...).
+ */
+export type EngineCloseReason =
+  | "transport close"
+  | "transport error"
+  | "ping timeout"
+  | "parse error"
+  | "forced close"
+  | "server shutting down"
+  | "forced server close"
+  | "slow client";
+
+/** What the engine knows of the HTTP request that opened the session. */
+export interface EngineHandshakeRequest {
+  readonly url: string;
+  readonly headers: Headers;
+  /** Query parameters of the handshake request. */
+  readonly query: URLSearchParams;
+  readonly remoteAddress: string;
+}
+
+export interface EngineSocketEvents {
+  message: (data: RawData) => void;
+  close: (reason: EngineCloseReason, description?: unknown) => void;
+  /** The transport switched from polling to websocket (after the `5` upgrade packet). */
+  upgrade: () => void;
+  /** The outgoing buffer was flushed to the transport. */
+  drain: () => void;
+  error: (err: Error) => void;
+}
+
+/** One Engine.IO session as seen from above. */
+export interface EngineSocket {
+  readonly id: string;
+  readonly state: EngineSocketState;
+  readonly transportName: EngineTransportName;
+  readonly request: EngineHandshakeRequest;
+  /** True when a send now would be written at once (used by `volatile`). */
+  readonly writable: boolean;
+
+  /** Queue one message packet. Never throws: a closed session drops it. */
+  send(data: RawData, options?: SendOptions): void;
+  /**
+   * Queue several message packets that belong together (a Socket.IO binary packet and its
+   * attachments) so that they are never interleaved with other sends.
+   */
+  sendMany(data: readonly RawData[], options?: SendOptions): void;
+  /** Close the session (sends the close packet where the transport allows it). */
+  close(reason?: EngineCloseReason): void;
+
+  /**
+   * Native pub/sub membership. The engine remembers the topics of each session: a websocket session
+   * is subscribed natively (Bun `ws.subscribe`), a polling session is tracked by the engine, and an
+   * upgrade moves the subscriptions to the websocket without losing or reordering packets.
+   */
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+
+  on<E extends keyof EngineSocketEvents>(event: E, listener: EngineSocketEvents[E]): this;
+  once<E extends keyof EngineSocketEvents>(event: E, listener: EngineSocketEvents[E]): this;
+  off<E extends keyof EngineSocketEvents>(event: E, listener: EngineSocketEvents[E]): this;
+}
+
+/** Options for `EnginePublisher.publish`. */
+export interface PublishOptions extends SendOptions {
+  /** A session that must not receive this publish (the sender of `socket.to(room).emit`). */
+  except?: EngineSocket;
+}
+
+/**
+ * Encode-once fan-out: the same frames go to every session subscribed to `topic`. Websocket
+ * sessions receive them through Bun's native `server.publish` / `ws.publish`; polling sessions are
+ * queued one by one by the engine.
+ */
+export interface EnginePublisher {
+  publish(topic: string, data: RawData | readonly RawData[], options?: PublishOptions): void;
+  /** How many sessions are subscribed to `topic` (both transports). */
+  subscriberCount(topic: string): number;
+}
