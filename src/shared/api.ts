@@ -1,0 +1,144 @@
+/**
+ * REST request/response types of `/api/v1`, shared by the server (src/http) and the typed client
+ * (src/client, src/web). Browser-safe: no imports except the shared event types.
+ */
+import type {
+  ConversationStatus,
+  IsoTimestamp,
+  Message,
+  MessageContent,
+  MessageType,
+  UserRole,
+  Uuid,
+} from "./events.ts";
+
+export const API_PREFIX = "/api/v1";
+
+export const API_PATHS = {
+  login: `${API_PREFIX}/auth/login`,
+  refresh: `${API_PREFIX}/auth/refresh`,
+  me: `${API_PREFIX}/auth/me`,
+  conversations: `${API_PREFIX}/conversations`,
+  messages: (conversationId: Uuid): string => `${API_PREFIX}/conversations/${conversationId}/messages`,
+  whatsappWebhook: `${API_PREFIX}/webhooks/whatsapp`,
+  health: "/health",
+  metrics: "/metrics",
+} as const;
+
+/** Every error response: HTTP status 4xx/5xx with this JSON body. */
+export interface ApiError {
+  error: {
+    /** Stable code: "validation_error", "unauthorized", "not_found", "forbidden", ... */
+    code: string;
+    message: string;
+    /** For validation errors: the body/query/path field that is wrong (e.g. "content.text"). */
+    field?: string;
+  };
+}
+
+export interface UserSummary {
+  id: Uuid;
+  email: string;
+  name: string;
+  role: UserRole;
+  organization_id: Uuid;
+}
+
+/** POST /api/v1/auth/login */
+export interface LoginRequest {
+  email: string;
+  password: string;
+}
+
+/** Answer of login and refresh. */
+export interface TokenResponse {
+  access_token: string;
+  refresh_token: string;
+  token_type: "Bearer";
+  /** Lifetime of the access token in seconds. */
+  expires_in: number;
+  /** Lifetime of the refresh token in seconds. */
+  refresh_expires_in: number;
+  user: UserSummary;
+}
+export type LoginResponse = TokenResponse;
+
+/** POST /api/v1/auth/refresh */
+export interface RefreshRequest {
+  refresh_token: string;
+}
+export type RefreshResponse = TokenResponse;
+
+export interface ContactSummary {
+  id: Uuid;
+  name: string | null;
+  whatsapp_id: string;
+}
+
+export interface Conversation {
+  id: Uuid;
+  organization_id: Uuid;
+  contact: ContactSummary;
+  assigned_agent_id: Uuid | null;
+  status: ConversationStatus;
+  last_message_at: IsoTimestamp | null;
+  /** Highest message seq in the conversation (0 when empty). */
+  last_seq: number;
+  created_at: IsoTimestamp;
+}
+
+/**
+ * GET /api/v1/conversations?limit=&cursor=&status=
+ * Ordered by last activity, most recent first. Pass `next_cursor` back as `cursor` for the next page.
+ */
+export interface ConversationListQuery {
+  /** 1..100, default 20. */
+  limit?: number;
+  cursor?: string;
+  status?: ConversationStatus;
+}
+
+export interface ConversationListPage {
+  data: Conversation[];
+  next_cursor: string | null;
+}
+
+/**
+ * GET /api/v1/conversations/:id/messages
+ * - Without `after`: newest first, `limit` per page; pass `next_cursor` back as `before` for older ones.
+ * - With `after` (a seq number, or a message id whose seq is used): messages with a higher seq,
+ *   oldest first (catch-up after a reconnect); `next_cursor` is the seq to pass as the next `after`.
+ */
+export interface MessagesQuery {
+  /** 1..100, default 50. */
+  limit?: number;
+  before?: number;
+  after?: number | Uuid;
+}
+
+export interface MessagesPage {
+  data: Message[];
+  next_cursor: string | null;
+  /** "desc" for the newest-first history, "asc" for catch-up with `after`. */
+  order: "asc" | "desc";
+}
+
+/** POST /api/v1/conversations/:id/messages */
+export interface SendMessageRequest {
+  /** Default "text". */
+  message_type?: MessageType;
+  content: MessageContent;
+}
+
+/** 201 answer: the stored message, still "pending"; its status then moves via `message:status`. */
+export interface SendMessageResponse {
+  message: Message;
+}
+
+/** GET /health */
+export interface HealthResponse {
+  status: "ok" | "degraded";
+  database: "ok" | "error";
+  uptime_s: number;
+  version: string;
+}

@@ -1,0 +1,229 @@
+/**
+ * The one definition of the realtime (Socket.IO) contract, shared by the server (src/realtime) and
+ * the typed client (src/client, src/web). Browser-safe: no imports, types and constants only.
+ *
+ * Wire names are snake_case on purpose: they are the JSON the stock socket.io-client receives.
+ */
+
+/** A UUID string (v4 for ids Switchboard creates). */
+export type Uuid = string;
+/** An ISO-8601 UTC timestamp, e.g. "2026-11-29T01:25:00.000Z". */
+export type IsoTimestamp = string;
+
+export type UserRole = "org_admin" | "agent" | "viewer";
+export type ConversationStatus = "open" | "active" | "queued" | "closed" | "archived";
+export type MessageDirection = "inbound" | "outbound";
+export type SenderType = "contact" | "agent" | "bot" | "system";
+export type MessageType = "text" | "image" | "video" | "audio" | "document" | "template";
+/** A message only moves forward along pending → sent → delivered → read; failed is terminal. */
+export type MessageStatus = "pending" | "sent" | "delivered" | "read" | "failed";
+
+export const USER_ROLES: readonly UserRole[] = ["org_admin", "agent", "viewer"];
+export const CONVERSATION_STATUSES: readonly ConversationStatus[] = [
+  "open",
+  "active",
+  "queued",
+  "closed",
+  "archived",
+];
+export const MESSAGE_TYPES: readonly MessageType[] = [
+  "text",
+  "image",
+  "video",
+  "audio",
+  "document",
+  "template",
+];
+export const MESSAGE_STATUSES: readonly MessageStatus[] = ["pending", "sent", "delivered", "read", "failed"];
+
+/**
+ * Content of a message (stored as jsonb). `text` for text messages; media messages carry a link
+ * and optional caption/filename; template messages carry the template name, language and params.
+ */
+export interface MessageContent {
+  text?: string;
+  url?: string;
+  caption?: string;
+  filename?: string;
+  mime_type?: string;
+  template_name?: string;
+  language?: string;
+  parameters?: string[];
+}
+
+/** A stored message, exactly as `message:new` and the REST API deliver it. */
+export interface Message {
+  id: Uuid;
+  conversation_id: Uuid;
+  organization_id: Uuid;
+  /**
+   * Per-conversation sequence number (1, 2, 3, … without gaps), assigned in the transaction that
+   * stores the message: a client that sees seq jump knows it missed messages and can catch up with
+   * `GET /api/v1/conversations/:id/messages?after=<last seq>`.
+   */
+  seq: number;
+  direction: MessageDirection;
+  sender_type: SenderType;
+  /** The agent who sent an outbound message; null for contact, bot and system messages. */
+  sender_id: Uuid | null;
+  message_type: MessageType;
+  content: MessageContent;
+  status: MessageStatus;
+  whatsapp_message_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: IsoTimestamp;
+  sent_at: IsoTimestamp | null;
+  delivered_at: IsoTimestamp | null;
+  read_at: IsoTimestamp | null;
+  failed_at: IsoTimestamp | null;
+}
+
+/** `message:status`: a message moved forward (never backwards). */
+export interface MessageStatusEvent {
+  message_id: Uuid;
+  conversation_id: Uuid;
+  status: MessageStatus;
+  /** When the status was reached (the channel's timestamp when it gave one). */
+  timestamp: IsoTimestamp;
+  /** Present when status is "failed". */
+  error_code?: string;
+  error_message?: string;
+}
+
+/** `user_typing`: another user of the conversation started or stopped typing. */
+export interface UserTypingEvent {
+  conversation_id: Uuid;
+  user_id: Uuid;
+  typing: boolean;
+}
+
+/** Stable machine-readable codes of `error` events, ack errors and CONNECT_ERROR `data.code`. */
+export const ERROR_CODES = {
+  /** Handshake without a token (neither `auth.token` nor `Authorization: Bearer`). */
+  missingToken: "missing_token",
+  /** Not a JWT, or its claims are not what an access token carries. */
+  invalidToken: "invalid_token",
+  /** The signature does not verify with the server's key. */
+  invalidSignature: "invalid_signature",
+  /** The token's `alg` is not the configured one (including "none"). */
+  unsupportedAlgorithm: "unsupported_algorithm",
+  /** A refresh token was offered where an access token is needed. */
+  wrongTokenType: "wrong_token_type",
+  /** The token's `exp` has passed; refresh it (REST) and send `auth:refresh`, or reconnect. */
+  tokenExpired: "token_expired",
+  /** The user of the token no longer exists. */
+  unknownUser: "unknown_user",
+  /** A newer connection of the same user pushed this one out (max connections per user). */
+  connectionLimit: "connection_limit",
+  /** The payload is not the documented shape; `field` names what is wrong. */
+  invalidPayload: "invalid_payload",
+  /** The conversation does not exist or belongs to another organization. */
+  conversationNotFound: "conversation_not_found",
+  /** The conversation exists but this user may not do that (agent assignment rule, viewer role). */
+  forbidden: "forbidden",
+  /** Typing in a conversation this socket has not joined. */
+  notJoined: "not_joined",
+  /** The per-socket cap on joined conversations is reached. */
+  tooManyConversations: "too_many_conversations",
+  /** The per-user event budget is spent; the event was dropped. */
+  rateLimited: "rate_limited",
+  /** Something failed on the server; retrying may help. */
+  internalError: "internal_error",
+} as const;
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+/** `error` event (and the `error` of a failed ack). */
+export interface ErrorEvent {
+  message: string;
+  code: ErrorCode;
+  /** The client event that caused it, when there is one. */
+  event?: string;
+  /** The offending payload field, for `invalid_payload`. */
+  field?: string;
+}
+
+/** `data` of a CONNECT_ERROR (the client sees it as `err.data` in `connect_error`). */
+export interface ConnectErrorData {
+  code: ErrorCode;
+}
+
+/** Payload of `join_conversation`, `leave_conversation`, `typing_start`, `typing_stop`. */
+export interface ConversationRef {
+  conversation_id: Uuid;
+}
+
+export interface ConnectedEvent {
+  message: string;
+  user_id: Uuid;
+}
+
+export interface JoinedConversation {
+  conversation_id: Uuid;
+  message: string;
+  /** Highest seq stored so far, to compare with the last one the client saw. */
+  last_seq: number;
+}
+
+export interface LeftConversation {
+  conversation_id: Uuid;
+  message: string;
+}
+
+export interface PongEvent {
+  timestamp: IsoTimestamp;
+}
+
+/** Payload of `auth:refresh`: a fresh access token for the live socket. */
+export interface AuthRefreshRequest {
+  token: string;
+}
+
+export interface AuthRefreshResult {
+  /** New expiry of the socket's session (seconds since epoch, the token's `exp`). */
+  expires_at: number;
+}
+
+/** Every ack answers `{ok: true, ...result}` or `{ok: false, error}`. */
+export type AckResponse<T> = ({ ok: true } & T) | { ok: false; error: ErrorEvent };
+export type Ack<T> = (response: AckResponse<T>) => void;
+
+export interface ClientToServerEvents {
+  /** Watch a conversation (room `conversation:{id}`); answers `joined_conversation` or `error`. */
+  join_conversation: (payload: ConversationRef, ack?: Ack<JoinedConversation>) => void;
+  leave_conversation: (payload: ConversationRef, ack?: Ack<LeftConversation>) => void;
+  typing_start: (payload: ConversationRef) => void;
+  typing_stop: (payload: ConversationRef) => void;
+  /** Answered by `pong` (and by the ack when one is given). */
+  ping: (ack?: Ack<PongEvent>) => void;
+  /** Extend the live socket's session with a new access token without reconnecting. */
+  "auth:refresh": (payload: AuthRefreshRequest, ack?: Ack<AuthRefreshResult>) => void;
+}
+
+export interface ServerToClientEvents {
+  connected: (payload: ConnectedEvent) => void;
+  joined_conversation: (payload: JoinedConversation) => void;
+  left_conversation: (payload: LeftConversation) => void;
+  "message:new": (message: Message) => void;
+  "message:status": (payload: MessageStatusEvent) => void;
+  user_typing: (payload: UserTypingEvent) => void;
+  error: (payload: ErrorEvent) => void;
+  pong: (payload: PongEvent) => void;
+}
+
+/** Events between server nodes (none yet). */
+// biome-ignore lint/suspicious/noEmptyInterface: Socket.IO's generic slot; nodes exchange no custom events yet.
+export interface InterServerEvents {}
+
+/** What the server keeps on `socket.data` after the handshake. */
+export interface SocketData {
+  user_id: Uuid;
+  organization_id: Uuid;
+  role: UserRole;
+  /** The access token's `exp` (seconds since epoch); the socket is disconnected when it passes. */
+  token_exp: number;
+}
+
+/** Room names: every device of a user, and everyone watching a conversation. */
+export const userRoom = (userId: Uuid): string => `user:${userId}`;
+export const conversationRoom = (conversationId: Uuid): string => `conversation:${conversationId}`;
