@@ -1,0 +1,99 @@
+/**
+ * What the benchmark reads from Linux: a process's RSS and CPU time from /proc, and the pinning
+ * and file-descriptor limits it sets with util-linux (taskset, prlimit).
+ */
+import { readFileSync } from "node:fs";
+
+/** Kernel clock ticks per second for /proc/<pid>/stat times (`getconf CLK_TCK`; 100 on Linux x86). */
+const CLK_TCK = 100;
+
+/** Resident set size of a process in KiB (VmRSS of /proc/<pid>/status). */
+export function readRssKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  return match ? Number(match[1]) : 0;
+}
+
+/** User + system CPU time of a process (all its threads) in seconds. */
+export function readCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may contain spaces; fields after its closing parenthesis are fixed.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/**
+ * Percent of one core a process used between `start()` and `stop()`. /proc times have a 10 ms
+ * resolution, so windows shorter than a second are coarse.
+ */
+export class CpuMeter {
+  private cpu0 = 0;
+  private wall0 = 0;
+
+  constructor(private readonly read: () => number) {}
+
+  /** Meter for another process, read from /proc. */
+  static forPid(pid: number): CpuMeter {
+    return new CpuMeter(() => readCpuSeconds(pid));
+  }
+
+  /** Meter for this process (the generator), from the runtime's own accounting. */
+  static self(): CpuMeter {
+    return new CpuMeter(() => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1e6;
+    });
+  }
+
+  start(): void {
+    this.cpu0 = this.read();
+    this.wall0 = performance.now();
+  }
+
+  /** CPU percent of one core since `start()`. */
+  stop(): number {
+    const seconds = (performance.now() - this.wall0) / 1000;
+    return seconds > 0 ? ((this.read() - this.cpu0) / seconds) * 100 : 0;
+  }
+}
+
+function run(cmd: string[]): boolean {
+  try {
+    return Bun.spawnSync(cmd, { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Pin every thread of a running process to one core. False when taskset is missing or refused. */
+export function pinProcess(pid: number, core: number): boolean {
+  return run(["taskset", "-a", "-p", "-c", String(core), String(pid)]);
+}
+
+/**
+ * Raise the open-file limit of a running process (10k connections need 10k descriptors on each
+ * side). Raising the hard limit needs root (CAP_SYS_RESOURCE); the soft limit alone otherwise.
+ */
+export function raiseFdLimit(pid: number, limit: number): boolean {
+  return (
+    run(["prlimit", `--pid=${pid}`, `--nofile=${limit}:${limit}`]) ||
+    run(["prlimit", `--pid=${pid}`, `--nofile=${limit}`])
+  );
+}
+
+/** The open-file soft limit of a process, from /proc/<pid>/limits. */
+export function readFdLimit(pid: number): number {
+  const limits = readFileSync(`/proc/${pid}/limits`, "utf8");
+  const match = /Max open files\s+(\d+)/.exec(limits);
+  return match ? Number(match[1]) : 0;
+}
+
+/** Number of online cores and the CPU model, for the report header. */
+export function machineInfo(): { cores: number; model: string; kernel: string } {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown";
+  const cores = (cpuinfo.match(/^processor\s*:/gm) ?? []).length;
+  const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  return { cores, model, kernel };
+}

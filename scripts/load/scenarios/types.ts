@@ -1,0 +1,45 @@
+/** What scenarios receive from the runner and hand back to the reports. */
+import type { Progress } from "../progress.ts";
+import type { RunningTarget } from "../target.ts";
+
+export type ScenarioName = "connect" | "fanout" | "echo" | "polling" | "chat";
+export const SCENARIOS: readonly ScenarioName[] = ["connect", "fanout", "echo", "polling", "chat"];
+
+/** One reported figure. `key` is stable across targets so `--compare` can pair them. */
+export interface Metric {
+  scenario: ScenarioName;
+  key: string;
+  label: string;
+  unit: string;
+  better: "higher" | "lower";
+  /** The median over repetitions (or the single value). */
+  value: number;
+  /** Min and max over repetitions, when there were several. */
+  range?: [number, number];
+  /** True when the generator's core was the busy one: the figure is only a bound for the server. */
+  generatorBound?: boolean;
+  note?: string;
+}
+
+/** A raw measurement (one step, one repetition), written as a JSON line and used by the charts. */
+export type Sample = { scenario: ScenarioName; kind: string } & Record<string, unknown>;
+
+export interface ScenarioResult {
+  metrics: Metric[];
+  samples: Sample[];
+}
+
+export interface RunContext {
+  /** Label of the server under test ("switchboard", "official"). */
+  target: string;
+  /** Start a fresh server process of the target under test. */
+  start(): Promise<RunningTarget>;
+  /** Repetitions for figures reported as median and range. */
+  reps: number;
+  /** Shorter warm-ups, windows and smaller populations. */
+  quick: boolean;
+  progress: Progress;
+}
+
+/** Above this share of its core the generator, not the server, may be what limits a figure. */
+export const GENERATOR_SATURATED_PERCENT = 90;

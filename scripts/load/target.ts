@@ -1,0 +1,112 @@
+/**
+ * Starting and stopping the server under test: each scenario gets a fresh process, pinned to its
+ * own core, with a raised descriptor limit, announcing its port as one JSON line on stdout.
+ */
+import { resolve } from "node:path";
+import { pinProcess, raiseFdLimit, readRssKb } from "./proc.ts";
+
+export type TargetName = "switchboard" | "official";
+export const TARGETS: readonly TargetName[] = ["switchboard", "official"];
+
+const APPS_DIR = resolve(import.meta.dir, "apps");
+
+/** The command line of each benchmark app (same behaviour, two servers). */
+export const TARGET_COMMANDS: Record<TargetName, string[]> = {
+  switchboard: [process.execPath, resolve(APPS_DIR, "switchboard.ts")],
+  official: ["node", resolve(APPS_DIR, "official.cjs")],
+};
+
+/** How long a server gets to print its ready line. */
+const READY_TIMEOUT_MS = 15_000;
+/** How long a server gets to exit after SIGTERM before SIGKILL. */
+const STOP_TIMEOUT_MS = 3_000;
+/** Descriptor limit set on the server (10k connections plus slack). */
+export const FD_LIMIT = 65_536;
+
+export interface TargetOptions {
+  /** Core the server is pinned to; null leaves it unpinned. Default 0. */
+  core: number | null;
+  /** Extra environment for the server. */
+  env?: Record<string, string>;
+  /** Command line override (the chat scenario runs the real backend). */
+  command?: string[];
+}
+
+export interface RunningTarget {
+  readonly name: string;
+  readonly pid: number;
+  readonly port: number;
+  readonly baseUrl: string;
+  /** Whether taskset accepted the pinning. */
+  readonly pinned: boolean;
+  rssKb(): number;
+  stop(): Promise<void>;
+}
+
+/** Read lines from a stream until one parses as JSON with `ready: true`. */
+async function waitForReady(stream: ReadableStream<Uint8Array>): Promise<{ port: number }> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited before it was ready; output: ${buffered.slice(-500)}`);
+    buffered += decoder.decode(value, { stream: true });
+    for (const line of buffered.split("\n")) {
+      if (!line.startsWith("{")) continue;
+      try {
+        const parsed = JSON.parse(line) as { ready?: boolean; port?: number };
+        if (parsed.ready && parsed.port) {
+          // Keep draining stdout so a chatty server never blocks on a full pipe.
+          void (async () => {
+            for (;;) if ((await reader.read()).done) return;
+          })();
+          return { port: parsed.port };
+        }
+      } catch {}
+    }
+  }
+}
+
+export async function startTarget(name: string, command: string[], options: TargetOptions): Promise<RunningTarget> {
+  const proc = Bun.spawn(command, {
+    stdout: "pipe",
+    stderr: "inherit",
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...options.env },
+  });
+  // Pin and raise limits before the first connection; the app has not listened yet.
+  const pinned = options.core === null ? false : pinProcess(proc.pid, options.core);
+  raiseFdLimit(proc.pid, FD_LIMIT);
+  let timer: Timer | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${name} was not ready in ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+  });
+  let port: number;
+  try {
+    ({ port } = await Promise.race([waitForReady(proc.stdout), timeout]));
+  } catch (err) {
+    proc.kill("SIGKILL");
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  // Threads started after the first pinning (JIT, GC helpers) inherit it, but re-pin to be sure.
+  if (pinned && options.core !== null) pinProcess(proc.pid, options.core);
+  return {
+    name,
+    pid: proc.pid,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    pinned,
+    rssKb: () => readRssKb(proc.pid),
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill("SIGTERM");
+      const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(STOP_TIMEOUT_MS).then(() => false)]);
+      if (!exited) {
+        proc.kill("SIGKILL");
+        await proc.exited;
+      }
+    },
+  };
+}
