@@ -1,0 +1,132 @@
+/**
+ * Typed calls to the REST API (`/api/v1`), for the browser and Node alike (only `fetch`).
+ * Every method answers the shared response type or throws an `ApiRequestError`.
+ */
+import {
+  API_PATHS,
+  type ConversationListPage,
+  type ConversationListQuery,
+  type LoginResponse,
+  type MessagesPage,
+  type MessagesQuery,
+  type RefreshResponse,
+  type SendMessageRequest,
+  type SendMessageResponse,
+  type UserSummary,
+} from "../shared/api.ts";
+import type { Message, Uuid } from "../shared/events.ts";
+import { ApiRequestError, CLIENT_ERROR_CODES } from "./errors.ts";
+
+/** The subset of `fetch` the client uses (so tests and proxies can pass their own). */
+export type FetchLike = (input: URL, init: RequestInit) => Promise<Response>;
+
+/** Gives the access token for an authenticated call (may refresh it first). */
+export type AccessTokenProvider = () => string | Promise<string>;
+
+export interface ApiClientOptions {
+  /** Origin of the server, e.g. "http://127.0.0.1:8000". Default "" (same origin, for the browser). */
+  baseUrl?: string;
+  /** Where the bearer token comes from; calls that need one fail with 401 without it. Default none. */
+  accessToken?: AccessTokenProvider;
+  /** The fetch to use (tests, proxies). Default the global `fetch`. */
+  fetch?: FetchLike;
+  /** Give up on a request after this many milliseconds. Default 10000. */
+  timeoutMs?: number;
+}
+
+/** Upper bound on catch-up pages, so a server that keeps answering `next_cursor` cannot loop us forever. */
+const MAX_CATCH_UP_PAGES = 100;
+
+export class ApiClient {
+  readonly baseUrl: string;
+  #accessToken: AccessTokenProvider | undefined;
+  readonly #fetch: FetchLike;
+  readonly #timeoutMs: number;
+
+  constructor(options: ApiClientOptions = {}) {
+    this.baseUrl = (options.baseUrl ?? "").replace(/\/+$/, "");
+    this.#accessToken = options.accessToken;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** Sets where authenticated calls take their token (the `TokenManager` does this). */
+  setAccessToken(provider: AccessTokenProvider | undefined): void {
+    this.#accessToken = provider;
+  }
+
+  login(email: string, password: string): Promise<LoginResponse> {
+    return this.#request("POST", API_PATHS.login, { body: { email, password }, auth: false });
+  }
+
+  refresh(refreshToken: string): Promise<RefreshResponse> {
+    return this.#request("POST", API_PATHS.refresh, { body: { refresh_token: refreshToken }, auth: false });
+  }
+
+  me(): Promise<UserSummary> {
+    return this.#request("GET", API_PATHS.me);
+  }
+
+  listConversations(query: ConversationListQuery = {}): Promise<ConversationListPage> {
+    return this.#request("GET", API_PATHS.conversations, { query: { ...query } });
+  }
+
+  /** One page of a conversation's messages (newest first, or oldest first with `after`). */
+  listMessages(conversationId: Uuid, query: MessagesQuery = {}): Promise<MessagesPage> {
+    return this.#request("GET", API_PATHS.messages(conversationId), { query: { ...query } });
+  }
+
+  /** Every message with a seq above `afterSeq`, oldest first, following `next_cursor` to the end. */
+  async messagesAfter(conversationId: Uuid, afterSeq: number, pageSize = 100): Promise<Message[]> {
+    const all: Message[] = [];
+    let after: number | string = afterSeq;
+    for (let page = 0; page < MAX_CATCH_UP_PAGES; page++) {
+      const res = await this.listMessages(conversationId, { after: Number(after), limit: pageSize });
+      all.push(...res.data);
+      if (res.next_cursor === null || res.data.length === 0) break;
+      after = res.next_cursor;
+    }
+    return all;
+  }
+
+  sendMessage(conversationId: Uuid, request: SendMessageRequest): Promise<SendMessageResponse> {
+    return this.#request("POST", API_PATHS.messages(conversationId), { body: request });
+  }
+
+  /** Sends a text message (the common case of `sendMessage`). */
+  sendText(conversationId: Uuid, text: string): Promise<SendMessageResponse> {
+    return this.sendMessage(conversationId, { message_type: "text", content: { text } });
+  }
+
+  async #request<T>(
+    method: "GET" | "POST",
+    path: string,
+    opts: { body?: unknown; query?: Record<string, string | number | undefined>; auth?: boolean } = {},
+  ): Promise<T> {
+    const url = new URL(this.baseUrl + path, this.baseUrl ? undefined : globalThis.location?.href);
+    for (const [key, value] of Object.entries(opts.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (opts.body !== undefined) headers["content-type"] = "application/json";
+    if (opts.auth !== false && this.#accessToken) {
+      headers.authorization = `Bearer ${await this.#accessToken()}`;
+    }
+
+    let res: Response;
+    try {
+      res = await this.#fetch(url, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      throw new ApiRequestError(0, CLIENT_ERROR_CODES.network, `${method} ${path} failed: ${String(err)}`);
+    }
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok) throw ApiRequestError.fromBody(res.status, body);
+    if (body === null) throw new ApiRequestError(res.status, CLIENT_ERROR_CODES.badResponse, "empty body");
+    return body as T;
+  }
+}

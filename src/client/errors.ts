@@ -1,0 +1,57 @@
+/**
+ * Errors the client module raises, with stable codes so callers (the web UI, tests, Node bots)
+ * branch on a value instead of a message text.
+ */
+import type { ApiError } from "../shared/api.ts";
+import type { ErrorCode } from "../shared/events.ts";
+
+/** Codes of failures that happen on the client side (no server `ErrorCode` behind them). */
+export const CLIENT_ERROR_CODES = {
+  /** The server did not answer an acknowledged event in time. */
+  ackTimeout: "ack_timeout",
+  /** The socket is not connected, so the event could not be sent. */
+  notConnected: "not_connected",
+  /** The HTTP request failed before an answer arrived (network down, CORS, DNS). */
+  network: "network_error",
+  /** The server answered with a body that is not the documented JSON. */
+  badResponse: "bad_response",
+  /** No refresh token is left, or the server refused it: the user must log in again. */
+  sessionExpired: "session_expired",
+} as const;
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[keyof typeof CLIENT_ERROR_CODES];
+
+/** A failed REST call: the HTTP status and the server's `{error: {code, message, field}}`. */
+export class ApiRequestError extends Error {
+  override readonly name = "ApiRequestError";
+  constructor(
+    /** HTTP status; 0 when no answer arrived. */
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** The request field the server named as wrong (validation errors). */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+
+  static fromBody(status: number, body: unknown): ApiRequestError {
+    const error = (body as Partial<ApiError> | null)?.error;
+    if (error && typeof error.code === "string") {
+      return new ApiRequestError(status, error.code, error.message ?? error.code, error.field);
+    }
+    return new ApiRequestError(status, CLIENT_ERROR_CODES.badResponse, `HTTP ${status}`);
+  }
+}
+
+/** A refused or unanswered socket event: the server's `ErrorEvent` code, or a client-side code. */
+export class SocketRequestError extends Error {
+  override readonly name = "SocketRequestError";
+  constructor(
+    readonly code: ErrorCode | ClientErrorCode,
+    message: string,
+    /** The client event that failed. */
+    readonly event: string,
+  ) {
+    super(message);
+  }
+}
