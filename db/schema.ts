@@ -1,0 +1,145 @@
+/**
+ * The chat schema (Drizzle). Migrations under db/migrations are generated from this file by
+ * `bun run db:generate` (drizzle-kit) and applied at start-up by db/migrate.ts.
+ */
+import { sql } from "drizzle-orm";
+import {
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import type { MessageContent } from "../src/shared/events.ts";
+
+export const userRole = pgEnum("user_role", ["org_admin", "agent", "viewer"]);
+export const conversationStatus = pgEnum("conversation_status", [
+  "open",
+  "active",
+  "queued",
+  "closed",
+  "archived",
+]);
+export const messageDirection = pgEnum("message_direction", ["inbound", "outbound"]);
+export const senderType = pgEnum("sender_type", ["contact", "agent", "bot", "system"]);
+export const messageType = pgEnum("message_type", [
+  "text",
+  "image",
+  "video",
+  "audio",
+  "document",
+  "template",
+]);
+export const messageStatus = pgEnum("message_status", ["pending", "sent", "delivered", "read", "failed"]);
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const organizations = pgTable("organizations", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull(),
+  /** The WhatsApp business number of the organization: routes inbound webhooks to it. */
+  whatsappPhoneNumberId: text("whatsapp_phone_number_id").unique(),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    organizationId: uuid("organization_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    email: text("email").notNull().unique(),
+    name: text("name").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    role: userRole("role").notNull().default("agent"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("users_organization_idx").on(t.organizationId)],
+);
+
+export const contacts = pgTable(
+  "contacts",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    organizationId: uuid("organization_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    whatsappId: text("whatsapp_id").notNull(),
+    name: text("name"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("contacts_org_whatsapp_uq").on(t.organizationId, t.whatsappId)],
+);
+
+export const conversations = pgTable(
+  "conversations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    organizationId: uuid("organization_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    contactId: uuid("contact_id")
+      .notNull()
+      .references(() => contacts.id, { onDelete: "cascade" }),
+    assignedAgentId: uuid("assigned_agent_id").references(() => users.id, { onDelete: "set null" }),
+    status: conversationStatus("status").notNull().default("open"),
+    lastMessageAt: tstz("last_message_at"),
+    /** Highest message seq; bumped under the row lock in the transaction that stores a message. */
+    lastSeq: integer("last_seq").notNull().default(0),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    // The inbox list: one organization's conversations by recent activity.
+    index("conversations_org_activity_idx").on(
+      t.organizationId,
+      sql`${t.lastMessageAt} DESC NULLS LAST`,
+      sql`${t.id} DESC`,
+    ),
+    // Inbound routing: the contact's live conversation.
+    index("conversations_contact_status_idx").on(t.contactId, t.status),
+  ],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    conversationId: uuid("conversation_id")
+      .notNull()
+      .references(() => conversations.id, { onDelete: "cascade" }),
+    organizationId: uuid("organization_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    direction: messageDirection("direction").notNull(),
+    senderType: senderType("sender_type").notNull(),
+    senderId: uuid("sender_id").references(() => users.id, { onDelete: "set null" }),
+    messageType: messageType("message_type").notNull().default("text"),
+    content: jsonb("content").$type<MessageContent>().notNull(),
+    status: messageStatus("status").notNull().default("pending"),
+    whatsappMessageId: text("whatsapp_message_id").unique(),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    sentAt: tstz("sent_at"),
+    deliveredAt: tstz("delivered_at"),
+    readAt: tstz("read_at"),
+    failedAt: tstz("failed_at"),
+  },
+  (t) => [
+    // Gap-free order inside a conversation; also serves history pages and `?after=` catch-up.
+    uniqueIndex("messages_conversation_seq_uq").on(t.conversationId, t.seq),
+    index("messages_organization_idx").on(t.organizationId),
+  ],
+);
+
+export type OrganizationRow = typeof organizations.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type ContactRow = typeof contacts.$inferSelect;
+export type ConversationRow = typeof conversations.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;

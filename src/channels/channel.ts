@@ -1,0 +1,62 @@
+/**
+ * The outbound channel: how an agent's message leaves Switchboard (WhatsApp Cloud API, or the
+ * sandbox). `send` resolves once the channel accepted the message (→ "sent") and rejects with a
+ * ChannelError when it refused it (→ "failed"). Later steps (delivered, read, late failures) come
+ * back as StatusReports: from the WhatsApp webhook, or straight from the sandbox.
+ */
+import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
+
+export interface OutboundRequest {
+  messageId: Uuid;
+  /** The contact's WhatsApp id (phone number in international format, digits only). */
+  to: string;
+  messageType: MessageType;
+  content: MessageContent;
+}
+
+export interface OutboundResult {
+  /** The channel's id for the message ("wamid.…"), the key of later status reports. */
+  whatsappMessageId: string;
+}
+
+export type ReportedStatus = "sent" | "delivered" | "read" | "failed";
+
+export interface StatusReport {
+  whatsappMessageId: string;
+  status: ReportedStatus;
+  at: Date;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** Where a channel delivers status reports it produces itself (the sandbox). */
+export type StatusSink = (reports: StatusReport[]) => Promise<void>;
+
+export class ChannelError extends Error {
+  constructor(
+    /** Stable code stored in messages.error_code (the provider's code when it gave one). */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ChannelError";
+  }
+}
+
+export const CHANNEL_ERROR_CODES = {
+  timeout: "channel_timeout",
+  network: "channel_unreachable",
+  rejected: "channel_rejected",
+  badResponse: "channel_bad_response",
+  unsupported: "unsupported_message_type",
+  sandboxFailure: "sandbox_failure",
+} as const;
+
+export interface OutboundChannel {
+  readonly name: string;
+  send(request: OutboundRequest): Promise<OutboundResult>;
+  /** Called once at start-up with the sink for self-produced reports; webhook channels ignore it. */
+  attach?(sink: StatusSink): void;
+  /** Stops timers and pending work (shutdown). */
+  close(): void;
+}

@@ -1,0 +1,217 @@
+/**
+ * Every environment variable of the chat server: typed, validated, with its default in one place.
+ * `loadConfig()` never reads anything but the env object it is given, so tests pass their own.
+ * A bad value fails start-up with one message listing every problem.
+ */
+import { resolve } from "node:path";
+
+export type NodeEnv = "development" | "test" | "production";
+export type JwtAlgorithm = "HS256" | "HS384" | "HS512";
+export type ChannelKind = "sandbox" | "whatsapp";
+
+export interface Config {
+  /** NODE_ENV. Default "development" so `bun run start` works with no setup. */
+  nodeEnv: NodeEnv;
+  /** HOST. Default 127.0.0.1 in development/test, 0.0.0.0 in production. */
+  host: string;
+  /** PORT. Default 8000; 0 picks a free port (tests). */
+  port: number;
+  /** DATA_DIR: where the embedded database and the generated dev secret live. Default ./data. */
+  dataDir: string;
+  /** DATABASE_URL (postgres://…). Unset → embedded PGlite under PGLITE_DIR. */
+  databaseUrl: string | undefined;
+  /** PGLITE_DIR. Default DATA_DIR/pglite; "memory://" keeps it in memory. */
+  pgliteDir: string;
+  /**
+   * JWT_SECRET. Required (≥ 32 characters) in production; in development a secret is generated
+   * and persisted under DATA_DIR when unset.
+   */
+  jwtSecret: string | undefined;
+  /** JWT_ALGORITHM: HS256 (default), HS384 or HS512. */
+  jwtAlgorithm: JwtAlgorithm;
+  /** ACCESS_TOKEN_TTL in seconds (or "15m", "1h"). Default 900 (15 minutes). */
+  accessTokenTtlS: number;
+  /** REFRESH_TOKEN_TTL in seconds (or "7d"). Default 604800 (7 days). */
+  refreshTokenTtlS: number;
+  /** SEED_DEMO: seed a demo organization into an empty database. Default true. */
+  seedDemo: boolean;
+  /** DEMO_PASSWORD for the demo users. Default: generated and printed at seeding. */
+  demoPassword: string | undefined;
+  /**
+   * CORS_ORIGINS: comma-separated origins allowed to call the API and open sockets with
+   * credentials. Default empty (same origin only). "*" is refused because credentials are allowed.
+   */
+  corsOrigins: string[];
+  /** RATE_LIMIT_EVENTS_PER_SECOND: token-bucket refill per user for client events. Default 10. */
+  rateLimitPerSecond: number;
+  /** RATE_LIMIT_BURST: token-bucket capacity per user. Default 20. */
+  rateLimitBurst: number;
+  /** MAX_CONNECTIONS_PER_USER: the oldest connection is pushed out beyond it. Default 3. */
+  maxConnectionsPerUser: number;
+  /** MAX_CONVERSATIONS_PER_SOCKET: cap on conversations one socket may join. Default 50. */
+  maxConversationsPerSocket: number;
+  /** TYPING_TIMEOUT_MS: typing stops by itself after this long without typing_start. Default 6000. */
+  typingTimeoutMs: number;
+  /** HTTP_BODY_LIMIT bytes for API bodies. Default 65536. */
+  httpBodyLimit: number;
+  /** WEBHOOK_BODY_LIMIT bytes for webhook bodies. Default 1048576. */
+  webhookBodyLimit: number;
+  /** CHANNEL: outbound channel, "sandbox" (default: fakes sent → delivered → read) or "whatsapp". */
+  channel: ChannelKind;
+  /** SANDBOX_STEP_MS: delay between the sandbox's status steps. Default 300. */
+  sandboxStepMs: number;
+  /** WHATSAPP_API_BASE_URL: Graph API base. Default https://graph.facebook.com/v21.0. */
+  whatsappApiBaseUrl: string;
+  /** WHATSAPP_PHONE_NUMBER_ID: the sending number; also maps inbound webhooks to the demo org. */
+  whatsappPhoneNumberId: string;
+  /** WHATSAPP_ACCESS_TOKEN: Graph API bearer token (required when CHANNEL=whatsapp). */
+  whatsappAccessToken: string | undefined;
+  /** WHATSAPP_APP_SECRET: key of the webhook's X-Hub-Signature-256. Unset → webhooks refused (401). */
+  whatsappAppSecret: string | undefined;
+  /** WHATSAPP_VERIFY_TOKEN: answer of the webhook verification handshake. Unset → verification refused. */
+  whatsappVerifyToken: string | undefined;
+  /** WEB_DIST_DIR: built web UI served at "/". Default src/web/dist. */
+  webDistDir: string;
+  /** SHUTDOWN_TIMEOUT_MS: graceful shutdown budget before forcing exit. Default 10000. */
+  shutdownTimeoutMs: number;
+}
+
+export const MIN_SECRET_LENGTH = 32;
+export const DEFAULT_WHATSAPP_PHONE_NUMBER_ID = "demo-phone-number-id";
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Parses "900", "900s", "15m", "1h", "7d" into seconds. */
+export function parseDurationSeconds(value: string): number | undefined {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(value.trim());
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * (DURATION_UNITS[match[2] || "s"] ?? 1);
+  return seconds > 0 ? seconds : undefined;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const v = str(name);
+    if (v === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    problems.push(`${name} must be one of ${allowed.join(", ")} (got "${v}")`);
+    return fallback;
+  };
+  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const v = str(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${v}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const v = str(name)?.toLowerCase();
+    if (v === undefined) return fallback;
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off"].includes(v)) return false;
+    problems.push(`${name} must be true or false (got "${v}")`);
+    return fallback;
+  };
+  const duration = (name: string, fallback: number): number => {
+    const v = str(name);
+    if (v === undefined) return fallback;
+    const s = parseDurationSeconds(v);
+    if (s === undefined)
+      problems.push(`${name} must be a positive duration like 900, 15m, 1h or 7d (got "${v}")`);
+    return s ?? fallback;
+  };
+  const url = (name: string, fallback: string | undefined, protocols: string[]): string | undefined => {
+    const v = str(name);
+    if (v === undefined) return fallback;
+    try {
+      const u = new URL(v);
+      if (!protocols.includes(u.protocol)) throw new Error();
+      return v.replace(/\/+$/, "");
+    } catch {
+      problems.push(`${name} must be a ${protocols.join(" or ")} URL (got "${v}")`);
+      return fallback;
+    }
+  };
+
+  const nodeEnv = oneOf<NodeEnv>("NODE_ENV", ["development", "test", "production"], "development");
+  const dataDir = resolve(str("DATA_DIR") ?? "./data");
+  const pgliteRaw = str("PGLITE_DIR");
+  const jwtSecret = str("JWT_SECRET");
+  if (nodeEnv === "production") {
+    if (!jwtSecret) problems.push("JWT_SECRET is required in production");
+    else if (jwtSecret.length < MIN_SECRET_LENGTH)
+      problems.push(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters in production`);
+  } else if (jwtSecret && jwtSecret.length < MIN_SECRET_LENGTH && nodeEnv !== "test") {
+    problems.push(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters (unset it to generate one)`);
+  }
+
+  const corsOrigins = (str("CORS_ORIGINS") ?? "")
+    .split(",")
+    .map((o) => o.trim().replace(/\/+$/, ""))
+    .filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (origin === "*")
+      problems.push("CORS_ORIGINS must list origins: '*' is refused because credentials are allowed");
+    else if (!/^https?:\/\/[^/\s]+$/.test(origin))
+      problems.push(`CORS_ORIGINS entry "${origin}" must be an origin like https://app.example.com`);
+  }
+
+  const channel = oneOf<ChannelKind>("CHANNEL", ["sandbox", "whatsapp"], "sandbox");
+  const whatsappAccessToken = str("WHATSAPP_ACCESS_TOKEN");
+  if (channel === "whatsapp" && !whatsappAccessToken)
+    problems.push("WHATSAPP_ACCESS_TOKEN is required when CHANNEL=whatsapp");
+
+  const config: Config = {
+    nodeEnv,
+    host: str("HOST") ?? (nodeEnv === "production" ? "0.0.0.0" : "127.0.0.1"),
+    port: int("PORT", 8000, 0, 65535),
+    dataDir,
+    databaseUrl: url("DATABASE_URL", undefined, ["postgres:", "postgresql:"]),
+    pgliteDir: pgliteRaw === "memory://" ? pgliteRaw : resolve(pgliteRaw ?? `${dataDir}/pglite`),
+    jwtSecret,
+    jwtAlgorithm: oneOf<JwtAlgorithm>("JWT_ALGORITHM", ["HS256", "HS384", "HS512"], "HS256"),
+    accessTokenTtlS: duration("ACCESS_TOKEN_TTL", 900),
+    refreshTokenTtlS: duration("REFRESH_TOKEN_TTL", 7 * 86400),
+    seedDemo: bool("SEED_DEMO", true),
+    demoPassword: str("DEMO_PASSWORD"),
+    corsOrigins,
+    rateLimitPerSecond: int("RATE_LIMIT_EVENTS_PER_SECOND", 10, 1),
+    rateLimitBurst: int("RATE_LIMIT_BURST", 20, 1),
+    maxConnectionsPerUser: int("MAX_CONNECTIONS_PER_USER", 3, 1),
+    maxConversationsPerSocket: int("MAX_CONVERSATIONS_PER_SOCKET", 50, 1),
+    typingTimeoutMs: int("TYPING_TIMEOUT_MS", 6000, 100),
+    httpBodyLimit: int("HTTP_BODY_LIMIT", 64 * 1024, 1024),
+    webhookBodyLimit: int("WEBHOOK_BODY_LIMIT", 1024 * 1024, 1024),
+    channel,
+    sandboxStepMs: int("SANDBOX_STEP_MS", 300, 0),
+    whatsappApiBaseUrl: url("WHATSAPP_API_BASE_URL", "https://graph.facebook.com/v21.0", [
+      "http:",
+      "https:",
+    ])!,
+    whatsappPhoneNumberId: str("WHATSAPP_PHONE_NUMBER_ID") ?? DEFAULT_WHATSAPP_PHONE_NUMBER_ID,
+    whatsappAccessToken,
+    whatsappAppSecret: str("WHATSAPP_APP_SECRET"),
+    whatsappVerifyToken: str("WHATSAPP_VERIFY_TOKEN"),
+    webDistDir: resolve(str("WEB_DIST_DIR") ?? "src/web/dist"),
+    shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

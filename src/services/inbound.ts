@@ -1,0 +1,180 @@
+/**
+ * Applying what the channel reports (the WhatsApp webhook, or the sandbox): inbound messages and
+ * status updates. A batch is stored in ONE transaction and its events are published in order only
+ * after the commit. Idempotent by WhatsApp message id: a retried webhook stores and emits nothing
+ * new. Statuses of one message in a batch are coalesced into the furthest one.
+ */
+import { and, desc, eq, notInArray, sql } from "drizzle-orm";
+import type { Database, Tx } from "../../db/client.ts";
+import { contacts, conversations, messages, organizations } from "../../db/schema.ts";
+import { createLogger } from "../../protocol/logger.ts";
+import type { StatusReport } from "../channels/channel.ts";
+import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
+import { toMessage } from "./mappers.ts";
+import { furthest } from "./message-status.ts";
+import { advanceStatus, insertMessage } from "./messages.ts";
+import type { ChatEvent, ChatNotifier } from "./notifier.ts";
+
+const log = createLogger("inbound");
+
+/** Serializes batches: contact/conversation creation and dedup checks must not interleave. */
+const INGEST_LOCK_KEY = 0x5b_0a_7d_01;
+
+export interface InboundMessage {
+  /** The business number that received it (routes it to an organization). */
+  phoneNumberId: string;
+  whatsappMessageId: string;
+  /** Sender's WhatsApp id. */
+  from: string;
+  contactName?: string | undefined;
+  at: Date;
+  messageType: MessageType;
+  content: MessageContent;
+}
+
+export interface InboundBatch {
+  messages: InboundMessage[];
+  statuses: StatusReport[];
+}
+
+export interface IngestResult {
+  events: ChatEvent[];
+  storedMessages: number;
+  duplicateMessages: number;
+  appliedStatuses: number;
+  ignoredStatuses: number;
+}
+
+/** Conversations in these statuses are over: a new inbound message opens a fresh one. */
+const ENDED = ["closed", "archived"] as const;
+
+export class InboundService {
+  constructor(
+    private readonly db: Database,
+    private readonly notifier: ChatNotifier,
+  ) {}
+
+  async ingest(batch: InboundBatch): Promise<IngestResult> {
+    const result = await this.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(${INGEST_LOCK_KEY})`);
+      const out: IngestResult = {
+        events: [],
+        storedMessages: 0,
+        duplicateMessages: 0,
+        appliedStatuses: 0,
+        ignoredStatuses: 0,
+      };
+      const orgs = new Map<string, Uuid | null>();
+      for (const m of batch.messages) await this.#storeMessage(tx, m, orgs, out);
+      for (const report of coalesce(batch.statuses)) {
+        const row = await advanceStatus(
+          tx,
+          { whatsappMessageId: report.whatsappMessageId },
+          {
+            status: report.status,
+            at: report.at,
+            errorCode: report.errorCode ?? null,
+            errorMessage: report.errorMessage ?? null,
+          },
+        );
+        if (!row) {
+          out.ignoredStatuses++;
+          continue;
+        }
+        out.appliedStatuses++;
+        out.events.push({
+          kind: "message:status",
+          status: {
+            message_id: row.id,
+            conversation_id: row.conversationId,
+            status: row.status,
+            timestamp: report.at.toISOString(),
+            ...(row.status === "failed"
+              ? { error_code: row.errorCode ?? undefined, error_message: row.errorMessage ?? undefined }
+              : {}),
+          },
+        });
+      }
+      return out;
+    });
+    if (result.events.length > 0) this.notifier.publish(result.events, performance.now());
+    return result;
+  }
+
+  async #storeMessage(tx: Tx, m: InboundMessage, orgs: Map<string, Uuid | null>, out: IngestResult) {
+    const [dup] = await tx
+      .select({ id: messages.id })
+      .from(messages)
+      .where(eq(messages.whatsappMessageId, m.whatsappMessageId))
+      .limit(1);
+    if (dup) {
+      out.duplicateMessages++;
+      return;
+    }
+    let orgId = orgs.get(m.phoneNumberId);
+    if (orgId === undefined) {
+      const [org] = await tx
+        .select({ id: organizations.id })
+        .from(organizations)
+        .where(eq(organizations.whatsappPhoneNumberId, m.phoneNumberId))
+        .limit(1);
+      orgId = org?.id ?? null;
+      orgs.set(m.phoneNumberId, orgId);
+    }
+    if (!orgId) {
+      log.warn("inbound message for an unknown phone number id: ignored", {
+        phone_number_id: m.phoneNumberId,
+      });
+      return;
+    }
+    const [contact] = await tx
+      .insert(contacts)
+      .values({ organizationId: orgId, whatsappId: m.from, name: m.contactName ?? null })
+      .onConflictDoUpdate({
+        target: [contacts.organizationId, contacts.whatsappId],
+        set: { name: sql`COALESCE(EXCLUDED.name, ${contacts.name})` },
+      })
+      .returning();
+    let [conversation] = await tx
+      .select({ id: conversations.id })
+      .from(conversations)
+      .where(and(eq(conversations.contactId, contact!.id), notInArray(conversations.status, [...ENDED])))
+      .orderBy(desc(conversations.createdAt))
+      .limit(1);
+    if (!conversation) {
+      [conversation] = await tx
+        .insert(conversations)
+        .values({ organizationId: orgId, contactId: contact!.id, status: "queued" })
+        .returning({ id: conversations.id });
+    }
+    const row = await insertMessage(tx, {
+      conversationId: conversation!.id,
+      organizationId: orgId,
+      direction: "inbound",
+      senderType: "contact",
+      messageType: m.messageType,
+      content: m.content,
+      status: "delivered",
+      whatsappMessageId: m.whatsappMessageId,
+      createdAt: m.at,
+    });
+    out.storedMessages++;
+    out.events.push({ kind: "message:new", message: toMessage(row) });
+  }
+}
+
+/** One report per message: the furthest status, with the latest timestamp among the reports. */
+export function coalesce(reports: readonly StatusReport[]): StatusReport[] {
+  const byId = new Map<string, StatusReport>();
+  for (const r of reports) {
+    const prev = byId.get(r.whatsappMessageId);
+    if (!prev) {
+      byId.set(r.whatsappMessageId, r);
+      continue;
+    }
+    const status = furthest(prev.status, r.status) as StatusReport["status"];
+    const winner = status === r.status ? r : prev;
+    byId.set(r.whatsappMessageId, { ...winner, at: prev.at.getTime() > r.at.getTime() ? prev.at : r.at });
+  }
+  return [...byId.values()];
+}

@@ -1,0 +1,26 @@
+/**
+ * How services announce committed changes without knowing about sockets. The realtime layer
+ * implements it (emits to `conversation:{id}`); tests and scripts can record or ignore.
+ * Services call it only after the transaction that stored the change has committed.
+ */
+import type { Message, MessageStatusEvent } from "../shared/events.ts";
+
+/** A committed change, in the order it must reach clients. */
+export type ChatEvent =
+  | { kind: "message:new"; message: Message }
+  | { kind: "message:status"; status: MessageStatusEvent };
+
+export interface ChatNotifier {
+  /** `committedAt` is `performance.now()` right after the commit (for the latency histogram). */
+  publish(events: readonly ChatEvent[], committedAt: number): void;
+}
+
+export const silentNotifier: ChatNotifier = { publish: () => {} };
+
+/** Keeps every event (tests). */
+export class RecordingNotifier implements ChatNotifier {
+  readonly events: ChatEvent[] = [];
+  publish(events: readonly ChatEvent[]): void {
+    this.events.push(...events);
+  }
+}

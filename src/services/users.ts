@@ -1,0 +1,24 @@
+/** User lookups for authentication. */
+import { eq } from "drizzle-orm";
+import type { Database } from "../../db/client.ts";
+import { type UserRow, users } from "../../db/schema.ts";
+import type { UserSummary } from "../shared/api.ts";
+import type { Uuid } from "../shared/events.ts";
+
+export async function findUserByEmail(db: Database, email: string): Promise<UserRow | null> {
+  const [row] = await db.select().from(users).where(eq(users.email, email.trim().toLowerCase())).limit(1);
+  return row ?? null;
+}
+
+export async function findUserById(db: Database, id: Uuid): Promise<UserRow | null> {
+  const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
+  return row ?? null;
+}
+
+export const toUserSummary = (u: UserRow): UserSummary => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  role: u.role,
+  organization_id: u.organizationId,
+});

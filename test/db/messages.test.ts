@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { DatabaseHandle } from "../../db/client.ts";
+import { contacts, conversations, organizations } from "../../db/schema.ts";
+import { seedIfEmpty } from "../../src/seed.ts";
+import { InboundService } from "../../src/services/inbound.ts";
+import { advanceStatus, insertMessage, listMessages } from "../../src/services/messages.ts";
+import { RecordingNotifier } from "../../src/services/notifier.ts";
+import { backends } from "./backends.ts";
+
+for (const backend of await backends()) {
+  describe(`message repository on ${backend.name}`, () => {
+    let handle: DatabaseHandle;
+    let dispose: () => Promise<void>;
+    let orgId: string;
+    let conversationId: string;
+
+    beforeAll(async () => {
+      ({ handle, dispose } = await backend.open());
+      const [org] = await handle.db
+        .insert(organizations)
+        .values({ name: "Acme", whatsappPhoneNumberId: "pn-1" })
+        .returning();
+      const [contact] = await handle.db
+        .insert(contacts)
+        .values({ organizationId: org!.id, whatsappId: "4911111" })
+        .returning();
+      const [conv] = await handle.db
+        .insert(conversations)
+        .values({ organizationId: org!.id, contactId: contact!.id })
+        .returning();
+      orgId = org!.id;
+      conversationId = conv!.id;
+    });
+    afterAll(async () => dispose());
+
+    const store = (text: string) =>
+      handle.db.transaction((tx) =>
+        insertMessage(tx, {
+          conversationId,
+          organizationId: orgId,
+          direction: "outbound",
+          senderType: "agent",
+          messageType: "text",
+          content: { text },
+        }),
+      );
+
+    test("concurrent writers get gap-free, unique seqs in one conversation", async () => {
+      const rows = await Promise.all(Array.from({ length: 20 }, (_, i) => store(`m${i}`)));
+      expect(rows.map((r) => r.seq).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+    });
+
+    test("history pages newest first and catch-up after a seq oldest first", async () => {
+      const page = await listMessages(handle.db, conversationId, { limit: 5 });
+      expect(page.order).toBe("desc");
+      expect(page.rows.map((r) => r.seq)).toEqual([20, 19, 18, 17, 16]);
+      expect(page.hasMore).toBe(true);
+      const older = await listMessages(handle.db, conversationId, { limit: 5, before: 16 });
+      expect(older.rows[0]!.seq).toBe(15);
+      const catchUp = await listMessages(handle.db, conversationId, { limit: 100, after: 17 });
+      expect(catchUp.order).toBe("asc");
+      expect(catchUp.rows.map((r) => r.seq)).toEqual([18, 19, 20]);
+      expect(catchUp.hasMore).toBe(false);
+    });
+
+    test("status only moves forward", async () => {
+      const row = await store("status");
+      const at = new Date();
+      expect((await advanceStatus(handle.db, { id: row.id }, { status: "delivered", at }))?.status).toBe(
+        "delivered",
+      );
+      expect(await advanceStatus(handle.db, { id: row.id }, { status: "sent", at })).toBeNull();
+      expect(await advanceStatus(handle.db, { id: row.id }, { status: "failed", at })).toBeNull();
+      const read = await advanceStatus(handle.db, { id: row.id }, { status: "read", at });
+      expect(read?.status).toBe("read");
+      expect(read?.sentAt).not.toBeNull();
+      expect(read?.readAt).not.toBeNull();
+    });
+
+    test("an inbound batch is idempotent by WhatsApp id and coalesces statuses", async () => {
+      const notifier = new RecordingNotifier();
+      const inbound = new InboundService(handle.db, notifier);
+      const batch = {
+        messages: [
+          {
+            phoneNumberId: "pn-1",
+            whatsappMessageId: "wamid.in.1",
+            from: "4922222",
+            contactName: "Eve",
+            at: new Date(),
+            messageType: "text" as const,
+            content: { text: "hi" },
+          },
+        ],
+        statuses: [],
+      };
+      const first = await inbound.ingest(batch);
+      expect(first.storedMessages).toBe(1);
+      const again = await inbound.ingest(batch);
+      expect(again.storedMessages).toBe(0);
+      expect(again.duplicateMessages).toBe(1);
+      expect(notifier.events).toHaveLength(1);
+
+      const out = await store("to be acked");
+      await advanceStatus(
+        handle.db,
+        { id: out.id },
+        { status: "sent", at: new Date(), whatsappMessageId: "wamid.out.1" },
+      );
+      const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+      const res = await inbound.ingest({
+        messages: [],
+        statuses: [
+          { whatsappMessageId: "wamid.out.1", status: "read", at: t(3) },
+          { whatsappMessageId: "wamid.out.1", status: "delivered", at: t(2) },
+        ],
+      });
+      expect(res.appliedStatuses).toBe(1);
+      const last = notifier.events.at(-1);
+      expect(last?.kind === "message:status" && last.status.status).toBe("read");
+    });
+
+    test("seeding happens once, only on an empty database", async () => {
+      // This database already has an organization.
+      expect(await seedIfEmpty(handle.db, { whatsappPhoneNumberId: "x" })).toBeNull();
+    });
+  });
+}
