@@ -223,6 +223,14 @@ export class SocketClient {
     this.#tokens?.stop();
   }
 
+  /**
+   * Closes the underlying transport the way a network failure would ("transport close"), so the
+   * client reconnects, re-joins and catches up by itself. For tests and diagnostics.
+   */
+  dropTransport(): void {
+    this.#socket.io.engine?.close();
+  }
+
   /** `disconnect()` plus dropping every listener; the client is not usable afterwards. */
   close(): void {
     this.disconnect();
@@ -513,7 +521,7 @@ export class SocketClient {
   /** A known message seen again with a later status: report that status once. */
   #reportStatusFrom(message: Message): void {
     const ledger = this.#ledgers.get(message.conversation_id);
-    if (!ledger || !ledger.acceptStatus({ message_id: message.id, status: message.status })) return;
+    if (!ledger?.acceptStatus({ message_id: message.id, status: message.status })) return;
     this.#listeners.emit("message:status", {
       message_id: message.id,
       conversation_id: message.conversation_id,

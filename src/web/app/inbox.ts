@@ -1,0 +1,160 @@
+/**
+ * The inbox screen: wires the client module (socket, REST, typing helpers) to the views. All
+ * real-time rules (dedupe, gaps, catch-up, refresh) live in the client module; this file only decides
+ * what is on screen.
+ */
+
+import { type Session, TypingNotifier, TypingTracker, typingLabel } from "../../client/index.ts";
+import type { Conversation } from "../../shared/api.ts";
+import type { Uuid } from "../../shared/events.ts";
+import { renderConnectionBadge } from "./connection-badge.ts";
+import { ConversationListView, contactName } from "./conversation-list-view.ts";
+import { h } from "./dom.ts";
+import { ThreadView } from "./thread-view.ts";
+
+export interface InboxOptions {
+  /** Called when the session is over (logout, or the refresh token was refused). */
+  onSignedOut: (notice?: string) => void;
+}
+
+/** How many conversations the list loads. */
+const CONVERSATION_PAGE = 50;
+
+export class Inbox {
+  readonly #session: Session;
+  readonly #options: InboxOptions;
+  readonly #list: ConversationListView;
+  readonly #thread: ThreadView;
+  readonly #typingOut: TypingNotifier;
+  readonly #typingIn: TypingTracker;
+  readonly #names = new Map<Uuid, string>();
+  readonly #cleanups: (() => void)[] = [];
+  #conversations: Conversation[] = [];
+  #selected: Uuid | null = null;
+  #closed = false;
+
+  constructor(session: Session, options: InboxOptions) {
+    this.#session = session;
+    this.#options = options;
+    this.#names.set(session.user.id, session.user.name || session.user.email);
+    this.#list = new ConversationListView((id) => void this.select(id));
+    this.#thread = new ThreadView({
+      onInput: () => {
+        if (this.#selected) this.#typingOut.input(this.#selected);
+      },
+      onSend: (text) => this.#send(text),
+    });
+    const socket = session.socket;
+    this.#typingOut = new TypingNotifier({
+      start: (id) => socket.startTyping(id),
+      stop: (id) => socket.stopTyping(id),
+      idleMs: 2000,
+    });
+    this.#typingIn = new TypingTracker({
+      expireMs: 5000,
+      onChange: (conversationId, userIds) => {
+        if (conversationId === this.#selected)
+          this.#thread.setTyping(typingLabel(userIds.map((id) => this.#nameOf(id))));
+      },
+    });
+  }
+
+  /** Renders into `root`, connects and opens the first (or the given) conversation. */
+  async start(root: HTMLElement, initialConversation?: Uuid): Promise<void> {
+    const { socket, user } = this.#session;
+    const badge = renderConnectionBadge();
+    const logout = h("button", { type: "button", "data-testid": "logout" }, "Log out");
+    logout.addEventListener("click", () => this.close("You are logged out."));
+    root.replaceChildren(
+      h(
+        "header",
+        { class: "topbar" },
+        h("span", { class: "brand" }, "Switchboard"),
+        h("span", { class: "spacer" }),
+        badge.element,
+        h(
+          "span",
+          { "data-testid": "current-user", "data-user-id": user.id },
+          `${this.#nameOf(user.id)} (${user.role})`,
+        ),
+        logout,
+      ),
+      h("main", { class: "inbox" }, this.#list.element, this.#thread.element),
+    );
+
+    this.#cleanups.push(
+      socket.onConnectionChange(({ state }) => {
+        badge.set(state);
+        if (state === "unauthorized") this.close("Your session has expired. Please log in again.");
+      }),
+      socket.onNewMessage((message, source) => {
+        if (message.sender_id) this.#typingIn.clearUser(message.conversation_id, message.sender_id);
+        this.#list.touch(message.conversation_id, message.created_at, source !== "self");
+        if (message.conversation_id === this.#selected) this.#thread.addMessage(message);
+      }),
+      socket.onMessageStatus((event) => {
+        if (event.conversation_id === this.#selected) this.#thread.setStatus(event.message_id, event.status);
+      }),
+      socket.onTyping((event) => {
+        if (event.user_id !== user.id) this.#typingIn.update(event);
+      }),
+    );
+
+    await socket.connect();
+    const page = await this.#session.api.listConversations({ limit: CONVERSATION_PAGE });
+    this.#conversations = page.data;
+    this.#list.setConversations(page.data);
+    const first = initialConversation ?? page.data[0]?.id;
+    if (first) await this.select(first);
+  }
+
+  /** Opens a conversation: leaves the previous room, joins this one, then shows its history. */
+  async select(conversationId: Uuid): Promise<void> {
+    if (conversationId === this.#selected) return;
+    const previous = this.#selected;
+    const socket = this.#session.socket;
+    if (previous) {
+      this.#typingOut.done(previous);
+      socket.leaveConversation(previous).catch(() => {});
+    }
+    this.#selected = conversationId;
+    this.#list.select(conversationId);
+    const conversation = this.#conversations.find((c) => c.id === conversationId);
+    this.#thread.open(conversation ? contactName(conversation) : "Conversation", []);
+    this.#thread.element.dataset.conversationId = conversationId;
+    // Join before reading history: whatever is stored after the read arrives live, and the view drops
+    // what arrives both ways.
+    await socket.joinConversation(conversationId);
+    const history = await socket.loadHistory(conversationId);
+    if (this.#selected !== conversationId) return;
+    for (const message of history) this.#thread.addMessage(message);
+    this.#thread.setTyping(typingLabel(this.#typingIn.typists(conversationId).map((id) => this.#nameOf(id))));
+  }
+
+  /** Disconnects and hands back to the login screen. */
+  close(notice?: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#typingOut.dispose();
+    this.#typingIn.dispose();
+    for (const cleanup of this.#cleanups) cleanup();
+    this.#session.socket.close();
+    this.#session.tokens.stop();
+    this.#options.onSignedOut(notice);
+  }
+
+  async #send(text: string): Promise<void> {
+    const conversationId = this.#selected;
+    if (!conversationId) return;
+    this.#typingOut.done(conversationId);
+    await this.#session.socket.sendText(conversationId, text);
+  }
+
+  /**
+   * A display name for a user id. The API exposes only the signed-in user's name, so teammates
+   * show as "Teammate" plus the start of their id.
+   */
+  #nameOf(userId: Uuid): string {
+    return this.#names.get(userId) ?? `Teammate ${userId.slice(0, 4)}`;
+  }
+}

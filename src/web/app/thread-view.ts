@@ -1,0 +1,168 @@
+/**
+ * The right column: one conversation's messages in `seq` order, their status ticks, the typing
+ * indicator and the send box. Each message is one element keyed by id, so a message delivered twice
+ * is still shown once.
+ */
+import type { Message, MessageStatus } from "../../shared/events.ts";
+import { h, timeOf } from "./dom.ts";
+import { TICKS } from "./ticks.ts";
+
+export interface ThreadViewOptions {
+  /** Called on every keystroke in the send box. */
+  onInput: () => void;
+  /** Called with the text to send; resolve when sent, reject to keep the text and show the error. */
+  onSend: (text: string) => Promise<void>;
+}
+
+export class ThreadView {
+  readonly element: HTMLElement;
+  readonly #title: HTMLHeadingElement;
+  readonly #list: HTMLOListElement;
+  readonly #typing: HTMLDivElement;
+  readonly #input: HTMLInputElement;
+  readonly #send: HTMLButtonElement;
+  readonly #error: HTMLParagraphElement;
+  readonly #byId = new Map<string, { element: HTMLLIElement; seq: number }>();
+
+  constructor(options: ThreadViewOptions) {
+    this.#title = h("h2", { "data-testid": "thread-title" });
+    this.#list = h("ol", {
+      class: "messages",
+      "aria-label": "Messages",
+      "aria-live": "polite",
+      "data-testid": "messages",
+    });
+    this.#typing = h("div", { class: "typing", "aria-live": "polite", "data-testid": "typing-indicator" });
+    this.#input = h("input", {
+      type: "text",
+      name: "message",
+      placeholder: "Type a message",
+      "aria-label": "Message",
+      autocomplete: "off",
+      "data-testid": "composer-input",
+    });
+    this.#send = h("button", { type: "submit", class: "send", "data-testid": "composer-send" }, "Send");
+    this.#error = h("p", { class: "error", role: "alert", "data-testid": "composer-error" });
+    const form = h("form", { class: "composer", "aria-label": "Send a message" }, this.#input, this.#send);
+    this.element = h(
+      "section",
+      { class: "thread", "aria-label": "Conversation", "data-testid": "thread" },
+      h("header", {}, this.#title),
+      this.#list,
+      this.#typing,
+      this.#error,
+      form,
+    );
+
+    this.#input.addEventListener("input", () => {
+      if (this.#input.value !== "") options.onInput();
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = this.#input.value.trim();
+      if (!text) return;
+      this.#send.disabled = true;
+      this.#error.textContent = "";
+      options.onSend(text).then(
+        () => {
+          this.#input.value = "";
+          this.#send.disabled = false;
+          this.#input.focus();
+        },
+        (err: unknown) => {
+          this.#send.disabled = false;
+          this.#error.textContent = `Not sent: ${err instanceof Error ? err.message : String(err)}`;
+        },
+      );
+    });
+  }
+
+  /** Starts showing a conversation (clears the previous one). */
+  open(title: string, history: readonly Message[]): void {
+    this.#title.textContent = title;
+    this.#byId.clear();
+    this.#list.replaceChildren();
+    this.#typing.textContent = "";
+    this.#error.textContent = "";
+    for (const message of history) this.addMessage(message);
+  }
+
+  /** Adds a message in seq order; a message already shown is left alone (answers false). */
+  addMessage(message: Message): boolean {
+    if (this.#byId.has(message.id)) return false;
+    const element = renderMessage(message);
+    // Messages mostly arrive in order: walk back from the end to find the place.
+    let before: Element | null = null;
+    for (let node = this.#list.lastElementChild; node; node = node.previousElementSibling) {
+      if (Number((node as HTMLElement).dataset.seq) > message.seq) before = node;
+      else break;
+    }
+    this.#list.insertBefore(element, before);
+    this.#byId.set(message.id, { element, seq: message.seq });
+    if (!before) this.#list.scrollTop = this.#list.scrollHeight;
+    return true;
+  }
+
+  setStatus(messageId: string, status: MessageStatus): void {
+    const entry = this.#byId.get(messageId);
+    if (!entry) return;
+    entry.element.dataset.status = status;
+    entry.element.querySelector("[data-testid=message-status]")?.replaceWith(renderTick(status));
+  }
+
+  setTyping(label: string): void {
+    this.#typing.textContent = label;
+  }
+}
+
+function renderMessage(message: Message): HTMLLIElement {
+  const outbound = message.direction === "outbound";
+  return h(
+    "li",
+    {
+      class: "message",
+      "data-testid": "message",
+      "data-message-id": message.id,
+      "data-seq": message.seq,
+      "data-direction": message.direction,
+      "data-status": message.status,
+    },
+    h("div", { class: "text", "data-testid": "message-text" }, messageText(message)),
+    h(
+      "footer",
+      {},
+      h("time", { datetime: message.created_at }, timeOf(message.created_at)),
+      outbound ? renderTick(message.status) : null,
+    ),
+  );
+}
+
+function renderTick(status: MessageStatus): HTMLSpanElement {
+  const tick = TICKS[status];
+  return h(
+    "span",
+    {
+      class: "tick",
+      "data-testid": "message-status",
+      "data-status": status,
+      title: tick.label,
+      "aria-label": tick.label,
+    },
+    tick.glyph,
+  );
+}
+
+/** What to show for a message of any type. */
+export function messageText(message: Message): string {
+  const { content } = message;
+  switch (message.message_type) {
+    case "text":
+      return content.text ?? "";
+    case "template":
+      return `[template ${content.template_name ?? ""}] ${(content.parameters ?? []).join(", ")}`.trim();
+    default:
+      return [`[${message.message_type}]`, content.caption ?? content.filename ?? content.url ?? ""]
+        .join(" ")
+        .trim();
+  }
+}
