@@ -1,0 +1,465 @@
+/**
+ * The Engine.IO v4 server: routes HTTP requests and websockets under `path` to sessions, runs
+ * handshakes and upgrades, and fans publishes out (native pub/sub for websockets, queues for polling).
+ */
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import { createLogger } from "../logger.ts";
+import type {
+  EngineCloseReason,
+  EngineHandshakeRequest,
+  EnginePublisher,
+  EngineSocket,
+  EngineTransportName,
+  PublishOptions,
+  RawData,
+} from "./contract.ts";
+import { corsHeaders, isPreflight } from "./cors.ts";
+import { Emitter } from "./emitter.ts";
+import {
+  CloseReason,
+  ENGINE_ERROR_MESSAGES,
+  EngineErrorCode,
+  ErrorContextName,
+  WsCloseCode,
+} from "./errors.ts";
+import { type ExtraHeaders, errorResponse, statusResponse } from "./http.ts";
+import { generateSessionId } from "./ids.ts";
+import {
+  type EngineOptions,
+  type FallbackHandler,
+  type ResolvedEngineOptions,
+  resolveOptions,
+} from "./options.ts";
+import { encodeMessage, type OutPacket } from "./packet.ts";
+import { EngineSession, type EngineWsData, type SessionHost } from "./session.ts";
+import { PollingTransport } from "./transports/polling.ts";
+import type { TransportOwner } from "./transports/transport.ts";
+import { WebSocketTransport } from "./transports/websocket.ts";
+
+const log = createLogger("engine");
+
+/** The only protocol revision served (Engine.IO v3 clients are refused with code 5, like engine.io without allowEIO3). */
+const PROTOCOL_VERSION = "4";
+/** engine.io answers an unexpected method on an existing session with a bare 500. */
+const HTTP_METHOD_NOT_HANDLED = 500;
+const HTTP_NO_CONTENT = 204;
+/** Bun's websocket idle timeout bounds, in seconds. */
+const WS_IDLE_TIMEOUT_MIN_S = 120;
+const WS_IDLE_TIMEOUT_MAX_S = 960;
+/** Native drops start at this multiple of `maxBufferedBytes`; the engine closes slow clients before. */
+const NATIVE_BACKPRESSURE_FACTOR = 2;
+/** Valid characters of a header value (RFC 7230 field-vchar, SP and HTAB). */
+const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+export interface ConnectionErrorEvent {
+  req: Request;
+  code: EngineErrorCode;
+  message: string;
+  context: Record<string, unknown>;
+}
+
+export interface EngineEvents {
+  connection: (socket: EngineSocket) => void;
+  connection_error: (err: ConnectionErrorEvent) => void;
+}
+
+/** What `handler()` returns: spread it into `Bun.serve`. */
+export interface EngineHandler {
+  fetch: (req: Request, server: Server<EngineWsData>) => Response | Promise<Response | undefined> | undefined;
+  websocket: WebSocketHandler<EngineWsData>;
+}
+
+export class Engine extends Emitter<EngineEvents> implements EnginePublisher, SessionHost {
+  readonly opts: ResolvedEngineOptions;
+  /** Open sessions by id. */
+  readonly clients = new Map<string, EngineSession>();
+  /** Bun websocket handler: the engine owns it because sessions live in `ws.data`. */
+  readonly websocket: WebSocketHandler<EngineWsData>;
+  private readonly pollingTopics = new Map<string, Set<EngineSession>>();
+  private server: Server<EngineWsData> | null = null;
+  private ownServer: Server<EngineWsData> | null = null;
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private publishedSinceSweep = false;
+
+  constructor(opts: EngineOptions = {}) {
+    super();
+    this.opts = resolveOptions(opts);
+    this.websocket = this.createWebSocketHandler();
+  }
+
+  get clientsCount(): number {
+    return this.clients.size;
+  }
+
+  /** `{ fetch, websocket }` for `Bun.serve`; requests outside `path` go to `fallback` (or a 404). */
+  handler(fallback?: FallbackHandler): EngineHandler {
+    return {
+      fetch: (req, server) => {
+        if (this.matches(req)) return this.handleRequest(req, server);
+        if (fallback) return fallback(req, server as Server<unknown>);
+        return Response.json({ error: "Not Found" }, { status: 404 });
+      },
+      websocket: this.websocket,
+    };
+  }
+
+  /** Starts a Bun server of its own (stopped by `close()`). */
+  listen(port: number, hostname?: string): Server<EngineWsData> {
+    const server = Bun.serve<EngineWsData>({
+      port,
+      ...(hostname === undefined ? {} : { hostname }),
+      ...this.handler(),
+    });
+    this.ownServer = server;
+    this.server = server;
+    return server;
+  }
+
+  /** True when `req` is for the engine (its path starts with `path`). */
+  matches(req: Request): boolean {
+    const url = req.url;
+    const start = url.indexOf("/", url.indexOf("//") + 2);
+    if (start === -1) return false;
+    const path = this.opts.path;
+    if (url.startsWith(path, start)) return true;
+    // "/engine.io?EIO=4" (no trailing slash) is the same endpoint.
+    const bare = path.slice(0, -1);
+    return (
+      url.startsWith(bare, start) && (url.length === start + bare.length || url[start + bare.length] === "?")
+    );
+  }
+
+  /** Closes every session ("forced server close" unless told otherwise) and stops a server `listen` started. */
+  async close(reason: EngineCloseReason = CloseReason.FORCED_SERVER_CLOSE): Promise<void> {
+    for (const session of [...this.clients.values()]) session.terminate(reason);
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    const own = this.ownServer;
+    this.ownServer = null;
+    if (own) {
+      if (own === this.server) this.server = null;
+      await own.stop(true);
+    }
+  }
+
+  // ── publish ─────────────────────────────────────────────────────────────────────────────────
+
+  publish(topic: string, data: RawData | readonly RawData[], options?: PublishOptions): void {
+    const frames: readonly RawData[] = typeof data === "string" || data instanceof Uint8Array ? [data] : data;
+    if (frames.length === 0) return;
+    const encoded: OutPacket[] = frames.map(encodeMessage);
+    const compress = options?.compress !== false;
+    const except = options?.except as EngineSession | undefined;
+    const server = this.server;
+    if (server !== null) {
+      // Publishing from the excluded session's own socket skips it natively.
+      const from = except?.nativeSocket ?? null;
+      for (const frame of encoded) {
+        if (from !== null) from.publish(topic, frame, compress);
+        else server.publish(topic, frame, compress);
+      }
+      this.publishedSinceSweep = true;
+    }
+    const polling = this.pollingTopics.get(topic);
+    if (polling) {
+      for (const session of [...polling]) if (session !== except) session.sendEncoded(encoded, compress);
+    }
+  }
+
+  subscriberCount(topic: string): number {
+    const native = this.server?.subscriberCount(topic) ?? 0;
+    return native + (this.pollingTopics.get(topic)?.size ?? 0);
+  }
+
+  // ── SessionHost ─────────────────────────────────────────────────────────────────────────────
+
+  onSessionClosed(session: EngineSession): void {
+    if (this.clients.get(session.id) === session) this.clients.delete(session.id);
+    const topics = session.subscribedTopics;
+    if (topics) for (const topic of topics) this.pollingUnsubscribe(topic, session);
+  }
+
+  pollingSubscribe(topic: string, session: EngineSession): void {
+    let set = this.pollingTopics.get(topic);
+    if (!set) {
+      set = new Set();
+      this.pollingTopics.set(topic, set);
+    }
+    set.add(session);
+  }
+
+  pollingUnsubscribe(topic: string, session: EngineSession): void {
+    const set = this.pollingTopics.get(topic);
+    if (!set?.delete(session)) return;
+    if (set.size === 0) this.pollingTopics.delete(topic);
+  }
+
+  onWebSocketSession(): void {
+    if (this.sweepTimer !== null) return;
+    this.sweepTimer = setInterval(() => this.sweepSlowClients(), this.opts.backpressureCheckInterval);
+    this.sweepTimer.unref();
+  }
+
+  /** After native publishes, close websocket sessions whose send buffer is past the limit. */
+  private sweepSlowClients(): void {
+    if (!this.publishedSinceSweep) return;
+    this.publishedSinceSweep = false;
+    for (const session of [...this.clients.values()]) session.enforceBufferLimit();
+  }
+
+  // ── HTTP ────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Answers one request under `path`. Resolves to `undefined` when the request became a websocket
+   * (Bun then expects no response).
+   */
+  async handleRequest(req: Request, server: Server<EngineWsData>): Promise<Response | undefined> {
+    this.server ??= server;
+    try {
+      return await this.route(req, server);
+    } catch (err) {
+      log.error("request failed", { err, url: req.url });
+      return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: "INTERNAL_ERROR" }, null);
+    }
+  }
+
+  private async route(req: Request, server: Server<EngineWsData>): Promise<Response | undefined> {
+    let extra: ExtraHeaders = null;
+    if (this.opts.cors) {
+      extra = await corsHeaders(this.opts.cors, req);
+      if (isPreflight(req)) {
+        return new Response(null, { status: HTTP_NO_CONTENT, headers: { ...extra, "Content-Length": "0" } });
+      }
+    }
+    const url = new URL(req.url);
+    const query = url.searchParams;
+    const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+    const transport = query.get("transport");
+    if (transport === null || !this.opts.transports.includes(transport as EngineTransportName)) {
+      return this.fail(req, EngineErrorCode.UNKNOWN_TRANSPORT, { transport }, extra);
+    }
+    const origin = req.headers.get("origin");
+    if (origin !== null && INVALID_HEADER_CHAR.test(origin)) {
+      return this.fail(
+        req,
+        EngineErrorCode.BAD_REQUEST,
+        { name: ErrorContextName.INVALID_ORIGIN, origin },
+        extra,
+      );
+    }
+    const sid = query.get("sid");
+    if (sid) return this.routeToSession(req, server, sid, transport as EngineTransportName, upgrade, extra);
+    return this.handshake(req, server, url, transport as EngineTransportName, upgrade, extra);
+  }
+
+  private async routeToSession(
+    req: Request,
+    server: Server<EngineWsData>,
+    sid: string,
+    transport: EngineTransportName,
+    upgrade: boolean,
+    extra: ExtraHeaders,
+  ): Promise<Response | undefined> {
+    const session = this.clients.get(sid);
+    if (!session) {
+      const forwarded = this.opts.resolveForeignSession
+        ? await this.opts.resolveForeignSession(req, sid)
+        : null;
+      if (forwarded) return forwarded;
+      return this.fail(req, EngineErrorCode.UNKNOWN_SID, { sid }, extra);
+    }
+    const previousTransport = session.transportName;
+    if (!upgrade && previousTransport !== transport) {
+      return this.fail(
+        req,
+        EngineErrorCode.BAD_REQUEST,
+        { name: ErrorContextName.TRANSPORT_MISMATCH, transport, previousTransport },
+        extra,
+      );
+    }
+    const protocol = new URL(req.url).searchParams.get("EIO");
+    if (protocol !== PROTOCOL_VERSION) {
+      return this.fail(
+        req,
+        EngineErrorCode.BAD_REQUEST,
+        { name: ErrorContextName.PROTOCOL_MISMATCH, protocol, previousProtocol: 4 },
+        extra,
+      );
+    }
+    if (upgrade) return this.upgradeSession(req, server, session, transport, extra);
+    const polling = session.pollingTransport;
+    if (!polling) return statusResponse(HTTP_METHOD_NOT_HANDLED, extra);
+    if (req.method === "GET") return polling.onPoll(req, server as Server<unknown>, extra);
+    if (req.method === "POST") return polling.onData(req, extra);
+    return statusResponse(HTTP_METHOD_NOT_HANDLED, extra);
+  }
+
+  private upgradeSession(
+    req: Request,
+    server: Server<EngineWsData>,
+    session: EngineSession,
+    transport: EngineTransportName,
+    extra: ExtraHeaders,
+  ): Response | undefined {
+    if (transport !== "websocket" || !this.opts.allowUpgrades || !session.canUpgrade()) {
+      return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: ErrorContextName.UPGRADE_REFUSED }, extra);
+    }
+    if (server.upgrade(req, { data: { session, handshake: null } })) return undefined;
+    return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: ErrorContextName.UPGRADE_REFUSED }, extra);
+  }
+
+  private async handshake(
+    req: Request,
+    server: Server<EngineWsData>,
+    url: URL,
+    transport: EngineTransportName,
+    upgrade: boolean,
+    extra: ExtraHeaders,
+  ): Promise<Response | undefined> {
+    if (req.method !== "GET") {
+      return this.fail(req, EngineErrorCode.BAD_HANDSHAKE_METHOD, { method: req.method }, extra);
+    }
+    if (transport === "websocket" && !upgrade) {
+      return this.fail(
+        req,
+        EngineErrorCode.BAD_REQUEST,
+        { name: ErrorContextName.TRANSPORT_HANDSHAKE_ERROR },
+        extra,
+      );
+    }
+    const refusal = await this.checkAllowRequest(req);
+    if (refusal !== null) {
+      return this.fail(req, EngineErrorCode.FORBIDDEN, { message: refusal }, extra, refusal);
+    }
+    const protocol = url.searchParams.get("EIO");
+    if (protocol !== PROTOCOL_VERSION) {
+      return this.fail(
+        req,
+        EngineErrorCode.UNSUPPORTED_PROTOCOL_VERSION,
+        { protocol: Number(protocol) || 3 },
+        extra,
+      );
+    }
+    let id: string;
+    try {
+      id = this.opts.generateId ? await this.opts.generateId(req) : generateSessionId();
+    } catch (error) {
+      return this.fail(
+        req,
+        EngineErrorCode.BAD_REQUEST,
+        { name: ErrorContextName.ID_GENERATION_ERROR, error },
+        extra,
+      );
+    }
+    const request: EngineHandshakeRequest = {
+      url: req.url,
+      headers: new Headers(req.headers),
+      query: new URLSearchParams(url.search),
+      remoteAddress: server.requestIP(req)?.address ?? "",
+    };
+    if (transport === "websocket") {
+      if (server.upgrade(req, { data: { session: null, handshake: { id, request } } })) return undefined;
+      return this.fail(
+        req,
+        EngineErrorCode.BAD_REQUEST,
+        { name: ErrorContextName.TRANSPORT_HANDSHAKE_ERROR },
+        extra,
+      );
+    }
+    const session = this.createSession(
+      id,
+      request,
+      (owner) => new PollingTransport(owner, this.pollingOptions()),
+    );
+    const polling = session.pollingTransport!;
+    const response = polling.onPoll(req, server as Server<unknown>, extra);
+    this.emit("connection", session);
+    return response;
+  }
+
+  /** null when allowed, else the refusal message. */
+  private async checkAllowRequest(req: Request): Promise<string | null> {
+    const allow = this.opts.allowRequest;
+    if (!allow) return null;
+    const forbidden = ENGINE_ERROR_MESSAGES[EngineErrorCode.FORBIDDEN];
+    try {
+      const verdict = await allow(req);
+      if (verdict === true) return null;
+      return typeof verdict === "string" ? verdict : forbidden;
+    } catch (err) {
+      log.warn("allowRequest threw: handshake refused", { err });
+      return forbidden;
+    }
+  }
+
+  private pollingOptions() {
+    const compression = this.opts.httpCompression;
+    return {
+      maxHttpBufferSize: this.opts.maxHttpBufferSize,
+      compressionThreshold: compression === false ? (false as const) : compression.threshold,
+    };
+  }
+
+  private createSession(
+    id: string,
+    request: EngineHandshakeRequest,
+    makeTransport: (owner: TransportOwner) => PollingTransport | WebSocketTransport<EngineWsData>,
+  ): EngineSession {
+    const session = new EngineSession(id, request, makeTransport, this);
+    this.clients.set(id, session);
+    session.open(this.upgradesFor(session.transportName));
+    return session;
+  }
+
+  private upgradesFor(transport: EngineTransportName): EngineTransportName[] {
+    if (!this.opts.allowUpgrades || transport !== "polling") return [];
+    return this.opts.transports.includes("websocket") ? ["websocket"] : [];
+  }
+
+  private fail(
+    req: Request,
+    code: EngineErrorCode,
+    context: Record<string, unknown>,
+    extra: ExtraHeaders,
+    message?: string,
+  ): Response {
+    this.emit("connection_error", { req, code, message: ENGINE_ERROR_MESSAGES[code], context });
+    return errorResponse(code, extra, message);
+  }
+
+  // ── websocket ───────────────────────────────────────────────────────────────────────────────
+
+  private createWebSocketHandler(): WebSocketHandler<EngineWsData> {
+    const { maxHttpBufferSize, maxBufferedBytes, perMessageDeflate, pingInterval, pingTimeout } = this.opts;
+    const heartbeatSeconds = Math.ceil((pingInterval + pingTimeout) / 1000) + 10;
+    return {
+      maxPayloadLength: maxHttpBufferSize,
+      backpressureLimit: maxBufferedBytes * NATIVE_BACKPRESSURE_FACTOR,
+      closeOnBackpressureLimit: false,
+      perMessageDeflate,
+      idleTimeout: Math.min(WS_IDLE_TIMEOUT_MAX_S, Math.max(WS_IDLE_TIMEOUT_MIN_S, heartbeatSeconds)),
+      publishToSelf: false,
+      open: (ws) => this.onWebSocketOpen(ws),
+      message: (ws, message) => ws.data.session?.onWebSocketMessage(ws, message),
+      close: (ws, code) => ws.data.session?.onWebSocketClose(ws, code),
+    };
+  }
+
+  private onWebSocketOpen(ws: ServerWebSocket<EngineWsData>): void {
+    const { session, handshake } = ws.data;
+    if (session !== null) {
+      if (!session.attachProbe(ws)) ws.close(WsCloseCode.UPGRADE_FAILED);
+      return;
+    }
+    if (handshake === null) {
+      ws.close(WsCloseCode.UPGRADE_FAILED);
+      return;
+    }
+    ws.data.handshake = null;
+    const created = this.createSession(handshake.id, handshake.request, () => {
+      return new WebSocketTransport(ws, this.opts.maxBufferedBytes);
+    });
+    ws.data.session = created;
+    this.emit("connection", created);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * HTTP answers of the engine: error bodies, polling payloads (with optional gzip/deflate) and the
+ * POST acknowledgement, with the headers engine.io sends.
+ */
+import { deflateSync } from "node:zlib";
+import { ENGINE_ERROR_MESSAGES, type EngineErrorCode, httpStatusOf } from "./errors.ts";
+
+export type ExtraHeaders = Record<string, string> | null;
+
+const CONTENT_TYPE_TEXT = "text/plain; charset=UTF-8";
+/** text/html, not text/plain: some user agents offer a download dialog for text/plain (engine.io GH-43). */
+const CONTENT_TYPE_ACK = "text/html";
+const CONTENT_TYPE_JSON = "application/json";
+
+function baseHeaders(req: Request, extra: ExtraHeaders): Headers {
+  const headers = new Headers(extra ?? undefined);
+  const ua = req.headers.get("user-agent");
+  // Old IE blocks the polling response as XSS without this (socket.io#1333).
+  if (ua && (ua.includes(";MSIE") || ua.includes("Trident/"))) headers.set("X-XSS-Protection", "0");
+  headers.set("cache-control", "no-store");
+  return headers;
+}
+
+/** `{"code":N,"message":"..."}` with 403 for Forbidden, 400 otherwise. */
+export function errorResponse(code: EngineErrorCode, extra: ExtraHeaders, message?: string): Response {
+  const headers = new Headers(extra ?? undefined);
+  headers.set("Content-Type", CONTENT_TYPE_JSON);
+  const body = JSON.stringify({ code, message: message ?? ENGINE_ERROR_MESSAGES[code] });
+  return new Response(body, { status: httpStatusOf(code), headers });
+}
+
+/** An empty answer with a bare status (engine.io's overlap and payload errors have no body). */
+export function statusResponse(status: number, extra: ExtraHeaders): Response {
+  return new Response(null, { status, headers: extra ?? undefined });
+}
+
+/** The answer to a polling POST. */
+export function ackResponse(req: Request, extra: ExtraHeaders): Response {
+  const headers = baseHeaders(req, extra);
+  headers.set("Content-Type", CONTENT_TYPE_ACK);
+  return new Response("ok", { status: 200, headers });
+}
+
+export type ContentEncoding = "gzip" | "deflate";
+
+/**
+ * The encoding to use for `Accept-Encoding`: gzip or deflate, by the client's q-values, gzip on a
+ * tie (the order engine.io asks `accepts` for).
+ */
+export function negotiateEncoding(acceptEncoding: string | null): ContentEncoding | null {
+  if (!acceptEncoding) return null;
+  let best: ContentEncoding | null = null;
+  let bestQ = 0;
+  let wildcardQ = -1;
+  const explicit = new Map<string, number>();
+  for (const part of acceptEncoding.split(",")) {
+    const [rawName, ...params] = part.trim().split(";");
+    const name = rawName?.trim().toLowerCase();
+    if (!name) continue;
+    let q = 1;
+    for (const p of params) {
+      const [k, v] = p.trim().split("=");
+      if (k?.trim() === "q" && v !== undefined) q = Number.parseFloat(v) || 0;
+    }
+    if (name === "*") wildcardQ = q;
+    else explicit.set(name, q);
+  }
+  for (const candidate of ["gzip", "deflate"] as const) {
+    const q = explicit.get(candidate) ?? Math.max(wildcardQ, 0);
+    if (q > bestQ) {
+      best = candidate;
+      bestQ = q;
+    }
+  }
+  return best;
+}
+
+const encoder = new TextEncoder();
+
+function compress(body: string, encoding: ContentEncoding): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(body);
+  // HTTP "deflate" is the zlib format; Bun.deflateSync writes raw deflate, hence node:zlib here.
+  return encoding === "gzip" ? Bun.gzipSync(bytes) : new Uint8Array(deflateSync(bytes));
+}
+
+export interface PollResponseOptions {
+  /** Compress when the client accepts it and the body reaches the threshold. */
+  compress: boolean;
+  /** Smallest body that is compressed, or false when HTTP compression is off. */
+  threshold: number | false;
+}
+
+/** A polling GET answer carrying an encoded payload. */
+export function pollResponse(
+  req: Request,
+  body: string,
+  extra: ExtraHeaders,
+  opts: PollResponseOptions,
+): Response {
+  const headers = baseHeaders(req, extra);
+  headers.set("Content-Type", CONTENT_TYPE_TEXT);
+  if (opts.compress && opts.threshold !== false && Buffer.byteLength(body) >= opts.threshold) {
+    const encoding = negotiateEncoding(req.headers.get("accept-encoding"));
+    if (encoding) {
+      headers.set("Content-Encoding", encoding);
+      return new Response(compress(body, encoding), { status: 200, headers });
+    }
+  }
+  return new Response(body, { status: 200, headers });
+}

@@ -1,0 +1,491 @@
+/**
+ * One Engine.IO session: its state machine (opening → open ⇄ upgrading → closing → closed), write
+ * buffer, heartbeat (one timer), topics, and the polling → websocket upgrade.
+ */
+import type { ServerWebSocket } from "bun";
+import type {
+  EngineCloseReason,
+  EngineHandshakeRequest,
+  EngineSocket,
+  EngineSocketEvents,
+  EngineSocketState,
+  EngineTransportName,
+  RawData,
+  SendOptions,
+} from "./contract.ts";
+import { Emitter } from "./emitter.ts";
+import { CloseReason, TransportError, WsCloseCode } from "./errors.ts";
+import type { ResolvedEngineOptions } from "./options.ts";
+import {
+  decodeTextPacket,
+  ENCODED_CLOSE,
+  ENCODED_NOOP,
+  ENCODED_PING,
+  ENCODED_PROBE_PING,
+  ENCODED_PROBE_PONG,
+  encodeMessage,
+  type OutPacket,
+  outPacketSize,
+  PacketType,
+} from "./packet.ts";
+import type { PollingTransport } from "./transports/polling.ts";
+import type { TransportOwner } from "./transports/transport.ts";
+import { SendStatus, WebSocketTransport } from "./transports/websocket.ts";
+
+/**
+ * The session's own states. "upgrading" (a websocket probe is attached while polling still carries
+ * the traffic) is reported as "open" through the contract's `state`.
+ */
+export type SessionPhase = "opening" | "open" | "upgrading" | "closing" | "closed";
+
+/** How long a closing polling session waits for a GET to deliver its close packet (engine.io: 30 s). */
+const POLLING_CLOSE_TIMEOUT_MS = 30_000;
+const UPGRADE_PACKET = "5";
+
+/** What a session needs from its engine. */
+export interface SessionHost {
+  readonly opts: ResolvedEngineOptions;
+  /** The session is closed: forget it. */
+  onSessionClosed(session: EngineSession): void;
+  /** Track a polling session's topic membership (websocket ones are native). */
+  pollingSubscribe(topic: string, session: EngineSession): void;
+  pollingUnsubscribe(topic: string, session: EngineSession): void;
+  /** A websocket session exists: native publishes must be watched for slow clients. */
+  onWebSocketSession(): void;
+}
+
+/** Data Bun keeps on each websocket the engine accepted. */
+export interface EngineWsData {
+  /** The session the socket carries, or probes for (null until `open` for a websocket handshake). */
+  session: EngineSession | null;
+  /** Set for a websocket handshake: the session to create when the socket opens. */
+  handshake: { id: string; request: EngineHandshakeRequest } | null;
+}
+
+type AnyTransport = PollingTransport | WebSocketTransport<EngineWsData>;
+
+function heartbeatTick(session: EngineSession): void {
+  session.onHeartbeatTimer();
+}
+
+function upgradeTimeoutTick(session: EngineSession): void {
+  session.abortUpgrade();
+}
+
+export class EngineSession extends Emitter<EngineSocketEvents> implements EngineSocket, TransportOwner {
+  private phase: SessionPhase = "opening";
+  private transport: AnyTransport;
+  /** The websocket being probed for an upgrade, with its timeout. */
+  private probe: WebSocketTransport<EngineWsData> | null = null;
+  private probeTimer: ReturnType<typeof setTimeout> | null = null;
+  private buffer: OutPacket[] = [];
+  private bufferedBytes = 0;
+  private bufferCompress = false;
+  /** The heartbeat timer; while closing a polling session, the close deadline. */
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private awaitingPong = false;
+  /** Another packet already extended the current pong wait once (engine.io does it once). */
+  private pongWaitExtended = false;
+  private topics: Set<string> | null = null;
+  private closeReason: EngineCloseReason = CloseReason.FORCED_CLOSE;
+
+  constructor(
+    readonly id: string,
+    readonly request: EngineHandshakeRequest,
+    makeTransport: (owner: TransportOwner) => AnyTransport,
+    private readonly host: SessionHost,
+  ) {
+    super();
+    this.transport = makeTransport(this);
+  }
+
+  get state(): EngineSocketState {
+    return this.phase === "upgrading" ? "open" : this.phase;
+  }
+
+  /** The session's own state, including "upgrading". */
+  get sessionPhase(): SessionPhase {
+    return this.phase;
+  }
+
+  get transportName(): EngineTransportName {
+    return this.transport.name;
+  }
+
+  get writable(): boolean {
+    return (this.phase === "open" || this.phase === "upgrading") && this.transport.writable;
+  }
+
+  /** The polling transport while the session polls (the engine routes GET and POST to it). */
+  get pollingTransport(): PollingTransport | null {
+    return this.transport.name === "polling" ? this.transport : null;
+  }
+
+  /** The websocket to publish from when this session is the `except` of a publish. */
+  get nativeSocket(): ServerWebSocket<EngineWsData> | null {
+    return this.phase === "open" && this.transport.name === "websocket" ? this.transport.ws : null;
+  }
+
+  /** Sends the open packet and starts the heartbeat. `upgrades` are the transports it may move to. */
+  open(upgrades: readonly EngineTransportName[]): void {
+    if (this.phase !== "opening") return;
+    this.phase = "open";
+    const { pingInterval, pingTimeout, maxHttpBufferSize } = this.host.opts;
+    const handshake = JSON.stringify({
+      sid: this.id,
+      upgrades,
+      pingInterval,
+      pingTimeout,
+      maxPayload: maxHttpBufferSize,
+    });
+    this.sendPacket(`0${handshake}`, false);
+    this.timer = setTimeout(heartbeatTick, pingInterval, this);
+    if (this.transport.name === "websocket") this.host.onWebSocketSession();
+  }
+
+  // ── outgoing ────────────────────────────────────────────────────────────────────────────────
+
+  send(data: RawData, options?: SendOptions): void {
+    this.sendPacket(encodeMessage(data), options?.compress !== false);
+  }
+
+  sendMany(data: readonly RawData[], options?: SendOptions): void {
+    if (data.length === 0) return;
+    this.sendEncoded(data.map(encodeMessage), options?.compress !== false);
+  }
+
+  /** Queues packets that are already encoded (a publish encodes once for every receiver). */
+  sendEncoded(packets: readonly OutPacket[], compress: boolean): void {
+    if (this.phase === "closing" || this.phase === "closed") return;
+    if (this.canWriteDirectly()) {
+      for (const packet of packets) if (!this.writeDirect(packet, compress)) return;
+      return;
+    }
+    for (const packet of packets) if (!this.enqueue(packet, compress)) return;
+    this.flush();
+  }
+
+  private sendPacket(packet: OutPacket, compress: boolean): void {
+    if (this.phase === "closing" || this.phase === "closed") return;
+    if (this.canWriteDirectly()) {
+      this.writeDirect(packet, compress);
+      return;
+    }
+    if (this.enqueue(packet, compress)) this.flush();
+  }
+
+  /** A websocket session with nothing queued writes straight to the socket: the hot path. */
+  private canWriteDirectly(): boolean {
+    return this.transport.name === "websocket" && this.phase === "open" && this.buffer.length === 0;
+  }
+
+  /** Writes one frame to the websocket; false when that closed the session as a slow client. */
+  private writeDirect(packet: OutPacket, compress: boolean): boolean {
+    const ws = this.transport as WebSocketTransport<EngineWsData>;
+    if (ws.write(packet, compress) === SendStatus.OVER_LIMIT) {
+      this.closeSlowClient();
+      return false;
+    }
+    this.emit("drain");
+    return true;
+  }
+
+  /** Adds to the write buffer; false when the buffer went over the limit (the session is then closed). */
+  private enqueue(packet: OutPacket, compress: boolean): boolean {
+    this.buffer.push(packet);
+    this.bufferedBytes += outPacketSize(packet);
+    if (compress) this.bufferCompress = true;
+    if (this.bufferedBytes > this.host.opts.maxBufferedBytes) {
+      this.closeSlowClient();
+      return false;
+    }
+    return true;
+  }
+
+  /** Hands the write buffer to the transport when it can take it. */
+  private flush(): void {
+    if (this.phase === "closed" || this.buffer.length === 0 || !this.transport.writable) return;
+    const packets = this.buffer;
+    const compress = this.bufferCompress;
+    this.buffer = [];
+    this.bufferedBytes = 0;
+    this.bufferCompress = false;
+    if (this.transport.name === "websocket") {
+      for (const packet of packets) if (!this.writeDirect(packet, compress)) return;
+      return;
+    }
+    this.transport.send(packets, compress);
+    this.emit("drain");
+  }
+
+  // ── incoming ────────────────────────────────────────────────────────────────────────────────
+
+  /** A frame on this session's main websocket. */
+  onWebSocketFrame(message: string | Uint8Array): void {
+    if (typeof message !== "string") {
+      this.onPacket(PacketType.MESSAGE, message);
+      return;
+    }
+    const packet = decodeTextPacket(message);
+    if (packet.type === PacketType.CLOSE) {
+      this.onTransportClose();
+      return;
+    }
+    this.onPacket(packet.type, packet.data);
+  }
+
+  onPacket(type: PacketType | -1, data: RawData): void {
+    if (this.phase !== "open" && this.phase !== "upgrading") return;
+    // Any packet proves the client alive: extend the pong wait once, as engine.io does.
+    if (this.awaitingPong && !this.pongWaitExtended && type !== PacketType.PONG) {
+      this.timer?.refresh();
+      this.pongWaitExtended = true;
+    }
+    switch (type) {
+      case PacketType.MESSAGE:
+        this.emit("message", data);
+        return;
+      case PacketType.PONG:
+        if (!this.awaitingPong) return;
+        this.awaitingPong = false;
+        this.restartTimer(this.host.opts.pingInterval);
+        return;
+      case PacketType.PING:
+        // In v4 only the server pings.
+        this.finalize(CloseReason.TRANSPORT_ERROR, new Error(TransportError.INVALID_HEARTBEAT_DIRECTION));
+        return;
+      case PacketType.CLOSE:
+        this.onTransportClose();
+        return;
+      case -1:
+        this.finalize(CloseReason.PARSE_ERROR);
+        return;
+      default:
+        // open, upgrade and noop carry nothing for an open session.
+        return;
+    }
+  }
+
+  onTransportError(description: string): void {
+    this.finalize(CloseReason.TRANSPORT_ERROR, new Error(description));
+  }
+
+  onTransportClose(): void {
+    this.finalize(CloseReason.TRANSPORT_CLOSE);
+  }
+
+  onPollReady(): void {
+    if (this.phase === "closing") {
+      this.transport.send([...this.buffer, ENCODED_CLOSE], this.bufferCompress);
+      this.finalize(this.closeReason);
+      return;
+    }
+    if (this.phase === "upgrading" && this.buffer.length === 0) {
+      // The client is switching: end its poll at once instead of holding it for a ping interval.
+      this.transport.send([ENCODED_NOOP], false);
+      return;
+    }
+    this.flush();
+  }
+
+  // ── heartbeat ───────────────────────────────────────────────────────────────────────────────
+
+  /** The single timer fired: ping, ping timeout, or the end of a polling close. */
+  onHeartbeatTimer(): void {
+    this.timer = null;
+    if (this.phase === "closing") {
+      this.finalize(this.closeReason);
+      return;
+    }
+    if (this.phase !== "open" && this.phase !== "upgrading") return;
+    if (this.awaitingPong) {
+      this.finalize(CloseReason.PING_TIMEOUT);
+      return;
+    }
+    this.awaitingPong = true;
+    this.pongWaitExtended = false;
+    this.restartTimer(this.host.opts.pingTimeout);
+    this.sendPacket(ENCODED_PING, false);
+  }
+
+  private restartTimer(ms: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(heartbeatTick, ms, this);
+  }
+
+  // ── upgrade ─────────────────────────────────────────────────────────────────────────────────
+
+  /** True when a websocket may start probing this session for an upgrade. */
+  canUpgrade(): boolean {
+    return this.phase === "open" && this.transport.name === "polling" && this.probe === null;
+  }
+
+  /** A websocket with this session's id connected: it probes until the client sends `5`. */
+  attachProbe(ws: ServerWebSocket<EngineWsData>): boolean {
+    if (!this.canUpgrade()) return false;
+    this.phase = "upgrading";
+    this.probe = new WebSocketTransport(ws, this.host.opts.maxBufferedBytes);
+    this.probeTimer = setTimeout(upgradeTimeoutTick, this.host.opts.upgradeTimeout, this);
+    return true;
+  }
+
+  /** A frame on a websocket of this session: the main transport, or the upgrade probe. */
+  onWebSocketMessage(ws: ServerWebSocket<EngineWsData>, message: string | Uint8Array): void {
+    if (this.transport.name === "websocket" && this.transport.ws === ws) {
+      this.onWebSocketFrame(message);
+      return;
+    }
+    if (this.probe?.ws !== ws) {
+      ws.close(WsCloseCode.UPGRADE_FAILED);
+      return;
+    }
+    if (message === ENCODED_PROBE_PING) {
+      this.probe.write(ENCODED_PROBE_PONG, false);
+      if (this.transport.writable && this.buffer.length === 0) this.transport.send([ENCODED_NOOP], false);
+      return;
+    }
+    if (message === UPGRADE_PACKET) {
+      this.completeUpgrade();
+      return;
+    }
+    // Anything else before the upgrade packet is a broken client: drop the probe, keep polling.
+    this.abortUpgrade();
+  }
+
+  /**
+   * The client sent `5`: the websocket becomes the transport. What was queued for polling is written
+   * first, then the topics move to native subscriptions, all in this one synchronous step so no
+   * send or publish can slip in between.
+   */
+  private completeUpgrade(): void {
+    const probe = this.probe;
+    if (probe === null || this.phase !== "upgrading") return;
+    this.clearProbe();
+    const polling = this.transport as PollingTransport;
+    this.transport = probe;
+    this.phase = "open";
+    polling.discard();
+    this.flush();
+    if (this.topics) {
+      for (const topic of this.topics) {
+        probe.ws.subscribe(topic);
+        this.host.pollingUnsubscribe(topic, this);
+      }
+    }
+    this.host.onWebSocketSession();
+    this.emit("upgrade");
+  }
+
+  /** Drops a pending upgrade probe (timeout, bad frame, or the session closing). */
+  abortUpgrade(): void {
+    const probe = this.probe;
+    if (probe === null) return;
+    this.clearProbe();
+    if (this.phase === "upgrading") this.phase = "open";
+    probe.close(WsCloseCode.UPGRADE_FAILED);
+  }
+
+  private clearProbe(): void {
+    this.probe = null;
+    if (this.probeTimer !== null) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  /** A websocket of this session closed (the main transport or a probe). */
+  onWebSocketClose(ws: ServerWebSocket<EngineWsData>, code: number): void {
+    if (this.probe?.ws === ws) {
+      this.clearProbe();
+      if (this.phase === "upgrading") this.phase = "open";
+      return;
+    }
+    if (this.transport.name !== "websocket" || this.transport.ws !== ws) return;
+    const failed = code === WsCloseCode.MESSAGE_TOO_BIG || code === WsCloseCode.INVALID_PAYLOAD;
+    if (failed) this.finalize(CloseReason.TRANSPORT_ERROR, new Error(TransportError.WEBSOCKET_ERROR));
+    else this.finalize(CloseReason.TRANSPORT_CLOSE);
+  }
+
+  // ── topics ──────────────────────────────────────────────────────────────────────────────────
+
+  subscribe(topic: string): void {
+    if (this.phase === "closed") return;
+    this.topics ??= new Set();
+    if (this.topics.has(topic)) return;
+    this.topics.add(topic);
+    if (this.transport.name === "websocket") this.transport.ws.subscribe(topic);
+    else this.host.pollingSubscribe(topic, this);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.topics?.delete(topic)) return;
+    if (this.transport.name === "websocket") this.transport.ws.unsubscribe(topic);
+    else this.host.pollingUnsubscribe(topic, this);
+  }
+
+  /**
+   * Native publishes bypass `writeDirect`, so the engine asks each websocket session after them:
+   * one over the limit is closed as a slow client.
+   */
+  enforceBufferLimit(): void {
+    if (this.phase === "open" && this.transport.name === "websocket" && this.transport.overLimit()) {
+      this.closeSlowClient();
+    }
+  }
+
+  // ── closing ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Closes the session. Polling delivers what is queued plus the close packet with the next GET
+   * (or gives up after 30 s); a websocket writes its queue and closes at once.
+   */
+  close(reason: EngineCloseReason = CloseReason.FORCED_CLOSE): void {
+    if (this.phase !== "open" && this.phase !== "upgrading") return;
+    this.abortUpgrade();
+    if (this.transport.name === "websocket") {
+      this.flush();
+      this.finalize(reason);
+      return;
+    }
+    this.phase = "closing";
+    this.closeReason = reason;
+    if (this.transport.writable) {
+      this.onPollReady();
+      return;
+    }
+    this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
+  }
+
+  /** Closes at once without waiting for a poll (server shutdown). */
+  terminate(reason: EngineCloseReason): void {
+    if (this.phase === "closed") return;
+    if (this.transport.name === "polling" && this.transport.writable) {
+      this.transport.send([...this.buffer, ENCODED_CLOSE], this.bufferCompress);
+    }
+    this.finalize(reason);
+  }
+
+  private closeSlowClient(): void {
+    if (this.transport.name === "websocket")
+      this.transport.close(WsCloseCode.SLOW_CLIENT, CloseReason.SLOW_CLIENT);
+    this.finalize(CloseReason.SLOW_CLIENT);
+  }
+
+  /** The one place a session becomes closed: timers stopped, transports ended, listeners told. */
+  private finalize(reason: EngineCloseReason, description?: unknown): void {
+    if (this.phase === "closed") return;
+    this.phase = "closed";
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.abortUpgrade();
+    if (this.transport.name === "websocket") this.transport.close(WsCloseCode.NORMAL);
+    else this.transport.close();
+    this.buffer = [];
+    this.bufferedBytes = 0;
+    this.host.onSessionClosed(this);
+    this.emit("close", reason, description);
+  }
+
+  /** Topics of this session (the engine drops polling memberships on close). */
+  get subscribedTopics(): ReadonlySet<string> | null {
+    return this.topics;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The websocket transport on Bun's native websockets: a text packet is one text frame, a binary
+ * message one binary frame with no prefix.
+ */
+import type { ServerWebSocket } from "bun";
+import type { OutPacket } from "../packet.ts";
+import type { Transport } from "./transport.ts";
+
+/** What happened to one frame handed to Bun. */
+export const SendStatus = {
+  /** Written (or queued under the backpressure limit). */
+  OK: 0,
+  /** The send buffer is over the engine's limit: the client is too slow. */
+  OVER_LIMIT: 1,
+} as const;
+export type SendStatus = (typeof SendStatus)[keyof typeof SendStatus];
+
+const WS_OPEN = 1;
+/** Bun's `send` result when the frame was dropped (buffer past `backpressureLimit`, or closed). */
+const BUN_DROPPED = 0;
+/** Bun's `send` result when the frame was queued behind others. */
+const BUN_BACKPRESSURE = -1;
+
+export class WebSocketTransport<T = unknown> implements Transport {
+  readonly name = "websocket" as const;
+
+  constructor(
+    readonly ws: ServerWebSocket<T>,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  get writable(): boolean {
+    return this.ws.readyState === WS_OPEN;
+  }
+
+  /** Sends one frame; reports when the client's buffer went over the limit. */
+  write(packet: OutPacket, compress: boolean): SendStatus {
+    const result = this.ws.send(packet, compress);
+    if (result === BUN_DROPPED) return this.writable ? SendStatus.OVER_LIMIT : SendStatus.OK;
+    if (result === BUN_BACKPRESSURE && this.ws.getBufferedAmount() > this.maxBufferedBytes) {
+      return SendStatus.OVER_LIMIT;
+    }
+    return SendStatus.OK;
+  }
+
+  send(packets: readonly OutPacket[], compress: boolean): void {
+    for (const packet of packets) this.write(packet, compress);
+  }
+
+  /** True when the client's send buffer is past the limit. */
+  overLimit(): boolean {
+    return this.ws.getBufferedAmount() > this.maxBufferedBytes;
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.ws.readyState > WS_OPEN) return;
+    this.ws.close(code, reason);
+  }
+}
