@@ -1,0 +1,259 @@
+/**
+ * The adapter of a namespace: who is in which room, and how a broadcast reaches them. This class is
+ * the in-memory implementation (as socket.io-adapter's `Adapter` is); a cluster adapter extends it.
+ *
+ * ## Writing a cluster adapter (Redis, ...)
+ * Keep socket.io-adapter's method names and shapes so that a cluster stays wire-compatible with
+ * @socket.io/redis-adapter 8: packets are socket.io-parser `Packet` objects ({type, nsp, data, id?}),
+ * options are `BroadcastOptions` ({rooms: Set, except: Set, flags}). Override:
+ * - `init()` / `close()`: subscribe to and leave the cluster's channels.
+ * - `broadcast(packet, opts)`: forward to the other nodes unless `opts.flags.local`, then call
+ *   `super.broadcast` for the local sockets. On a message from another node, call `super.broadcast`.
+ * - `broadcastWithAck(packet, opts, clientCountCallback, ack)`: forward, call `super.broadcastWithAck`,
+ *   and report each remote node's client count and each remote ack through the two callbacks.
+ * - `serverCount()`: how many nodes will answer (broadcast acks wait for that many counts).
+ * - `addSockets`, `delSockets`, `disconnectSockets`, `fetchSockets`: forward, then run locally
+ *   (`super.*`); `fetchSockets` answers remote sockets as plain `{id, handshake, rooms, data}`.
+ * - `serverSideEmit(packet)`: forward to the other nodes (the first element is the event name; a
+ *   trailing function is an ack expecting one response per node). On receipt call
+ *   `this.nsp._onServerSideEmit(args)`.
+ * - `persistSession` / `restoreSession`: only if the cluster stores sessions for recovery.
+ * Rooms bookkeeping (`addAll`, `del`, `delAll`, `rooms`, `sids`) stays local and is inherited.
+ */
+import { EventEmitter } from "node:events";
+import type { EngineSocket, RawData } from "../engine/contract.ts";
+import { encodePacket } from "../socketio/packet-codec.ts";
+import type { AnyNamespace, AnySocket } from "./host.ts";
+import { namespaceTopic, roomTopic } from "./topics.ts";
+import type {
+  BroadcastFlags,
+  BroadcastOptions,
+  Packet,
+  Room,
+  Session,
+  SessionToPersist,
+  SocketId,
+} from "./types.ts";
+
+/** How the frames of one packet are written to one engine session. */
+export interface WriteOptions {
+  volatile?: boolean;
+  compress?: boolean;
+}
+
+function writeOptions(flags: BroadcastFlags | undefined): WriteOptions {
+  return { volatile: flags?.volatile, compress: flags?.compress !== false };
+}
+
+export class Adapter extends EventEmitter {
+  /** Room → ids of its local members. A socket id is also a room holding that socket. */
+  readonly rooms = new Map<Room, Set<SocketId>>();
+  /** Socket id → rooms it is in. */
+  readonly sids = new Map<SocketId, Set<Room>>();
+
+  constructor(readonly nsp: AnyNamespace) {
+    super();
+  }
+
+  /** Called once when the namespace is created (a cluster adapter connects here). */
+  init(): Promise<void> | void {}
+
+  /** Called when the namespace or the server closes. */
+  close(): Promise<void> | void {}
+
+  /** Number of nodes in the cluster; 1 without one. */
+  serverCount(): Promise<number> {
+    return Promise.resolve(1);
+  }
+
+  addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void {
+    let roomsOfSocket = this.sids.get(id);
+    if (!roomsOfSocket) {
+      roomsOfSocket = new Set();
+      this.sids.set(id, roomsOfSocket);
+    }
+    const conn = this.nsp.sockets.get(id)?.conn;
+    for (const room of rooms) {
+      roomsOfSocket.add(room);
+      let members = this.rooms.get(room);
+      if (!members) {
+        members = new Set();
+        this.rooms.set(room, members);
+        this.emit("create-room", room);
+      }
+      if (members.has(id)) continue;
+      members.add(id);
+      this.emit("join-room", room, id);
+      // The own-id room is joined once at connect and left at disconnect: it carries the
+      // namespace-wide subscription; other rooms get their own topic.
+      conn?.subscribe(room === id ? namespaceTopic(this.nsp.name) : roomTopic(this.nsp.name, room));
+    }
+  }
+
+  del(id: SocketId, room: Room): Promise<void> | void {
+    this.sids.get(id)?.delete(room);
+    this.removeMember(room, id, this.nsp.sockets.get(id)?.conn);
+  }
+
+  delAll(id: SocketId): void {
+    const roomsOfSocket = this.sids.get(id);
+    if (!roomsOfSocket) return;
+    const conn = this.nsp.sockets.get(id)?.conn;
+    for (const room of roomsOfSocket) this.removeMember(room, id, conn);
+    this.sids.delete(id);
+  }
+
+  private removeMember(room: Room, id: SocketId, conn: EngineSocket | undefined): void {
+    const members = this.rooms.get(room);
+    if (!members?.delete(id)) return;
+    this.emit("leave-room", room, id);
+    conn?.unsubscribe(room === id ? namespaceTopic(this.nsp.name) : roomTopic(this.nsp.name, room));
+    if (members.size === 0 && this.rooms.delete(room)) this.emit("delete-room", room);
+  }
+
+  /** Send one packet to every matching local socket. It is encoded once, whatever the audience. */
+  broadcast(packet: Packet, opts: BroadcastOptions): void {
+    packet.nsp = this.nsp.name;
+    const frames = encodePacket(packet);
+    if (this.publish(frames, opts)) return;
+    const write = writeOptions(opts.flags);
+    this.apply(opts, (socket) => {
+      socket.notifyOutgoingListeners(packet);
+      socket.client.writeToEngine(frames, write);
+    });
+  }
+
+  /**
+   * Broadcast expecting one ack per receiver. Every receiver gets the same packet id (the
+   * namespace's counter is shared, so it is unique for each of them) and the same frames.
+   */
+  broadcastWithAck(
+    packet: Packet,
+    opts: BroadcastOptions,
+    clientCountCallback: (clientCount: number) => void,
+    ack: (...args: unknown[]) => void,
+  ): void {
+    packet.nsp = this.nsp.name;
+    packet.id = this.nsp._nextAckId();
+    const id = packet.id;
+    const frames = encodePacket(packet);
+    const write = writeOptions(opts.flags);
+    let clientCount = 0;
+    this.apply(opts, (socket) => {
+      clientCount++;
+      socket.acks.set(id, ack);
+      socket.notifyOutgoingListeners(packet);
+      socket.client.writeToEngine(frames, write);
+    });
+    clientCountCallback(clientCount);
+  }
+
+  /**
+   * The native fan-out: one engine publish when the audience is one topic (a room that is not a
+   * socket's own id, or the whole namespace) and at most one local socket is excluded. Volatile
+   * packets and sockets watching their outgoing packets take the per-socket path.
+   */
+  private publish(frames: RawData[], opts: BroadcastOptions): boolean {
+    if (opts.flags?.volatile || this.nsp._outgoingWatchers > 0 || opts.rooms.size > 1) return false;
+    let topic = namespaceTopic(this.nsp.name);
+    if (opts.rooms.size === 1) {
+      const room = opts.rooms.values().next().value as Room;
+      if (this.nsp.sockets.has(room)) return false;
+      if (!this.rooms.has(room)) return true;
+      topic = roomTopic(this.nsp.name, room);
+    }
+    let except: EngineSocket | undefined;
+    if (opts.except && opts.except.size > 0) {
+      const excluded = this.exceptSids(opts.except);
+      if (excluded.size > 1) return false;
+      for (const sid of excluded) {
+        except = this.nsp.sockets.get(sid)?.conn;
+        if (!except) return false;
+      }
+    }
+    const compress = opts.flags?.compress !== false;
+    this.nsp.server.engine.publish(topic, frames.length === 1 ? frames[0]! : frames, { compress, except });
+    return true;
+  }
+
+  /** Ids of the local sockets matching `rooms` (all sockets when empty). */
+  sockets(rooms: Set<Room>): Promise<Set<SocketId>> {
+    const ids = new Set<SocketId>();
+    this.apply({ rooms }, (socket) => ids.add(socket.id));
+    return Promise.resolve(ids);
+  }
+
+  socketRooms(id: SocketId): Set<Room> | undefined {
+    return this.sids.get(id);
+  }
+
+  fetchSockets(opts: BroadcastOptions): Promise<AnySocket[]> {
+    return Promise.resolve(this.collect(opts));
+  }
+
+  addSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    for (const socket of this.collect(opts)) socket.join(rooms);
+  }
+
+  delSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    for (const socket of this.collect(opts)) for (const room of rooms) socket.leave(room);
+  }
+
+  disconnectSockets(opts: BroadcastOptions, close: boolean): void {
+    for (const socket of this.collect(opts)) socket.disconnect(close);
+  }
+
+  /** Send an event to the other nodes of a cluster: nothing to do on a single node. */
+  serverSideEmit(_packet: unknown[]): void {}
+
+  /** Keep a disconnected socket's state for recovery (session-aware adapters only). */
+  persistSession(_session: SessionToPersist): Promise<void> | void {}
+
+  /** Find a persisted session and the packets sent since `offset` (session-aware adapters only). */
+  restoreSession(_pid: string, _offset: string): Promise<Session | null> {
+    return Promise.resolve(null);
+  }
+
+  /** The sockets matching `opts`, collected first so the callback may change rooms safely. */
+  private collect(opts: BroadcastOptions): AnySocket[] {
+    const sockets: AnySocket[] = [];
+    this.apply(opts, (socket) => sockets.push(socket));
+    return sockets;
+  }
+
+  /** Run `callback` once for every local socket in any of `opts.rooms` and in none of `opts.except`. */
+  protected apply(opts: BroadcastOptions, callback: (socket: AnySocket) => void): void {
+    const except = opts.except && opts.except.size > 0 ? this.exceptSids(opts.except) : undefined;
+    const { rooms } = opts;
+    if (rooms.size === 0) {
+      for (const id of this.sids.keys()) {
+        if (except?.has(id)) continue;
+        const socket = this.nsp.sockets.get(id);
+        if (socket) callback(socket);
+      }
+      return;
+    }
+    const seen = rooms.size > 1 ? new Set<SocketId>() : undefined;
+    for (const room of rooms) {
+      const members = this.rooms.get(room);
+      if (!members) continue;
+      for (const id of members) {
+        if (except?.has(id) || seen?.has(id)) continue;
+        const socket = this.nsp.sockets.get(id);
+        if (!socket) continue;
+        seen?.add(id);
+        callback(socket);
+      }
+    }
+  }
+
+  /** Ids of the local sockets in any of the excluded rooms. */
+  protected exceptSids(exceptRooms: Set<Room>): Set<SocketId> {
+    const ids = new Set<SocketId>();
+    for (const room of exceptRooms) {
+      const members = this.rooms.get(room);
+      if (members) for (const id of members) ids.add(id);
+    }
+    return ids;
+  }
+}

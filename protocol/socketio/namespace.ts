@@ -1,0 +1,244 @@
+/**
+ * A namespace: its sockets, its connection middlewares, its adapter, and the broadcast shortcuts
+ * (`nsp.to(room).emit(...)`, `nsp.emit(...)`, `fetchSockets`, `serverSideEmit`, ...).
+ */
+import type { Adapter } from "../adapter/adapter.ts";
+import { Adapter as InMemoryAdapter } from "../adapter/adapter.ts";
+import { SessionAwareAdapter } from "../adapter/session-aware.ts";
+import type { Room } from "../adapter/types.ts";
+import { createLogger } from "../logger.ts";
+import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.ts";
+import type { Client } from "./client.ts";
+import { type Middleware, type MiddlewareError, runMiddlewares } from "./middleware.ts";
+import type { AdapterConstructor } from "./options.ts";
+import { ErrorMessages, RESERVED_EVENTS } from "./reasons.ts";
+import type { Server } from "./server.ts";
+import type { AnyNamespace } from "./server-types.ts";
+import { Socket } from "./socket.ts";
+import {
+  type AllButLast,
+  type DecorateAcknowledgementsWithMultipleResponses,
+  type DefaultEventsMap,
+  type EventNames,
+  type EventNamesWithAck,
+  type EventParams,
+  type EventsMap,
+  type Last,
+  type MultiAckResult,
+  TypedEmitter,
+} from "./typed-events.ts";
+
+const log = createLogger("socketio");
+
+export interface NamespaceReservedEvents<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> {
+  connect: (socket: Socket<L, E, S, D>) => void;
+  connection: (socket: Socket<L, E, S, D>) => void;
+}
+
+function createAdapter(
+  factory: AdapterConstructor | undefined,
+  nsp: AnyNamespace,
+  recovery: boolean,
+): Adapter {
+  if (!factory) return recovery ? new SessionAwareAdapter(nsp) : new InMemoryAdapter(nsp);
+  // A class (or a plain function, like @socket.io/redis-adapter's createAdapter) is called with
+  // `new`; an arrow function has no prototype and is called directly.
+  if (factory.prototype) return new (factory as new (n: AnyNamespace) => Adapter)(nsp);
+  return (factory as (n: AnyNamespace) => Adapter)(nsp);
+}
+
+type BroadcastTo<E extends EventsMap, D> = BroadcastOperator<
+  DecorateAcknowledgementsWithMultipleResponses<E>,
+  D
+>;
+
+export class Namespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = unknown,
+> extends TypedEmitter<
+  ServerSideEvents,
+  NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+> {
+  /** Connected sockets by id. */
+  readonly sockets = new Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  adapter: Adapter;
+  /** @internal Connection middlewares. */
+  _fns: Middleware<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>[] = [];
+  /** @internal Sockets with onAnyOutgoing listeners; while any, broadcasts skip the native fan-out. */
+  _outgoingWatchers = 0;
+  /** @internal Called when the last socket leaves (dynamic children with cleanupEmptyChildNamespaces). */
+  _onEmpty: (() => void) | undefined;
+  private ackIds = 0;
+
+  constructor(
+    readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    readonly name: string,
+  ) {
+    super();
+    this.adapter = createAdapter(server.opts.adapter, this as never, !!server.opts.connectionStateRecovery);
+    const ready = this.adapter.init();
+    if (ready instanceof Promise)
+      ready.catch((err) => log.error("adapter init failed", { nsp: name, error: err }));
+  }
+
+  /** @internal Next packet id for an ack (shared by every socket of the namespace). */
+  _nextAckId(): number {
+    return this.ackIds++;
+  }
+
+  /** Add a connection middleware: `(socket, next)`; `next(err)` refuses with CONNECT_ERROR {message, data}. */
+  use(fn: Middleware<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>): this {
+    this._fns.push(fn);
+    return this;
+  }
+
+  private operator(): BroadcastTo<EmitEvents, SocketData> {
+    return new BroadcastOperator(this.adapter);
+  }
+
+  to(room: Room | Room[]): BroadcastTo<EmitEvents, SocketData> {
+    return this.operator().to(room);
+  }
+
+  in(room: Room | Room[]): BroadcastTo<EmitEvents, SocketData> {
+    return this.operator().in(room);
+  }
+
+  except(room: Room | Room[]): BroadcastTo<EmitEvents, SocketData> {
+    return this.operator().except(room);
+  }
+
+  get local(): BroadcastTo<EmitEvents, SocketData> {
+    return this.operator().local;
+  }
+
+  get volatile(): BroadcastTo<EmitEvents, SocketData> {
+    return this.operator().volatile;
+  }
+
+  compress(compress: boolean): BroadcastTo<EmitEvents, SocketData> {
+    return this.operator().compress(compress);
+  }
+
+  timeout(ms: number): BroadcastTo<EmitEvents, SocketData> {
+    return this.operator().timeout(ms);
+  }
+
+  /** Send to every socket of the namespace. */
+  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    // biome-ignore lint/suspicious/noExplicitAny: same arguments, decorated ack type
+    return (this.operator().emit as (ev: string, ...a: any[]) => boolean)(ev, ...args);
+  }
+
+  emitWithAck<Ev extends EventNamesWithAck<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>>
+  ): Promise<
+    MultiAckResult<Last<EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>>>
+  > {
+    return this.operator().emitWithAck(ev, ...args);
+  }
+
+  fetchSockets(): Promise<
+    (Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | RemoteSocket<EmitEvents, SocketData>)[]
+  > {
+    return this.operator().fetchSockets() as never;
+  }
+
+  socketsJoin(room: Room | Room[]): void {
+    this.operator().socketsJoin(room);
+  }
+
+  socketsLeave(room: Room | Room[]): void {
+    this.operator().socketsLeave(room);
+  }
+
+  disconnectSockets(close = false): void {
+    this.operator().disconnectSockets(close);
+  }
+
+  /** Emit to the other nodes of the cluster (a no-op on a single node). */
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: EventParams<ServerSideEvents, Ev>
+  ): boolean {
+    if (RESERVED_EVENTS.has(ev)) throw new Error(`"${String(ev)}" ${ErrorMessages.RESERVED_EVENT}`);
+    this.adapter.serverSideEmit([ev, ...args]);
+    return true;
+  }
+
+  /** @internal An event from another node of the cluster. */
+  _onServerSideEmit(args: [string, ...unknown[]]): void {
+    this.emitUntyped(...args);
+  }
+
+  /** @internal A client asks to connect: build the socket, run middlewares, connect or refuse. */
+  _add(
+    client: Client,
+    auth: Record<string, unknown>,
+    onConnected: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): void {
+    const recovery = this.server.opts.connectionStateRecovery;
+    const { pid, offset } = auth;
+    if (recovery && typeof pid === "string" && typeof offset === "string") {
+      this.adapter.restoreSession(pid, offset).then(
+        (session) => this.admit(new Socket(this, client, auth, session ?? undefined), onConnected),
+        (err) => {
+          log.warn("session restore failed", { nsp: this.name, error: err });
+          this.admit(new Socket(this, client, auth), onConnected);
+        },
+      );
+      return;
+    }
+    this.admit(new Socket(this, client, auth), onConnected);
+  }
+
+  private admit(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    onConnected: (s: typeof socket) => void,
+  ): void {
+    if (socket.recovered && this.server.opts.connectionStateRecovery?.skipMiddlewares) {
+      this.doConnect(socket, onConnected);
+      return;
+    }
+    runMiddlewares(this._fns, socket, (err?: MiddlewareError) => {
+      if (socket.client.conn.state !== "open") {
+        socket._cleanup();
+        return;
+      }
+      if (err) {
+        socket._cleanup();
+        socket._error(
+          err.data === undefined ? { message: err.message } : { message: err.message, data: err.data },
+        );
+        return;
+      }
+      this.doConnect(socket, onConnected);
+    });
+  }
+
+  private doConnect(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    onConnected: (s: typeof socket) => void,
+  ): void {
+    if (socket.client.conn.state !== "open") return;
+    this.sockets.set(socket.id, socket);
+    socket._onconnect();
+    onConnected(socket);
+    try {
+      this.emitReserved("connect", socket);
+      this.emitReserved("connection", socket);
+    } catch (err) {
+      log.error("connection handler threw", { nsp: this.name, sid: socket.id, error: err });
+    }
+  }
+
+  /** @internal A socket left. */
+  _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    if (this.sockets.get(socket.id) !== socket) return;
+    this.sockets.delete(socket.id);
+    if (this.sockets.size === 0) this._onEmpty?.();
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * The public entry point, shaped as socket.io's `Server`: options, the engine it runs on, the
+ * namespaces (static and dynamic), and shortcuts to the main namespace ("/").
+ */
+import type { Server as BunServer } from "bun";
+import type { Room } from "../adapter/types.ts";
+import type { EngineSocket } from "../engine/contract.ts";
+import { Engine, type EngineHandler, type EngineOptions, type FallbackHandler } from "../engine/index.ts";
+import type { EngineWsData } from "../engine/session.ts";
+import { createLogger } from "../logger.ts";
+import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.ts";
+import { Client } from "./client.ts";
+import type { Middleware } from "./middleware.ts";
+import { Namespace, type NamespaceReservedEvents } from "./namespace.ts";
+import {
+  type AdapterConstructor,
+  type ResolvedSocketIoOptions,
+  resolveSocketIoOptions,
+  type SocketIoOptions,
+} from "./options.ts";
+import { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.ts";
+import { DisconnectReasons } from "./reasons.ts";
+import type { Socket } from "./socket.ts";
+import type {
+  AllButLast,
+  DecorateAcknowledgementsWithMultipleResponses,
+  DefaultEventsMap,
+  EventNames,
+  EventNamesWithAck,
+  EventParams,
+  EventsMap,
+  Last,
+  ListenerOf,
+  MultiAckResult,
+} from "./typed-events.ts";
+
+const log = createLogger("socketio");
+
+/** Engine options (pingInterval, transports, cors, ...) plus the Socket.IO layer's. */
+export type ServerOptions = EngineOptions & Partial<SocketIoOptions>;
+
+type MainEvents<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> = NamespaceReservedEvents<
+  L,
+  E,
+  S,
+  D
+> & {
+  new_namespace: (nsp: Namespace<L, E, S, D>) => void;
+};
+
+type Broadcast<E extends EventsMap, D> = BroadcastOperator<
+  DecorateAcknowledgementsWithMultipleResponses<E>,
+  D
+>;
+
+export class Server<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = unknown,
+> {
+  readonly opts: ResolvedSocketIoOptions;
+  /** The Engine.IO server underneath (sessions, transports, native publish). */
+  readonly engine: Engine;
+  /** The main namespace "/". */
+  readonly sockets: MainNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** @internal Namespaces by name. */
+  readonly _nsps = new Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  private readonly parentNsps = new Map<
+    NamespaceMatcher,
+    ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  >();
+  private readonly parentsFromRegExp = new Map<
+    string,
+    ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  >();
+
+  constructor(opts: ServerOptions = {}) {
+    this.opts = resolveSocketIoOptions(opts);
+    this.engine = new Engine({ ...opts, path: this.opts.path });
+    this.engine.on("connection", (conn: EngineSocket) => {
+      new Client(this, conn);
+    });
+    this.sockets = new MainNamespace(this, "/");
+    this._nsps.set("/", this.sockets);
+  }
+
+  /** The adapter factory namespaces are built with. */
+  adapter(): AdapterConstructor | undefined {
+    return this.opts.adapter;
+  }
+
+  /** `{ fetch, websocket }` for Bun.serve; other paths go to `fallback` (a Hono app's fetch, say). */
+  handler(fallback?: FallbackHandler): EngineHandler {
+    return this.engine.handler(fallback);
+  }
+
+  /** Start a Bun server of its own on `port` (0 picks a free one); `close()` stops it. */
+  listen(port: number, hostname?: string): BunServer<EngineWsData> {
+    return this.engine.listen(port, hostname);
+  }
+
+  /**
+   * The namespace `name`, created on first use; a RegExp or a function declares dynamic
+   * namespaces, created when a client first connects to a matching name.
+   */
+  of(
+    name: string | RegExp | NamespaceMatcher,
+    fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+    if (typeof name === "function" || name instanceof RegExp) {
+      const key = name instanceof RegExp ? name.toString() : undefined;
+      const existing = key ? this.parentsFromRegExp.get(key) : this.parentNsps.get(name as NamespaceMatcher);
+      if (existing) {
+        if (fn) existing.on("connection", fn);
+        return existing;
+      }
+      const parent = new ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this);
+      const matcher: NamespaceMatcher =
+        name instanceof RegExp ? (nsp, _auth, next) => next(null, name.test(nsp)) : name;
+      this.parentNsps.set(matcher, parent);
+      if (key) this.parentsFromRegExp.set(key, parent);
+      if (fn) parent.on("connection", fn);
+      return parent;
+    }
+    const nspName = name.startsWith("/") ? name : `/${name}`;
+    let nsp = this._nsps.get(nspName);
+    if (!nsp) {
+      for (const [matcher, parent] of this.parentNsps) {
+        if (isStaticMatch(matcher, nspName)) {
+          nsp = parent.createChild(nspName);
+          break;
+        }
+      }
+    }
+    if (!nsp) {
+      nsp = new Namespace(this, nspName);
+      this._nsps.set(nspName, nsp);
+      if (nspName !== "/") this.sockets.emitNewNamespace(nsp);
+    }
+    if (fn) nsp.on("connection", fn);
+    return nsp;
+  }
+
+  /** @internal Find a dynamic namespace pattern accepting `name`; `fn(false)` when none does. */
+  _checkNamespace(name: string, auth: Record<string, unknown>, fn: (nsp: Namespace | false) => void): void {
+    const parents = [...this.parentNsps];
+    const next = (i: number): void => {
+      const entry = parents[i];
+      if (!entry) {
+        fn(false);
+        return;
+      }
+      const [matcher, parent] = entry;
+      matcher(name, auth, (err, allow) => {
+        if (err || !allow) {
+          next(i + 1);
+          return;
+        }
+        const existing = this._nsps.get(name);
+        fn((existing ?? parent.createChild(name)) as unknown as Namespace);
+      });
+    };
+    next(0);
+  }
+
+  /** Disconnect every socket ("server shutting down"), close the adapters, then the engine. */
+  async close(): Promise<void> {
+    await Promise.allSettled(
+      [...this._nsps.values()].map(async (nsp) => {
+        for (const socket of [...nsp.sockets.values()])
+          socket.onclose(DisconnectReasons.SERVER_SHUTTING_DOWN);
+        await nsp.adapter.close();
+      }),
+    );
+    await this.engine.close(DisconnectReasons.SERVER_SHUTTING_DOWN);
+    log.debug("server closed");
+  }
+
+  // ── the main namespace's API, as socket.io exposes it on the server ───────────────────────────
+
+  on<
+    Ev extends
+      | EventNames<MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
+      | EventNames<ServerSideEvents>,
+  >(
+    ev: Ev,
+    listener: ListenerOf<
+      MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    (this.sockets.on as (ev: string, l: unknown) => unknown)(ev, listener);
+    return this;
+  }
+
+  once<
+    Ev extends
+      | EventNames<MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
+      | EventNames<ServerSideEvents>,
+  >(
+    ev: Ev,
+    listener: ListenerOf<
+      MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    (this.sockets.once as (ev: string, l: unknown) => unknown)(ev, listener);
+    return this;
+  }
+
+  off<
+    Ev extends
+      | EventNames<MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
+      | EventNames<ServerSideEvents>,
+  >(
+    ev: Ev,
+    listener: ListenerOf<
+      MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    (this.sockets.off as (ev: string, l: unknown) => unknown)(ev, listener);
+    return this;
+  }
+
+  use(fn: Middleware<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>): this {
+    this.sockets.use(fn);
+    return this;
+  }
+
+  to(room: Room | Room[]): Broadcast<EmitEvents, SocketData> {
+    return this.sockets.to(room);
+  }
+
+  in(room: Room | Room[]): Broadcast<EmitEvents, SocketData> {
+    return this.sockets.in(room);
+  }
+
+  except(room: Room | Room[]): Broadcast<EmitEvents, SocketData> {
+    return this.sockets.except(room);
+  }
+
+  get local(): Broadcast<EmitEvents, SocketData> {
+    return this.sockets.local;
+  }
+
+  get volatile(): Broadcast<EmitEvents, SocketData> {
+    return this.sockets.volatile;
+  }
+
+  compress(compress: boolean): Broadcast<EmitEvents, SocketData> {
+    return this.sockets.compress(compress);
+  }
+
+  timeout(ms: number): Broadcast<EmitEvents, SocketData> {
+    return this.sockets.timeout(ms);
+  }
+
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    return this.sockets.emit(ev, ...args);
+  }
+
+  emitWithAck<Ev extends EventNamesWithAck<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>>
+  ): Promise<
+    MultiAckResult<Last<EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>>>
+  > {
+    return this.sockets.emitWithAck(ev, ...args);
+  }
+
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: EventParams<ServerSideEvents, Ev>
+  ): boolean {
+    return this.sockets.serverSideEmit(ev, ...args);
+  }
+
+  fetchSockets(): Promise<
+    (Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | RemoteSocket<EmitEvents, SocketData>)[]
+  > {
+    return this.sockets.fetchSockets();
+  }
+
+  socketsJoin(room: Room | Room[]): void {
+    this.sockets.socketsJoin(room);
+  }
+
+  socketsLeave(room: Room | Room[]): void {
+    this.sockets.socketsLeave(room);
+  }
+
+  disconnectSockets(close = false): void {
+    this.sockets.disconnectSockets(close);
+  }
+}
+
+/** The main namespace also announces new namespaces ("new_namespace"). */
+class MainNamespace<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> extends Namespace<
+  L,
+  E,
+  S,
+  D
+> {
+  /** @internal */
+  emitNewNamespace(nsp: Namespace<L, E, S, D>): void {
+    this.emitUntyped("new_namespace", nsp);
+  }
+}
+
+/**
+ * `io.of("/name")` on a name a dynamic pattern matches creates the child namespace at once (as
+ * socket.io does for RegExp patterns); function matchers are only consulted on client connects.
+ */
+function isStaticMatch(matcher: NamespaceMatcher, name: string): boolean {
+  let allowed = false;
+  matcher(name, {}, (err, allow) => {
+    allowed = !err && allow;
+  });
+  return allowed;
+}

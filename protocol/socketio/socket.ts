@@ -1,0 +1,424 @@
+/**
+ * One client's presence in one namespace: receives its events (through per-packet middlewares),
+ * sends to it, tracks acks both ways, joins rooms, and disconnects with socket.io's reasons.
+ */
+
+import type { Adapter } from "../adapter/adapter.ts";
+import type { BroadcastFlags, Room, Session } from "../adapter/types.ts";
+import type { EngineSocket } from "../engine/contract.ts";
+import { createLogger } from "../logger.ts";
+import { BroadcastOperator } from "./broadcast-operator.ts";
+import type { Client } from "./client.ts";
+import { buildHandshake, type Handshake } from "./handshake.ts";
+import { generateId } from "./ids.ts";
+import { type Middleware, type MiddlewareError, runMiddlewares } from "./middleware.ts";
+import type { Namespace } from "./namespace.ts";
+import { type Packet, PacketType } from "./packet-codec.ts";
+import {
+  type DisconnectReason,
+  DisconnectReasons,
+  ErrorMessages,
+  RECOVERABLE_DISCONNECT_REASONS,
+  RESERVED_EVENTS,
+} from "./reasons.ts";
+import {
+  type AckResult,
+  type AllButLast,
+  type DecorateAcknowledgements,
+  type DecorateAcknowledgementsWithMultipleResponses,
+  type DefaultEventsMap,
+  type EventNames,
+  type EventNamesWithAck,
+  type EventParams,
+  type EventsMap,
+  type Last,
+  TypedEmitter,
+} from "./typed-events.ts";
+
+const log = createLogger("socketio");
+
+export interface SocketReservedEvents {
+  disconnect: (reason: DisconnectReason, description?: unknown) => void;
+  disconnecting: (reason: DisconnectReason, description?: unknown) => void;
+  error: (err: Error) => void;
+}
+
+/** An incoming event as per-packet middlewares see it: `[eventName, ...args]`. */
+export type Event = [string, ...unknown[]];
+type AnyListener = (event: string, ...args: unknown[]) => void;
+type AckCallback = (...args: unknown[]) => void;
+
+export class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = unknown,
+> extends TypedEmitter<ListenEvents, SocketReservedEvents> {
+  /** Session id, also the name of the room only this socket is in. */
+  readonly id: string;
+  /** Private id the client presents to recover this session (with connection-state recovery). */
+  readonly pid: string | undefined;
+  readonly handshake: Handshake;
+  /** Free-form application data; kept across a recovered reconnection and visible to fetchSockets. */
+  data: SocketData = {} as SocketData;
+  connected = false;
+  /** True when this connection resumed an earlier session (connection-state recovery). */
+  readonly recovered: boolean = false;
+  /** Pending acks of packets sent to the client, by packet id. */
+  readonly acks = new Map<number, AckCallback>();
+
+  private readonly adapter: Adapter;
+  private readonly fns: Middleware<Event>[] = [];
+  private flags: BroadcastFlags = {};
+  private anyListeners: AnyListener[] | undefined;
+  private anyOutgoingListeners: AnyListener[] | undefined;
+  private readonly missedPackets: unknown[][];
+  /** Rooms joined before the socket is connected (by a middleware, or restored), joined at connect. */
+  private pendingRooms: Room[] = [];
+  /** Set once the socket has left the namespace: it may not join rooms any more. */
+  private closed = false;
+
+  constructor(
+    readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    readonly client: Client,
+    auth: Record<string, unknown>,
+    previousSession?: Session,
+  ) {
+    super();
+    this.adapter = nsp.adapter;
+    this.handshake = buildHandshake(client.request, auth);
+    const recovery = nsp.server.opts.connectionStateRecovery;
+    if (previousSession) {
+      this.id = previousSession.sid;
+      this.pid = previousSession.pid;
+      this.data = previousSession.data as SocketData;
+      this.recovered = true;
+      this.missedPackets = previousSession.missedPackets;
+      this.pendingRooms = previousSession.rooms;
+    } else {
+      this.id = generateId();
+      this.pid = recovery ? generateId() : undefined;
+      this.missedPackets = [];
+    }
+  }
+
+  get disconnected(): boolean {
+    return !this.connected;
+  }
+
+  /** The engine session under this socket. */
+  get conn(): EngineSocket {
+    return this.client.conn;
+  }
+
+  get rooms(): Set<Room> {
+    if (!this.connected && !this.closed) return new Set(this.pendingRooms);
+    return this.adapter.socketRooms(this.id) ?? new Set();
+  }
+
+  /** Send an event to this client; a trailing function is called with the client's ack. */
+  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    if (RESERVED_EVENTS.has(ev)) throw new Error(`"${String(ev)}" ${ErrorMessages.RESERVED_EVENT}`);
+    const data: unknown[] = [ev, ...args];
+    const packet: Packet = { type: PacketType.EVENT, nsp: this.nsp.name, data };
+    if (typeof data[data.length - 1] === "function") {
+      packet.id = this.nsp._nextAckId();
+      this.registerAck(packet.id, data.pop() as AckCallback);
+    }
+    const flags = this.flags;
+    this.flags = {};
+    if (this.nsp.server.opts.connectionStateRecovery) {
+      // Through the adapter so the packet gets an offset and is kept for a reconnection.
+      this.adapter.broadcast(packet, { rooms: new Set([this.id]), except: new Set(), flags });
+    } else {
+      this.notifyOutgoingListeners(packet);
+      this.packet(packet, flags);
+    }
+    return true;
+  }
+
+  /** `emit` returning a promise of the ack (rejected on timeout when `timeout()` was used). */
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<AckResult<Last<EventParams<EmitEvents, Ev>>>> {
+    const withTimeout = this.flags.timeout !== undefined;
+    return new Promise((resolve, reject) => {
+      const ack = withTimeout
+        ? (err: Error | null, value: AckResult<Last<EventParams<EmitEvents, Ev>>>) =>
+            err ? reject(err) : resolve(value)
+        : resolve;
+      // biome-ignore lint/suspicious/noExplicitAny: the ack is appended to the typed arguments
+      (this.emit as (ev: string, ...a: any[]) => boolean)(ev, ...args, ack);
+    });
+  }
+
+  /** The ack of the next emit fails with "operation has timed out" after `ms`. */
+  timeout(
+    ms: number,
+  ): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
+    this.flags.timeout = ms;
+    return this as never;
+  }
+
+  /** The next emit is dropped if the client cannot take it now. */
+  get volatile(): this {
+    this.flags.volatile = true;
+    return this;
+  }
+
+  compress(compress: boolean): this {
+    this.flags.compress = compress;
+    return this;
+  }
+
+  /** The next emit goes to every socket of the namespace except this one. */
+  get broadcast(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.newBroadcastOperator();
+  }
+
+  /** The next broadcast stays on this node (no cluster forwarding). */
+  get local(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.newBroadcastOperator().local;
+  }
+
+  /** Broadcast to a room (or rooms), excluding this socket. */
+  to(
+    room: Room | Room[],
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.newBroadcastOperator().to(room);
+  }
+
+  in(
+    room: Room | Room[],
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.to(room);
+  }
+
+  except(
+    room: Room | Room[],
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.newBroadcastOperator().except(room);
+  }
+
+  private newBroadcastOperator() {
+    const flags = this.flags;
+    this.flags = {};
+    return new BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>(
+      this.adapter,
+      new Set(),
+      new Set([this.id]),
+      flags,
+    );
+  }
+
+  join(rooms: Room | Room[]): Promise<void> | void {
+    const list = Array.isArray(rooms) ? rooms : [rooms];
+    if (this.closed) return;
+    if (!this.connected) {
+      this.pendingRooms.push(...list);
+      return;
+    }
+    return this.adapter.addAll(this.id, new Set(list));
+  }
+
+  leave(room: Room): Promise<void> | void {
+    return this.adapter.del(this.id, room);
+  }
+
+  /** Add a per-packet middleware: `(event, next)`; `next(err)` drops the event and emits "error". */
+  use(fn: Middleware<Event>): this {
+    this.fns.push(fn);
+    return this;
+  }
+
+  /**
+   * Leave the namespace (the client gets a DISCONNECT); with `close`, close the whole connection
+   * and every namespace on it.
+   */
+  disconnect(close = false): this {
+    if (!this.connected) return this;
+    if (close) {
+      this.client.disconnect();
+    } else {
+      this.packet({ type: PacketType.DISCONNECT, nsp: this.nsp.name });
+      this.onclose(DisconnectReasons.SERVER_NAMESPACE_DISCONNECT);
+    }
+    return this;
+  }
+
+  /** Listen to every incoming event: `(event, ...args)`. */
+  onAny(listener: AnyListener): this {
+    this.anyListeners ??= [];
+    this.anyListeners.push(listener);
+    return this;
+  }
+
+  prependAny(listener: AnyListener): this {
+    this.anyListeners ??= [];
+    this.anyListeners.unshift(listener);
+    return this;
+  }
+
+  offAny(listener?: AnyListener): this {
+    this.anyListeners = listener ? this.anyListeners?.filter((l) => l !== listener) : undefined;
+    return this;
+  }
+
+  listenersAny(): AnyListener[] {
+    return this.anyListeners ?? [];
+  }
+
+  /** Watch every outgoing event (disables the native fan-out of this namespace while set). */
+  onAnyOutgoing(listener: AnyListener): this {
+    return this.setOutgoing([...(this.anyOutgoingListeners ?? []), listener]);
+  }
+
+  prependAnyOutgoing(listener: AnyListener): this {
+    return this.setOutgoing([listener, ...(this.anyOutgoingListeners ?? [])]);
+  }
+
+  offAnyOutgoing(listener?: AnyListener): this {
+    return this.setOutgoing(listener ? (this.anyOutgoingListeners ?? []).filter((l) => l !== listener) : []);
+  }
+
+  listenersAnyOutgoing(): AnyListener[] {
+    return this.anyOutgoingListeners ?? [];
+  }
+
+  private setOutgoing(listeners: AnyListener[]): this {
+    const before = this.anyOutgoingListeners !== undefined;
+    this.anyOutgoingListeners = listeners.length > 0 ? listeners : undefined;
+    const after = this.anyOutgoingListeners !== undefined;
+    if (before !== after) this.nsp._outgoingWatchers += after ? 1 : -1;
+    return this;
+  }
+
+  /** Called by adapters for each packet sent to this socket. */
+  notifyOutgoingListeners(packet: Packet): void {
+    if (!this.anyOutgoingListeners) return;
+    const [event, ...args] = packet.data as [string, ...unknown[]];
+    for (const listener of [...this.anyOutgoingListeners]) listener.call(this, event, ...args);
+  }
+
+  /** Write a packet of this namespace to the connection. */
+  packet(packet: Packet, flags: BroadcastFlags = {}): void {
+    packet.nsp = this.nsp.name;
+    this.client.writePacket(packet, { volatile: flags.volatile, compress: flags.compress !== false });
+  }
+
+  private registerAck(id: number, ack: AckCallback): void {
+    const timeout = this.flags.timeout;
+    if (timeout === undefined) {
+      this.acks.set(id, ack);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.acks.delete(id);
+      ack.call(this, new Error(ErrorMessages.ACK_TIMEOUT));
+    }, timeout);
+    this.acks.set(id, (...args) => {
+      clearTimeout(timer);
+      ack.call(this, null, ...args);
+    });
+  }
+
+  /** @internal Connected to the namespace: join rooms, answer CONNECT, replay missed packets. */
+  _onconnect(): void {
+    this.connected = true;
+    this.adapter.addAll(this.id, new Set([this.id, ...this.pendingRooms]));
+    this.pendingRooms = [];
+    this.packet({
+      type: PacketType.CONNECT,
+      nsp: this.nsp.name,
+      data: this.pid === undefined ? { sid: this.id } : { sid: this.id, pid: this.pid },
+    });
+    for (const data of this.missedPackets) this.packet({ type: PacketType.EVENT, nsp: this.nsp.name, data });
+    this.missedPackets.length = 0;
+  }
+
+  /** @internal A decoded packet for this namespace. */
+  _onpacket(packet: Packet): void {
+    switch (packet.type) {
+      case PacketType.EVENT:
+      case PacketType.BINARY_EVENT:
+        this.onevent(packet);
+        break;
+      case PacketType.ACK:
+      case PacketType.BINARY_ACK:
+        this.onack(packet);
+        break;
+      case PacketType.DISCONNECT:
+        this.onclose(DisconnectReasons.CLIENT_NAMESPACE_DISCONNECT);
+        break;
+    }
+  }
+
+  private onevent(packet: Packet): void {
+    const args = (packet.data ?? []) as Event;
+    if (packet.id !== undefined) args.push(this.ackFor(packet.id));
+    if (this.anyListeners) for (const listener of [...this.anyListeners]) listener.apply(this, args);
+    if (this.fns.length === 0) {
+      this.emitUntyped(...args);
+      return;
+    }
+    runMiddlewares(this.fns, args, (err) => {
+      if (err) this.onerror(err);
+      else if (this.connected) this.emitUntyped(...args);
+    });
+  }
+
+  /** The function handed to an event listener to answer the client's ack, usable once. */
+  private ackFor(id: number): AckCallback {
+    let sent = false;
+    return (...args: unknown[]) => {
+      if (sent) return;
+      sent = true;
+      this.packet({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args });
+    };
+  }
+
+  private onack(packet: Packet): void {
+    if (packet.id === undefined) return;
+    const ack = this.acks.get(packet.id);
+    if (!ack) return;
+    this.acks.delete(packet.id);
+    ack.apply(this, (packet.data ?? []) as unknown[]);
+  }
+
+  /** @internal An error for this socket: a middleware refusal or a parse error. */
+  onerror(err: MiddlewareError): void {
+    if (this.listenerCount("error") > 0) this.emitReserved("error", err);
+    else log.warn("unhandled socket error", { sid: this.id, nsp: this.nsp.name, error: err });
+  }
+
+  /** @internal Tell the client it may not connect (middleware refusal). */
+  _error(data: { message: string; data?: unknown }): void {
+    this.packet({ type: PacketType.CONNECT_ERROR, nsp: this.nsp.name, data });
+  }
+
+  /** @internal The socket leaves the namespace for `reason`. */
+  onclose(reason: DisconnectReason, description?: unknown): void {
+    if (!this.connected) return;
+    this.emitReserved("disconnecting", reason, description);
+    if (
+      this.nsp.server.opts.connectionStateRecovery &&
+      RECOVERABLE_DISCONNECT_REASONS.has(reason) &&
+      this.pid
+    ) {
+      this.adapter.persistSession({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
+    }
+    this._cleanup();
+    this.client.remove(this);
+    this.connected = false;
+    this.emitReserved("disconnect", reason, description);
+  }
+
+  /** @internal Leave every room and the namespace. */
+  _cleanup(): void {
+    this.closed = true;
+    this.adapter.delAll(this.id);
+    if (this.anyOutgoingListeners) this.setOutgoing([]);
+    this.nsp._remove(this);
+  }
+}

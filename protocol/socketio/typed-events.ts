@@ -1,0 +1,119 @@
+/**
+ * Type-level plumbing that lets `Server<ClientToServer, ServerToClient, InterServer, SocketData>`
+ * check event names, payloads and ack callbacks at compile time, as socket.io's typed-events do.
+ * Nothing here exists at run time except `TypedEmitter`.
+ */
+import { EventEmitter } from "node:events";
+
+/** A map from event name to listener signature. */
+// biome-ignore lint/suspicious/noExplicitAny: listener maps are any-typed by definition
+export type EventsMap = Record<string, any>;
+
+/** The map used when none is given: any event, any arguments. */
+export interface DefaultEventsMap {
+  // biome-ignore lint/suspicious/noExplicitAny: untyped fallback, as in socket.io
+  [event: string]: (...args: any[]) => void;
+}
+
+export type EventNames<Map extends EventsMap> = keyof Map & string;
+
+// biome-ignore lint/suspicious/noExplicitAny: Parameters<> needs a function constraint
+type AnyFn = (...args: any[]) => any;
+
+export type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Map[Ev] extends AnyFn
+  ? Parameters<Map[Ev]>
+  : never;
+
+// biome-ignore lint/suspicious/noExplicitAny: tuple helpers work on any element type
+export type Last<T extends any[]> = T extends [...infer _H, infer L] ? L : never;
+// biome-ignore lint/suspicious/noExplicitAny: tuple helpers work on any element type
+export type AllButLast<T extends any[]> = T extends [...infer H, infer _L] ? H : never;
+
+/** Events whose last parameter is an ack callback. */
+export type EventNamesWithAck<Map extends EventsMap> = {
+  [K in EventNames<Map>]: Map[K] extends AnyFn ? (Last<Parameters<Map[K]>> extends AnyFn ? K : never) : never;
+}[EventNames<Map>];
+
+/** The value an `emitWithAck` promise resolves to: the first argument of the ack after the error. */
+export type AckResult<Ack> = Ack extends (...args: infer P) => unknown
+  ? P extends [Error, ...infer R]
+    ? R[0]
+    : P[0]
+  : never;
+
+/** Listener type for `on(ev)`: reserved events first, then user events, else untyped. */
+export type ListenerOf<Reserved extends EventsMap, User extends EventsMap, Ev> =
+  Ev extends EventNames<Reserved>
+    ? Reserved[Ev]
+    : Ev extends EventNames<User>
+      ? User[Ev]
+      : // biome-ignore lint/suspicious/noExplicitAny: unknown events fall back to untyped listeners
+        (...args: any[]) => void;
+
+/** After `timeout(ms)` an ack callback receives an Error (or null) first. */
+export type DecorateAcknowledgements<E extends EventsMap> = {
+  [K in keyof E]: E[K] extends (...args: infer P) => infer R ? (...args: PrependTimeoutError<P>) => R : E[K];
+};
+// biome-ignore lint/suspicious/noExplicitAny: maps over any tuple
+type PrependTimeoutError<T extends any[]> = {
+  [K in keyof T]: T[K] extends (...args: infer P) => infer R ? (err: Error, ...args: P) => R : T[K];
+};
+
+/** A broadcast ack collects one answer per receiver: `(err, responses[])`. */
+export type DecorateAcknowledgementsWithMultipleResponses<E extends EventsMap> = {
+  [K in keyof E]: E[K] extends (...args: infer P) => infer R
+    ? (...args: ExpectMultipleResponses<P>) => R
+    : E[K];
+};
+// biome-ignore lint/suspicious/noExplicitAny: maps over any tuple
+type ExpectMultipleResponses<T extends any[]> = {
+  [K in keyof T]: T[K] extends (...args: infer P) => infer R
+    ? P extends [Error, ...infer Rest]
+      ? (err: Error, responses: Rest[0][]) => R
+      : (err: Error, responses: P[0][]) => R
+    : T[K];
+};
+
+/**
+ * An EventEmitter whose `on/once/off` are typed by a map of user events plus a map of reserved
+ * events (emitted only by the library, through `emitReserved`). `emit` stays free for subclasses,
+ * which use it to send to the other side.
+ */
+export class TypedEmitter<Listen extends EventsMap, Reserved extends EventsMap = {}> extends EventEmitter {
+  override on<Ev extends EventNames<Listen> | EventNames<Reserved>>(
+    ev: Ev,
+    listener: ListenerOf<Reserved, Listen, Ev>,
+  ): this {
+    return super.on(ev, listener);
+  }
+
+  override once<Ev extends EventNames<Listen> | EventNames<Reserved>>(
+    ev: Ev,
+    listener: ListenerOf<Reserved, Listen, Ev>,
+  ): this {
+    return super.once(ev, listener);
+  }
+
+  override off<Ev extends EventNames<Listen> | EventNames<Reserved>>(
+    ev: Ev,
+    listener: ListenerOf<Reserved, Listen, Ev>,
+  ): this {
+    return super.off(ev, listener);
+  }
+
+  /** Emit a library event (connection, disconnect, ...) to local listeners. */
+  protected emitReserved<Ev extends EventNames<Reserved>>(
+    ev: Ev,
+    ...args: EventParams<Reserved, Ev>
+  ): boolean {
+    return super.emit(ev, ...args);
+  }
+
+  /** Emit any event to local listeners, bypassing the types (incoming client events). */
+  protected emitUntyped(ev: string, ...args: unknown[]): boolean {
+    return super.emit(ev, ...args);
+  }
+}
+
+/** What a broadcast `emitWithAck` resolves to: the `responses` argument of the decorated ack. */
+export type MultiAckResult<Ack> = Ack extends (err: Error, responses: infer R) => unknown ? R : never;
