@@ -1,0 +1,128 @@
+/**
+ * One node of a Switchboard cluster: the Redis adapter, session ids that name the node, the
+ * registry of node addresses, the forwarding of foreign polling requests and the internal listener
+ * that receives them.
+ *
+ * ```ts
+ * const cluster = createClusterNode(loadClusterConfig(process.env)!);
+ * const io = new Server({ ...cluster.serverOptions });
+ * Bun.serve({ port, ...io.handler(app.fetch) });
+ * cluster.attach(io.engine);   // internal listener + heartbeat
+ * ```
+ */
+import type { Server as BunServer } from "bun";
+import { createRedisCluster, type LinkState, type RedisCluster } from "../../protocol/adapter/redis/index.ts";
+import { createLogger } from "../../protocol/logger.ts";
+import type { ClusterConfig } from "./config.ts";
+import { createForwarder, type Forwarder } from "./forwarder.ts";
+import { startInternalServer } from "./internal-server.ts";
+import { clusterMetrics } from "./metrics.ts";
+import { generateNodeId, sessionIdGenerator } from "./node-id.ts";
+import { NodeRegistry } from "./registry.ts";
+
+export { type ClusterConfig, loadClusterConfig } from "./config.ts";
+
+const log = createLogger("cluster");
+
+/** What the node needs of the engine: its request handler. */
+export interface EngineLike {
+  // biome-ignore lint/suspicious/noExplicitAny: the engine's Server type parameter is private to it
+  handleRequest(req: Request, server: BunServer<any>): Promise<Response | undefined>;
+}
+
+export interface ClusterHealth {
+  /** "degraded" while Redis is unreachable: the node serves its own clients only. */
+  status: "ok" | "degraded";
+  redis: LinkState;
+  nodeId: string;
+}
+
+export interface ClusterNode {
+  readonly nodeId: string;
+  readonly redis: RedisCluster;
+  readonly forwarder: Forwarder;
+  /** Spread into the Server options: the adapter, `generateId` and `resolveForeignSession`. */
+  readonly serverOptions: {
+    adapter: RedisCluster["adapter"];
+    generateId: () => string;
+    resolveForeignSession: Forwarder["resolveForeignSession"];
+  };
+  /** Starts the internal listener and the heartbeat; returns the advertised internal URL. */
+  attach(engine: EngineLike): string;
+  health(): ClusterHealth;
+  /** Metric families for the app's registry (`registry.register(m)` each). */
+  metrics(): { render(): string }[];
+  close(): Promise<void>;
+}
+
+export function createClusterNode(config: ClusterConfig): ClusterNode {
+  const nodeId = config.nodeId ?? generateNodeId();
+  const redis = createRedisCluster({
+    url: config.redisUrl,
+    key: config.keyPrefix,
+    subscriptionMode: config.subscriptionMode,
+    requestsTimeout: config.requestsTimeout,
+  });
+  let registry: NodeRegistry | undefined;
+  let internal: BunServer<undefined> | undefined;
+  const secret = config.secret;
+  if (!secret) {
+    log.warn(
+      "CLUSTER_SECRET is not set: polling requests are not forwarded between nodes, so the balancer needs sticky sessions",
+    );
+  }
+  const forwarder = createForwarder({
+    nodeId,
+    secret: secret ?? "",
+    // Filled in by attach(); a lookup before it finds nothing, which is the safe answer.
+    registry: {
+      lookup: (id: string) => registry?.lookup(id) ?? Promise.resolve(null),
+      forget: (id: string) => registry?.forget(id),
+    } as NodeRegistry,
+  });
+  const resolveForeignSession: Forwarder["resolveForeignSession"] = (req, sid) =>
+    secret ? forwarder.resolveForeignSession(req, sid) : Promise.resolve(null);
+
+  return {
+    nodeId,
+    redis,
+    forwarder,
+    serverOptions: { adapter: redis.adapter, generateId: sessionIdGenerator(nodeId), resolveForeignSession },
+    attach(engine) {
+      if (!secret) return "";
+      internal = startInternalServer({
+        host: config.internalHost,
+        port: config.internalPort,
+        secret,
+        handle: (req, server) => engine.handleRequest(req, server),
+      });
+      const host =
+        config.internalHost === "0.0.0.0" || config.internalHost === "::" ? "127.0.0.1" : config.internalHost;
+      const address = config.advertiseUrl ?? `http://${host}:${internal.port}`;
+      registry = new NodeRegistry(redis.link.commands, { nodeId, address, staticPeers: config.peers });
+      registry.start();
+      log.info("cluster node ready", {
+        nodeId,
+        internal: address,
+        subscriptionMode: config.subscriptionMode,
+      });
+      return address;
+    },
+    health: () => ({
+      status: redis.link.state === "connected" ? "ok" : "degraded",
+      redis: redis.link.state,
+      nodeId,
+    }),
+    metrics: () =>
+      clusterMetrics({
+        state: () => redis.link.state,
+        link: () => redis.link.counters,
+        forwarder: () => forwarder.counters,
+      }),
+    async close() {
+      registry?.stop();
+      internal?.stop(true);
+      await redis.close();
+    },
+  };
+}

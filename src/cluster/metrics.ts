@@ -1,0 +1,60 @@
+/**
+ * Cluster counters on /metrics, read at scrape time from the Redis link and the forwarder. They
+ * implement the registry's `render()` so the app's registry can hold them.
+ */
+import type { LinkCounters, LinkState } from "../../protocol/adapter/redis/index.ts";
+import type { ForwarderCounters } from "./forwarder.ts";
+
+export interface ClusterMetricSource {
+  state(): LinkState;
+  link(): LinkCounters;
+  forwarder(): ForwarderCounters;
+}
+
+const COUNTERS: [name: string, help: string, read: (s: ClusterMetricSource) => number][] = [
+  ["switchboard_cluster_published_total", "Messages published to Redis.", (s) => s.link().published],
+  [
+    "switchboard_cluster_publish_failed_total",
+    "Messages that could not be published to Redis (not forwarded to other nodes).",
+    (s) => s.link().publishFailed,
+  ],
+  ["switchboard_cluster_received_total", "Messages received from Redis.", (s) => s.link().received],
+  [
+    "switchboard_cluster_malformed_total",
+    "Malformed or foreign messages on the Redis channels, ignored.",
+    (s) => s.link().malformed,
+  ],
+  [
+    "switchboard_cluster_reconnects_total",
+    "Reconnections to Redis after losing it.",
+    (s) => s.link().reconnects,
+  ],
+  [
+    "switchboard_cluster_request_timeouts_total",
+    "Cluster requests answered partially at their deadline.",
+    (s) => s.link().requestTimeouts,
+  ],
+  [
+    "switchboard_cluster_forwarded_total",
+    "Polling requests forwarded to the node owning the session.",
+    (s) => s.forwarder().forwarded,
+  ],
+  [
+    "switchboard_cluster_forward_failed_total",
+    "Polling requests whose owning node could not be reached.",
+    (s) => s.forwarder().forwardFailed,
+  ],
+];
+
+/** Metrics in Prometheus text format, one object per family (what the app's Registry renders). */
+export function clusterMetrics(source: ClusterMetricSource): { render(): string }[] {
+  const families = COUNTERS.map(([name, help, read]) => ({
+    render: () => `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name} ${read(source)}\n`,
+  }));
+  families.push({
+    render: () =>
+      "# HELP switchboard_cluster_redis_up 1 when the node is connected to Redis, 0 when degraded.\n" +
+      `# TYPE switchboard_cluster_redis_up gauge\nswitchboard_cluster_redis_up ${source.state() === "connected" ? 1 : 0}\n`,
+  });
+  return families;
+}
