@@ -441,7 +441,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       publishToSelf: false,
       open: (ws) => this.onWebSocketOpen(ws),
       message: (ws, message) => ws.data.session?.onWebSocketMessage(ws, message),
-      close: (ws, code) => ws.data.session?.onWebSocketClose(ws, code),
+      close: (ws, code, reason) => ws.data.session?.onWebSocketClose(ws, code, reason),
     };
   }
 

@@ -74,6 +74,8 @@ export const WsCloseCode = {
   NORMAL: 1000,
   /** The server is going away (shutdown). */
   GOING_AWAY: 1001,
+  /** No close frame: the connection dropped, or Bun ended it for a protocol failure (with a reason). */
+  ABNORMAL: 1006,
   /** Bun's code when a frame exceeds `maxPayloadLength`. */
   MESSAGE_TOO_BIG: 1009,
   /** Bun's code for a text frame that is not UTF-8. */

@@ -391,16 +391,24 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.probeTimer = null;
   }
 
-  /** A websocket of this session closed (the main transport or a probe). */
-  onWebSocketClose(ws: ServerWebSocket<EngineWsData>, code: number): void {
+  /**
+   * A websocket of this session closed (the main transport or a probe). Bun reports its own
+   * protocol failures (frame too big, invalid UTF-8) as 1006 with a reason, a dropped connection as
+   * 1006 without one.
+   */
+  onWebSocketClose(ws: ServerWebSocket<EngineWsData>, code: number, reason: string): void {
     if (this.probe?.ws === ws) {
       this.clearProbe();
       if (this.phase === "upgrading") this.phase = "open";
       return;
     }
     if (this.transport.name !== "websocket" || this.transport.ws !== ws) return;
-    const failed = code === WsCloseCode.MESSAGE_TOO_BIG || code === WsCloseCode.INVALID_PAYLOAD;
-    if (failed) this.finalize(CloseReason.TRANSPORT_ERROR, new Error(TransportError.WEBSOCKET_ERROR));
+    const failed =
+      code === WsCloseCode.MESSAGE_TOO_BIG ||
+      code === WsCloseCode.INVALID_PAYLOAD ||
+      (code === WsCloseCode.ABNORMAL && reason !== "");
+    if (failed)
+      this.finalize(CloseReason.TRANSPORT_ERROR, new Error(reason || TransportError.WEBSOCKET_ERROR));
     else this.finalize(CloseReason.TRANSPORT_CLOSE);
   }
 
@@ -447,6 +455,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     }
     this.phase = "closing";
     this.closeReason = reason;
+    // A closing session takes no more publishes: it must not count as a subscriber either.
+    if (this.topics) for (const topic of this.topics) this.host.pollingUnsubscribe(topic, this);
     if (this.transport.writable) {
       this.onPollReady();
       return;
