@@ -21,7 +21,7 @@ export class LatencyHistogram {
   private max = 0;
 
   record(ms: number): void {
-    const v = ms < 0 ? 0 : ms;
+    const v = Math.max(0, ms);
     const i = Math.floor(v / BUCKET_MS);
     this.counts[i < BUCKETS ? i : BUCKETS - 1]!++;
     this.count++;

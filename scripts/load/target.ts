@@ -68,7 +68,11 @@ async function waitForReady(stream: ReadableStream<Uint8Array>): Promise<{ port:
   }
 }
 
-export async function startTarget(name: string, command: string[], options: TargetOptions): Promise<RunningTarget> {
+export async function startTarget(
+  name: string,
+  command: string[],
+  options: TargetOptions,
+): Promise<RunningTarget> {
   const proc = Bun.spawn(command, {
     stdout: "pipe",
     stderr: "inherit",
@@ -79,7 +83,10 @@ export async function startTarget(name: string, command: string[], options: Targ
   raiseFdLimit(proc.pid, FD_LIMIT);
   let timer: Timer | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${name} was not ready in ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`${name} was not ready in ${READY_TIMEOUT_MS} ms`)),
+      READY_TIMEOUT_MS,
+    );
   });
   let port: number;
   try {
@@ -102,7 +109,10 @@ export async function startTarget(name: string, command: string[], options: Targ
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill("SIGTERM");
-      const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(STOP_TIMEOUT_MS).then(() => false)]);
+      const exited = await Promise.race([
+        proc.exited.then(() => true),
+        Bun.sleep(STOP_TIMEOUT_MS).then(() => false),
+      ]);
       if (!exited) {
         proc.kill("SIGKILL");
         await proc.exited;

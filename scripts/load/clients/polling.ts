@@ -3,11 +3,21 @@
  * at most one POST in flight (packets queued meanwhile go out together, joined by the record
  * separator), as engine.io-client does when the upgrade is disabled.
  */
-import { CH_0, CH_2, CH_3, CH_4, EIO_CLOSE, EIO_PING, EIO_PONG, RECORD_SEPARATOR, encodeConnect } from "../wire.ts";
+import {
+  CH_0,
+  CH_2,
+  CH_3,
+  CH_4,
+  EIO_CLOSE,
+  EIO_PING,
+  EIO_PONG,
+  encodeConnect,
+  RECORD_SEPARATOR,
+} from "../wire.ts";
 import { AckTable } from "./acks.ts";
 import {
-  type ClientOptions,
   ClientError,
+  type ClientOptions,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_PATH,
   type LoadClient,
@@ -36,7 +46,12 @@ export class PollingClient implements LoadClient {
   }
 
   async connect(): Promise<void> {
-    const { baseUrl, path = DEFAULT_PATH, auth, connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS } = this.options;
+    const {
+      baseUrl,
+      path = DEFAULT_PATH,
+      auth,
+      connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
+    } = this.options;
     this.state = "opening";
     const started = performance.now();
     const timer = setTimeout(() => this.fail(ClientError.ConnectTimeout), connectTimeoutMs);
@@ -99,7 +114,10 @@ export class PollingClient implements LoadClient {
   }
 
   private end(reason: string): void {
-    if (this.state === "opening") return this.fail(reason);
+    if (this.state === "opening") {
+      this.fail(reason);
+      return;
+    }
     if (this.state !== "connected") return;
     this.state = "closed";
     this.abort.abort();

@@ -7,7 +7,13 @@ import { WsClient } from "../clients/ws.ts";
 import { CpuMeter } from "../proc.ts";
 import { LatencyHistogram, round, spread } from "../stats.ts";
 import { closeClients, openClients, waitUntil } from "./pool.ts";
-import { GENERATOR_SATURATED_PERCENT, type Metric, type RunContext, type Sample, type ScenarioResult } from "./types.ts";
+import {
+  GENERATOR_SATURATED_PERCENT,
+  type Metric,
+  type RunContext,
+  type Sample,
+  type ScenarioResult,
+} from "./types.ts";
 
 export interface EchoOptions {
   /** Concurrent clients. Default 50 (20 in quick mode). */
@@ -43,7 +49,12 @@ interface EchoRun {
   generatorCpu: number;
 }
 
-async function runOnce(clients: LoadClient[], k: number, options: EchoOptions, serverPid: number): Promise<EchoRun> {
+async function runOnce(
+  clients: LoadClient[],
+  k: number,
+  options: EchoOptions,
+  serverPid: number,
+): Promise<EchoRun> {
   const body = JSON.stringify(["echo", "x".repeat(options.payloadBytes)]);
   const hist = new LatencyHistogram();
   let running = true;
@@ -95,11 +106,14 @@ export async function runEcho(ctx: RunContext, options: EchoOptions): Promise<Sc
   const target = await ctx.start();
   try {
     const opened = await openClients(options.clients, 50, () => new WsClient({ baseUrl: target.baseUrl }));
-    if (opened.failures.length > 0) throw new Error(`echo: ${opened.failures.length} clients failed: ${opened.failures[0]}`);
+    if (opened.failures.length > 0)
+      throw new Error(`echo: ${opened.failures.length} clients failed: ${opened.failures[0]}`);
     for (const k of options.inFlight) {
       const runs: EchoRun[] = [];
       for (let rep = 0; rep < ctx.reps; rep++) {
-        ctx.progress.status(`echo ${ctx.target}: ${options.clients} clients × ${k} in flight, rep ${rep + 1}/${ctx.reps}`);
+        ctx.progress.status(
+          `echo ${ctx.target}: ${options.clients} clients × ${k} in flight, rep ${rep + 1}/${ctx.reps}`,
+        );
         const run = await runOnce(opened.clients, k, options, target.pid);
         runs.push(run);
         samples.push({ scenario: "echo", kind: "run", target: ctx.target, inFlight: k, rep, ...run });

@@ -1,0 +1,119 @@
+/** Command-line options of `bun scripts/load`. */
+import { SCENARIOS, type ScenarioName } from "./scenarios/types.ts";
+import { TARGETS, type TargetName } from "./target.ts";
+
+export interface CliOptions {
+  /** Servers to measure, in turn for each scenario. `--compare` = both. Default ["switchboard"]. */
+  targets: TargetName[];
+  /** Scenarios to run, in this order. Default all five ("chat" runs on Switchboard only). */
+  scenarios: ScenarioName[];
+  /** ~2 minutes instead of ~10: smaller populations, shorter windows, 1 repetition. */
+  quick: boolean;
+  /** Repetitions for median-and-range figures. Default 3 (1 with --quick). */
+  reps: number;
+  /** Core the server is pinned to, or null with --no-pin. Default 0. */
+  serverCore: number | null;
+  /** Core the generator is pinned to, or null with --no-pin. Default 1. */
+  generatorCore: number | null;
+  /** Results folder. Default bench/results. */
+  outDir: string;
+  /** Rewrite the results block of BENCHMARKS.md with this run's table. */
+  updateDoc: boolean;
+  /** Databases for the chat scenario. Default ["pglite", "postgres"]. */
+  chatDatabases: ("pglite" | "postgres")[];
+  help: boolean;
+}
+
+export const USAGE = `Usage: bun scripts/load [options]
+
+  --compare               run Switchboard and the official socket.io@4.8 server in turn, side by side
+  --target NAME           switchboard (default) or official
+  --quick                 ~2 minute run: smaller populations, shorter windows, 1 repetition
+  --scenarios LIST        comma-separated subset of ${SCENARIOS.join(",")} (default: all)
+  --reps N                repetitions per median-and-range figure (default 3, quick 1)
+  --server-core N         core for the server (default 0)
+  --generator-core N      core for the load generator (default 1)
+  --no-pin                do not pin with taskset
+  --chat-db LIST          pglite,postgres (default both; postgres uses TEST_POSTGRES_URL)
+  --out DIR               results folder (default bench/results)
+  --update-doc            write this run's table into BENCHMARKS.md
+  --help                  this text
+`;
+
+export function parseArgs(argv: readonly string[]): CliOptions {
+  const options: CliOptions = {
+    targets: ["switchboard"],
+    scenarios: [...SCENARIOS],
+    quick: false,
+    reps: 0,
+    serverCore: 0,
+    generatorCore: 1,
+    outDir: "bench/results",
+    updateDoc: false,
+    chatDatabases: ["pglite", "postgres"],
+    help: false,
+  };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    switch (arg) {
+      case "--compare":
+        options.targets = [...TARGETS];
+        break;
+      case "--target": {
+        const name = value(i++, arg);
+        if (!TARGETS.includes(name as TargetName)) throw new Error(`unknown target ${name}`);
+        options.targets = [name as TargetName];
+        break;
+      }
+      case "--quick":
+        options.quick = true;
+        break;
+      case "--scenarios": {
+        const list = value(i++, arg).split(",");
+        for (const s of list)
+          if (!SCENARIOS.includes(s as ScenarioName)) throw new Error(`unknown scenario ${s}`);
+        options.scenarios = SCENARIOS.filter((s) => list.includes(s));
+        break;
+      }
+      case "--reps":
+        options.reps = Math.max(1, Number(value(i++, arg)));
+        break;
+      case "--server-core":
+        options.serverCore = Number(value(i++, arg));
+        break;
+      case "--generator-core":
+        options.generatorCore = Number(value(i++, arg));
+        break;
+      case "--no-pin":
+        options.serverCore = null;
+        options.generatorCore = null;
+        break;
+      case "--chat-db": {
+        const list = value(i++, arg).split(",");
+        for (const d of list)
+          if (d !== "pglite" && d !== "postgres") throw new Error(`unknown database ${d}`);
+        options.chatDatabases = list as CliOptions["chatDatabases"];
+        break;
+      }
+      case "--out":
+        options.outDir = value(i++, arg);
+        break;
+      case "--update-doc":
+        options.updateDoc = true;
+        break;
+      case "--help":
+      case "-h":
+        options.help = true;
+        break;
+      default:
+        throw new Error(`unknown option ${arg}`);
+    }
+  }
+  if (options.reps === 0) options.reps = options.quick ? 1 : 3;
+  return options;
+}

@@ -1,0 +1,227 @@
+/**
+ * The fan-out rig shared by the `fanout` and `polling` scenarios: R rooms of K members (websocket
+ * or polling receivers) and one websocket publisher per room that is not a member. Publishing is
+ * open loop: message i is due at t0 + i/rate whatever happened before, it carries that intended
+ * time, and latency is measured from it, so a stalled server (or generator) shows up as latency
+ * instead of silently slowing the publisher down (no coordinated omission).
+ *
+ * Wire shape, identical on both servers: publisher → `42["pub","<room>",<step>,<t>,"<pad>"]`,
+ * server → members `42["m",<step>,<t>,"<pad>"]`.
+ */
+import type { LoadClient, TransportName } from "../clients/client.ts";
+import { PollingClient } from "../clients/polling.ts";
+import { WsClient } from "../clients/ws.ts";
+import { CpuMeter } from "../proc.ts";
+import { LatencyHistogram, type LatencySummary, round } from "../stats.ts";
+import { closeClients, openClients, waitUntil } from "./pool.ts";
+import { GENERATOR_SATURATED_PERCENT } from "./types.ts";
+
+/** Offset of the step number in `42["m",<step>,...`. */
+const STEP_OFFSET = '42["m",'.length;
+/** Handshakes in flight while the rig is built. */
+const OPEN_WINDOW = 100;
+/** Publisher ticks: how often the open-loop scheduler wakes to send what is due. */
+const TICK_MS = 1;
+/** Once publishing stops, how long missing deliveries are awaited before they count as lost. */
+const DRAIN_MS = 3_000;
+/** Quiet period (no stray deliveries of earlier steps) required before a new step starts. */
+const QUIET_MS = 300;
+const QUIET_TIMEOUT_MS = 10_000;
+
+export interface RigOptions {
+  baseUrl: string;
+  rooms: number;
+  members: number;
+  transport: TransportName;
+  onProgress?: (text: string) => void;
+}
+
+export interface StepOptions {
+  /** Offered deliveries per second (messages/s × members per room). */
+  deliveriesPerSec: number;
+  warmupMs: number;
+  measureMs: number;
+  payloadBytes: number;
+  serverPid: number;
+}
+
+export interface StepResult {
+  deliveriesPerSec: number;
+  messagesPerSec: number;
+  /** Deliveries of messages due inside the measured window, per second of that window. */
+  deliveredPerSec: number;
+  latency: LatencySummary;
+  /** Deliveries never received within the drain time. */
+  lost: number;
+  expected: number;
+  serverCpu: number;
+  generatorCpu: number;
+  generatorBound: boolean;
+  /** The scheduler fell behind the open-loop schedule (ms at the worst tick). */
+  publisherLagMs: number;
+}
+
+/** Mutable state of the step in progress, read by every receiver's handler. */
+interface StepState {
+  step: number;
+  measureFrom: number;
+  measureTo: number;
+  received: number;
+  measured: number;
+  stray: number;
+  lastStrayAt: number;
+  hist: LatencyHistogram;
+}
+
+export class FanoutRig {
+  private readonly rooms: string[];
+  private receivers: LoadClient[] = [];
+  private publishers: WsClient[] = [];
+  private nextStep = 1;
+  private closedUnexpectedly = 0;
+  private readonly state: StepState = {
+    step: 0,
+    measureFrom: 0,
+    measureTo: 0,
+    received: 0,
+    measured: 0,
+    stray: 0,
+    lastStrayAt: 0,
+    hist: new LatencyHistogram(),
+  };
+
+  constructor(private readonly options: RigOptions) {
+    this.rooms = Array.from({ length: options.rooms }, (_, i) => `room-${i}`);
+  }
+
+  /** Clients that dropped during the run (a server that disconnects slow clients shows here). */
+  get disconnects(): number {
+    return this.closedUnexpectedly;
+  }
+
+  async open(): Promise<void> {
+    const { baseUrl, rooms, members, transport, onProgress } = this.options;
+    const total = rooms * members;
+    const make = () => (transport === "polling" ? new PollingClient({ baseUrl }) : new WsClient({ baseUrl }));
+    const opened = await openClients(total, OPEN_WINDOW, make, (n) => {
+      if (n % 100 === 0) onProgress?.(`${n}/${total} ${transport} receivers connected`);
+    });
+    this.receivers = opened.clients;
+    if (opened.failures.length > 0) {
+      throw new Error(
+        `${opened.failures.length}/${total} receivers failed to connect: ${opened.failures[0]}`,
+      );
+    }
+    const state = this.state;
+    const onEvent = (raw: string) => {
+      const a = raw.indexOf(",", STEP_OFFSET);
+      if (Number(raw.slice(STEP_OFFSET, a)) !== state.step) {
+        state.stray++;
+        state.lastStrayAt = performance.now();
+        return;
+      }
+      state.received++;
+      const t = Number(raw.slice(a + 1, raw.indexOf(",", a + 1)));
+      if (t >= state.measureFrom && t < state.measureTo) {
+        state.measured++;
+        state.hist.record(performance.now() - t);
+      }
+    };
+    // Joins are acknowledged, so every member is in its room before the first publish.
+    let joined = 0;
+    const joins = this.receivers.map(async (client, i) => {
+      client.onEvent = onEvent;
+      client.onClose = () => this.closedUnexpectedly++;
+      await client.emitWithAck("join", [this.rooms[i % rooms]], 15_000);
+      if (++joined % 100 === 0) onProgress?.(`${joined}/${total} receivers joined`);
+    });
+    await Promise.all(joins);
+    const pubs = await openClients(rooms, OPEN_WINDOW, () => new WsClient({ baseUrl }));
+    if (pubs.failures.length > 0) throw new Error(`publishers failed to connect: ${pubs.failures[0]}`);
+    this.publishers = pubs.clients as WsClient[];
+  }
+
+  /** Run one open-loop step at a fixed offered rate and measure its window. */
+  async step(options: StepOptions): Promise<StepResult> {
+    await this.waitQuiet();
+    const { rooms, members } = this.options;
+    const state = this.state;
+    const step = this.nextStep++;
+    const messagesPerSec = options.deliveriesPerSec / members;
+    const intervalMs = 1000 / messagesPerSec;
+    const pad = "x".repeat(options.payloadBytes);
+    const publishers = this.publishers;
+    const packetHead = this.rooms.map((room) => `42["pub","${room}",${step},`);
+    const packetTail = `,"${pad}"]`;
+
+    const t0 = performance.now() + 5;
+    const total = Math.max(1, Math.floor(((options.warmupMs + options.measureMs) / 1000) * messagesPerSec));
+    state.hist = new LatencyHistogram();
+    state.step = step;
+    state.received = 0;
+    state.measured = 0;
+    state.measureFrom = t0 + options.warmupMs;
+    state.measureTo = t0 + options.warmupMs + options.measureMs;
+
+    const server = CpuMeter.forPid(options.serverPid);
+    const self = CpuMeter.self();
+    let metering = false;
+    let serverCpu = 0;
+    let generatorCpu = 0;
+    let sent = 0;
+    let maxLag = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const now = performance.now();
+        if (!metering && now >= state.measureFrom) {
+          metering = true;
+          server.start();
+          self.start();
+        }
+        const firstDue = t0 + sent * intervalMs;
+        if (now - firstDue > maxLag) maxLag = now - firstDue;
+        while (sent < total) {
+          const due = t0 + sent * intervalMs;
+          if (due > now) break;
+          const r = sent % rooms;
+          publishers[r]!.send(packetHead[r]! + due.toFixed(3) + packetTail);
+          sent++;
+        }
+        if (sent >= total) {
+          clearInterval(timer);
+          serverCpu = metering ? server.stop() : 0;
+          generatorCpu = metering ? self.stop() : 0;
+          resolve();
+        }
+      }, TICK_MS);
+    });
+    const expected = total * members;
+    await waitUntil(() => state.received >= expected, DRAIN_MS);
+    const latency = state.hist.summary();
+    return {
+      deliveriesPerSec: options.deliveriesPerSec,
+      messagesPerSec: round(messagesPerSec, 1),
+      deliveredPerSec: Math.round(state.measured / (options.measureMs / 1000)),
+      latency,
+      lost: Math.max(0, expected - state.received),
+      expected,
+      serverCpu: round(serverCpu, 1),
+      generatorCpu: round(generatorCpu, 1),
+      generatorBound: generatorCpu > GENERATOR_SATURATED_PERCENT,
+      publisherLagMs: round(Math.max(0, maxLag - TICK_MS), 2),
+    };
+  }
+
+  /** Wait until deliveries of earlier steps stopped trickling in (bounded). */
+  private async waitQuiet(): Promise<void> {
+    const state = this.state;
+    state.step = -1;
+    state.lastStrayAt = performance.now();
+    await waitUntil(() => performance.now() - state.lastStrayAt >= QUIET_MS, QUIET_TIMEOUT_MS);
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.receivers) c.onClose = null;
+    await closeClients([...this.receivers, ...this.publishers]);
+  }
+}
