@@ -1,0 +1,260 @@
+/**
+ * A scripted stand-in for the Switchboard backend, built on the official `socket.io` server (a dev
+ * dependency) and node:http: the same events and REST shapes (src/shared), but with knobs the real
+ * server does not have — store a message without emitting it (to open a seq gap), count REST calls,
+ * issue tokens with any lifetime. The client module's reconnect/gap/refresh logic is tested against
+ * it; test/client/live-server.test.ts covers the real backend.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server, type Socket } from "socket.io";
+import type { MessagesPage, TokenResponse } from "../../../src/shared/api.ts";
+import {
+  type ClientToServerEvents,
+  conversationRoom,
+  ERROR_CODES,
+  type Message,
+  type MessageStatus,
+  type ServerToClientEvents,
+  type SocketData,
+} from "../../../src/shared/events.ts";
+
+type StubSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface StubServer {
+  url: string;
+  organizationId: string;
+  conversationId: string;
+  userIds: [string, string];
+  io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+  /** Every REST request as "METHOD path?query". */
+  requests: string[];
+  /** Tokens the server received through `auth:refresh`. */
+  refreshedOverSocket: string[];
+  /** An access token (unsigned JWT shape) for a user, valid for `ttlSeconds`. */
+  accessToken(userId: string, ttlSeconds?: number): string;
+  tokenResponse(userId: string, ttlSeconds?: number): TokenResponse;
+  /** Lifetime in seconds of access tokens the refresh endpoint hands out. Default 900. */
+  setRefreshTtl(ttlSeconds: number): void;
+  /** Stores a message; emits `message:new` to the room unless `emit` is false. */
+  store(text: string, options?: { emit?: boolean; direction?: Message["direction"] }): Message;
+  /** Moves a message's status; emits `message:status` unless `emit` is false. */
+  setStatus(messageId: string, status: MessageStatus, options?: { emit?: boolean }): void;
+  close(): Promise<void>;
+}
+
+const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+function readClaims(token: string): { sub?: string; exp?: number; type?: string } | null {
+  try {
+    return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as { sub?: string };
+  } catch {
+    return null;
+  }
+}
+
+export async function startStubServer(): Promise<StubServer> {
+  const organizationId = randomUUID();
+  const conversationId = randomUUID();
+  const userIds: [string, string] = [randomUUID(), randomUUID()];
+  const messages: Message[] = [];
+  const requests: string[] = [];
+  const refreshedOverSocket: string[] = [];
+
+  const accessToken = (userId: string, ttlSeconds = 900) =>
+    `${encode({ alg: "none", typ: "JWT" })}.${encode({ sub: userId, type: "access", exp: Math.floor(Date.now() / 1000) + ttlSeconds })}.stub`;
+  const tokenResponse = (userId: string, ttlSeconds = 900): TokenResponse => ({
+    access_token: accessToken(userId, ttlSeconds),
+    refresh_token: `refresh.${userId}.${randomUUID()}`,
+    token_type: "Bearer",
+    expires_in: ttlSeconds,
+    refresh_expires_in: 3600,
+    user: {
+      id: userId,
+      email: `${userId}@stub`,
+      name: "Stub",
+      role: "org_admin",
+      organization_id: organizationId,
+    },
+  });
+  /** The lifetime the refresh endpoint gives new access tokens (tests shorten it). */
+  let refreshTtl = 900;
+
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  };
+  const authorized = (req: IncomingMessage) => {
+    const claims = readClaims((req.headers.authorization ?? "").replace(/^Bearer /, ""));
+    return claims?.exp !== undefined && claims.exp * 1000 > Date.now() ? claims : null;
+  };
+
+  const http = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://stub");
+    if (url.pathname.startsWith("/socket.io")) return;
+    requests.push(`${req.method} ${url.pathname}${url.search}`);
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    if (req.method === "POST" && url.pathname === "/api/v1/auth/refresh") {
+      const { refresh_token } = JSON.parse(body) as { refresh_token: string };
+      const userId = refresh_token.split(".")[1] ?? "";
+      return send(res, 200, tokenResponse(userId, refreshTtl));
+    }
+    if (!authorized(req)) return send(res, 401, { error: { code: "unauthorized", message: "bad token" } });
+    const match = /^\/api\/v1\/conversations\/([^/]+)\/messages$/.exec(url.pathname);
+    if (req.method === "GET" && match?.[1] === conversationId) {
+      const limit = Number(url.searchParams.get("limit") ?? 50);
+      const after = url.searchParams.get("after");
+      let page: MessagesPage;
+      if (after !== null) {
+        const rows = messages.filter((m) => m.seq > Number(after)).slice(0, limit);
+        const more = messages.some((m) => m.seq > (rows.at(-1)?.seq ?? Number.MAX_SAFE_INTEGER));
+        page = { data: rows, next_cursor: more ? String(rows.at(-1)?.seq) : null, order: "asc" };
+      } else {
+        page = { data: [...messages].reverse().slice(0, limit), next_cursor: null, order: "desc" };
+      }
+      return send(res, 200, page);
+    }
+    if (req.method === "POST" && match?.[1] === conversationId) {
+      const { content } = JSON.parse(body) as { content: { text: string } };
+      return send(res, 201, { message: stub.store(content.text, { direction: "outbound" }) });
+    }
+    send(res, 404, { error: { code: "not_found", message: "not found" } });
+  });
+
+  const io: StubServer["io"] = new Server(http, { pingInterval: 2000, pingTimeout: 2000 });
+  io.use((socket, next) => {
+    const token = (socket.handshake.auth as { token?: string }).token ?? "";
+    const claims = readClaims(token);
+    if (!claims?.sub || claims.exp === undefined) {
+      return next(Object.assign(new Error("invalid token"), { data: { code: ERROR_CODES.invalidToken } }));
+    }
+    if (claims.exp * 1000 <= Date.now()) {
+      return next(Object.assign(new Error("token expired"), { data: { code: ERROR_CODES.tokenExpired } }));
+    }
+    socket.data = {
+      user_id: claims.sub,
+      organization_id: organizationId,
+      role: "org_admin",
+      token_exp: claims.exp,
+    };
+    next();
+  });
+  io.on("connection", (socket: StubSocket) => {
+    let expiry: ReturnType<typeof setTimeout>;
+    const armExpiry = () => {
+      clearTimeout(expiry);
+      expiry = setTimeout(
+        () => {
+          socket.emit("error", { code: ERROR_CODES.tokenExpired, message: "access token expired" });
+          socket.disconnect(true);
+        },
+        socket.data.token_exp * 1000 - Date.now(),
+      );
+    };
+    armExpiry();
+    socket.on("disconnect", () => clearTimeout(expiry));
+    socket.emit("connected", { message: "welcome", user_id: socket.data.user_id });
+    socket.on("join_conversation", ({ conversation_id }, ack) => {
+      if (conversation_id !== conversationId) {
+        const error = { code: ERROR_CODES.conversationNotFound, message: "no such conversation" };
+        socket.emit("error", error);
+        return ack?.({ ok: false, error });
+      }
+      socket.join(conversationRoom(conversation_id));
+      const payload = { conversation_id, message: "joined", last_seq: messages.length };
+      socket.emit("joined_conversation", payload);
+      ack?.({ ok: true, ...payload });
+    });
+    socket.on("leave_conversation", ({ conversation_id }, ack) => {
+      socket.leave(conversationRoom(conversation_id));
+      ack?.({ ok: true, conversation_id, message: "left" });
+    });
+    const typing =
+      (typingNow: boolean) =>
+      ({ conversation_id }: { conversation_id: string }) =>
+        socket.to(conversationRoom(conversation_id)).emit("user_typing", {
+          conversation_id,
+          user_id: socket.data.user_id,
+          typing: typingNow,
+        });
+    socket.on("typing_start", typing(true));
+    socket.on("typing_stop", typing(false));
+    socket.on("ping", (ack) => ack?.({ ok: true, timestamp: new Date().toISOString() }));
+    socket.on("auth:refresh", ({ token }, ack) => {
+      const claims = readClaims(token);
+      if (!claims?.exp)
+        return ack?.({ ok: false, error: { code: ERROR_CODES.invalidToken, message: "bad" } });
+      refreshedOverSocket.push(token);
+      socket.data.token_exp = claims.exp;
+      armExpiry();
+      ack?.({ ok: true, expires_at: claims.exp });
+    });
+  });
+
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const { port } = http.address() as AddressInfo;
+
+  const stub: StubServer = {
+    url: `http://127.0.0.1:${port}`,
+    organizationId,
+    conversationId,
+    userIds,
+    io,
+    requests,
+    refreshedOverSocket,
+    accessToken,
+    tokenResponse,
+    setRefreshTtl: (ttl) => {
+      refreshTtl = ttl;
+    },
+    store(text, options = {}) {
+      const now = new Date().toISOString();
+      const message: Message = {
+        id: randomUUID(),
+        conversation_id: conversationId,
+        organization_id: organizationId,
+        seq: messages.length + 1,
+        direction: options.direction ?? "inbound",
+        sender_type: options.direction === "outbound" ? "agent" : "contact",
+        sender_id: null,
+        message_type: "text",
+        content: { text },
+        status: options.direction === "outbound" ? "pending" : "delivered",
+        whatsapp_message_id: null,
+        error_code: null,
+        error_message: null,
+        created_at: now,
+        sent_at: null,
+        delivered_at: null,
+        read_at: null,
+        failed_at: null,
+      };
+      messages.push(message);
+      if (options.emit !== false) io.to(conversationRoom(conversationId)).emit("message:new", message);
+      return message;
+    },
+    setStatus(messageId, status, options = {}) {
+      const message = messages.find((m) => m.id === messageId);
+      if (!message) throw new Error(`no message ${messageId}`);
+      message.status = status;
+      const timestamp = new Date().toISOString();
+      if (status === "read") message.read_at = timestamp;
+      if (options.emit !== false) {
+        io.to(conversationRoom(conversationId)).emit("message:status", {
+          message_id: messageId,
+          conversation_id: conversationId,
+          status,
+          timestamp,
+        });
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        io.close(() => resolve());
+        http.closeAllConnections();
+      }),
+  };
+  return stub;
+}
