@@ -474,20 +474,26 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   }
 
   private closeSlowClient(): void {
-    if (this.transport.name === "websocket")
-      this.transport.close(WsCloseCode.SLOW_CLIENT, CloseReason.SLOW_CLIENT);
-    this.finalize(CloseReason.SLOW_CLIENT);
+    this.finalize(CloseReason.SLOW_CLIENT, undefined, WsCloseCode.SLOW_CLIENT);
   }
 
-  /** The one place a session becomes closed: timers stopped, transports ended, listeners told. */
-  private finalize(reason: EngineCloseReason, description?: unknown): void {
+  /**
+   * The one place a session becomes closed: timers stopped, transports ended, listeners told. The
+   * phase changes first because Bun runs the websocket close handler inside `ws.close()`.
+   */
+  private finalize(
+    reason: EngineCloseReason,
+    description?: unknown,
+    wsCode: number = WsCloseCode.NORMAL,
+  ): void {
     if (this.phase === "closed") return;
     this.phase = "closed";
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.abortUpgrade();
-    if (this.transport.name === "websocket") this.transport.close(WsCloseCode.NORMAL);
-    else this.transport.close();
+    if (this.transport.name === "websocket") {
+      this.transport.close(wsCode, wsCode === WsCloseCode.SLOW_CLIENT ? CloseReason.SLOW_CLIENT : undefined);
+    } else this.transport.close();
     this.buffer = [];
     this.bufferedBytes = 0;
     this.host.onSessionClosed(this);
