@@ -8,7 +8,7 @@ export interface Tick {
 }
 
 export const TICKS: Record<MessageStatus, Tick> = {
-  pending: { glyph: "🕓", label: "Sending" },
+  pending: { glyph: "◷", label: "Sending" },
   sent: { glyph: "✓", label: "Sent" },
   delivered: { glyph: "✓✓", label: "Delivered" },
   read: { glyph: "✓✓", label: "Read" },

@@ -8,8 +8,9 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { basename, join } from "node:path";
 import { Server, type Socket } from "socket.io";
-import type { MessagesPage, TokenResponse } from "../../../src/shared/api.ts";
+import type { Conversation, MessagesPage, TokenResponse } from "../../../src/shared/api.ts";
 import {
   type ClientToServerEvents,
   conversationRoom,
@@ -54,7 +55,12 @@ function readClaims(token: string): { sub?: string; exp?: number; type?: string 
   }
 }
 
-export async function startStubServer(): Promise<StubServer> {
+export interface StubServerOptions {
+  /** Serve the files of this folder (a web UI build) for GET requests outside /api. */
+  staticDir?: string;
+}
+
+export async function startStubServer(options: StubServerOptions = {}): Promise<StubServer> {
   const organizationId = randomUUID();
   const conversationId = randomUUID();
   const userIds: [string, string] = [randomUUID(), randomUUID()];
@@ -96,12 +102,38 @@ export async function startStubServer(): Promise<StubServer> {
     requests.push(`${req.method} ${url.pathname}${url.search}`);
     let body = "";
     for await (const chunk of req) body += chunk;
+    if (req.method === "GET" && options.staticDir && !url.pathname.startsWith("/api/")) {
+      const file = Bun.file(join(options.staticDir, url.pathname === "/" ? "index.html" : basename(url.pathname)));
+      if (!(await file.exists())) return send(res, 404, { error: { code: "not_found", message: "no file" } });
+      res.writeHead(200, { "content-type": file.type });
+      return res.end(Buffer.from(await file.arrayBuffer()));
+    }
+    if (req.method === "POST" && url.pathname === "/api/v1/auth/login") {
+      const { email } = JSON.parse(body) as { email: string };
+      const index = email.startsWith("agent") ? 1 : 0;
+      const tokens = tokenResponse(userIds[index]);
+      tokens.user = { ...tokens.user, email, name: email.split("@")[0] ?? email };
+      return send(res, 200, tokens);
+    }
     if (req.method === "POST" && url.pathname === "/api/v1/auth/refresh") {
       const { refresh_token } = JSON.parse(body) as { refresh_token: string };
       const userId = refresh_token.split(".")[1] ?? "";
       return send(res, 200, tokenResponse(userId, refreshTtl));
     }
     if (!authorized(req)) return send(res, 401, { error: { code: "unauthorized", message: "bad token" } });
+    if (req.method === "GET" && url.pathname === "/api/v1/conversations") {
+      const conversation: Conversation = {
+        id: conversationId,
+        organization_id: organizationId,
+        contact: { id: randomUUID(), name: "Stub Contact", whatsapp_id: "15550001111" },
+        assigned_agent_id: null,
+        status: "open",
+        last_message_at: messages.at(-1)?.created_at ?? null,
+        last_seq: messages.length,
+        created_at: new Date().toISOString(),
+      };
+      return send(res, 200, { data: [conversation], next_cursor: null });
+    }
     const match = /^\/api\/v1\/conversations\/([^/]+)\/messages$/.exec(url.pathname);
     if (req.method === "GET" && match?.[1] === conversationId) {
       const limit = Number(url.searchParams.get("limit") ?? 50);
