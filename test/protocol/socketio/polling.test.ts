@@ -1,0 +1,4 @@
+import { socketBehaviourSuite } from "./behaviour.ts";
+import { TRANSPORTS } from "./support.ts";
+
+socketBehaviourSuite(TRANSPORTS.polling);
