@@ -48,6 +48,8 @@ const WS_IDLE_TIMEOUT_MIN_S = 120;
 const WS_IDLE_TIMEOUT_MAX_S = 960;
 /** Native drops start at this multiple of `maxBufferedBytes`; the engine closes slow clients before. */
 const NATIVE_BACKPRESSURE_FACTOR = 2;
+/** How long close() lets in-flight answers finish before cutting connections of a server it started. */
+const GRACEFUL_STOP_MS = 1000;
 /** Valid characters of a header value (RFC 7230 field-vchar, SP and HTAB). */
 const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
@@ -138,6 +140,8 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     this.ownServer = null;
     if (own) {
       if (own === this.server) this.server = null;
+      // Let answers already resolved (close packets for waiting polls) go out, then cut what is left.
+      await Promise.race([own.stop(false), Bun.sleep(GRACEFUL_STOP_MS)]);
       await own.stop(true);
     }
   }
