@@ -1,0 +1,128 @@
+/**
+ * Assembles the server: database + migrations → seed → services → Socket.IO + Hono on ONE
+ * Bun.serve port. `startServer` is what `bun run start` (src/main.ts) and the end-to-end tests run.
+ */
+import type { Server as BunServer } from "bun";
+import { openDatabase } from "../db/client.ts";
+import { createLogger } from "../protocol/logger.ts";
+import { resolveJwtSecret } from "./auth/secret.ts";
+import { TokenService } from "./auth/tokens.ts";
+import type { OutboundChannel } from "./channels/channel.ts";
+import { SandboxChannel } from "./channels/sandbox.ts";
+import { WhatsappCloudChannel } from "./channels/whatsapp-cloud.ts";
+import type { Config } from "./config.ts";
+import type { AppContext } from "./context.ts";
+import { createHttpApp } from "./http/app.ts";
+import { ChatMetrics } from "./metrics/chat-metrics.ts";
+import { createRealtime, type Realtime } from "./realtime/server.ts";
+import { type SeedResult, seedIfEmpty } from "./seed.ts";
+import { InboundService } from "./services/inbound.ts";
+import type { ChatEvent, ChatNotifier } from "./services/notifier.ts";
+import { MessageSender } from "./services/outbound.ts";
+
+const log = createLogger("app");
+
+export interface StartOptions {
+  /** Build the web UI into config.webDistDir before serving. Default true. */
+  buildWebUi?: boolean;
+  /** Use this channel instead of the configured one (tests). */
+  channel?: OutboundChannel;
+}
+
+export interface RunningServer {
+  ctx: AppContext;
+  realtime: Realtime;
+  server: BunServer<unknown>;
+  /** http://host:port of the listening server. */
+  url: string;
+  /** Set when this start seeded the demo data. */
+  seeded: SeedResult | null;
+  /** Graceful stop: no new connections, sockets closed, background sends settled, database closed. */
+  stop(): Promise<void>;
+}
+
+/** Lets services be built before the realtime layer that delivers their events exists. */
+class ForwardingNotifier implements ChatNotifier {
+  target: ChatNotifier | undefined;
+  publish(events: readonly ChatEvent[], committedAt: number): void {
+    this.target?.publish(events, committedAt);
+  }
+}
+
+function createChannel(config: Config): OutboundChannel {
+  if (config.channel === "whatsapp")
+    return new WhatsappCloudChannel({
+      baseUrl: config.whatsappApiBaseUrl,
+      phoneNumberId: config.whatsappPhoneNumberId,
+      accessToken: config.whatsappAccessToken ?? "",
+    });
+  return new SandboxChannel({ stepMs: config.sandboxStepMs });
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const secret = resolveJwtSecret(config);
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
+  try {
+    await database.migrate();
+    const seeded = config.seedDemo
+      ? await seedIfEmpty(database.db, {
+          password: config.demoPassword,
+          whatsappPhoneNumberId: config.whatsappPhoneNumberId,
+        })
+      : null;
+
+    const notifier = new ForwardingNotifier();
+    const channel = options.channel ?? createChannel(config);
+    const inbound = new InboundService(database.db, notifier);
+    channel.attach?.((statuses) => inbound.ingest({ messages: [], statuses }).then(() => {}));
+    const ctx: AppContext = {
+      config,
+      database,
+      tokens: new TokenService({
+        secret,
+        algorithm: config.jwtAlgorithm,
+        accessTtlS: config.accessTokenTtlS,
+        refreshTtlS: config.refreshTokenTtlS,
+      }),
+      metrics: new ChatMetrics(),
+      channel,
+      sender: new MessageSender(database.db, channel, notifier),
+      inbound,
+      startedAt: Date.now(),
+    };
+    const realtime = createRealtime(ctx);
+    notifier.target = realtime.notifier;
+    const http = createHttpApp(ctx);
+
+    if (options.buildWebUi ?? true) {
+      try {
+        const { buildWebUi } = await import("./web/build.ts");
+        await buildWebUi(config.webDistDir);
+      } catch (err) {
+        log.warn("web UI build failed: serving the API only", { error: err });
+      }
+    }
+
+    const handler = realtime.io.handler((req, srv) => http.fetch(req, { server: srv }));
+    const server = Bun.serve({ hostname: config.host, port: config.port, ...handler }) as BunServer<unknown>;
+    const url = `http://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
+    log.info("listening", { url, database: database.kind, channel: channel.name });
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        server.stop(false);
+        await realtime.close();
+        channel.close();
+        await Promise.race([ctx.sender.drain(), Bun.sleep(2000)]);
+        server.stop(true);
+        await database.close();
+      })();
+      return stopping;
+    };
+    return { ctx, realtime, server, url, seeded, stop };
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+}

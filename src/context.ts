@@ -1,0 +1,23 @@
+/**
+ * Everything the HTTP and realtime layers share, built once by src/app.ts. Passing this object
+ * (instead of importing singletons) keeps every layer testable with its own database and clock.
+ */
+import type { DatabaseHandle } from "../db/client.ts";
+import type { TokenService } from "./auth/tokens.ts";
+import type { OutboundChannel } from "./channels/channel.ts";
+import type { Config } from "./config.ts";
+import type { ChatMetrics } from "./metrics/chat-metrics.ts";
+import type { InboundService } from "./services/inbound.ts";
+import type { MessageSender } from "./services/outbound.ts";
+
+export interface AppContext {
+  config: Config;
+  database: DatabaseHandle;
+  tokens: TokenService;
+  metrics: ChatMetrics;
+  channel: OutboundChannel;
+  sender: MessageSender;
+  inbound: InboundService;
+  /** Process start (ms since epoch), for /health. */
+  startedAt: number;
+}

@@ -1,0 +1,47 @@
+/**
+ * The Hono application: REST API under /api/v1, /health, /metrics, and the web UI at "/".
+ * The Socket.IO server owns /socket.io/ and hands every other request to this app's fetch.
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppContext } from "../context.ts";
+import { API_PREFIX } from "../shared/api.ts";
+import { errorBody, errorResponse, HTTP_ERROR_CODES } from "./errors.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { conversationRoutes } from "./routes/conversations.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+import { serveStatic } from "./static.ts";
+
+export function createHttpApp(ctx: AppContext): Hono {
+  const app = new Hono();
+  app.onError((err, c) => errorResponse(c, err));
+  app.notFound((c) =>
+    c.json(errorBody(HTTP_ERROR_CODES.notFound, `no route for ${c.req.method} ${c.req.path}`), 404),
+  );
+
+  // Only listed origins get CORS headers; credentials are allowed, so never "*".
+  const allowed = new Set(ctx.config.corsOrigins);
+  app.use(
+    `${API_PREFIX}/*`,
+    cors({
+      origin: (origin) => (allowed.has(origin) ? origin : null),
+      credentials: true,
+      allowHeaders: ["Authorization", "Content-Type"],
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      maxAge: 600,
+    }),
+  );
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: false }));
+
+  app.route("/", healthRoutes(ctx));
+  app.route(`${API_PREFIX}/auth`, authRoutes(ctx));
+  app.route(`${API_PREFIX}/conversations`, conversationRoutes(ctx));
+  app.route(`${API_PREFIX}/webhooks`, webhookRoutes(ctx));
+  app.all(`${API_PREFIX}/*`, (c) =>
+    c.json(errorBody(HTTP_ERROR_CODES.notFound, `no route for ${c.req.method} ${c.req.path}`), 404),
+  );
+  app.get("*", serveStatic(ctx.config.webDistDir));
+  return app;
+}

@@ -1,0 +1,35 @@
+/** GET /health (database check, JSON) and GET /metrics (Prometheus text). */
+import { Hono } from "hono";
+import type { AppContext } from "../../context.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../../metrics/registry.ts";
+import type { HealthResponse } from "../../shared/api.ts";
+
+const VERSION = "0.1.0";
+const DB_CHECK_TIMEOUT_MS = 2000;
+
+export function healthRoutes(ctx: AppContext): Hono {
+  const app = new Hono();
+
+  app.get("/health", async (c) => {
+    let database: HealthResponse["database"] = "ok";
+    try {
+      await Promise.race([
+        ctx.database.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), DB_CHECK_TIMEOUT_MS)),
+      ]);
+    } catch {
+      database = "error";
+    }
+    const body: HealthResponse = {
+      status: database === "ok" ? "ok" : "degraded",
+      database,
+      uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
+      version: VERSION,
+    };
+    return c.json(body, database === "ok" ? 200 : 503);
+  });
+
+  app.get("/metrics", (c) => c.body(ctx.metrics.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }));
+
+  return app;
+}

@@ -1,0 +1,59 @@
+/**
+ * The WhatsApp webhook: GET answers Meta's verification handshake, POST stores what it reports.
+ * A POST without a valid X-Hub-Signature-256 is refused with 401 before anything is parsed or
+ * stored. A valid one is answered 200 once stored (Meta retries anything else).
+ */
+import { Hono } from "hono";
+import type { AppContext } from "../../context.ts";
+import { HTTP_ERROR_CODES, HttpError, invalid, unauthorized } from "../errors.ts";
+import { readRawBody } from "../validate.ts";
+import { SIGNATURE_HEADER, verifySignature } from "../webhooks/signature.ts";
+import { parseWhatsappWebhook } from "../webhooks/whatsapp-payload.ts";
+
+export const WEBHOOK_ERRORS = {
+  badSignature: "missing or invalid X-Hub-Signature-256",
+  notConfigured: "the webhook is not configured (WHATSAPP_APP_SECRET)",
+  verifyRefused: "verification refused: hub.verify_token does not match",
+  verifyNotConfigured: "verification is not configured (WHATSAPP_VERIFY_TOKEN)",
+} as const;
+
+export function webhookRoutes(ctx: AppContext): Hono {
+  const app = new Hono();
+  const { whatsappAppSecret, whatsappVerifyToken, webhookBodyLimit } = ctx.config;
+
+  app.get("/whatsapp", (c) => {
+    const mode = c.req.query("hub.mode");
+    const token = c.req.query("hub.verify_token");
+    const challenge = c.req.query("hub.challenge");
+    if (mode !== "subscribe") throw invalid("hub.mode", 'must be "subscribe"');
+    if (!challenge) throw invalid("hub.challenge", "is required");
+    if (!whatsappVerifyToken)
+      throw new HttpError(403, HTTP_ERROR_CODES.forbidden, WEBHOOK_ERRORS.verifyNotConfigured);
+    if (token !== whatsappVerifyToken)
+      throw new HttpError(403, HTTP_ERROR_CODES.forbidden, WEBHOOK_ERRORS.verifyRefused);
+    return c.text(challenge, 200);
+  });
+
+  app.post("/whatsapp", async (c) => {
+    if (!whatsappAppSecret) throw unauthorized(WEBHOOK_ERRORS.notConfigured);
+    const raw = await readRawBody(c, webhookBodyLimit);
+    if (!verifySignature(whatsappAppSecret, raw, c.req.header(SIGNATURE_HEADER)))
+      throw unauthorized(WEBHOOK_ERRORS.badSignature, "invalid_signature");
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(raw));
+    } catch {
+      throw invalid("body", "is not valid JSON");
+    }
+    const result = await ctx.inbound.ingest(parseWhatsappWebhook(body));
+    return c.json({
+      status: "ok",
+      stored_messages: result.storedMessages,
+      duplicate_messages: result.duplicateMessages,
+      applied_statuses: result.appliedStatuses,
+      ignored_statuses: result.ignoredStatuses,
+    });
+  });
+
+  return app;
+}

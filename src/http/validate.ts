@@ -1,0 +1,95 @@
+/** Reading and validating request input; every failure is a 400 naming the field. */
+import type { Context } from "hono";
+import { HTTP_ERROR_CODES, HttpError, invalid } from "./errors.ts";
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The JSON object body, refusing bodies over `limit` bytes (by Content-Length first, then by the
+ * bytes actually read, since a chunked body has no length).
+ */
+export async function readJsonObject(c: Context, limit: number): Promise<Record<string, unknown>> {
+  const raw = await readRawBody(c, limit);
+  const type = c.req.header("content-type") ?? "";
+  if (!type.toLowerCase().includes("application/json"))
+    throw new HttpError(
+      415,
+      HTTP_ERROR_CODES.unsupportedMediaType,
+      "body: Content-Type must be application/json",
+      "body",
+    );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(raw));
+  } catch {
+    throw invalid("body", "is not valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw invalid("body", "must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+export async function readRawBody(c: Context, limit: number): Promise<Uint8Array> {
+  const declared = Number(c.req.header("content-length") ?? "0");
+  const tooLarge = () =>
+    new HttpError(413, HTTP_ERROR_CODES.payloadTooLarge, `body: larger than ${limit} bytes`, "body");
+  if (declared > limit) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+export function requireString(
+  obj: Record<string, unknown>,
+  field: string,
+  opts: { max?: number; path?: string } = {},
+): string {
+  const name = opts.path ?? field;
+  const v = obj[field];
+  if (typeof v !== "string" || v.trim() === "")
+    throw invalid(name, "is required and must be a non-empty string");
+  if (opts.max !== undefined && v.length > opts.max)
+    throw invalid(name, `must be at most ${opts.max} characters`);
+  return v;
+}
+
+export function optionalString(
+  obj: Record<string, unknown>,
+  field: string,
+  opts: { max?: number; path?: string } = {},
+): string | undefined {
+  if (obj[field] === undefined || obj[field] === null) return undefined;
+  return requireString(obj, field, opts);
+}
+
+export function uuidParam(value: string | undefined, field: string): string {
+  if (!value || !UUID_RE.test(value)) throw invalid(field, "must be a UUID");
+  return value.toLowerCase();
+}
+
+/** An optional integer query parameter within [min, max]. */
+export function intQuery(
+  value: string | undefined,
+  field: string,
+  min: number,
+  max: number = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!/^-?\d+$/.test(value)) throw invalid(field, "must be an integer");
+  const n = Number(value);
+  if (n < min || n > max) throw invalid(field, `must be between ${min} and ${max}`);
+  return n;
+}

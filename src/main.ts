@@ -1,0 +1,71 @@
+/**
+ * `bun run start`: configuration → database + migrations → demo seed → one port serving the
+ * REST API, the web UI and /socket.io/. SIGTERM/SIGINT stop it gracefully.
+ */
+import { createLogger } from "../protocol/logger.ts";
+import { startServer } from "./app.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL } from "./seed.ts";
+
+const log = createLogger("main");
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const running = await startServer(config);
+const out = (line = "") => process.stdout.write(`${line}\n`);
+out();
+out(`  Switchboard is running on ${running.url}  (${config.nodeEnv}, ${running.ctx.database.kind})`);
+out(`  Web UI:    ${running.url}/`);
+out(`  Socket.IO: ${running.url}/socket.io/`);
+if (running.seeded) {
+  const { seeded } = running;
+  const token = await running.ctx.tokens.sign(
+    { id: seeded.admin.id, organization_id: seeded.organizationId, role: seeded.admin.role },
+    "access",
+  );
+  out();
+  out("  Demo data seeded (first start on an empty database):");
+  out(`    admin:  ${DEMO_ADMIN_EMAIL}`);
+  out(`    agent:  ${DEMO_AGENT_EMAIL}`);
+  out(
+    `    password: ${seeded.password}${seeded.passwordGenerated ? "   (generated; set DEMO_PASSWORD to choose one)" : ""}`,
+  );
+  out(`    conversation: ${seeded.conversationId}`);
+  out();
+  out(`  Log in:  curl -s -X POST ${running.url}/api/v1/auth/login -H 'content-type: application/json' \\`);
+  out(`             -d '{"email":"${DEMO_ADMIN_EMAIL}","password":"${seeded.password}"}'`);
+  out(`  Access token for ${DEMO_ADMIN_EMAIL} (valid ${config.accessTokenTtlS} s):`);
+  out(`    ${token}`);
+} else {
+  out("  Log in with your users (POST /api/v1/auth/login); `bun scripts/token.ts <email>` prints a token.");
+}
+out();
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => {
+    log.info("shutting down", { signal });
+    const force = setTimeout(() => {
+      log.error("graceful shutdown timed out: exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    running.stop().then(
+      () => {
+        clearTimeout(force);
+        process.exit(0);
+      },
+      (err) => {
+        log.error("shutdown failed", { error: err });
+        process.exit(1);
+      },
+    );
+  });
+}

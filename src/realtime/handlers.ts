@@ -1,0 +1,193 @@
+/**
+ * The chat's client events on one connected socket. Each handler validates its payload, answers
+ * with an event (and the optional ack), and refuses with `error {message, code, event}`.
+ * Access rule: src/services/conversations.ts (canWatch / canWrite).
+ */
+import { createLogger } from "../../protocol/logger.ts";
+import { TokenError } from "../auth/tokens.ts";
+import type { AppContext } from "../context.ts";
+import { canWatch, findConversation } from "../services/conversations.ts";
+import {
+  type AckResponse,
+  conversationRoom,
+  ERROR_CODES,
+  type ErrorCode,
+  type ServerToClientEvents,
+} from "../shared/events.ts";
+import type { SessionExpiry } from "./session-expiry.ts";
+import { type ChatSocket, errorEvent } from "./types.ts";
+import type { TypingTracker } from "./typing.ts";
+
+const log = createLogger("realtime");
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CONVERSATION_PREFIX = "conversation:";
+
+export const REALTIME_MESSAGES = {
+  connected: "connected to Switchboard",
+  joined: "joined conversation",
+  left: "left conversation",
+  badConversationId: "conversation_id must be a UUID",
+  notFound: "conversation not found",
+  assignedElsewhere: "this conversation is assigned to another agent",
+  viewerReadOnly: "viewers cannot type in conversations",
+  notJoined: "join the conversation before typing in it",
+  tooMany: "too many conversations joined on this connection; leave one first",
+  badToken: "token is required",
+  otherUser: "the new token belongs to another user",
+  internal: "internal error; retry later",
+} as const;
+
+type AnyAck = (response: AckResponse<Record<string, unknown>>) => void;
+
+interface Deps {
+  ctx: AppContext;
+  typing: TypingTracker;
+  expiry: SessionExpiry;
+  /** Counts an emit to this socket in the metrics. */
+  count: (event: keyof ServerToClientEvents) => void;
+}
+
+/** Splits `(payload?, ack?)` so clients may omit the payload or the ack. */
+function split(args: unknown[]): { payload: unknown; ack: AnyAck | undefined } {
+  const last = args[args.length - 1];
+  const ack = typeof last === "function" ? (last as AnyAck) : undefined;
+  return { payload: ack ? (args.length > 1 ? args[0] : undefined) : args[0], ack };
+}
+
+function conversationIdOf(payload: unknown): string | null {
+  if (typeof payload !== "object" || payload === null) return null;
+  const id = (payload as Record<string, unknown>).conversation_id;
+  return typeof id === "string" && UUID_RE.test(id) ? id.toLowerCase() : null;
+}
+
+const joinedCount = (socket: ChatSocket): number =>
+  [...socket.rooms].filter((r) => r.startsWith(CONVERSATION_PREFIX)).length;
+
+export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, count }: Deps): void {
+  const refuse = (
+    event: string,
+    ack: AnyAck | undefined,
+    code: ErrorCode,
+    message: string,
+    field?: string,
+  ) => {
+    const error = errorEvent(code, message, field ? { event, field } : { event });
+    socket.emit("error", error);
+    count("error");
+    ack?.({ ok: false, error });
+  };
+  const guard =
+    (event: string, fn: (...args: unknown[]) => Promise<void> | void) =>
+    (...args: unknown[]) => {
+      Promise.resolve()
+        .then(() => fn(...args))
+        .catch((err) => {
+          log.error("handler failed", { event, socket: socket.id, error: err });
+          refuse(event, split(args).ack, ERROR_CODES.internalError, REALTIME_MESSAGES.internal);
+        });
+    };
+  const on = (event: string, fn: (...args: unknown[]) => Promise<void> | void) =>
+    (socket.on as (ev: string, l: (...a: unknown[]) => void) => void)(event, guard(event, fn));
+
+  on("join_conversation", async (...args) => {
+    const { payload, ack } = split(args);
+    const id = conversationIdOf(payload);
+    const ev = "join_conversation";
+    if (!id)
+      return refuse(
+        ev,
+        ack,
+        ERROR_CODES.invalidPayload,
+        REALTIME_MESSAGES.badConversationId,
+        "conversation_id",
+      );
+    const room = conversationRoom(id);
+    if (!socket.rooms.has(room) && joinedCount(socket) >= ctx.config.maxConversationsPerSocket)
+      return refuse(ev, ack, ERROR_CODES.tooManyConversations, REALTIME_MESSAGES.tooMany);
+    const conversation = await findConversation(ctx.database.db, socket.data.organization_id, id);
+    const verdict = canWatch(socket.data, conversation);
+    if (verdict === "not_found" || !conversation)
+      return refuse(ev, ack, ERROR_CODES.conversationNotFound, REALTIME_MESSAGES.notFound);
+    if (verdict === "forbidden")
+      return refuse(ev, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.assignedElsewhere);
+    if (!socket.connected) return;
+    await socket.join(room);
+    const joined = { conversation_id: id, message: REALTIME_MESSAGES.joined, last_seq: conversation.lastSeq };
+    socket.emit("joined_conversation", joined);
+    count("joined_conversation");
+    ack?.({ ok: true, ...joined });
+  });
+
+  on("leave_conversation", async (...args) => {
+    const { payload, ack } = split(args);
+    const id = conversationIdOf(payload);
+    if (!id)
+      return refuse(
+        "leave_conversation",
+        ack,
+        ERROR_CODES.invalidPayload,
+        REALTIME_MESSAGES.badConversationId,
+        "conversation_id",
+      );
+    typing.stop(socket, id);
+    await socket.leave(conversationRoom(id));
+    const left = { conversation_id: id, message: REALTIME_MESSAGES.left };
+    socket.emit("left_conversation", left);
+    count("left_conversation");
+    ack?.({ ok: true, ...left });
+  });
+
+  const onTyping =
+    (event: "typing_start" | "typing_stop") =>
+    (...args: unknown[]) => {
+      const { payload, ack } = split(args);
+      const id = conversationIdOf(payload);
+      if (!id)
+        return refuse(
+          event,
+          ack,
+          ERROR_CODES.invalidPayload,
+          REALTIME_MESSAGES.badConversationId,
+          "conversation_id",
+        );
+      if (!socket.rooms.has(conversationRoom(id)))
+        return refuse(event, ack, ERROR_CODES.notJoined, REALTIME_MESSAGES.notJoined);
+      if (socket.data.role === "viewer")
+        return refuse(event, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.viewerReadOnly);
+      if (event === "typing_start") typing.start(socket, id);
+      else typing.stop(socket, id);
+      ack?.({ ok: true });
+    };
+  on("typing_start", onTyping("typing_start"));
+  on("typing_stop", onTyping("typing_stop"));
+
+  on("ping", (...args) => {
+    const { ack } = split(args);
+    const pong = { timestamp: new Date().toISOString() };
+    socket.emit("pong", pong);
+    count("pong");
+    ack?.({ ok: true, ...pong });
+  });
+
+  on("auth:refresh", async (...args) => {
+    const { payload, ack } = split(args);
+    const ev = "auth:refresh";
+    const token =
+      typeof payload === "object" && payload !== null ? (payload as { token?: unknown }).token : undefined;
+    if (typeof token !== "string" || !token)
+      return refuse(ev, ack, ERROR_CODES.invalidPayload, REALTIME_MESSAGES.badToken, "token");
+    try {
+      const claims = await ctx.tokens.verify(token, "access");
+      if (claims.sub !== socket.data.user_id)
+        return refuse(ev, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.otherUser);
+      socket.data.token_exp = claims.exp;
+      socket.data.role = claims.role;
+      expiry.arm(socket);
+      ack?.({ ok: true, expires_at: claims.exp });
+    } catch (err) {
+      if (!(err instanceof TokenError)) throw err;
+      ctx.metrics.authFailures.inc({ code: err.code, via: "auth:refresh" });
+      refuse(ev, ack, err.code, err.message);
+    }
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * The chat's Socket.IO server: handshake authentication, per-user connection cap, token expiry,
+ * per-user rate limit on client events, CORS allowlist, and the event handlers.
+ */
+import { Server } from "../../protocol/index.ts";
+import { createLogger } from "../../protocol/logger.ts";
+import type { AppContext } from "../context.ts";
+import { TokenBuckets } from "../limits/token-bucket.ts";
+import { ERROR_CODES, type ServerToClientEvents, userRoom } from "../shared/events.ts";
+import { ConnectionLimiter } from "./connection-limit.ts";
+import { registerHandlers } from "./handlers.ts";
+import { handshakeAuth } from "./handshake-auth.ts";
+import { RealtimeNotifier } from "./notifier.ts";
+import { SessionExpiry } from "./session-expiry.ts";
+import { type ChatServer, type ChatSocket, errorEvent, eventLabel } from "./types.ts";
+import { TypingTracker } from "./typing.ts";
+
+const log = createLogger("realtime");
+
+export const RATE_LIMITED_MESSAGE = "too many events: this one was dropped; slow down";
+export const ORIGIN_REFUSED = "origin not allowed";
+/** Largest client packet: chat events are small; 64 KiB leaves room for a long token refresh. */
+const MAX_CLIENT_PACKET = 64 * 1024;
+
+export interface Realtime {
+  io: ChatServer;
+  notifier: RealtimeNotifier;
+  /** Stops timers and closes every connection. */
+  close(): Promise<void>;
+}
+
+/** True when `origin` is listed, or is the server's own origin (same-origin pages). */
+export function originAllowed(
+  origin: string | null,
+  host: string | null,
+  allowed: ReadonlySet<string>,
+): boolean {
+  if (origin === null) return true; // not a browser page (server-to-server, CLI, native app)
+  if (allowed.has(origin)) return true;
+  try {
+    return host !== null && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+export function createRealtime(ctx: AppContext): Realtime {
+  const allowed = new Set(ctx.config.corsOrigins);
+  const io: ChatServer = new Server({
+    cors: allowed.size > 0 ? { origin: [...allowed], credentials: true } : false,
+    // Browsers do not apply CORS to websockets: check the Origin of every handshake ourselves.
+    allowRequest: (req) =>
+      originAllowed(req.headers.get("origin"), req.headers.get("host"), allowed) ? true : ORIGIN_REFUSED,
+    maxHttpBufferSize: MAX_CLIENT_PACKET,
+  });
+  const metrics = ctx.metrics;
+  const count = (event: keyof ServerToClientEvents) => metrics.eventsEmitted.inc({ event });
+  const limiter = new ConnectionLimiter(ctx.config.maxConnectionsPerUser);
+  const expiry = new SessionExpiry();
+  const buckets = new TokenBuckets({
+    ratePerSecond: ctx.config.rateLimitPerSecond,
+    burst: ctx.config.rateLimitBurst,
+  });
+  const typing = new TypingTracker(ctx.config.typingTimeoutMs, (socket, room, payload) => {
+    // The sender may be gone (timer after disconnect): then broadcast from the server.
+    if (socket.connected) socket.to(room).emit("user_typing", payload);
+    else io.to(room).emit("user_typing", payload);
+    count("user_typing");
+  });
+
+  metrics.setConnectionSource(() => {
+    const byTransport: Record<string, number> = {};
+    for (const s of io.sockets.sockets.values()) {
+      const t = s.conn.transportName;
+      byTransport[t] = (byTransport[t] ?? 0) + 1;
+    }
+    return { total: io.sockets.sockets.size, byTransport };
+  });
+
+  io.use(handshakeAuth(ctx));
+
+  io.on("connection", (socket: ChatSocket) => {
+    const { user_id } = socket.data;
+    log.debug("socket connected", { socket: socket.id, user_id });
+    socket.join(userRoom(user_id));
+    socket.use((event, next) => {
+      const [name, ...args] = event;
+      metrics.eventsReceived.inc({ event: eventLabel(name) });
+      if (buckets.take(user_id)) return next();
+      metrics.rateLimited.inc({ event: eventLabel(name) });
+      const error = errorEvent(ERROR_CODES.rateLimited, RATE_LIMITED_MESSAGE, { event: name });
+      socket.emit("error", error);
+      count("error");
+      const ack = args[args.length - 1];
+      if (typeof ack === "function") ack({ ok: false, error });
+    });
+    registerHandlers(socket, { ctx, typing, expiry, count });
+    socket.on("disconnecting", () => typing.stopAll(socket));
+    socket.on("disconnect", (reason) => {
+      limiter.remove(socket);
+      expiry.clear(socket);
+      log.debug("socket disconnected", { socket: socket.id, user_id, reason });
+    });
+    socket.emit("connected", { message: "connected to Switchboard", user_id });
+    count("connected");
+    expiry.arm(socket);
+    limiter.add(socket);
+  });
+
+  return {
+    io,
+    notifier: new RealtimeNotifier(io, metrics),
+    async close() {
+      expiry.clearAll();
+      typing.clearAll();
+      await io.close();
+    },
+  };
+}
