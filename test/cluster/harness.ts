@@ -28,7 +28,11 @@ export interface SwitchboardNode {
 export async function startSwitchboardNode(
   name: string,
   redisUrl: string,
-  options: RedisAdapterOptions & { extra?: ConstructorParameters<typeof Server>[0] } = {},
+  options: RedisAdapterOptions &
+    Omit<RedisLinkOptions, "url"> & {
+      extra?: ConstructorParameters<typeof Server>[0];
+      waitForRedis?: boolean;
+    } = {},
 ): Promise<SwitchboardNode> {
   const cluster = createRedisCluster({ url: redisUrl, ...options });
   const io = new Server({ adapter: cluster.adapter, ...options.extra });
@@ -48,7 +52,8 @@ export async function startSwitchboardNode(
     nsp.on("hello", (...args: unknown[]) => serverSide.push([nsp.name, ...args]));
   }
   const server = io.listen(0, "127.0.0.1");
-  await waitFor(`${name} connected to Redis`, () => cluster.link.state === "connected");
+  if (options.waitForRedis !== false)
+    await waitFor(`${name} connected to Redis`, () => cluster.link.state === "connected");
   const port = server.port as number;
   return {
     io,
