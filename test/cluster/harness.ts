@@ -7,6 +7,7 @@ import {
   createRedisCluster,
   type RedisAdapterOptions,
   type RedisCluster,
+  type RedisLinkOptions,
 } from "../../protocol/adapter/redis/index.ts";
 import { Server } from "../../protocol/index.ts";
 import { waitFor, within } from "./support.ts";
