@@ -1,0 +1,202 @@
+/**
+ * The inbox page in headless Chromium against the real server (src/app.ts on PGlite in a temp dir,
+ * sandbox channel): two users of one organization (the demo admin and agent) in two browser contexts
+ * watch the same conversation. Screenshots go to test-output/.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import {
+  type Backend,
+  DEMO_ADMIN_EMAIL,
+  DEMO_AGENT_EMAIL,
+  DEMO_PASSWORD,
+  startBackend,
+} from "../client/support/backend.ts";
+import { hasChromium, launchChromium } from "./support/chromium.ts";
+
+const OUTPUT_DIR = resolve(import.meta.dir, "../../test-output");
+/** Bound of every single wait on the page. */
+const STEP_TIMEOUT = 10_000;
+
+const runnable = hasChromium();
+
+describe.skipIf(!runnable)("inbox page in Chromium", () => {
+  let backend: Backend;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  let admin: Page;
+  let agent: Page;
+  const pageErrors: string[] = [];
+
+  async function openInbox(email: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT);
+    page.on("pageerror", (err) => pageErrors.push(`${email}: ${err.message}`));
+    await page.goto(`${backend.url}/#conversation=${backend.conversationId}`);
+    await page.getByTestId("login-email").fill(email);
+    await page.getByTestId("login-password").fill(DEMO_PASSWORD);
+    await page.getByTestId("login-submit").click();
+    await page.locator('[data-testid=connection-status][data-state="connected"]').waitFor();
+    await page.locator(`[data-testid=thread][data-conversation-id="${backend.conversationId}"]`).waitFor();
+    return page;
+  }
+
+  /** Records every status a message element takes, in order (ticks can move faster than polling). */
+  async function recordStatuses(page: Page): Promise<void> {
+    await page.evaluate(() => {
+      const seen: Record<string, string[]> = {};
+      (globalThis as { statusLog?: Record<string, string[]> }).statusLog = seen;
+      const note = (el: Element) => {
+        const id = el.getAttribute("data-message-id");
+        const status = el.getAttribute("data-status");
+        if (!id || !status) return;
+        const list = (seen[id] ??= []);
+        if (list.at(-1) !== status) list.push(status);
+      };
+      const root = document.querySelector("[data-testid=messages]");
+      if (!root) throw new Error("no message list");
+      new MutationObserver((records) => {
+        for (const record of records) {
+          if (record.type === "attributes") note(record.target as Element);
+          for (const node of record.addedNodes)
+            if (node instanceof Element && node.matches("[data-message-id]")) note(node);
+        }
+      }).observe(root, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        attributeFilter: ["data-status"],
+      });
+    });
+  }
+
+  const statusLog = (page: Page, messageId: string) =>
+    page.evaluate(
+      (id) => (globalThis as { statusLog?: Record<string, string[]> }).statusLog?.[id] ?? [],
+      messageId,
+    );
+
+  const messageByText = (page: Page, text: string) =>
+    page.locator("[data-testid=message]", {
+      has: page.locator("[data-testid=message-text]", { hasText: text }),
+    });
+
+  beforeAll(async () => {
+    await mkdir(OUTPUT_DIR, { recursive: true });
+    backend = await startBackend({ webUi: true });
+    browser = await launchChromium();
+    admin = await openInbox(DEMO_ADMIN_EMAIL);
+    agent = await openInbox(DEMO_AGENT_EMAIL);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    await backend?.stop();
+  }, 30_000);
+
+  test("both users see the conversation and who they are", async () => {
+    expect(await admin.getByTestId("current-user").innerText()).toContain("org_admin");
+    expect(await agent.getByTestId("current-user").innerText()).toContain("agent");
+    expect(await admin.getByTestId("conversation-item").count()).toBeGreaterThan(0);
+  });
+
+  test("the typing indicator appears for the other user and disappears after the typist goes idle", async () => {
+    await admin.getByTestId("composer-input").pressSequentially("Hel", { delay: 30 });
+    const indicator = agent.getByTestId("typing-indicator");
+    await expect(waitForText(indicator, /is typing…$/)).resolves.toBeTrue();
+    // The typist's own page never shows itself typing.
+    expect(await admin.getByTestId("typing-indicator").innerText()).toBe("");
+    // 2 s idle → typing_stop → the indicator clears (well before the 5 s fallback would).
+    await expect(waitForText(indicator, /^$/)).resolves.toBeTrue();
+    await admin.getByTestId("composer-input").fill("");
+  }, 20_000);
+
+  test("a message sent in one browser appears once in the other, and its ticks advance sent → delivered → read", async () => {
+    await recordStatuses(admin);
+    await recordStatuses(agent);
+    const text = `Hello from the admin ${crypto.randomUUID().slice(0, 8)}`;
+    await admin.getByTestId("composer-input").fill(text);
+    await admin.getByTestId("composer-send").click();
+
+    const onAgent = messageByText(agent, text);
+    await onAgent.waitFor();
+    const messageId = await onAgent.getAttribute("data-message-id");
+    expect(messageId).toBeTruthy();
+    // The sandbox channel reports sent → delivered → read; both pages follow it.
+    await admin.locator(`[data-message-id="${messageId}"][data-status="read"]`).waitFor();
+    await agent.locator(`[data-message-id="${messageId}"][data-status="read"]`).waitFor();
+    for (const page of [admin, agent]) {
+      const seen = await statusLog(page, messageId!);
+      const order = ["pending", "sent", "delivered", "read"];
+      expect(seen.at(-1)).toBe("read");
+      // Forward only, never back.
+      expect(seen.map((s) => order.indexOf(s))).toEqual(
+        [...seen.map((s) => order.indexOf(s))].sort((a, b) => a - b),
+      );
+      expect(await page.locator(`[data-message-id="${messageId}"]`).count()).toBe(1);
+    }
+    expect(await statusLog(admin, messageId!)).toContain("delivered");
+    const tick = admin.locator(`[data-message-id="${messageId}"] [data-testid=message-status]`);
+    expect(await tick.innerText()).toBe("✓✓");
+    expect(await tick.getAttribute("aria-label")).toBe("Read");
+    // Read ticks are blue.
+    expect(await tick.evaluate((el) => getComputedStyle(el).color)).toBe("rgb(52, 183, 241)");
+    await admin.getByTestId("composer-input").waitFor();
+    expect(await admin.getByTestId("composer-input").inputValue()).toBe("");
+  }, 30_000);
+
+  test("a browser that lost its connection catches up through ?after= when it comes back", async () => {
+    const agentContext = agent.context();
+    const catchUps: string[] = [];
+    agent.on("request", (req) => {
+      if (/\/messages\?.*after=/.test(req.url())) catchUps.push(req.url());
+    });
+    await agentContext.setOffline(true);
+    await agent.evaluate(() =>
+      (
+        globalThis as { switchboard?: { session: { socket: { dropTransport(): void } } } }
+      ).switchboard?.session.socket.dropTransport(),
+    );
+    await agent.locator('[data-testid=connection-status]:not([data-state="connected"])').waitFor();
+
+    const text = `Sent while the agent was offline ${crypto.randomUUID().slice(0, 8)}`;
+    await admin.getByTestId("composer-input").fill(text);
+    await admin.getByTestId("composer-send").click();
+    await messageByText(admin, text).waitFor();
+    await Bun.sleep(300);
+    expect(await messageByText(agent, text).count()).toBe(0);
+
+    await agentContext.setOffline(false);
+    await agent
+      .locator('[data-testid=connection-status][data-state="connected"]')
+      .waitFor({ timeout: 15_000 });
+    await messageByText(agent, text).waitFor();
+    expect(await messageByText(agent, text).count()).toBe(1);
+    expect(catchUps.length).toBeGreaterThan(0);
+  }, 40_000);
+
+  test("screenshots of both inboxes are saved with the test output", async () => {
+    const files = [join(OUTPUT_DIR, "browser-inbox-admin.png"), join(OUTPUT_DIR, "browser-inbox-agent.png")];
+    await admin.screenshot({ path: files[0] });
+    await agent.screenshot({ path: files[1] });
+    for (const file of files) expect((await Bun.file(file).stat()).size).toBeGreaterThan(1000);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+/** Polls an element's text until it matches (bounded by STEP_TIMEOUT); resolves true or throws. */
+async function waitForText(locator: ReturnType<Page["getByTestId"]>, pattern: RegExp): Promise<true> {
+  const deadline = Date.now() + STEP_TIMEOUT;
+  let last = "";
+  while (Date.now() < deadline) {
+    last = (await locator.innerText()).trim();
+    if (pattern.test(last)) return true;
+    await Bun.sleep(50);
+  }
+  throw new Error(`text "${last}" did not match ${pattern} within ${STEP_TIMEOUT} ms`);
+}
