@@ -54,7 +54,8 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
         const id = el.getAttribute("data-message-id");
         const status = el.getAttribute("data-status");
         if (!id || !status) return;
-        const list = (seen[id] ??= []);
+        const list = seen[id] ?? [];
+        seen[id] = list;
         if (list.at(-1) !== status) list.push(status);
       };
       const root = document.querySelector("[data-testid=messages]");
@@ -100,8 +101,8 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
   }, 30_000);
 
   test("both users see the conversation and who they are", async () => {
-    expect(await admin.getByTestId("current-user").innerText()).toContain("org_admin");
-    expect(await agent.getByTestId("current-user").innerText()).toContain("agent");
+    expect(await admin.getByTestId("current-user").textContent()).toContain("org_admin");
+    expect(await agent.getByTestId("current-user").textContent()).toContain("agent");
     expect(await admin.getByTestId("conversation-item").count()).toBeGreaterThan(0);
   });
 
@@ -110,7 +111,7 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
     const indicator = agent.getByTestId("typing-indicator");
     await expect(waitForText(indicator, /is typing…$/)).resolves.toBeTrue();
     // The typist's own page never shows itself typing.
-    expect(await admin.getByTestId("typing-indicator").innerText()).toBe("");
+    expect(await admin.getByTestId("typing-indicator").textContent()).toBe("");
     // 2 s idle → typing_stop → the indicator clears (well before the 5 s fallback would).
     await expect(waitForText(indicator, /^$/)).resolves.toBeTrue();
     await admin.getByTestId("composer-input").fill("");
@@ -142,7 +143,7 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
     }
     expect(await statusLog(admin, messageId!)).toContain("delivered");
     const tick = admin.locator(`[data-message-id="${messageId}"] [data-testid=message-status]`);
-    expect(await tick.innerText()).toBe("✓✓");
+    expect(await tick.textContent()).toBe("✓✓");
     expect(await tick.getAttribute("aria-label")).toBe("Read");
     // Read ticks are blue.
     expect(await tick.evaluate((el) => getComputedStyle(el).color)).toBe("rgb(52, 183, 241)");
@@ -194,7 +195,7 @@ async function waitForText(locator: ReturnType<Page["getByTestId"]>, pattern: Re
   const deadline = Date.now() + STEP_TIMEOUT;
   let last = "";
   while (Date.now() < deadline) {
-    last = (await locator.innerText()).trim();
+    last = ((await locator.textContent()) ?? "").trim();
     if (pattern.test(last)) return true;
     await Bun.sleep(50);
   }
