@@ -126,7 +126,9 @@ export class Client {
   /** A malformed packet: every socket hears about it, then the connection closes as a parse error. */
   private onerror(err: Error): void {
     log.debug("parse error", { sid: this.conn.id, error: err.message });
-    for (const socket of this.sockets.values()) socket.onerror(err);
+    // Only sockets that listen for errors hear about it: a client flooding bad packets must not
+    // flood the logs (the debug line above is there for diagnosis).
+    for (const socket of this.sockets.values()) if (socket.listenerCount("error") > 0) socket.onerror(err);
     this.closeWith(DisconnectReasons.PARSE_ERROR);
   }
 

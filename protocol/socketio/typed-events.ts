@@ -25,9 +25,9 @@ export type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Map
   : never;
 
 // biome-ignore lint/suspicious/noExplicitAny: tuple helpers work on any element type
-export type Last<T extends any[]> = T extends [...infer _H, infer L] ? L : never;
+export type Last<T extends any[]> = T extends [...infer _H, infer L] ? L : T extends (infer E)[] ? E : never;
 // biome-ignore lint/suspicious/noExplicitAny: tuple helpers work on any element type
-export type AllButLast<T extends any[]> = T extends [...infer H, infer _L] ? H : never;
+export type AllButLast<T extends any[]> = T extends [...infer H, infer _L] ? H : T;
 
 /** Events whose last parameter is an ack callback. */
 export type EventNamesWithAck<Map extends EventsMap> = {

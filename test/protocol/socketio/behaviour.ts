@@ -191,7 +191,10 @@ export function socketBehaviourSuite(transport: TransportConfig): void {
         const [a, b] = await Promise.all([h.connected(), h.connected()]);
         const got = Promise.all([next(a, "blob"), next(b, "blob")]);
         h.io.emit("blob", { data: new Uint8Array([7, 8]), more: [Buffer.from("x")] }, "tail");
-        for (const [payload, tail] of (await got) as [{ data: Uint8Array; more: Uint8Array[] }, string][]) {
+        for (const [payload, tail] of (await got) as unknown as [
+          { data: Uint8Array; more: Uint8Array[] },
+          string,
+        ][]) {
           expect([...new Uint8Array(payload.data)]).toEqual([7, 8]);
           expect(Buffer.from(payload.more[0]!).toString()).toBe("x");
           expect(tail).toBe("tail");
@@ -338,7 +341,9 @@ export function socketBehaviourSuite(transport: TransportConfig): void {
       test("a broadcast ack collects one answer per receiver", async () => {
         const h = start();
         const clients = await Promise.all([h.connected(), h.connected(), h.connected()]);
-        clients.forEach((client, i) => client.on("count", (ack: (n: number) => void) => ack(i)));
+        clients.forEach((client, i) => {
+          client.on("count", (ack: (n: number) => void) => ack(i));
+        });
         const responses = await h.io.timeout(WAIT_MS).emitWithAck("count");
         expect([...(responses as number[])].sort()).toEqual([0, 1, 2]);
         const viaCallback = await withTimeout(
