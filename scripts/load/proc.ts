@@ -24,37 +24,65 @@ export function readCpuSeconds(pid: number): number {
 }
 
 /**
- * Percent of one core a process used between `start()` and `stop()`. /proc times have a 10 ms
- * resolution, so windows shorter than a second are coarse.
+ * Seconds the main thread of a process spent runnable but waiting for a CPU (field 2 of
+ * /proc/<pid>/schedstat). On a shared machine this is the noise: other work held the core.
+ */
+export function readRunQueueWaitSeconds(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e9;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Percent of one core a process used between `start()` and `stop()`, and the percent of that
+ * wall time its main thread waited for a CPU (`waitPercent`). /proc times have a 10 ms resolution,
+ * so windows shorter than a second are coarse.
  */
 export class CpuMeter {
   private cpu0 = 0;
+  private wait0 = 0;
   private wall0 = 0;
+  /** Run-queue wait of the main thread over the last window, percent of wall time. */
+  waitPercent = 0;
 
-  constructor(private readonly read: () => number) {}
+  constructor(
+    private readonly read: () => number,
+    private readonly readWait: () => number,
+  ) {}
 
   /** Meter for another process, read from /proc. */
   static forPid(pid: number): CpuMeter {
-    return new CpuMeter(() => readCpuSeconds(pid));
+    return new CpuMeter(
+      () => readCpuSeconds(pid),
+      () => readRunQueueWaitSeconds(pid),
+    );
   }
 
   /** Meter for this process (the generator), from the runtime's own accounting. */
   static self(): CpuMeter {
-    return new CpuMeter(() => {
-      const { user, system } = process.cpuUsage();
-      return (user + system) / 1e6;
-    });
+    return new CpuMeter(
+      () => {
+        const { user, system } = process.cpuUsage();
+        return (user + system) / 1e6;
+      },
+      () => readRunQueueWaitSeconds(process.pid),
+    );
   }
 
   start(): void {
     this.cpu0 = this.read();
+    this.wait0 = this.readWait();
     this.wall0 = performance.now();
   }
 
   /** CPU percent of one core since `start()`. */
   stop(): number {
     const seconds = (performance.now() - this.wall0) / 1000;
-    return seconds > 0 ? ((this.read() - this.cpu0) / seconds) * 100 : 0;
+    if (seconds <= 0) return 0;
+    this.waitPercent = ((this.readWait() - this.wait0) / seconds) * 100;
+    return ((this.read() - this.cpu0) / seconds) * 100;
   }
 }
 

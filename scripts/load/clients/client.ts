@@ -35,6 +35,11 @@ export interface LoadClient {
   readonly connected: boolean;
   /** Called with each raw Socket.IO EVENT packet (`42[...]`). */
   onEvent: ((raw: string) => void) | null;
+  /**
+   * Hot-path alternative to `onEvent` (websocket only): the EVENT packet as bytes `buf[start, end)`,
+   * valid only during the call. When set, `onEvent` is not called.
+   */
+  onEventBytes?: ((buf: Buffer, start: number, end: number) => void) | null;
   /** Called once when the server or the network ends the session after it was connected. */
   onClose: ((reason: string) => void) | null;
   /** Engine.IO open + Socket.IO CONNECT; resolves when the server answered CONNECT. */

@@ -16,8 +16,11 @@ export const FrameError = {
 const MAX_FRAME = 64 * 1024 * 1024;
 
 export interface FrameSink {
-  /** A complete text message (fragments joined). */
-  text(message: string): void;
+  /**
+   * A complete text message (fragments joined), as bytes `buf[start, end)`: valid only during
+   * the call. The hot path reads what it needs without decoding the whole frame to a string.
+   */
+  text(buf: Buffer, start: number, end: number): void;
   /** A control frame (ping, pong, close) with its payload. */
   control(opcode: number, payload: Uint8Array): void;
 }
@@ -57,7 +60,7 @@ export class FrameParser {
       const opcode = b0 & 0x0f;
       const fin = (b0 & 0x80) !== 0;
       if (opcode === Opcode.Text && fin) {
-        this.sink.text(buf.toString("utf8", start, at));
+        this.sink.text(buf, start, at);
       } else if (opcode >= Opcode.Close) {
         this.sink.control(opcode, buf.subarray(start, at));
       } else {
@@ -67,7 +70,7 @@ export class FrameParser {
         if (fin) {
           const whole = Buffer.concat(this.fragments);
           this.fragments = [];
-          if (this.fragmentOpcode === Opcode.Text) this.sink.text(whole.toString("utf8"));
+          if (this.fragmentOpcode === Opcode.Text) this.sink.text(whole, 0, whole.length);
         }
       }
     }

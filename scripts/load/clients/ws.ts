@@ -27,6 +27,7 @@ export class WsClient implements LoadClient {
   handshakeMs = 0;
   onEvent: ((raw: string) => void) | null = null;
   onClose: ((reason: string) => void) | null = null;
+  onEventBytes: ((buf: Buffer, start: number, end: number) => void) | null = null;
 
   private state: State = "idle";
   private socket: Socket<undefined> | null = null;
@@ -42,7 +43,12 @@ export class WsClient implements LoadClient {
 
   constructor(private readonly options: ClientOptions) {
     this.parser = new FrameParser({
-      text: (message) => this.onText(message),
+      text: (buf, start, end) => {
+        // EVENT packets skip the string decode when the scenario reads bytes.
+        if (this.onEventBytes && buf[start] === CH_4 && buf[start + 1] === CH_2)
+          this.onEventBytes(buf, start, end);
+        else this.onText(buf.toString("utf8", start, end));
+      },
       control: (opcode, payload) => this.onControl(opcode, payload),
     });
   }

@@ -23,7 +23,7 @@ export function cell(m: Metric | undefined): string {
   if (!m) return "–";
   const bound = m.generatorBound ? (m.better === "higher" ? "≥ " : "≤ ") : "";
   const range = m.range && m.range[0] !== m.range[1] ? ` (${fmt(m.range[0])}–${fmt(m.range[1])})` : "";
-  const flag = m.generatorBound ? " †" : "";
+  const flag = `${m.generatorBound ? " †" : ""}${m.noisy ? " ‡" : ""}`;
   return `${bound}${fmt(m.value)}${range}${flag}`;
 }
 
@@ -85,6 +85,10 @@ export function markdownReport(info: RunInfo, results: TargetResults[]): string 
   lines.push(
     "† the generator's core was above 90 % busy during this measurement: the figure is a bound set by the " +
       "load generator, not the server's limit (≥ for throughputs).",
+  );
+  lines.push(
+    "‡ server or generator waited for a CPU more than 10 % of the window (run-queue time from " +
+      "/proc/<pid>/schedstat): other work on the machine interfered; read the figure with care.",
   );
   const notes = results.flatMap((r) =>
     r.metrics.filter((m) => m.note).map((m) => `- ${r.target} · ${m.label}: ${m.note}`),

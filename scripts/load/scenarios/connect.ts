@@ -10,6 +10,7 @@ import { closeClients, openClients } from "./pool.ts";
 import {
   GENERATOR_SATURATED_PERCENT,
   type Metric,
+  NOISY_WAIT_PERCENT,
   type RunContext,
   type Sample,
   type ScenarioResult,
@@ -53,6 +54,8 @@ interface ConnectRun {
   rssPerConnKb: number;
   serverCpu: number;
   generatorCpu: number;
+  serverWait: number;
+  generatorWait: number;
   /** [connections, rss KiB] during the ramp and after the hold. */
   rssCurve: [number, number][];
 }
@@ -98,6 +101,8 @@ async function runOnce(ctx: RunContext, count: number, options: ConnectOptions):
       rssPerConnKb: alive > 0 ? round((rssHeldKb - rssBaseKb) / alive, 2) : 0,
       serverCpu: round(serverCpu, 1),
       generatorCpu: round(generatorCpu, 1),
+      serverWait: round(server.waitPercent, 1),
+      generatorWait: round(self.waitPercent, 1),
       rssCurve,
     };
   } finally {
@@ -120,7 +125,7 @@ export async function runConnect(ctx: RunContext, options: ConnectOptions): Prom
         `  connect ${ctx.target} ${count} rep ${rep + 1}: ${run.connectsPerSec} connects/s, handshake p50 ` +
           `${run.handshake.p50} p99 ${run.handshake.p99} ms, ${run.rssPerConnKb} KiB RSS/conn ` +
           `(${Math.round(run.rssBaseKb / 1024)}→${Math.round(run.rssHeldKb / 1024)} MiB), server CPU ` +
-          `${run.serverCpu}%, generator CPU ${run.generatorCpu}%${run.failures ? `, ${run.failures} FAILED: ${run.firstFailure}` : ""}`,
+          `${run.serverCpu}%, generator CPU ${run.generatorCpu}%, CPU wait ${run.serverWait}/${run.generatorWait}%${run.failures ? `, ${run.failures} FAILED: ${run.firstFailure}` : ""}`,
       );
     }
     const rate = spread(runs.map((r) => r.connectsPerSec));
@@ -139,6 +144,7 @@ export async function runConnect(ctx: RunContext, options: ConnectOptions): Prom
         value: rate.median,
         range: [rate.min, rate.max],
         generatorBound: runs.some((r) => r.generatorCpu > GENERATOR_SATURATED_PERCENT),
+        noisy: runs.some((r) => Math.max(r.serverWait, r.generatorWait) > NOISY_WAIT_PERCENT),
         ...note,
       },
       {

@@ -10,6 +10,7 @@ import { closeClients, openClients, waitUntil } from "./pool.ts";
 import {
   GENERATOR_SATURATED_PERCENT,
   type Metric,
+  NOISY_WAIT_PERCENT,
   type RunContext,
   type Sample,
   type ScenarioResult,
@@ -47,6 +48,9 @@ interface EchoRun {
   latency: ReturnType<LatencyHistogram["summary"]>;
   serverCpu: number;
   generatorCpu: number;
+  /** Percent of the window the server / generator waited for a CPU (other work on the machine). */
+  serverWait: number;
+  generatorWait: number;
 }
 
 async function runOnce(
@@ -97,6 +101,8 @@ async function runOnce(
     latency: hist.summary(),
     serverCpu,
     generatorCpu,
+    serverWait: round(server.waitPercent, 1),
+    generatorWait: round(self.waitPercent, 1),
   };
 }
 
@@ -120,10 +126,11 @@ export async function runEcho(ctx: RunContext, options: EchoOptions): Promise<Sc
         ctx.progress.line(
           `  echo ${ctx.target} k=${k} rep ${rep + 1}: ${Math.round(run.acksPerSec)} acks/s, ` +
             `p50 ${run.latency.p50} ms p99 ${run.latency.p99} ms, server CPU ${Math.round(run.serverCpu)}%, ` +
-            `generator CPU ${Math.round(run.generatorCpu)}%${run.lostAcks ? `, LOST ${run.lostAcks}` : ""}`,
+            `generator CPU ${Math.round(run.generatorCpu)}%, CPU wait ${run.serverWait}/${run.generatorWait}%${run.lostAcks ? `, LOST ${run.lostAcks}` : ""}`,
         );
       }
       const bound = runs.some((r) => r.generatorCpu > GENERATOR_SATURATED_PERCENT);
+      const noisy = runs.some((r) => Math.max(r.serverWait, r.generatorWait) > NOISY_WAIT_PERCENT);
       const lost = runs.reduce((n, r) => n + r.lostAcks, 0);
       const acks = spread(runs.map((r) => r.acksPerSec));
       const p99 = spread(runs.map((r) => r.latency.p99));
@@ -139,6 +146,7 @@ export async function runEcho(ctx: RunContext, options: EchoOptions): Promise<Sc
           value: Math.round(acks.median),
           range: [Math.round(acks.min), Math.round(acks.max)],
           generatorBound: bound,
+          noisy,
           ...(lost ? { note: `${lost} acks lost` } : {}),
         },
         {

@@ -7,7 +7,14 @@
  */
 import { round, spread } from "../stats.ts";
 import { FanoutRig, type StepResult } from "./rig.ts";
-import type { Metric, RunContext, Sample, ScenarioName, ScenarioResult } from "./types.ts";
+import {
+  type Metric,
+  NOISY_WAIT_PERCENT,
+  type RunContext,
+  type Sample,
+  type ScenarioName,
+  type ScenarioResult,
+} from "./types.ts";
 
 export interface FanoutOptions {
   /** Rooms. Default 10. */
@@ -49,10 +56,15 @@ export function stepPasses(step: StepResult, p99LimitMs: number, disconnects: nu
   return step.lost === 0 && disconnects === 0 && step.latency.count > 0 && step.latency.p99 < p99LimitMs;
 }
 
+export function isNoisy(s: StepResult): boolean {
+  return Math.max(s.serverWait, s.generatorWait) > NOISY_WAIT_PERCENT;
+}
+
 export function describeStep(label: string, s: StepResult): string {
   return (
     `${label} ${s.deliveriesPerSec.toLocaleString("en")} deliveries/s: p50 ${s.latency.p50} p90 ${s.latency.p90} ` +
-    `p99 ${s.latency.p99} max ${s.latency.max} ms, server CPU ${s.serverCpu}%, generator CPU ${s.generatorCpu}%` +
+    `p99 ${s.latency.p99} max ${s.latency.max} ms, server CPU ${s.serverCpu}%, generator CPU ${s.generatorCpu}%, ` +
+    `CPU wait ${s.serverWait}/${s.generatorWait}%` +
     `${s.lost ? `, LOST ${s.lost}/${s.expected}` : ""}${s.generatorBound ? " [generator saturated]" : ""}`
   );
 }
@@ -70,9 +82,15 @@ async function search(
   let failed: StepResult | null = null;
   const run = async (rate: number) => {
     ctx.progress.status(`${scenario} ${ctx.target}: offering ${rate.toLocaleString("en")} deliveries/s`);
-    const s = await rig.step({ ...options, deliveriesPerSec: rate, serverPid });
+    let s = await rig.step({ ...options, deliveriesPerSec: rate, serverPid });
+    let pass = stepPasses(s, options.p99LimitMs, rig.disconnects);
+    if (!pass && isNoisy(s) && s.lost === 0) {
+      // Other work held a core: give the rate one more chance before calling it the limit.
+      ctx.progress.line(describeStep(`  ${scenario} ${ctx.target} noisy FAIL, retrying`, s));
+      s = await rig.step({ ...options, deliveriesPerSec: rate, serverPid });
+      pass = stepPasses(s, options.p99LimitMs, rig.disconnects);
+    }
     steps.push(s);
-    const pass = stepPasses(s, options.p99LimitMs, rig.disconnects);
     ctx.progress.line(describeStep(`  ${scenario} ${ctx.target} ${pass ? "pass" : "FAIL"}`, s));
     return pass;
   };
@@ -134,6 +152,7 @@ export function fixedRateMetrics(
   const p99 = spread(runs.map((r) => r.latency.p99));
   const lost = runs.reduce((n, r) => n + r.lost, 0);
   const bound = runs.some((r) => r.generatorBound);
+  const noisy = runs.some(isNoisy);
   const note = lost ? { note: `${lost} deliveries lost` } : {};
   return [
     {
@@ -144,6 +163,7 @@ export function fixedRateMetrics(
       better: "lower",
       value: round(cpu.median, 1),
       range: [cpu.min, cpu.max],
+      noisy,
       ...note,
     },
     {
@@ -155,6 +175,7 @@ export function fixedRateMetrics(
       value: p50.median,
       range: [p50.min, p50.max],
       generatorBound: bound,
+      noisy,
     },
     {
       scenario,
@@ -165,6 +186,7 @@ export function fixedRateMetrics(
       value: p99.median,
       range: [p99.min, p99.max],
       generatorBound: bound,
+      noisy,
       ...note,
     },
   ];
@@ -212,6 +234,7 @@ export async function runFanout(ctx: RunContext, options: FanoutOptions): Promis
       better: "higher",
       value: best?.deliveredPerSec ?? 0,
       generatorBound: bound,
+      noisy: found.steps.some(isNoisy),
       note: found.failed
         ? `first failing offer ${found.failed.deliveriesPerSec.toLocaleString("en")}/s (p99 ${found.failed.latency.p99} ms, lost ${found.failed.lost})`
         : `search stopped at the ${options.maxRate.toLocaleString("en")}/s ceiling`,

@@ -28,6 +28,30 @@ const DRAIN_MS = 3_000;
 const QUIET_MS = 300;
 const QUIET_TIMEOUT_MS = 10_000;
 
+const COMMA = 44;
+const DOT = 46;
+const DIGIT_0 = 48;
+
+/** Parse the unsigned decimal (`123.456`) at `buf[at]`, up to the next non-digit. */
+export function readDecimal(buf: Uint8Array, at: number, end: number): number {
+  let whole = 0;
+  for (; at < end; at++) {
+    const c = buf[at]!;
+    if (c === DOT) break;
+    if (c < DIGIT_0 || c > DIGIT_0 + 9) return whole;
+    whole = whole * 10 + (c - DIGIT_0);
+  }
+  let frac = 0;
+  let scale = 1;
+  for (at++; at < end; at++) {
+    const c = buf[at]!;
+    if (c < DIGIT_0 || c > DIGIT_0 + 9) break;
+    frac = frac * 10 + (c - DIGIT_0);
+    scale *= 10;
+  }
+  return whole + frac / scale;
+}
+
 export interface RigOptions {
   baseUrl: string;
   rooms: number;
@@ -54,9 +78,14 @@ export interface StepResult {
   /** Deliveries never received within the drain time. */
   lost: number;
   expected: number;
+  /** Deliveries of this step received (more than `expected` would mean duplicates or leaks). */
+  received: number;
   serverCpu: number;
   generatorCpu: number;
   generatorBound: boolean;
+  /** Percent of the window the server / generator main thread waited for a CPU (other work). */
+  serverWait: number;
+  generatorWait: number;
   /** The scheduler fell behind the open-loop schedule (ms at the worst tick). */
   publisherLagMs: number;
 }
@@ -99,6 +128,11 @@ export class FanoutRig {
     return this.closedUnexpectedly;
   }
 
+  /** Deliveries received so far for the last step, including any that arrived after it returned. */
+  get receivedInLastStep(): number {
+    return this.state.received;
+  }
+
   async open(): Promise<void> {
     const { baseUrl, rooms, members, transport, onProgress } = this.options;
     const total = rooms * members;
@@ -127,10 +161,27 @@ export class FanoutRig {
         state.hist.record(performance.now() - t);
       }
     };
+    const onEventBytes = (buf: Buffer, start: number, end: number) => {
+      let at = start + STEP_OFFSET;
+      let step = 0;
+      for (let c = buf[at]!; c !== COMMA && at < end; c = buf[++at]!) step = step * 10 + (c - DIGIT_0);
+      if (step !== state.step) {
+        state.stray++;
+        state.lastStrayAt = performance.now();
+        return;
+      }
+      state.received++;
+      const t = readDecimal(buf, at + 1, end);
+      if (t >= state.measureFrom && t < state.measureTo) {
+        state.measured++;
+        state.hist.record(performance.now() - t);
+      }
+    };
     // Joins are acknowledged, so every member is in its room before the first publish.
     let joined = 0;
     const joins = this.receivers.map(async (client, i) => {
       client.onEvent = onEvent;
+      if (client instanceof WsClient) client.onEventBytes = onEventBytes;
       client.onClose = () => this.closedUnexpectedly++;
       await client.emitWithAck("join", [this.rooms[i % rooms]], 15_000);
       if (++joined % 100 === 0) onProgress?.(`${joined}/${total} receivers joined`);
@@ -205,9 +256,12 @@ export class FanoutRig {
       latency,
       lost: Math.max(0, expected - state.received),
       expected,
+      received: state.received,
       serverCpu: round(serverCpu, 1),
       generatorCpu: round(generatorCpu, 1),
       generatorBound: generatorCpu > GENERATOR_SATURATED_PERCENT,
+      serverWait: round(server.waitPercent, 1),
+      generatorWait: round(self.waitPercent, 1),
       publisherLagMs: round(Math.max(0, maxLag - TICK_MS), 2),
     };
   }

@@ -18,6 +18,8 @@ export interface Metric {
   range?: [number, number];
   /** True when the generator's core was the busy one: the figure is only a bound for the server. */
   generatorBound?: boolean;
+  /** True when server or generator waited for a CPU more than NOISY_WAIT_PERCENT: other work interfered. */
+  noisy?: boolean;
   note?: string;
 }
 
@@ -43,3 +45,9 @@ export interface RunContext {
 
 /** Above this share of its core the generator, not the server, may be what limits a figure. */
 export const GENERATOR_SATURATED_PERCENT = 90;
+
+/**
+ * Above this share of the wall time spent waiting for a CPU (run queue, /proc/<pid>/schedstat),
+ * server or generator were held up by other work on the machine: the figure is flagged as noisy.
+ */
+export const NOISY_WAIT_PERCENT = 10;

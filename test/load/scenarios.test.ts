@@ -1,0 +1,146 @@
+/**
+ * Smoke runs of every protocol scenario against both benchmark apps (Switchboard and the official
+ * socket.io server): tiny populations, sub-second windows. They assert that the generator and the
+ * apps work and that nothing is lost, never a speed.
+ */
+import { describe, expect, test } from "bun:test";
+import { Progress } from "../../scripts/load/progress.ts";
+import { runConnect } from "../../scripts/load/scenarios/connect.ts";
+import { runEcho } from "../../scripts/load/scenarios/echo.ts";
+import { runFanout } from "../../scripts/load/scenarios/fanout.ts";
+import { runPolling } from "../../scripts/load/scenarios/polling.ts";
+import { FanoutRig } from "../../scripts/load/scenarios/rig.ts";
+import type { Metric, RunContext } from "../../scripts/load/scenarios/types.ts";
+import { startTarget, TARGET_COMMANDS, TARGETS } from "../../scripts/load/target.ts";
+
+const SCENARIO_TIMEOUT_MS = 30_000;
+
+function context(target: (typeof TARGETS)[number]): RunContext {
+  return {
+    target,
+    start: () => startTarget(target, TARGET_COMMANDS[target], { core: null }),
+    reps: 1,
+    quick: true,
+    progress: new Progress(true),
+  };
+}
+
+const metric = (metrics: Metric[], key: string): Metric => {
+  const m = metrics.find((x) => x.key === key);
+  if (!m) throw new Error(`no metric ${key} in ${metrics.map((x) => x.key).join(", ")}`);
+  return m;
+};
+
+describe.each(TARGETS)("the %s benchmark app", (target) => {
+  test(
+    "connect ramps every client to connected and reads the server's RSS",
+    async () => {
+      const { metrics, samples } = await runConnect(context(target), {
+        counts: [60],
+        window: 20,
+        holdMs: 200,
+        warmupConnections: 10,
+        rssSamples: 3,
+      });
+      const run = samples[0] as unknown as { connected: number; failures: number; rssHeldKb: number };
+      expect(run.failures).toBe(0);
+      expect(run.connected).toBe(60);
+      expect(run.rssHeldKb).toBeGreaterThan(0);
+      expect(metric(metrics, "connect.60.rate").value).toBeGreaterThan(0);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    "echo answers every acknowledged round trip, 1 and 4 in flight",
+    async () => {
+      const { metrics, samples } = await runEcho(context(target), {
+        clients: 4,
+        inFlight: [1, 4],
+        payloadBytes: 16,
+        warmupMs: 100,
+        measureMs: 400,
+      });
+      expect(samples).toHaveLength(2);
+      for (const s of samples) expect(s.lostAcks).toBe(0);
+      expect(metric(metrics, "echo.k4.acks").value).toBeGreaterThan(0);
+      expect(metric(metrics, "echo.k1.p99").value).toBeGreaterThan(0);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    "fanout delivers every published message to every member of its room",
+    async () => {
+      const { metrics, samples } = await runFanout(context(target), {
+        rooms: 3,
+        members: 5,
+        payloadBytes: 32,
+        p99LimitMs: 1_000,
+        startRate: 300,
+        maxRate: 600,
+        bisections: 0,
+        efficiencyRate: 300,
+        warmupMs: 100,
+        measureMs: 400,
+      });
+      const steps = samples as unknown as { lost: number; expected: number; latency: { count: number } }[];
+      expect(steps.length).toBeGreaterThanOrEqual(3);
+      for (const s of steps) {
+        expect(s.lost).toBe(0);
+        expect(s.expected).toBeGreaterThan(0);
+        expect(s.latency.count).toBeGreaterThan(0);
+      }
+      expect(metric(metrics, "fanout.capacity").value).toBeGreaterThan(0);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    "polling-only receivers get every message of their room",
+    async () => {
+      const { samples } = await runPolling(context(target), {
+        rooms: 2,
+        members: 4,
+        payloadBytes: 32,
+        fixedRate: 200,
+        searchRates: [400],
+        p99LimitMs: 1_000,
+        warmupMs: 100,
+        measureMs: 400,
+      });
+      expect(samples.length).toBe(2);
+      for (const s of samples) expect(s.lost).toBe(0);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    "a member receives only its own room's messages, each exactly once",
+    async () => {
+      const server = await startTarget(target, TARGET_COMMANDS[target], { core: null });
+      const rig = new FanoutRig({ baseUrl: server.baseUrl, rooms: 2, members: 3, transport: "websocket" });
+      try {
+        await rig.open();
+        const step = await rig.step({
+          deliveriesPerSec: 300,
+          warmupMs: 0,
+          measureMs: 300,
+          payloadBytes: 8,
+          serverPid: server.pid,
+        });
+        // 300 deliveries/s with 3 members per room = 100 messages/s for 0.3 s, each to 3 members.
+        expect(step.expected).toBe(30 * 3);
+        expect(step.lost).toBe(0);
+        // A leak to the other room or a duplicate would arrive with the rest: give it a moment.
+        await Bun.sleep(100);
+        expect(rig.receivedInLastStep).toBe(step.expected);
+        expect(step.latency.count).toBe(step.expected);
+      } finally {
+        await rig.close();
+        await server.stop();
+      }
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+});
