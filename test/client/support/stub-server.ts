@@ -103,7 +103,9 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
     let body = "";
     for await (const chunk of req) body += chunk;
     if (req.method === "GET" && options.staticDir && !url.pathname.startsWith("/api/")) {
-      const file = Bun.file(join(options.staticDir, url.pathname === "/" ? "index.html" : basename(url.pathname)));
+      const file = Bun.file(
+        join(options.staticDir, url.pathname === "/" ? "index.html" : basename(url.pathname)),
+      );
       if (!(await file.exists())) return send(res, 404, { error: { code: "not_found", message: "no file" } });
       res.writeHead(200, { "content-type": file.type });
       return res.end(Buffer.from(await file.arrayBuffer()));

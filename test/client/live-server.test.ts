@@ -1,0 +1,142 @@
+/**
+ * The client module against the real server (src/app.ts on PGlite, sandbox channel), with the demo
+ * admin and agent of one organization. Access tokens live 4 s here, so every test also exercises the
+ * refresh path (REST refresh + `auth:refresh`) against the real handlers.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  type ConnectionState,
+  createSession,
+  type MessageSource,
+  type Session,
+  type SocketRequestError,
+} from "../../src/client/index.ts";
+import type { Message, MessageStatusEvent, UserTypingEvent } from "../../src/shared/events.ts";
+import {
+  type Backend,
+  DEMO_ADMIN_EMAIL,
+  DEMO_AGENT_EMAIL,
+  DEMO_PASSWORD,
+  startBackend,
+} from "./support/backend.ts";
+import { waitFor } from "./support/wait.ts";
+
+const ACCESS_TOKEN_TTL_S = 4;
+
+interface Recorder {
+  messages: { message: Message; source: MessageSource }[];
+  statuses: MessageStatusEvent[];
+  typing: UserTypingEvent[];
+  states: ConnectionState[];
+}
+
+function record(session: Session): Recorder {
+  const r: Recorder = { messages: [], statuses: [], typing: [], states: [] };
+  session.socket.onNewMessage((message, source) => r.messages.push({ message, source }));
+  session.socket.onMessageStatus((event) => r.statuses.push(event));
+  session.socket.onTyping((event) => r.typing.push(event));
+  session.socket.onConnectionChange(({ state }) => r.states.push(state));
+  return r;
+}
+
+describe("client module against the real server", () => {
+  let backend: Backend;
+  let admin: Session;
+  let agent: Session;
+  let adminLog: Recorder;
+  let agentLog: Recorder;
+
+  const login = (email: string) =>
+    createSession({
+      baseUrl: backend.url,
+      email,
+      password: DEMO_PASSWORD,
+      socketOptions: { reconnectionDelayMs: 50, reconnectionDelayMaxMs: 500 },
+    });
+
+  beforeAll(async () => {
+    backend = await startBackend({ env: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL_S) } });
+    admin = await login(DEMO_ADMIN_EMAIL);
+    agent = await login(DEMO_AGENT_EMAIL);
+    adminLog = record(admin);
+    agentLog = record(agent);
+    await Promise.all([admin.socket.connect(), agent.socket.connect()]);
+  }, 60_000);
+
+  afterAll(async () => {
+    admin?.socket.close();
+    agent?.socket.close();
+    await backend?.stop();
+  }, 30_000);
+
+  test("both users join the demo conversation and learn its last seq", async () => {
+    const [a, b] = await Promise.all([
+      admin.socket.joinConversation(backend.conversationId),
+      agent.socket.joinConversation(backend.conversationId),
+    ]);
+    expect(a.conversation_id).toBe(backend.conversationId);
+    expect(b.last_seq).toBe(a.last_seq);
+    expect(a.last_seq).toBeGreaterThanOrEqual(0);
+    expect(admin.socket.userId).toBe(admin.user.id);
+  });
+
+  test("a message one user sends reaches the other once, and its status advances to read", async () => {
+    const sent = await admin.socket.sendText(backend.conversationId, "hello from the typed client");
+    await waitFor("the agent's copy", () => agentLog.messages.some((m) => m.message.id === sent.id));
+    await waitFor(
+      "read",
+      () => agentLog.statuses.some((s) => s.message_id === sent.id && s.status === "read"),
+      8000,
+    );
+    const statuses = agentLog.statuses.filter((s) => s.message_id === sent.id).map((s) => s.status);
+    expect(statuses).toEqual(["sent", "delivered", "read"]);
+    expect(agentLog.messages.filter((m) => m.message.id === sent.id)).toHaveLength(1);
+    expect(adminLog.messages.filter((m) => m.message.id === sent.id)).toHaveLength(1);
+  }, 15_000);
+
+  test("typing start and stop reach the other user", async () => {
+    agent.socket.startTyping(backend.conversationId);
+    await waitFor("typing", () => adminLog.typing.some((t) => t.typing && t.user_id === agent.user.id));
+    agent.socket.stopTyping(backend.conversationId);
+    await waitFor("stopped", () => adminLog.typing.some((t) => !t.typing && t.user_id === agent.user.id));
+  });
+
+  test("after a reconnect the client re-joins and catches up missed messages through ?after=", async () => {
+    agent.socket.disconnect();
+    const missed = [
+      await admin.socket.sendText(backend.conversationId, "missed one"),
+      await admin.socket.sendText(backend.conversationId, "missed two"),
+    ];
+    await agent.socket.connect();
+    await waitFor("both missed messages", () =>
+      missed.every((m) => agentLog.messages.some((r) => r.message.id === m.id)),
+    );
+    for (const m of missed) {
+      expect(agentLog.messages.find((r) => r.message.id === m.id)?.source).toBe("catch-up");
+    }
+    // Back in the room: the next message arrives live.
+    const live = await admin.socket.sendText(backend.conversationId, "after the reconnect");
+    await waitFor("a live message", () => agentLog.messages.some((r) => r.message.id === live.id));
+    expect(agentLog.messages.find((r) => r.message.id === live.id)?.source).toBe("live");
+  }, 15_000);
+
+  test("a conversation that does not exist is refused with conversation_not_found", async () => {
+    const error = (await admin.socket
+      .joinConversation(crypto.randomUUID())
+      .catch((e) => e)) as SocketRequestError;
+    expect(error.code).toBe("conversation_not_found");
+  });
+
+  test("the connection outlives several access-token lifetimes without reconnecting", async () => {
+    const id = admin.socket.id;
+    const firstToken = admin.tokens.accessToken;
+    const statesBefore = adminLog.states.length;
+    await Bun.sleep(ACCESS_TOKEN_TTL_S * 2 * 1000 + 500);
+    expect(admin.socket.isConnected()).toBe(true);
+    expect(admin.socket.id).toBe(id);
+    expect(adminLog.states.slice(statesBefore)).toEqual([]);
+    expect(admin.tokens.accessToken).not.toBe(firstToken);
+    // The refreshed token still works for REST too.
+    expect((await admin.api.listConversations()).data.map((c) => c.id)).toContain(backend.conversationId);
+  }, 20_000);
+});
