@@ -101,6 +101,9 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
       const address = config.advertiseUrl ?? `http://${host}:${internal.port}`;
       registry = new NodeRegistry(redis.link.commands, { nodeId, address, staticPeers: config.peers });
       registry.start();
+      redis.link.on("state", (state: LinkState) => {
+        if (state === "connected") registry?.beat();
+      });
       log.info("cluster node ready", {
         nodeId,
         internal: address,
@@ -120,7 +123,7 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
         forwarder: () => forwarder.counters,
       }),
     async close() {
-      registry?.stop();
+      await registry?.stop();
       internal?.stop(true);
       await redis.close();
     },

@@ -14,6 +14,7 @@ const log = createLogger("cluster");
 export interface RegistryStore {
   set(key: string, value: string, options: { PX: number }): Promise<unknown>;
   get(key: string): Promise<string | null>;
+  del(key: string): Promise<unknown>;
 }
 
 export interface NodeRegistryOptions {
@@ -47,19 +48,24 @@ export class NodeRegistry {
   /** Starts the heartbeat. Failures (Redis away) are retried on the next beat, never thrown. */
   start(): void {
     if (!this.store || this.timer) return;
-    const beat = () => {
-      this.store
-        ?.set(this.keyOf(this.options.nodeId), this.options.address, { PX: this.ttlMs })
-        .catch((err: unknown) => log.debug("node heartbeat not written", { err }));
-    };
-    beat();
-    this.timer = setInterval(beat, Math.max(100, Math.floor(this.ttlMs / 3)));
+    this.beat();
+    this.timer = setInterval(() => this.beat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref?.();
   }
 
-  stop(): void {
+  /** Writes the announcement now (also called when Redis comes back, not to wait for the next beat). */
+  beat(): void {
+    this.store
+      ?.set(this.keyOf(this.options.nodeId), this.options.address, { PX: this.ttlMs })
+      .catch((err: unknown) => log.debug("node heartbeat not written", { err }));
+  }
+
+  /** Stops the heartbeat and withdraws the announcement, so no one forwards here any more. */
+  async stop(): Promise<void> {
+    const wasRunning = this.timer !== undefined;
     clearInterval(this.timer);
     this.timer = undefined;
+    if (wasRunning) await this.store?.del(this.keyOf(this.options.nodeId)).catch(() => {});
   }
 
   /** Base URL of a node, or null when no one knows it (dead, or never existed). */

@@ -190,3 +190,40 @@ function canConnect(port: number): Promise<boolean> {
 export function uniqueKey(name: string): string {
   return `sb-test-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** A Switchboard node in its own process (fixtures/switchboard-node.ts). */
+export class SwitchboardProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    readonly nodeId: string,
+    readonly internal: string,
+  ) {}
+
+  static async start(env: Record<string, string>): Promise<SwitchboardProcess> {
+    const child = spawn(process.execPath, [join(FIXTURES, "switchboard-node.ts")], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "error", ...env },
+    });
+    const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.once("exit", (code) => reject(new Error(`switchboard node exited with ${code}`)));
+      jsonLines(child, (msg) => {
+        if (typeof msg.ready === "number") resolve(msg);
+      });
+    });
+    const msg = await within("switchboard node start", ready, 15_000);
+    return new SwitchboardProcess(child, Number(msg.ready), String(msg.nodeId), String(msg.internal));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** SIGKILL: no goodbye to Redis or clients. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once("exit", resolve));
+    this.child.kill("SIGKILL");
+    await within("node exit", exited, 5000);
+  }
+}
