@@ -34,7 +34,7 @@ import { encodeMessage, type OutPacket } from "./packet.ts";
 import { EngineSession, type EngineWsData, type SessionHost } from "./session.ts";
 import { PollingTransport } from "./transports/polling.ts";
 import type { TransportOwner } from "./transports/transport.ts";
-import { WebSocketTransport } from "./transports/websocket.ts";
+import { WebSocketTransport, worthCompressing } from "./transports/websocket.ts";
 
 const log = createLogger("engine");
 
@@ -159,14 +159,16 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       // Publishing from the excluded session's own socket skips it natively.
       const from = except?.nativeSocket ?? null;
       for (const frame of encoded) {
-        if (from !== null) from.publish(topic, frame, compress);
-        else server.publish(topic, frame, compress);
+        const deflate = compress && worthCompressing(frame);
+        if (from !== null) from.publish(topic, frame, deflate);
+        else server.publish(topic, frame, deflate);
       }
       this.publishedSinceSweep = true;
     }
     const polling = this.pollingTopics.get(topic);
     if (polling) {
-      for (const session of [...polling]) if (session !== except) session.sendEncoded(encoded, compress);
+      // Deleting the visited entry (a slow client closing) is safe while iterating a Set.
+      for (const session of polling) if (session !== except) session.sendEncoded(encoded, compress);
     }
   }
 
@@ -252,13 +254,15 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       );
     }
     const sid = query.get("sid");
-    if (sid) return this.routeToSession(req, server, sid, transport as EngineTransportName, upgrade, extra);
+    if (sid)
+      return this.routeToSession(req, server, query, sid, transport as EngineTransportName, upgrade, extra);
     return this.handshake(req, server, url, transport as EngineTransportName, upgrade, extra);
   }
 
   private async routeToSession(
     req: Request,
     server: Server<EngineWsData>,
+    query: URLSearchParams,
     sid: string,
     transport: EngineTransportName,
     upgrade: boolean,
@@ -281,7 +285,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
         extra,
       );
     }
-    const protocol = new URL(req.url).searchParams.get("EIO");
+    const protocol = query.get("EIO");
     if (protocol !== PROTOCOL_VERSION) {
       return this.fail(
         req,

@@ -41,6 +41,8 @@ export type SessionPhase = "opening" | "open" | "upgrading" | "closing" | "close
 /** How long a closing polling session waits for a GET to deliver its close packet (engine.io: 30 s). */
 const POLLING_CLOSE_TIMEOUT_MS = 30_000;
 const UPGRADE_PACKET = "5";
+/** "4", the first character of a text message packet. */
+const MESSAGE_CHAR_CODE = 52;
 
 /** What a session needs from its engine. */
 export interface SessionHost {
@@ -224,6 +226,11 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   onWebSocketFrame(message: string | Uint8Array): void {
     if (typeof message !== "string") {
       this.onPacket(PacketType.MESSAGE, message);
+      return;
+    }
+    // The hot path: a message packet needs no decoding beyond its first character.
+    if (message.charCodeAt(0) === MESSAGE_CHAR_CODE) {
+      this.onPacket(PacketType.MESSAGE, message.slice(1));
       return;
     }
     const packet = decodeTextPacket(message);

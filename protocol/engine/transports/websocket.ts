@@ -3,7 +3,7 @@
  * message one binary frame with no prefix.
  */
 import type { ServerWebSocket } from "bun";
-import type { OutPacket } from "../packet.ts";
+import { type OutPacket, outPacketSize } from "../packet.ts";
 import type { Transport } from "./transport.ts";
 
 /** What happened to one frame handed to Bun. */
@@ -21,6 +21,16 @@ const BUN_DROPPED = 0;
 /** Bun's `send` result when the frame was queued behind others. */
 const BUN_BACKPRESSURE = -1;
 
+/**
+ * Smallest frame worth permessage-deflate (engine.io's `perMessageDeflate.threshold`): below it the
+ * CPU cost buys almost nothing. Only matters when `perMessageDeflate` is on.
+ */
+export const PER_MESSAGE_DEFLATE_THRESHOLD = 1024;
+
+export function worthCompressing(packet: OutPacket): boolean {
+  return outPacketSize(packet) >= PER_MESSAGE_DEFLATE_THRESHOLD;
+}
+
 export class WebSocketTransport<T = unknown> implements Transport {
   readonly name = "websocket" as const;
 
@@ -35,7 +45,7 @@ export class WebSocketTransport<T = unknown> implements Transport {
 
   /** Sends one frame; reports when the client's buffer went over the limit. */
   write(packet: OutPacket, compress: boolean): SendStatus {
-    const result = this.ws.send(packet, compress);
+    const result = this.ws.send(packet, compress && worthCompressing(packet));
     if (result === BUN_DROPPED) return this.writable ? SendStatus.OVER_LIMIT : SendStatus.OK;
     if (result === BUN_BACKPRESSURE && this.ws.getBufferedAmount() > this.maxBufferedBytes) {
       return SendStatus.OVER_LIMIT;
