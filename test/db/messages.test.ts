@@ -5,17 +5,18 @@ import { seedIfEmpty } from "../../src/seed.ts";
 import { InboundService } from "../../src/services/inbound.ts";
 import { advanceStatus, insertMessage, listMessages } from "../../src/services/messages.ts";
 import { RecordingNotifier } from "../../src/services/notifier.ts";
-import { backends } from "./backends.ts";
+import { backends, SETUP_TIMEOUT_MS } from "./backends.ts";
 
 for (const backend of await backends()) {
   describe(`message repository on ${backend.name}`, () => {
     let handle: DatabaseHandle;
-    let dispose: () => Promise<void>;
+    let instance: Awaited<ReturnType<typeof backend.create>>;
     let orgId: string;
     let conversationId: string;
 
     beforeAll(async () => {
-      ({ handle, dispose } = await backend.open());
+      instance = await backend.create();
+      handle = await instance.open();
       const [org] = await handle.db
         .insert(organizations)
         .values({ name: "Acme", whatsappPhoneNumberId: "pn-1" })
@@ -30,8 +31,11 @@ for (const backend of await backends()) {
         .returning();
       orgId = org!.id;
       conversationId = conv!.id;
+    }, SETUP_TIMEOUT_MS);
+    afterAll(async () => {
+      await handle.close();
+      await instance.dispose();
     });
-    afterAll(async () => dispose());
 
     const store = (text: string) =>
       handle.db.transaction((tx) =>
