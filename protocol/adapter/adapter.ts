@@ -203,8 +203,14 @@ export class Adapter extends EventEmitter {
     for (const socket of this.collect(opts)) socket.disconnect(close);
   }
 
-  /** Send an event to the other nodes of a cluster: nothing to do on a single node. */
-  serverSideEmit(_packet: unknown[]): void {}
+  /**
+   * Send an event to the other nodes of a cluster. On a single node there is nobody to tell: an
+   * ack (a trailing function) is answered at once with no responses.
+   */
+  serverSideEmit(packet: unknown[]): void {
+    const ack = packet[packet.length - 1];
+    if (typeof ack === "function") ack(null, []);
+  }
 
   /** Keep a disconnected socket's state for recovery (session-aware adapters only). */
   persistSession(_session: SessionToPersist): Promise<void> | void {}

@@ -16,6 +16,7 @@ import type { Server } from "./server.ts";
 import type { AnyNamespace } from "./server-types.ts";
 import { Socket } from "./socket.ts";
 import {
+  type AckResult,
   type AllButLast,
   type DecorateAcknowledgementsWithMultipleResponses,
   type DefaultEventsMap,
@@ -167,6 +168,26 @@ export class Namespace<
     if (RESERVED_EVENTS.has(ev)) throw new Error(`"${String(ev)}" ${ErrorMessages.RESERVED_EVENT}`);
     this.adapter.serverSideEmit([ev, ...args]);
     return true;
+  }
+
+  /** `serverSideEmit` expecting one answer per other node; resolves with them (none on a single node). */
+  serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<AckResult<Last<EventParams<ServerSideEvents, Ev>>>[]> {
+    return new Promise((resolve, reject) => {
+      const ack = (err: Error | null, responses: AckResult<Last<EventParams<ServerSideEvents, Ev>>>[]) =>
+        err ? reject(err) : resolve(responses);
+      // biome-ignore lint/suspicious/noExplicitAny: the ack is appended to the typed arguments
+      (this.serverSideEmit as (ev: string, ...a: any[]) => boolean)(ev, ...args, ack);
+    });
+  }
+
+  /** `emit("message", ...args)`, as socket.io's `send`. */
+  send(...args: EventParams<EmitEvents, "message">): this {
+    // biome-ignore lint/suspicious/noExplicitAny: "message" may be absent from a typed map
+    (this.emit as (ev: string, ...a: any[]) => boolean)("message", ...args);
+    return this;
   }
 
   /** @internal An event from another node of the cluster. */

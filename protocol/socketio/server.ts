@@ -22,6 +22,7 @@ import { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.ts";
 import { DisconnectReasons } from "./reasons.ts";
 import type { Socket } from "./socket.ts";
 import type {
+  AckResult,
   AllButLast,
   DecorateAcknowledgementsWithMultipleResponses,
   DefaultEventsMap,
@@ -278,6 +279,18 @@ export class Server<
     ...args: EventParams<ServerSideEvents, Ev>
   ): boolean {
     return this.sockets.serverSideEmit(ev, ...args);
+  }
+
+  serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<AckResult<Last<EventParams<ServerSideEvents, Ev>>>[]> {
+    return this.sockets.serverSideEmitWithAck(ev, ...args);
+  }
+
+  send(...args: EventParams<EmitEvents, "message">): this {
+    this.sockets.send(...args);
+    return this;
   }
 
   fetchSockets(): Promise<

@@ -137,6 +137,13 @@ export class Socket<
     return true;
   }
 
+  /** `emit("message", ...args)`, as socket.io's `send`. */
+  send(...args: EventParams<EmitEvents, "message">): this {
+    // biome-ignore lint/suspicious/noExplicitAny: "message" may be absent from a typed map
+    (this.emit as (ev: string, ...a: any[]) => boolean)("message", ...args);
+    return this;
+  }
+
   /** `emit` returning a promise of the ack (rejected on timeout when `timeout()` was used). */
   emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
     ev: Ev,

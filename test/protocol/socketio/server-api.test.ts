@@ -1,0 +1,117 @@
+/**
+ * Server-level API that does not depend on the transport: namespaces' life cycle, single-node
+ * cluster operations, the handler shared with another app, and the echo example.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { io as connectClient } from "socket.io-client";
+import { type Namespace, Server } from "../../../protocol/index.ts";
+import { Harness, next, TRANSPORTS, WAIT_MS, withTimeout } from "./support.ts";
+
+const harnesses: Harness[] = [];
+const start = (opts = {}) => {
+  const h = new Harness(TRANSPORTS.websocket, opts);
+  harnesses.push(h);
+  return h;
+};
+afterEach(async () => {
+  await Promise.all(harnesses.splice(0).map((h) => h.close()));
+});
+
+describe("namespaces", () => {
+  test("io.of() announces new namespaces and returns the same one for the same name", () => {
+    const h = start();
+    const created: string[] = [];
+    h.io.on("new_namespace", (nsp: Namespace) => created.push(nsp.name));
+    const chat = h.io.of("/chat");
+    expect(h.io.of("chat")).toBe(chat);
+    expect(created).toEqual(["/chat"]);
+  });
+
+  test("with cleanupEmptyChildNamespaces a dynamic child disappears with its last socket", async () => {
+    const h = start({ cleanupEmptyChildNamespaces: true });
+    h.io.of(/^\/room-\d+$/);
+    const client = await h.connected("/room-1");
+    expect(h.io._nsps.has("/room-1")).toBe(true);
+    const gone = next(h.serverSocket(client, "/room-1"), "disconnect");
+    client.disconnect();
+    await gone;
+    expect(h.io._nsps.has("/room-1")).toBe(false);
+  });
+
+  test("a dynamic child keeps existing by default", async () => {
+    const h = start();
+    h.io.of(/^\/room-\d+$/);
+    const client = await h.connected("/room-2");
+    const gone = next(h.serverSocket(client, "/room-2"), "disconnect");
+    client.disconnect();
+    await gone;
+    expect(h.io._nsps.has("/room-2")).toBe(true);
+  });
+});
+
+describe("single node", () => {
+  test("serverSideEmit is a no-op and serverSideEmitWithAck resolves with no responses", async () => {
+    const h = start();
+    const heard: unknown[] = [];
+    h.io.on("sync", (...args: unknown[]) => heard.push(args));
+    expect(h.io.serverSideEmit("sync", 1)).toBe(true);
+    expect(await h.io.serverSideEmitWithAck("sync", 1)).toEqual([]);
+    expect(heard).toEqual([]);
+    expect(await h.io.sockets.adapter.serverCount()).toBe(1);
+  });
+
+  test("send() emits a 'message' event", async () => {
+    const h = start();
+    const client = await h.connected();
+    const got = next(client, "message");
+    h.io.send("hi", 2);
+    expect(await got).toEqual(["hi", 2]);
+  });
+});
+
+describe("embedding", () => {
+  test("io.handler(fallback) serves Socket.IO and hands other paths to the app", async () => {
+    const io = new Server();
+    io.on("connection", (socket) => socket.emit("welcome"));
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      ...io.handler((req) => new Response(`app:${new URL(req.url).pathname}`)),
+    });
+    const client = connectClient(`http://127.0.0.1:${server.port}`, { forceNew: true, reconnection: false });
+    try {
+      expect(await (await fetch(`http://127.0.0.1:${server.port}/health`)).text()).toBe("app:/health");
+      await next(client, "welcome");
+    } finally {
+      client.disconnect();
+      await io.close();
+      await server.stop(true);
+    }
+  });
+
+  test("the echo example answers the stock client", async () => {
+    const proc = Bun.spawn(["bun", "examples/echo-server.ts"], {
+      env: { ...process.env, PORT: "0", LOG_LEVEL: "silent" },
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    try {
+      const reader = proc.stdout.getReader();
+      const { value } = await withTimeout(reader.read(), "the example to start", 10_000);
+      const port = /:(\d+)/.exec(new TextDecoder().decode(value))?.[1];
+      expect(port).toBeDefined();
+      const client = connectClient(`http://127.0.0.1:${port}`, { forceNew: true, reconnection: false });
+      try {
+        const echoed = next(client, "hello");
+        client.emit("hello", "world", 1);
+        expect(await echoed).toEqual(["world", 1]);
+        expect(await client.timeout(WAIT_MS).emitWithAck("sum", 1, 2)).toBe(1);
+      } finally {
+        client.disconnect();
+      }
+    } finally {
+      proc.kill();
+      await proc.exited;
+    }
+  });
+});
