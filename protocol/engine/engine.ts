@@ -359,6 +359,15 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
         extra,
       );
     }
+    // A custom generateId that repeats itself must not hijack a live session.
+    if (typeof id !== "string" || id === "" || this.clients.has(id)) {
+      return this.fail(
+        req,
+        EngineErrorCode.BAD_REQUEST,
+        { name: ErrorContextName.ID_GENERATION_ERROR, id },
+        extra,
+      );
+    }
     const request: EngineHandshakeRequest = {
       url: req.url,
       headers: new Headers(req.headers),

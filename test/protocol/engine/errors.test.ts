@@ -123,3 +123,28 @@ describe("engine foreign sessions", () => {
     expect(asked.length).toBe(before);
   });
 });
+
+describe("engine with a custom generateId", () => {
+  let next = "fixed-id";
+  const t = startEngine({
+    generateId: () => {
+      if (next === "throw") throw new Error("id service down");
+      return next;
+    },
+  });
+  afterAll(() => t.close());
+
+  test("a repeated id is refused with 'Bad request' instead of taking over the live session", async () => {
+    const { sid } = await handshake(t);
+    expect(sid).toBe("fixed-id");
+    const again = await get(t.url({ transport: "polling" }));
+    expect(await again.json()).toEqual({ code: 3, message: "Bad request" });
+    expect(t.engine.clients.get("fixed-id")?.state).toBe("open");
+  });
+
+  test("a throwing generateId is refused with 'Bad request'", async () => {
+    next = "throw";
+    const res = await get(t.url({ transport: "polling" }));
+    expect(await res.json()).toEqual({ code: 3, message: "Bad request" });
+  });
+});

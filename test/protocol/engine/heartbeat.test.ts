@@ -45,3 +45,23 @@ describe("engine heartbeat", () => {
     expect((await closed).reason).toBe("ping timeout");
   });
 });
+
+describe("engine heartbeat pong wait", () => {
+  const t = startEngine({ pingInterval: 50, pingTimeout: 300 });
+  afterAll(() => t.close());
+
+  test("another packet while a pong is awaited extends the wait (engine.io refreshes it once)", async () => {
+    const connected = nextConnection(t.engine);
+    const ws = new WsClient(t.url({ transport: "websocket" }, "ws"));
+    await ws.next();
+    const socket = await connected;
+    expect(await ws.next(1000)).toBe("2");
+    await Bun.sleep(200);
+    ws.send("4busy"); // restarts the 300 ms pong wait
+    await Bun.sleep(200); // 400 ms after the ping: open only thanks to the extension
+    expect(socket.state).toBe("open");
+    ws.send("3");
+    expect(await ws.next(1000)).toBe("2");
+    ws.close();
+  });
+});

@@ -23,7 +23,11 @@ async function runEngine(): Promise<void> {
   process.on("message", () => {
     Bun.gc(true);
     const rss = process.memoryUsage().rss;
-    process.send?.({ sessions: engine.clientsCount, rss, perSession: (rss - baseline) / Math.max(1, engine.clientsCount) });
+    process.send?.({
+      sessions: engine.clientsCount,
+      rss,
+      perSession: (rss - baseline) / Math.max(1, engine.clientsCount),
+    });
   });
 }
 
