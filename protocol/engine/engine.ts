@@ -459,6 +459,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       open: (ws) => this.onWebSocketOpen(ws),
       message: (ws, message) => ws.data.session?.onWebSocketMessage(ws, message),
       close: (ws, code, reason) => ws.data.session?.onWebSocketClose(ws, code, reason),
+      drain: (ws) => ws.data.session?.onWebSocketDrain(ws),
     };
   }
 

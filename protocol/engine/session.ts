@@ -114,8 +114,15 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     return this.transport.name;
   }
 
+  /**
+   * A send now would be written at once: a poll is waiting, or the websocket has nothing queued in
+   * Bun (volatile packets are dropped otherwise).
+   */
   get writable(): boolean {
-    return (this.phase === "open" || this.phase === "upgrading") && this.transport.writable;
+    if (this.phase !== "open" && this.phase !== "upgrading") return false;
+    const transport = this.transport;
+    if (transport.name === "websocket") return transport.writable && transport.ws.getBufferedAmount() === 0;
+    return transport.writable;
   }
 
   /** The polling transport while the session polls (the engine routes GET and POST to it). */
@@ -417,6 +424,13 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     if (failed)
       this.finalize(CloseReason.TRANSPORT_ERROR, new Error(reason || TransportError.WEBSOCKET_ERROR));
     else this.finalize(CloseReason.TRANSPORT_CLOSE);
+  }
+
+  /** Bun flushed a backpressured websocket: tell listeners waiting to write again. */
+  onWebSocketDrain(ws: ServerWebSocket<EngineWsData>): void {
+    if (this.phase === "open" && this.transport.name === "websocket" && this.transport.ws === ws) {
+      this.emit("drain");
+    }
   }
 
   // ── topics ──────────────────────────────────────────────────────────────────────────────────

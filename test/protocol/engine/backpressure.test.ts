@@ -104,8 +104,15 @@ describe("engine backpressure", () => {
     const stalled = await StalledClient.open(t);
     const victim = await connected;
     const closed = nextClose(victim, 15_000);
-    await flood(() => victim.send(CHUNK), victim);
+    let sawBackpressure = false;
+    await flood(() => {
+      if (victim.state === "open" && !victim.writable) sawBackpressure = true;
+      victim.send(CHUNK);
+    }, victim);
     expect((await closed).reason).toBe("slow client");
+    // Before the limit, a backpressured socket reports itself unwritable (volatile sends skip it).
+    expect(sawBackpressure).toBe(true);
+    expect(victim.writable).toBe(false);
     expect(await stalled.closeFrame()).toEqual({ code: 4008, reason: "slow client" });
     stalled.destroy();
   }, 30_000);
