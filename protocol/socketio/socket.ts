@@ -7,7 +7,9 @@ import type { Adapter } from "../adapter/adapter.ts";
 import type { BroadcastFlags, Room, Session } from "../adapter/types.ts";
 import type { EngineSocket } from "../engine/contract.ts";
 import { createLogger } from "../logger.ts";
+import { type AckCallback, once, registerAck } from "./acks.ts";
 import { BroadcastOperator } from "./broadcast-operator.ts";
+import { type CatchAllListener, CatchAllListeners } from "./catch-all.ts";
 import type { Client } from "./client.ts";
 import { buildHandshake, type Handshake } from "./handshake.ts";
 import { generateId } from "./ids.ts";
@@ -45,8 +47,6 @@ export interface SocketReservedEvents {
 
 /** An incoming event as per-packet middlewares see it: `[eventName, ...args]`. */
 export type Event = [string, ...unknown[]];
-type AnyListener = (event: string, ...args: unknown[]) => void;
-type AckCallback = (...args: unknown[]) => void;
 
 export class Socket<
   ListenEvents extends EventsMap = DefaultEventsMap,
@@ -70,8 +70,10 @@ export class Socket<
   private readonly adapter: Adapter;
   private readonly fns: Middleware<Event>[] = [];
   private flags: BroadcastFlags = {};
-  private anyListeners: AnyListener[] | undefined;
-  private anyOutgoingListeners: AnyListener[] | undefined;
+  private readonly incoming = new CatchAllListeners();
+  private readonly outgoing = new CatchAllListeners((active) => {
+    this.nsp._outgoingWatchers += active ? 1 : -1;
+  });
   private readonly missedPackets: unknown[][];
   /** Rooms joined before the socket is connected (by a middleware, or restored), joined at connect. */
   private pendingRooms: Room[] = [];
@@ -123,7 +125,7 @@ export class Socket<
     const packet: Packet = { type: PacketType.EVENT, nsp: this.nsp.name, data };
     if (typeof data[data.length - 1] === "function") {
       packet.id = this.nsp._nextAckId();
-      this.registerAck(packet.id, data.pop() as AckCallback);
+      registerAck(this.acks, packet.id, data.pop() as AckCallback, this.flags.timeout);
     }
     const flags = this.flags;
     this.flags = {};
@@ -255,79 +257,56 @@ export class Socket<
   }
 
   /** Listen to every incoming event: `(event, ...args)`. */
-  onAny(listener: AnyListener): this {
-    this.anyListeners ??= [];
-    this.anyListeners.push(listener);
+  onAny(listener: CatchAllListener): this {
+    this.incoming.add(listener);
     return this;
   }
 
-  prependAny(listener: AnyListener): this {
-    this.anyListeners ??= [];
-    this.anyListeners.unshift(listener);
+  prependAny(listener: CatchAllListener): this {
+    this.incoming.prepend(listener);
     return this;
   }
 
-  offAny(listener?: AnyListener): this {
-    this.anyListeners = listener ? this.anyListeners?.filter((l) => l !== listener) : undefined;
+  offAny(listener?: CatchAllListener): this {
+    this.incoming.remove(listener);
     return this;
   }
 
-  listenersAny(): AnyListener[] {
-    return this.anyListeners ?? [];
+  listenersAny(): CatchAllListener[] {
+    return this.incoming.all;
   }
 
-  /** Watch every outgoing event (disables the native fan-out of this namespace while set). */
-  onAnyOutgoing(listener: AnyListener): this {
-    return this.setOutgoing([...(this.anyOutgoingListeners ?? []), listener]);
-  }
-
-  prependAnyOutgoing(listener: AnyListener): this {
-    return this.setOutgoing([listener, ...(this.anyOutgoingListeners ?? [])]);
-  }
-
-  offAnyOutgoing(listener?: AnyListener): this {
-    return this.setOutgoing(listener ? (this.anyOutgoingListeners ?? []).filter((l) => l !== listener) : []);
-  }
-
-  listenersAnyOutgoing(): AnyListener[] {
-    return this.anyOutgoingListeners ?? [];
-  }
-
-  private setOutgoing(listeners: AnyListener[]): this {
-    const before = this.anyOutgoingListeners !== undefined;
-    this.anyOutgoingListeners = listeners.length > 0 ? listeners : undefined;
-    const after = this.anyOutgoingListeners !== undefined;
-    if (before !== after) this.nsp._outgoingWatchers += after ? 1 : -1;
+  /** Watch every outgoing event (turns the native fan-out of this namespace off while set). */
+  onAnyOutgoing(listener: CatchAllListener): this {
+    this.outgoing.add(listener);
     return this;
+  }
+
+  prependAnyOutgoing(listener: CatchAllListener): this {
+    this.outgoing.prepend(listener);
+    return this;
+  }
+
+  offAnyOutgoing(listener?: CatchAllListener): this {
+    this.outgoing.remove(listener);
+    return this;
+  }
+
+  listenersAnyOutgoing(): CatchAllListener[] {
+    return this.outgoing.all;
   }
 
   /** Called by adapters for each packet sent to this socket. */
   notifyOutgoingListeners(packet: Packet): void {
-    if (!this.anyOutgoingListeners) return;
+    if (!this.outgoing.active) return;
     const [event, ...args] = packet.data as [string, ...unknown[]];
-    for (const listener of [...this.anyOutgoingListeners]) listener.call(this, event, ...args);
+    this.outgoing.call(this, event, args);
   }
 
   /** Write a packet of this namespace to the connection. */
   packet(packet: Packet, flags: BroadcastFlags = {}): void {
     packet.nsp = this.nsp.name;
     this.client.writePacket(packet, { volatile: flags.volatile, compress: flags.compress !== false });
-  }
-
-  private registerAck(id: number, ack: AckCallback): void {
-    const timeout = this.flags.timeout;
-    if (timeout === undefined) {
-      this.acks.set(id, ack);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.acks.delete(id);
-      ack.call(this, new Error(ErrorMessages.ACK_TIMEOUT));
-    }, timeout);
-    this.acks.set(id, (...args) => {
-      clearTimeout(timer);
-      ack.call(this, null, ...args);
-    });
   }
 
   /** @internal Connected to the namespace: join rooms, answer CONNECT, replay missed packets. */
@@ -363,8 +342,12 @@ export class Socket<
 
   private onevent(packet: Packet): void {
     const args = (packet.data ?? []) as Event;
-    if (packet.id !== undefined) args.push(this.ackFor(packet.id));
-    if (this.anyListeners) for (const listener of [...this.anyListeners]) listener.apply(this, args);
+    const id = packet.id;
+    if (id !== undefined) {
+      // The listener's answer, usable once.
+      args.push(once((data) => this.packet({ type: PacketType.ACK, nsp: this.nsp.name, id, data })));
+    }
+    if (this.incoming.active) this.incoming.call(this, args[0], args.slice(1));
     if (this.fns.length === 0) {
       this.emitUntyped(...args);
       return;
@@ -373,16 +356,6 @@ export class Socket<
       if (err) this.onerror(err);
       else if (this.connected) this.emitUntyped(...args);
     });
-  }
-
-  /** The function handed to an event listener to answer the client's ack, usable once. */
-  private ackFor(id: number): AckCallback {
-    let sent = false;
-    return (...args: unknown[]) => {
-      if (sent) return;
-      sent = true;
-      this.packet({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args });
-    };
   }
 
   private onack(packet: Packet): void {
@@ -425,7 +398,7 @@ export class Socket<
   _cleanup(): void {
     this.closed = true;
     this.adapter.delAll(this.id);
-    if (this.anyOutgoingListeners) this.setOutgoing([]);
+    this.outgoing.remove();
     this.nsp._remove(this);
   }
 }
