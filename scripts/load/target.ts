@@ -16,8 +16,11 @@ export const TARGET_COMMANDS: Record<TargetName, string[]> = {
   official: ["node", resolve(APPS_DIR, "official.cjs")],
 };
 
+/** The chat backend (scenario `chat`, Switchboard only). */
+export const CHAT_COMMAND = [process.execPath, resolve(APPS_DIR, "chat.ts")];
+
 /** How long a server gets to print its ready line. */
-const READY_TIMEOUT_MS = 15_000;
+const READY_TIMEOUT_MS = 30_000;
 /** How long a server gets to exit after SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_MS = 3_000;
 /** Descriptor limit set on the server (10k connections plus slack). */
@@ -32,6 +35,9 @@ export interface TargetOptions {
   command?: string[];
 }
 
+/** The JSON line an app prints once it listens; apps may add fields (the chat app does). */
+export type ReadyLine = { ready: true; port: number } & Record<string, unknown>;
+
 export interface RunningTarget {
   readonly name: string;
   readonly pid: number;
@@ -39,12 +45,14 @@ export interface RunningTarget {
   readonly baseUrl: string;
   /** Whether taskset accepted the pinning. */
   readonly pinned: boolean;
+  /** Everything the app announced in its ready line. */
+  readonly ready: ReadyLine;
   rssKb(): number;
   stop(): Promise<void>;
 }
 
 /** Read lines from a stream until one parses as JSON with `ready: true`. */
-async function waitForReady(stream: ReadableStream<Uint8Array>): Promise<{ port: number }> {
+async function waitForReady(stream: ReadableStream<Uint8Array>): Promise<ReadyLine> {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   let buffered = "";
@@ -55,13 +63,13 @@ async function waitForReady(stream: ReadableStream<Uint8Array>): Promise<{ port:
     for (const line of buffered.split("\n")) {
       if (!line.startsWith("{")) continue;
       try {
-        const parsed = JSON.parse(line) as { ready?: boolean; port?: number };
+        const parsed = JSON.parse(line) as Partial<ReadyLine>;
         if (parsed.ready && parsed.port) {
           // Keep draining stdout so a chatty server never blocks on a full pipe.
           void (async () => {
             for (;;) if ((await reader.read()).done) return;
           })();
-          return { port: parsed.port };
+          return parsed as ReadyLine;
         }
       } catch {}
     }
@@ -88,9 +96,9 @@ export async function startTarget(
       READY_TIMEOUT_MS,
     );
   });
-  let port: number;
+  let ready: ReadyLine;
   try {
-    ({ port } = await Promise.race([waitForReady(proc.stdout), timeout]));
+    ready = await Promise.race([waitForReady(proc.stdout), timeout]);
   } catch (err) {
     proc.kill("SIGKILL");
     throw err;
@@ -102,9 +110,10 @@ export async function startTarget(
   return {
     name,
     pid: proc.pid,
-    port,
-    baseUrl: `http://127.0.0.1:${port}`,
+    port: ready.port,
+    baseUrl: `http://127.0.0.1:${ready.port}`,
     pinned,
+    ready,
     rssKb: () => readRssKb(proc.pid),
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
