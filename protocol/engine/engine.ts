@@ -30,7 +30,7 @@ import {
   type ResolvedEngineOptions,
   resolveOptions,
 } from "./options.ts";
-import { encodeMessage, type OutPacket } from "./packet.ts";
+import { encodeMessage, type OutPacket, outPacketSize } from "./packet.ts";
 import { EngineSession, type EngineWsData, type SessionHost } from "./session.ts";
 import { PollingTransport } from "./transports/polling.ts";
 import type { TransportOwner } from "./transports/transport.ts";
@@ -82,6 +82,9 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   private ownServer: Server<EngineWsData> | null = null;
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private publishedSinceSweep = false;
+  /** Bytes natively published since the last sweep (per receiver). */
+  private publishedBytes = 0;
+  private sweepQueued = false;
 
   constructor(opts: EngineOptions = {}) {
     super();
@@ -164,6 +167,13 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
         else server.publish(topic, frame, deflate);
       }
       this.publishedSinceSweep = true;
+      for (const frame of encoded) this.publishedBytes += outPacketSize(frame);
+      // A burst this large may have pushed a subscriber past Bun's hard limit (frames dropped). Check
+      // right after the burst, before the event loop lets that socket drain and hide it.
+      if (this.publishedBytes >= this.opts.maxBufferedBytes && !this.sweepQueued) {
+        this.sweepQueued = true;
+        queueMicrotask(() => this.sweepSlowClients());
+      }
     }
     const polling = this.pollingTopics.get(topic);
     if (polling) {
@@ -208,8 +218,10 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
 
   /** After native publishes, close websocket sessions whose send buffer is past the limit. */
   private sweepSlowClients(): void {
+    this.sweepQueued = false;
     if (!this.publishedSinceSweep) return;
     this.publishedSinceSweep = false;
+    this.publishedBytes = 0;
     for (const session of [...this.clients.values()]) session.enforceBufferLimit();
   }
 

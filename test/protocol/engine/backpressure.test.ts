@@ -148,3 +148,27 @@ describe("engine backpressure", () => {
     expect(await res.json()).toEqual({ code: 1, message: "Session ID unknown" });
   });
 });
+
+describe("engine backpressure after one synchronous burst", () => {
+  // The periodic check is effectively off: only the check right after a large burst can catch it.
+  const t = startEngine({
+    maxBufferedBytes: LIMIT,
+    backpressureCheckInterval: 600_000,
+    pingInterval: 60_000,
+  });
+  afterAll(() => t.close());
+
+  test("a burst past Bun's hard limit closes the stalled subscriber at once, before it could drain", async () => {
+    const connected = nextConnection(t.engine);
+    const stalled = await StalledClient.open(t);
+    const victim = await connected;
+    victim.subscribe("burst");
+    const closed = nextClose(victim);
+    for (let i = 0; i < 1000 && victim.state === "open"; i++) {
+      for (let k = 0; k < 64; k++) t.engine.publish("burst", CHUNK); // 1 MiB per tick, no await inside
+      await Promise.resolve();
+    }
+    expect((await closed).reason).toBe("slow client");
+    stalled.destroy();
+  }, 30_000);
+});
