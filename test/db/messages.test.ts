@@ -126,6 +126,25 @@ for (const backend of await backends()) {
       expect(last?.kind === "message:status" && last.status.status).toBe("read");
     });
 
+    test("a batch that fails half-way stores nothing and emits nothing (one transaction)", async () => {
+      const notifier = new RecordingNotifier();
+      const inbound = new InboundService(handle.db, notifier);
+      const good = {
+        phoneNumberId: "pn-1",
+        whatsappMessageId: "wamid.atomic.1",
+        from: "4933333",
+        at: new Date(),
+        messageType: "text" as const,
+        content: { text: "fine" },
+      };
+      // An enum value the database refuses makes the second insert fail.
+      const bad = { ...good, whatsappMessageId: "wamid.atomic.2", messageType: "sticker" as "text" };
+      await expect(inbound.ingest({ messages: [good, bad], statuses: [] })).rejects.toThrow();
+      const again = await inbound.ingest({ messages: [good], statuses: [] });
+      expect(again.storedMessages).toBe(1);
+      expect(notifier.events).toHaveLength(1);
+    });
+
     test("seeding happens once, only on an empty database", async () => {
       // This database already has an organization.
       expect(await seedIfEmpty(handle.db, { whatsappPhoneNumberId: "x" })).toBeNull();

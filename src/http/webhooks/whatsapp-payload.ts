@@ -12,7 +12,9 @@ import { invalid } from "../errors.ts";
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+// NUL is stripped: PostgreSQL text/jsonb refuse it, and a webhook that can never be stored would be retried forever.
+const str = (v: unknown): string | undefined =>
+  typeof v === "string" && v !== "" ? v.replaceAll("\u0000", "") : undefined;
 
 const REPORTED: readonly ReportedStatus[] = ["sent", "delivered", "read", "failed"];
 const MEDIA: readonly MessageType[] = ["image", "video", "audio", "document"];
