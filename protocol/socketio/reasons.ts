@@ -51,8 +51,6 @@ export const ErrorMessages = {
   ACK_TIMEOUT: "operation has timed out",
   /** Thrown by `emit` for an event name reserved by the protocol. */
   RESERVED_EVENT: "is a reserved event name",
-  /** Thrown by `broadcast...emit(ev, ack)` when the adapter cannot collect acks. */
-  BROADCAST_ACK_UNSUPPORTED: "callbacks are not supported when broadcasting without a timeout",
 } as const;
 
 /**

@@ -6,11 +6,21 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { ServerOptions, Socket } from "../../../protocol/index.ts";
 import { Harness, next, sleep, type TransportConfig, WAIT_MS, withTimeout } from "./support.ts";
 
-export function socketBehaviourSuite(transport: TransportConfig): void {
-  describe(`Socket.IO over ${transport.name}`, () => {
+/** How a run of the suite builds its servers (another adapter, say) and what it can expect of them. */
+export interface SuiteVariant {
+  /** Added to every server's options (e.g. `{ adapter: createAdapter(...) }`). */
+  serverOptions?: () => ServerOptions;
+  /** Run the connection-state recovery tests (needs an adapter that stores sessions). Default true. */
+  recovery?: boolean;
+  /** Suffix of the describe title. */
+  label?: string;
+}
+
+export function socketBehaviourSuite(transport: TransportConfig, variant: SuiteVariant = {}): void {
+  describe(`Socket.IO over ${transport.name}${variant.label ? ` (${variant.label})` : ""}`, () => {
     const harnesses: Harness[] = [];
     const start = (opts: ServerOptions = {}) => {
-      const h = new Harness(transport, opts);
+      const h = new Harness(transport, { ...variant.serverOptions?.(), ...opts });
       harnesses.push(h);
       return h;
     };
@@ -507,7 +517,7 @@ export function socketBehaviourSuite(transport: TransportConfig): void {
       });
     });
 
-    describe("connection state recovery", () => {
+    describe.skipIf(variant.recovery === false)("connection state recovery", () => {
       test("a client that lost its transport gets its id, rooms, data and missed packets back", async () => {
         const h = start({ connectionStateRecovery: { maxDisconnectionDuration: 10_000 } });
         const sockets: Socket[] = [];
