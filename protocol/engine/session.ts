@@ -80,6 +80,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   /** The websocket being probed for an upgrade, with its timeout. */
   private probe: WebSocketTransport<EngineWsData> | null = null;
   private probeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The probe answered `2probe`: the client is pausing polling, so polls get a noop at once. */
+  private probeConfirmed = false;
   private buffer: OutPacket[] = [];
   private bufferedBytes = 0;
   private bufferCompress = false;
@@ -294,7 +296,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
       this.finalize(this.closeReason);
       return;
     }
-    if (this.phase === "upgrading" && this.buffer.length === 0) {
+    if (this.phase === "upgrading" && this.probeConfirmed && this.buffer.length === 0) {
       // The client is switching: end its poll at once instead of holding it for a ping interval.
       this.transport.send([ENCODED_NOOP], false);
       return;
@@ -354,6 +356,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
       return;
     }
     if (message === ENCODED_PROBE_PING) {
+      this.probeConfirmed = true;
       this.probe.write(ENCODED_PROBE_PONG, false);
       if (this.transport.writable && this.buffer.length === 0) this.transport.send([ENCODED_NOOP], false);
       return;
@@ -401,6 +404,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   private clearProbe(): void {
     this.probe = null;
+    this.probeConfirmed = false;
     if (this.probeTimer !== null) clearTimeout(this.probeTimer);
     this.probeTimer = null;
   }

@@ -115,6 +115,23 @@ describe("engine upgrade polling → websocket", () => {
     ws.close();
   });
 
+  test("polls are held as usual until the probe has sent 2probe", async () => {
+    const { socket, url, wsUrl } = await openPolling(t);
+    const ws = new WsClient(wsUrl);
+    await ws.opened;
+    await Bun.sleep(20);
+    const pending = get(url);
+    const early = await Promise.race([pending.then(() => "answered"), Bun.sleep(60).then(() => "held")]);
+    expect(early).toBe("held");
+    ws.send("2probe");
+    expect(await ws.next()).toBe("3probe");
+    expect(await (await pending).text()).toBe("6");
+    expect(await (await get(url)).text()).toBe("6");
+    ws.close();
+    await Bun.sleep(20);
+    expect(socket.transportName).toBe("polling");
+  });
+
   test("a probe that never sends 5 is closed after upgradeTimeout and the session keeps polling", async () => {
     const { socket, url, wsUrl } = await openPolling(t);
     const ws = new WsClient(wsUrl);
