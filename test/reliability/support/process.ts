@@ -34,7 +34,12 @@ export async function startMain(env: Record<string, string>, ms = START_BOUND_MS
   let out = "";
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true });
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      out += decoder.decode(value, { stream: true });
+    }
   };
   void pump(proc.stdout);
   void pump(proc.stderr);
