@@ -105,11 +105,16 @@ export class ConversationLedger {
     return { fresh: true, gapAfter: this.hasGap ? this.#contiguous : null };
   }
 
-  /** Offers a status change; true when it moves the message forward (show it), false to drop it. */
+  /**
+   * Offers a status change; true when it moves the message forward (show it), false to drop it. A
+   * status of a message not seen yet passes but is not remembered: remembering it would mark the
+   * message itself as seen and drop it when it arrives (e.g. by a catch-up racing a status re-read).
+   */
   acceptStatus(event: Pick<MessageStatusEvent, "message_id" | "status">): boolean {
     const current = this.#statuses.get(event.message_id);
+    if (current === undefined) return true;
     if (!isStatusAdvance(current, event.status)) return false;
-    this.#setStatus(event.message_id, event.status);
+    this.#statuses.set(event.message_id, event.status);
     return true;
   }
 

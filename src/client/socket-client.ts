@@ -518,10 +518,11 @@ export class SocketClient {
     return fresh;
   }
 
-  /** A known message seen again with a later status: report that status once. */
+  /** A known message seen again with a later status: report that status once (unknown ones are the catch-up's). */
   #reportStatusFrom(message: Message): void {
     const ledger = this.#ledgers.get(message.conversation_id);
-    if (!ledger?.acceptStatus({ message_id: message.id, status: message.status })) return;
+    if (!ledger || ledger.statusOf(message.id) === undefined) return;
+    if (!ledger.acceptStatus({ message_id: message.id, status: message.status })) return;
     this.#listeners.emit("message:status", {
       message_id: message.id,
       conversation_id: message.conversation_id,

@@ -90,6 +90,15 @@ describe("ConversationLedger", () => {
     expect(ledger.statusOf(m.id)).toBe("read");
   });
 
+  test("a status of a message not seen yet does not hide the message when it arrives", () => {
+    const ledger = new ConversationLedger(CONVERSATION);
+    ledger.observeLastSeq(0);
+    const m = message(1, { status: "read" });
+    expect(ledger.acceptStatus({ message_id: m.id, status: "read" })).toBe(true);
+    expect(ledger.accept(m).fresh).toBe(true);
+    expect(ledger.acceptStatus({ message_id: m.id, status: "read" })).toBe(false);
+  });
+
   test("failed is terminal, and read is never followed by failed", () => {
     expect(isStatusAdvance("sent", "failed")).toBe(true);
     expect(isStatusAdvance("failed", "read")).toBe(false);

@@ -116,6 +116,16 @@ describe("SocketClient (scripted server)", () => {
     );
   });
 
+  test("a status heard before its message does not make the message a duplicate when it is fetched", async () => {
+    const { recorder } = await connectedClient();
+    const unseen = stub.store("not pushed", { emit: false, direction: "outbound" });
+    stub.setStatus(unseen.id, "delivered");
+    await waitFor("the status", () => recorder.statuses.some((s) => s.message_id === unseen.id));
+    stub.store("pushed, reveals the gap");
+    await waitFor("the fetched message", () => recorder.messages.some((m) => m.message.id === unseen.id));
+    expect(recorder.messages.find((m) => m.message.id === unseen.id)?.source).toBe("catch-up");
+  });
+
   test("status events move forward only; repeats and backward moves are dropped", async () => {
     const { recorder } = await connectedClient();
     const message = stub.store("ticks", { direction: "outbound" });
