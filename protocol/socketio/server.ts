@@ -71,9 +71,10 @@ export class Server<
     NamespaceMatcher,
     ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
   >();
+  /** RegExp patterns by source, so `io.of("/team-1")` can create a matching child at once. */
   private readonly parentsFromRegExp = new Map<
     string,
-    ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+    { regex: RegExp; parent: ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> }
   >();
 
   constructor(opts: ServerOptions = {}) {
@@ -111,7 +112,9 @@ export class Server<
   ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
     if (typeof name === "function" || name instanceof RegExp) {
       const key = name instanceof RegExp ? name.toString() : undefined;
-      const existing = key ? this.parentsFromRegExp.get(key) : this.parentNsps.get(name as NamespaceMatcher);
+      const existing = key
+        ? this.parentsFromRegExp.get(key)?.parent
+        : this.parentNsps.get(name as NamespaceMatcher);
       if (existing) {
         if (fn) existing.on("connection", fn);
         return existing;
@@ -120,15 +123,17 @@ export class Server<
       const matcher: NamespaceMatcher =
         name instanceof RegExp ? (nsp, _auth, next) => next(null, name.test(nsp)) : name;
       this.parentNsps.set(matcher, parent);
-      if (key) this.parentsFromRegExp.set(key, parent);
+      if (name instanceof RegExp) this.parentsFromRegExp.set(name.toString(), { regex: name, parent });
       if (fn) parent.on("connection", fn);
       return parent;
     }
     const nspName = name.startsWith("/") ? name : `/${name}`;
     let nsp = this._nsps.get(nspName);
     if (!nsp) {
-      for (const [matcher, parent] of this.parentNsps) {
-        if (isStaticMatch(matcher, nspName)) {
+      // As socket.io: a name matching a RegExp pattern becomes its child at once; function
+      // matchers (which may be async or look at auth) are only consulted when a client connects.
+      for (const { regex, parent } of this.parentsFromRegExp.values()) {
+        if (regex.test(nspName)) {
           nsp = parent.createChild(nspName);
           break;
         }
@@ -323,16 +328,4 @@ class MainNamespace<L extends EventsMap, E extends EventsMap, S extends EventsMa
   emitNewNamespace(nsp: Namespace<L, E, S, D>): void {
     this.emitUntyped("new_namespace", nsp);
   }
-}
-
-/**
- * `io.of("/name")` on a name a dynamic pattern matches creates the child namespace at once (as
- * socket.io does for RegExp patterns); function matchers are only consulted on client connects.
- */
-function isStaticMatch(matcher: NamespaceMatcher, name: string): boolean {
-  let allowed = false;
-  matcher(name, {}, (err, allow) => {
-    allowed = !err && allow;
-  });
-  return allowed;
 }

@@ -27,6 +27,16 @@ describe("namespaces", () => {
     expect(created).toEqual(["/chat"]);
   });
 
+  test("io.of(name) on a name a RegExp pattern matches creates its child, with the pattern's listeners", async () => {
+    const h = start();
+    h.io.of(/^\/room-\d+$/).on("connection", (socket) => socket.emit("hi", socket.nsp.name));
+    const child = h.io.of("/room-5");
+    expect(h.io.of(/^\/room-\d+$/)).not.toBe(child);
+    expect(h.io._nsps.get("/room-5")).toBe(child);
+    const client = h.client("/room-5");
+    expect(await next(client, "hi")).toEqual(["/room-5"]);
+  });
+
   test("with cleanupEmptyChildNamespaces a dynamic child disappears with its last socket", async () => {
     const h = start({ cleanupEmptyChildNamespaces: true });
     h.io.of(/^\/room-\d+$/);
