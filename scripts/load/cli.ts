@@ -17,6 +17,8 @@ export interface CliOptions {
   generatorCore: number | null;
   /** Results folder. Default bench/results. */
   outDir: string;
+  /** Folder for CPU profiles of every server process (`--cpu-prof`); unset: no profiling. */
+  profileDir: string | undefined;
   /** Rewrite the results block of BENCHMARKS.md with this run's table. */
   updateDoc: boolean;
   /** Databases for the chat scenario. Default ["pglite", "postgres"]. */
@@ -37,6 +39,7 @@ export const USAGE = `Usage: bun scripts/load [options]
   --chat-db LIST          pglite,postgres (default both; postgres uses TEST_POSTGRES_URL)
   --out DIR               results folder (default bench/results)
   --update-doc            write this run's table into BENCHMARKS.md
+  --profile DIR           CPU-profile every server process (bun/node --cpu-prof) into DIR
   --help                  this text
 `;
 
@@ -50,6 +53,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     generatorCore: 1,
     outDir: "bench/results",
     updateDoc: false,
+    profileDir: undefined,
     chatDatabases: ["pglite", "postgres"],
     help: false,
   };
@@ -102,6 +106,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       }
       case "--out":
         options.outDir = value(i++, arg);
+        break;
+      case "--profile":
+        options.profileDir = value(i++, arg);
         break;
       case "--update-doc":
         options.updateDoc = true;

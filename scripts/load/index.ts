@@ -88,7 +88,11 @@ async function main(): Promise<number> {
       progress.line(`▶ ${scenario} · ${target}`);
       const ctx: RunContext = {
         target,
-        start: () => startTarget(target, TARGET_COMMANDS[target], { core: options.serverCore }),
+        start: () =>
+          startTarget(target, TARGET_COMMANDS[target], {
+            core: options.serverCore,
+            ...(options.profileDir ? { profileDir: resolve(ROOT, options.profileDir, target) } : {}),
+          }),
         reps: options.reps,
         quick: options.quick,
         progress,

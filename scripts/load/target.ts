@@ -19,7 +19,7 @@ export const TARGET_COMMANDS: Record<TargetName, string[]> = {
 /** The chat backend (scenario `chat`, Switchboard only). */
 export const CHAT_COMMAND = [process.execPath, resolve(APPS_DIR, "chat.ts")];
 
-/** How long a server gets to print its ready line. */
+/** How long a server gets to print its ready line by default (the chat app asks for more). */
 const READY_TIMEOUT_MS = 30_000;
 /** How long a server gets to exit after SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_MS = 3_000;
@@ -31,8 +31,17 @@ export interface TargetOptions {
   core: number | null;
   /** Extra environment for the server. */
   env?: Record<string, string>;
-  /** Command line override (the chat scenario runs the real backend). */
-  command?: string[];
+  /** How long the server gets to print its ready line. Default 30,000 ms. */
+  readyTimeoutMs?: number;
+  /** Write a CPU profile of the server here (`--cpu-prof`, Bun and Node alike) when it exits. */
+  profileDir?: string;
+}
+
+/** The command with the runtime's CPU-profiling flags inserted after the executable. */
+export function withProfiling(command: string[], dir: string | undefined): string[] {
+  if (!dir) return command;
+  const [runtime, ...rest] = command;
+  return [runtime!, "--cpu-prof", `--cpu-prof-dir=${dir}`, ...rest];
 }
 
 /** The JSON line an app prints once it listens; apps may add fields (the chat app does). */
@@ -81,7 +90,7 @@ export async function startTarget(
   command: string[],
   options: TargetOptions,
 ): Promise<RunningTarget> {
-  const proc = Bun.spawn(command, {
+  const proc = Bun.spawn(withProfiling(command, options.profileDir), {
     stdout: "pipe",
     stderr: "inherit",
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...options.env },

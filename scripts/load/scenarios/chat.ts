@@ -26,6 +26,8 @@ export interface ChatOptions {
   databases: ChatDatabase[];
   /** Core the chat server is pinned to (null: unpinned). */
   core: number | null;
+  /** CPU-profile the chat server into this folder. */
+  profileDir?: string;
   /** Watchers of the conversation. Default 100. */
   watchers: number;
   /** Offered messages/s of the fixed-rate figure. Default 200. */
@@ -55,6 +57,7 @@ const NEW_OFFSET = '42["message:'.length;
 const CH_N = "n".charCodeAt(0);
 const COLON = ":".charCodeAt(0);
 const DRAIN_MS = 5_000;
+const CHAT_READY_TIMEOUT_MS = 120_000;
 const TICK_MS = 1;
 
 interface ChatStep {
@@ -248,6 +251,9 @@ export async function runDatabase(ctx: RunContext, options: ChatOptions, databas
   const target = await startTarget(`chat-${database}`, CHAT_COMMAND, {
     core: options.core,
     env: { BENCH_DB: database },
+    // PGlite compiles its WASM Postgres and migrates at start: slow on one busy core.
+    readyTimeoutMs: CHAT_READY_TIMEOUT_MS,
+    ...(options.profileDir ? { profileDir: options.profileDir } : {}),
   });
   const rig = new ChatRig(target, options);
   const steps: ChatStep[] = [];
