@@ -21,6 +21,28 @@ try {
 }
 
 const running = await startServer(config);
+
+// Installed before anything is printed: a supervisor may signal as soon as it sees the banner.
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => {
+    log.info("shutting down", { signal });
+    const force = setTimeout(() => {
+      log.error("graceful shutdown timed out: exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    running.stop().then(
+      () => {
+        clearTimeout(force);
+        process.exit(0);
+      },
+      (err) => {
+        log.error("shutdown failed", { error: err });
+        process.exit(1);
+      },
+    );
+  });
+}
+
 const out = (line = "") => process.stdout.write(`${line}\n`);
 out();
 out(`  Switchboard is running on ${running.url}  (${config.nodeEnv}, ${running.ctx.database.kind})`);
@@ -49,23 +71,3 @@ if (running.seeded) {
   out("  Log in with your users (POST /api/v1/auth/login); `bun scripts/token.ts <email>` prints a token.");
 }
 out();
-
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.once(signal, () => {
-    log.info("shutting down", { signal });
-    const force = setTimeout(() => {
-      log.error("graceful shutdown timed out: exiting");
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    running.stop().then(
-      () => {
-        clearTimeout(force);
-        process.exit(0);
-      },
-      (err) => {
-        log.error("shutdown failed", { error: err });
-        process.exit(1);
-      },
-    );
-  });
-}

@@ -1,0 +1,161 @@
+/**
+ * `bun run start` as an operator runs it: a subprocess of src/main.ts on an empty database seeds
+ * the demo organization and prints a working login and token; a restart does not seed again and
+ * keeps the generated development secret; SIGTERM exits 0; production refuses a missing secret.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { io } from "socket.io-client";
+import { type BackendInstance, backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
+
+const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
+const START_TIMEOUT_MS = 60_000;
+
+interface Started {
+  proc: ReturnType<typeof Bun.spawn>;
+  output: string;
+}
+
+/** Starts src/main.ts and reads stdout until `until` appears. */
+async function start(env: Record<string, string>, until: RegExp): Promise<Started> {
+  const proc = Bun.spawn(["bun", MAIN], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      PORT: "0",
+      LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let output = "";
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!until.test(output)) {
+    const chunk = await Promise.race([
+      reader.read(),
+      Bun.sleep(Math.max(0, deadline - Date.now())).then(() => ({ done: true, value: undefined })),
+    ]);
+    if (chunk.done) break;
+    output += decoder.decode(chunk.value);
+  }
+  reader.releaseLock();
+  if (!until.test(output)) {
+    proc.kill("SIGKILL");
+    throw new Error(
+      `server did not print ${until}: ${output}\n${await new Response(proc.stderr as ReadableStream).text()}`,
+    );
+  }
+  return { proc, output };
+}
+
+async function stop(proc: Started["proc"]): Promise<number> {
+  proc.kill("SIGTERM");
+  const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => -1)]);
+  if (code === -1) proc.kill("SIGKILL");
+  return code;
+}
+
+describe("bun run start (src/main.ts)", () => {
+  let db: BackendInstance;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    const [pglite] = await backends();
+    db = await pglite!.create();
+    env = { ...db.env, WEB_DIST_DIR: join(db.env.DATA_DIR!, "web") };
+  }, SETUP_TIMEOUT_MS);
+  afterAll(async () => db?.dispose());
+
+  let printedToken = "";
+
+  test(
+    "the first start seeds demo data and prints a password and token that work; SIGTERM exits 0",
+    async () => {
+      const { proc, output } = await start(env, /Access token[^\n]*\n\s+(\S+)/);
+      const url = /running on (http:\/\/\S+)/.exec(output)![1]!;
+      const password = /password: (\S+)/.exec(output)![1]!;
+      printedToken = /Access token[^\n]*\n\s+(\S+)/.exec(output)![1]!;
+      expect(output).toContain("admin@demo.local");
+      expect(output).toContain("agent@demo.local");
+
+      const login = await fetch(`${url}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "agent@demo.local", password }),
+      });
+      expect(login.status).toBe(200);
+      const list = await fetch(`${url}/api/v1/conversations`, {
+        headers: { authorization: `Bearer ${printedToken}` },
+      });
+      expect(((await list.json()) as { data: unknown[] }).data).toHaveLength(1);
+
+      const socket = io(url, {
+        auth: { token: printedToken },
+        transports: ["websocket"],
+        reconnection: false,
+        forceNew: true,
+      });
+      const hello = await new Promise<{ user_id: string }>((resolve, reject) => {
+        socket.once("connected", resolve);
+        socket.once("connect_error", reject);
+        setTimeout(() => reject(new Error("no connected event")), 5000);
+      });
+      expect(hello.user_id).toBeString();
+      const closed = new Promise<string>((resolve) => socket.once("disconnect", resolve));
+      expect(await stop(proc)).toBe(0);
+      expect(await Promise.race([closed, Bun.sleep(5000).then(() => "still connected")])).not.toBe(
+        "still connected",
+      );
+    },
+    START_TIMEOUT_MS * 2,
+  );
+
+  test(
+    "a restart on the same data does not seed again and still accepts tokens of the generated secret",
+    async () => {
+      const { proc, output } = await start(env, /Log in with your users/);
+      expect(output).not.toContain("Demo data seeded");
+      const url = /running on (http:\/\/\S+)/.exec(output)![1]!;
+      const list = await fetch(`${url}/api/v1/conversations`, {
+        headers: { authorization: `Bearer ${printedToken}` },
+      });
+      expect(list.status).toBe(200);
+      expect(await stop(proc)).toBe(0);
+    },
+    START_TIMEOUT_MS * 2,
+  );
+
+  test(
+    "SEED_DEMO=false leaves an empty database empty",
+    async () => {
+      const [pglite] = await backends();
+      const fresh = await pglite!.create();
+      try {
+        const { proc, output } = await start(
+          { ...fresh.env, SEED_DEMO: "false", WEB_DIST_DIR: join(fresh.env.DATA_DIR!, "web") },
+          /Log in with your users/,
+        );
+        expect(output).not.toContain("Demo data seeded");
+        expect(await stop(proc)).toBe(0);
+      } finally {
+        await fresh.dispose();
+      }
+    },
+    START_TIMEOUT_MS * 2,
+  );
+
+  test("production without JWT_SECRET refuses to start with a clear message", async () => {
+    const proc = Bun.spawn(["bun", MAIN], {
+      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", PORT: "0" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await proc.exited).toBe(2);
+    expect(await new Response(proc.stderr as ReadableStream).text()).toContain(
+      "JWT_SECRET is required in production",
+    );
+  });
+});
