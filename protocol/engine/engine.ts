@@ -452,6 +452,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     extra: ExtraHeaders,
     message?: string,
   ): Response {
+    if (log.debugEnabled) log.debug("request refused", { url: req.url, code, context });
     this.emit("connection_error", { req, code, message: ENGINE_ERROR_MESSAGES[code], context });
     return errorResponse(code, extra, message);
   }

@@ -3,6 +3,7 @@
  * buffer, heartbeat (one timer), topics, and the polling → websocket upgrade.
  */
 import type { ServerWebSocket } from "bun";
+import { createLogger } from "../logger.ts";
 import type {
   EngineCloseReason,
   EngineHandshakeRequest,
@@ -37,6 +38,8 @@ import { SendStatus, WebSocketTransport } from "./transports/websocket.ts";
  * the traffic) is reported as "open" through the contract's `state`.
  */
 export type SessionPhase = "opening" | "open" | "upgrading" | "closing" | "closed";
+
+const log = createLogger("engine");
 
 /** How long a closing polling session waits for a GET to deliver its close packet (engine.io: 30 s). */
 const POLLING_CLOSE_TIMEOUT_MS = 30_000;
@@ -149,6 +152,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
       pingTimeout,
       maxPayload: maxHttpBufferSize,
     });
+    if (log.debugEnabled) log.debug("session opened", { sid: this.id, transport: this.transport.name });
     this.sendPacket(`0${handshake}`, false);
     this.timer = setTimeout(heartbeatTick, pingInterval, this);
     if (this.transport.name === "websocket") this.host.onWebSocketSession();
@@ -390,6 +394,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
       }
     }
     this.host.onWebSocketSession();
+    if (log.debugEnabled) log.debug("session upgraded", { sid: this.id });
     this.emit("upgrade");
   }
 
@@ -522,6 +527,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.buffer = [];
     this.bufferedBytes = 0;
     this.host.onSessionClosed(this);
+    if (log.debugEnabled) log.debug("session closed", { sid: this.id, reason, description });
     this.emit("close", reason, description);
   }
 
