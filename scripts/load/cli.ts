@@ -21,7 +21,7 @@ export interface CliOptions {
   profileDir: string | undefined;
   /** Rewrite the results block of BENCHMARKS.md with this run's table. */
   updateDoc: boolean;
-  /** Databases for the chat scenario. Default ["pglite", "postgres"]. */
+  /** Databases for the chat scenario. Default ["pglite", "postgres"] (["postgres"] with --quick). */
   chatDatabases: ("pglite" | "postgres")[];
   help: boolean;
 }
@@ -36,7 +36,7 @@ export const USAGE = `Usage: bun scripts/load [options]
   --server-core N         core for the server (default 0)
   --generator-core N      core for the load generator (default 1)
   --no-pin                do not pin with taskset
-  --chat-db LIST          pglite,postgres (default both; postgres uses TEST_POSTGRES_URL)
+  --chat-db LIST          pglite,postgres (default both, quick: postgres; postgres uses TEST_POSTGRES_URL)
   --out DIR               results folder (default bench/results)
   --update-doc            write this run's table into BENCHMARKS.md
   --profile DIR           CPU-profile every server process (bun/node --cpu-prof) into DIR
@@ -62,6 +62,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value`);
     return v;
   };
+  let chatDbGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     switch (arg) {
@@ -102,6 +103,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         for (const d of list)
           if (d !== "pglite" && d !== "postgres") throw new Error(`unknown database ${d}`);
         options.chatDatabases = list as CliOptions["chatDatabases"];
+        chatDbGiven = true;
         break;
       }
       case "--out":
@@ -122,5 +124,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     }
   }
   if (options.reps === 0) options.reps = options.quick ? 1 : 3;
+  // PGlite's cold start alone takes 10–30 s on a busy core: too much for a 2-minute run.
+  if (options.quick && !chatDbGiven) options.chatDatabases = ["postgres"];
   return options;
 }
