@@ -172,16 +172,18 @@ export function socketBehaviourSuite(transport: TransportConfig, variant: SuiteV
         });
         const client = await h.connected();
         const files = [Buffer.from([1, 2, 3]), Buffer.from([4]), new Uint8Array([5, 6])];
-        const answer = (await client
-          .timeout(WAIT_MS)
-          .emitWithAck("upload", { files, meta: { raw: Buffer.from("hi") } })) as {
+        const answer = (await client.timeout(WAIT_MS).emitWithAck("upload", {
+          files,
+          meta: { raw: Buffer.from("hi"), ab: new Uint8Array([8]).buffer },
+        })) as {
           sizes: number[];
-          back: { files: Uint8Array[]; meta: { raw: Uint8Array } };
+          back: { files: Uint8Array[]; meta: { raw: Uint8Array; ab: Uint8Array } };
           extra: Uint8Array;
         };
         expect(answer.sizes).toEqual([3, 1, 2]);
         expect([...answer.back.files[0]!]).toEqual([1, 2, 3]);
         expect(Buffer.from(answer.back.meta.raw).toString()).toBe("hi");
+        expect([...new Uint8Array(answer.back.meta.ab)]).toEqual([8]);
         expect([...new Uint8Array(answer.extra)]).toEqual([9, 9]);
       });
 
@@ -417,26 +419,28 @@ export function socketBehaviourSuite(transport: TransportConfig, variant: SuiteV
         expect((await clientSide)[0]).toBe("io server disconnect");
       });
 
-      test("disconnect(true) closes the whole connection", async () => {
+      test("disconnect(true) closes the whole connection and every namespace on it", async () => {
         const h = start();
         h.io.of("/other");
         const client = await h.connected();
-        const other = h.client("/other", {});
-        // A second namespace on the same connection needs the same Manager.
-        other.disconnect();
+        // A second namespace over the same connection (same Manager).
         const sameConn = client.io.socket("/other");
         await next(sameConn, "connect");
         const socket = h.serverSocket(client);
-        const otherSocket = h.io.of("/other").sockets.get(sameConn.id!)!;
+        const otherSocket = h.serverSocket(sameConn, "/other");
         const reasons = Promise.all([next(socket, "disconnect"), next(otherSocket, "disconnect")]);
+        const clientReasons = Promise.all([next(client, "disconnect"), next(sameConn, "disconnect")]);
         const closed = next(client.io, "close");
         socket.disconnect(true);
         expect((await reasons).map((r) => r[0])).toEqual([
           "server namespace disconnect",
           "server namespace disconnect",
         ]);
+        expect((await clientReasons).map((r) => r[0])).toEqual([
+          "io server disconnect",
+          "io server disconnect",
+        ]);
         await closed;
-        sameConn.disconnect();
       });
 
       test("a client closing its transport is 'transport close' on the server", async () => {

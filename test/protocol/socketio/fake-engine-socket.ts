@@ -14,7 +14,9 @@ export class FakeEngineSocket implements EngineSocket {
   readonly id = `fake${count++}`.padEnd(20, "x");
   state: EngineSocketState = "open";
   readonly transportName = "websocket" as const;
-  readonly writable = true;
+  writable = true;
+  /** Each send or sendMany call, as the list of frames it carried. */
+  readonly calls: RawData[][] = [];
   readonly request = {
     url: "http://127.0.0.1/socket.io/?EIO=4&transport=websocket",
     headers: new Headers({ host: "127.0.0.1" }),
@@ -28,11 +30,15 @@ export class FakeEngineSocket implements EngineSocket {
   private readonly events = new EventEmitter();
 
   send(data: RawData): void {
-    if (this.state === "open") this.sent.push(data);
+    if (this.state !== "open") return;
+    this.sent.push(data);
+    this.calls.push([data]);
   }
 
   sendMany(data: readonly RawData[]): void {
-    if (this.state === "open") this.sent.push(...data);
+    if (this.state !== "open") return;
+    this.sent.push(...data);
+    this.calls.push([...data]);
   }
 
   close(reason: EngineCloseReason = "forced close"): void {

@@ -150,6 +150,22 @@ describe("events and acks", () => {
     expect([...((await raw.packet()) as Uint8Array)]).toEqual([7]);
   });
 
+  test("a broadcast with an ack gives every receiver the same packet id and collects both answers", async () => {
+    const { h, raw } = await connected();
+    const second = await RawClient.connect(h.port);
+    raws.push(second);
+    second.send("0");
+    await second.packet();
+    const answers = h.io.timeout(3000).emitWithAck("vote");
+    const [first, other] = [await raw.packet(), await second.packet()];
+    expect(first).toBe(other);
+    const id = /^2(\d+)\["vote"\]$/.exec(first as string)?.[1];
+    expect(id).toBeDefined();
+    raw.send(`3${id}["yes"]`);
+    second.send(`3${id}["no"]`);
+    expect(((await answers) as string[]).sort()).toEqual(["no", "yes"]);
+  });
+
   test("DISCONNECT from the client is 'client namespace disconnect'", async () => {
     const { raw, socket } = await connected();
     const reason = next(socket, "disconnect");
