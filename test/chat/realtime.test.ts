@@ -28,6 +28,7 @@ for (const backend of await backends()) {
         RATE_LIMIT_BURST: "15",
         RATE_LIMIT_EVENTS_PER_SECOND: "10",
         MAX_CONVERSATIONS_PER_SOCKET: "2",
+        CORS_ORIGINS: "https://app.example",
       });
     }, SETUP_TIMEOUT_MS);
     afterAll(async () => h?.close());
@@ -96,6 +97,20 @@ for (const backend of await backends()) {
         expect(socket.connected).toBe(true);
         socket.disconnect();
       });
+    });
+
+    test("a browser handshake from an unlisted origin is refused; a listed origin gets credentialed CORS", async () => {
+      const handshake = (origin: string) =>
+        fetch(`${h.url}/socket.io/?EIO=4&transport=polling`, {
+          headers: { origin },
+          signal: AbortSignal.timeout(WAIT_MS),
+        });
+      const evil = await handshake("https://evil.example");
+      expect(evil.status).toBe(403);
+      const good = await handshake("https://app.example");
+      expect(good.status).toBe(200);
+      expect(good.headers.get("access-control-allow-origin")).toBe("https://app.example");
+      expect(good.headers.get("access-control-allow-credentials")).toBe("true");
     });
 
     describe("conversations", () => {
@@ -260,6 +275,20 @@ for (const backend of await backends()) {
         "delivered",
         "read",
       ]);
+      socket.disconnect();
+    });
+
+    test("a message the channel refuses reaches the room as message:status failed with the reason", async () => {
+      const id = h.fx.convAssigned.id;
+      const socket = await h.connect(await h.token(h.fx.admin));
+      await socket.timeout(WAIT_MS).emitWithAck("join_conversation", { conversation_id: id });
+      const failed = next(socket, "message:status", WAIT_MS, (s) => s.status === "failed");
+      await h.api(`/api/v1/conversations/${id}/messages`, {
+        method: "POST",
+        token: await h.token(h.fx.admin),
+        body: JSON.stringify({ content: { text: "please #fail" } }),
+      });
+      expect(await failed).toMatchObject({ status: "failed", error_code: "sandbox_failure" });
       socket.disconnect();
     });
 
