@@ -1,6 +1,6 @@
 /**
  * The Engine.IO v4 server: routes HTTP requests and websockets under `path` to sessions, runs
- * handshakes and upgrades, and fans publishes out (native pub/sub for websockets, queues for polling).
+ * handshakes and admits upgrades. Publishing is delegated to `Fanout`.
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { createLogger } from "../logger.ts";
@@ -22,6 +22,7 @@ import {
   ErrorContextName,
   WsCloseCode,
 } from "./errors.ts";
+import { Fanout } from "./fanout.ts";
 import { type ExtraHeaders, errorResponse, statusResponse } from "./http.ts";
 import { generateSessionId } from "./ids.ts";
 import {
@@ -30,11 +31,10 @@ import {
   type ResolvedEngineOptions,
   resolveOptions,
 } from "./options.ts";
-import { encodeMessage, type OutPacket, outPacketSize } from "./packet.ts";
 import { EngineSession, type EngineWsData, type SessionHost } from "./session.ts";
 import { PollingTransport } from "./transports/polling.ts";
 import type { TransportOwner } from "./transports/transport.ts";
-import { WebSocketTransport, worthCompressing } from "./transports/websocket.ts";
+import { WebSocketTransport } from "./transports/websocket.ts";
 
 const log = createLogger("engine");
 
@@ -77,19 +77,19 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   readonly clients = new Map<string, EngineSession>();
   /** Bun websocket handler: the engine owns it because sessions live in `ws.data`. */
   readonly websocket: WebSocketHandler<EngineWsData>;
-  private readonly pollingTopics = new Map<string, Set<EngineSession>>();
   private server: Server<EngineWsData> | null = null;
   private ownServer: Server<EngineWsData> | null = null;
-  private sweepTimer: ReturnType<typeof setInterval> | null = null;
-  private publishedSinceSweep = false;
-  /** Bytes natively published since the last sweep (per receiver). */
-  private publishedBytes = 0;
-  private sweepQueued = false;
+  private readonly fanout: Fanout;
 
   constructor(opts: EngineOptions = {}) {
     super();
     this.opts = resolveOptions(opts);
     this.websocket = this.createWebSocketHandler();
+    this.fanout = new Fanout(
+      this.opts,
+      () => this.server,
+      () => this.clients.values(),
+    );
   }
 
   get clientsCount(): number {
@@ -137,8 +137,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   /** Closes every session ("forced server close" unless told otherwise) and stops a server `listen` started. */
   async close(reason: EngineCloseReason = CloseReason.FORCED_SERVER_CLOSE): Promise<void> {
     for (const session of [...this.clients.values()]) session.terminate(reason);
-    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
-    this.sweepTimer = null;
+    this.fanout.stop();
     const own = this.ownServer;
     this.ownServer = null;
     if (own) {
@@ -152,39 +151,11 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   // ── publish ─────────────────────────────────────────────────────────────────────────────────
 
   publish(topic: string, data: RawData | readonly RawData[], options?: PublishOptions): void {
-    const frames: readonly RawData[] = typeof data === "string" || data instanceof Uint8Array ? [data] : data;
-    if (frames.length === 0) return;
-    const encoded: OutPacket[] = frames.map(encodeMessage);
-    const compress = options?.compress !== false;
-    const except = options?.except as EngineSession | undefined;
-    const server = this.server;
-    if (server !== null) {
-      // Publishing from the excluded session's own socket skips it natively.
-      const from = except?.nativeSocket ?? null;
-      for (const frame of encoded) {
-        const deflate = compress && worthCompressing(frame);
-        if (from !== null) from.publish(topic, frame, deflate);
-        else server.publish(topic, frame, deflate);
-      }
-      this.publishedSinceSweep = true;
-      for (const frame of encoded) this.publishedBytes += outPacketSize(frame);
-      // A burst this large may have pushed a subscriber past Bun's hard limit (frames dropped). Check
-      // right after the burst, before the event loop lets that socket drain and hide it.
-      if (this.publishedBytes >= this.opts.maxBufferedBytes && !this.sweepQueued) {
-        this.sweepQueued = true;
-        queueMicrotask(() => this.sweepSlowClients());
-      }
-    }
-    const polling = this.pollingTopics.get(topic);
-    if (polling) {
-      // Deleting the visited entry (a slow client closing) is safe while iterating a Set.
-      for (const session of polling) if (session !== except) session.sendEncoded(encoded, compress);
-    }
+    this.fanout.publish(topic, data, options);
   }
 
   subscriberCount(topic: string): number {
-    const native = this.server?.subscriberCount(topic) ?? 0;
-    return native + (this.pollingTopics.get(topic)?.size ?? 0);
+    return this.fanout.subscriberCount(topic);
   }
 
   // ── SessionHost ─────────────────────────────────────────────────────────────────────────────
@@ -192,37 +163,19 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   onSessionClosed(session: EngineSession): void {
     if (this.clients.get(session.id) === session) this.clients.delete(session.id);
     const topics = session.subscribedTopics;
-    if (topics) for (const topic of topics) this.pollingUnsubscribe(topic, session);
+    if (topics) for (const topic of topics) this.fanout.unsubscribePolling(topic, session);
   }
 
   pollingSubscribe(topic: string, session: EngineSession): void {
-    let set = this.pollingTopics.get(topic);
-    if (!set) {
-      set = new Set();
-      this.pollingTopics.set(topic, set);
-    }
-    set.add(session);
+    this.fanout.subscribePolling(topic, session);
   }
 
   pollingUnsubscribe(topic: string, session: EngineSession): void {
-    const set = this.pollingTopics.get(topic);
-    if (!set?.delete(session)) return;
-    if (set.size === 0) this.pollingTopics.delete(topic);
+    this.fanout.unsubscribePolling(topic, session);
   }
 
   onWebSocketSession(): void {
-    if (this.sweepTimer !== null) return;
-    this.sweepTimer = setInterval(() => this.sweepSlowClients(), this.opts.backpressureCheckInterval);
-    this.sweepTimer.unref();
-  }
-
-  /** After native publishes, close websocket sessions whose send buffer is past the limit. */
-  private sweepSlowClients(): void {
-    this.sweepQueued = false;
-    if (!this.publishedSinceSweep) return;
-    this.publishedSinceSweep = false;
-    this.publishedBytes = 0;
-    for (const session of [...this.clients.values()]) session.enforceBufferLimit();
+    this.fanout.watchWebSockets();
   }
 
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────

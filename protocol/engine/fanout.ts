@@ -1,0 +1,115 @@
+/**
+ * Encode-once fan-out of publishes: websocket subscribers through Bun's native pub/sub, polling
+ * subscribers through their queues, and the watch that closes websocket subscribers whose send
+ * buffer a native publish pushed past the limit (native publishes cannot report per receiver).
+ */
+import type { Server } from "bun";
+import type { PublishOptions, RawData } from "./contract.ts";
+import { encodeMessage, type OutPacket, outPacketSize } from "./packet.ts";
+import type { EngineSession, EngineWsData } from "./session.ts";
+import { worthCompressing } from "./transports/websocket.ts";
+
+export interface FanoutOptions {
+  /** A websocket subscriber's send buffer above this is a slow client. */
+  maxBufferedBytes: number;
+  /** Period of the send-buffer check after native publishes, in milliseconds. */
+  backpressureCheckInterval: number;
+}
+
+export class Fanout {
+  /** Polling sessions by topic (websocket sessions are subscribed natively). */
+  private readonly pollingTopics = new Map<string, Set<EngineSession>>();
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private publishedSinceSweep = false;
+  /** Bytes natively published since the last check (what one receiver may have had to take). */
+  private publishedBytes = 0;
+  private sweepQueued = false;
+
+  constructor(
+    private readonly opts: FanoutOptions,
+    /** The Bun server that carries the websockets (null until the first request). */
+    private readonly server: () => Server<EngineWsData> | null,
+    /** Every open session, for the send-buffer check. */
+    private readonly sessions: () => Iterable<EngineSession>,
+  ) {}
+
+  publish(topic: string, data: RawData | readonly RawData[], options?: PublishOptions): void {
+    const frames: readonly RawData[] = typeof data === "string" || data instanceof Uint8Array ? [data] : data;
+    if (frames.length === 0) return;
+    const encoded: OutPacket[] = frames.map(encodeMessage);
+    const compress = options?.compress !== false;
+    const except = options?.except as EngineSession | undefined;
+    const server = this.server();
+    if (server !== null) this.publishNative(server, topic, encoded, compress, except);
+    const polling = this.pollingTopics.get(topic);
+    if (polling) {
+      // Deleting the visited entry (a slow client closing) is safe while iterating a Set.
+      for (const session of polling) if (session !== except) session.sendEncoded(encoded, compress);
+    }
+  }
+
+  private publishNative(
+    server: Server<EngineWsData>,
+    topic: string,
+    encoded: readonly OutPacket[],
+    compress: boolean,
+    except: EngineSession | undefined,
+  ): void {
+    // Publishing from the excluded session's own socket skips it natively.
+    const from = except?.nativeSocket ?? null;
+    for (const frame of encoded) {
+      const deflate = compress && worthCompressing(frame);
+      if (from !== null) from.publish(topic, frame, deflate);
+      else server.publish(topic, frame, deflate);
+      this.publishedBytes += outPacketSize(frame);
+    }
+    this.publishedSinceSweep = true;
+    // A burst this large may have pushed a subscriber past Bun's hard limit (frames dropped): check
+    // right after it, before the event loop lets that socket drain and hide it.
+    if (this.publishedBytes >= this.opts.maxBufferedBytes && !this.sweepQueued) {
+      this.sweepQueued = true;
+      queueMicrotask(() => this.sweep());
+    }
+  }
+
+  subscriberCount(topic: string): number {
+    const native = this.server()?.subscriberCount(topic) ?? 0;
+    return native + (this.pollingTopics.get(topic)?.size ?? 0);
+  }
+
+  subscribePolling(topic: string, session: EngineSession): void {
+    let set = this.pollingTopics.get(topic);
+    if (!set) {
+      set = new Set();
+      this.pollingTopics.set(topic, set);
+    }
+    set.add(session);
+  }
+
+  unsubscribePolling(topic: string, session: EngineSession): void {
+    const set = this.pollingTopics.get(topic);
+    if (!set?.delete(session)) return;
+    if (set.size === 0) this.pollingTopics.delete(topic);
+  }
+
+  /** A websocket session exists: start the periodic send-buffer check. */
+  watchWebSockets(): void {
+    if (this.sweepTimer !== null) return;
+    this.sweepTimer = setInterval(() => this.sweep(), this.opts.backpressureCheckInterval);
+    this.sweepTimer.unref();
+  }
+
+  stop(): void {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  /** After native publishes, close websocket sessions whose send buffer is past the limit. */
+  private sweep(): void {
+    this.sweepQueued = false;
+    if (!this.publishedSinceSweep) return;
+    this.publishedSinceSweep = false;
+    this.publishedBytes = 0;
+    for (const session of [...this.sessions()]) session.enforceBufferLimit();
+  }
+}
