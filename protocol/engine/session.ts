@@ -387,6 +387,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.phase = "open";
     polling.discard();
     this.flush();
+    // The flush can close a client that cannot take its backlog.
+    if (this.phase !== "open") return;
     if (this.topics) {
       for (const topic of this.topics) {
         probe.ws.subscribe(topic);
@@ -445,7 +447,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   // ── topics ──────────────────────────────────────────────────────────────────────────────────
 
   subscribe(topic: string): void {
-    if (this.phase === "closed") return;
+    if (this.phase === "closing" || this.phase === "closed") return;
     this.topics ??= new Set();
     if (this.topics.has(topic)) return;
     this.topics.add(topic);
@@ -454,7 +456,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   }
 
   unsubscribe(topic: string): void {
-    if (!this.topics?.delete(topic)) return;
+    if (!this.topics?.delete(topic) || this.phase === "closed") return;
     if (this.transport.name === "websocket") this.transport.ws.unsubscribe(topic);
     else this.host.pollingUnsubscribe(topic, this);
   }

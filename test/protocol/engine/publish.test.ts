@@ -94,6 +94,11 @@ describe("engine publish (EnginePublisher)", () => {
     await Bun.sleep(10);
     expect(t.engine.subscriberCount("gone")).toBe(0);
     expect(() => t.engine.publish("gone", "nobody")).not.toThrow();
+    for (const s of [p.socket, w.socket]) {
+      expect(() => s.subscribe("late")).not.toThrow();
+      expect(() => s.unsubscribe("gone")).not.toThrow();
+    }
+    expect(t.engine.subscriberCount("late")).toBe(0);
   });
 
   test("subscribe is idempotent", async () => {
