@@ -568,6 +568,53 @@ export function socketBehaviourSuite(transport: TransportConfig, variant: SuiteV
         expect(restored.data).toEqual({ name: "ada" });
       });
 
+      test("a session the server closed by force is recovered too", async () => {
+        const h = start({ connectionStateRecovery: {} });
+        const sockets: Socket[] = [];
+        h.io.on("connection", (socket) => {
+          sockets.push(socket);
+          if (!socket.recovered) socket.join("news");
+        });
+        const client = await h.connected("/", {
+          reconnection: true,
+          reconnectionDelay: 200,
+          reconnectionDelayMax: 200,
+        });
+        const first = next(client, "news");
+        h.io.to("news").emit("news", 1);
+        await first;
+        const lost = next(sockets[0]!, "disconnect");
+        sockets[0]!.conn.close();
+        expect((await lost)[0]).toBe("forced close");
+        h.io.to("news").emit("news", 2);
+        const missed = next(client, "news");
+        await next(client, "connect");
+        expect((await missed)[0]).toBe(2);
+        expect(client.recovered).toBe(true);
+        expect(sockets[1]!.id).toBe(sockets[0]!.id);
+      });
+
+      test("after maxDisconnectionDuration the client gets a new session", async () => {
+        const h = start({ connectionStateRecovery: { maxDisconnectionDuration: 20 } });
+        const sockets: Socket[] = [];
+        h.io.on("connection", (socket) => sockets.push(socket));
+        const client = await h.connected("/", {
+          reconnection: true,
+          reconnectionDelay: 150,
+          reconnectionDelayMax: 150,
+        });
+        const first = next(client, "news");
+        h.io.emit("news", 1);
+        await first;
+        const lost = next(sockets[0]!, "disconnect");
+        client.io.engine.close();
+        await lost;
+        await next(client, "connect");
+        expect(client.recovered).toBe(false);
+        expect(sockets[1]!.recovered).toBe(false);
+        expect(sockets[1]!.id).not.toBe(sockets[0]!.id);
+      });
+
       test("a client without a valid offset starts a new session", async () => {
         const h = start({ connectionStateRecovery: {} });
         const connection = next<[Socket]>(h.io, "connection");
