@@ -3,7 +3,9 @@
  * emitter, a private redis-server), free ports and bounded waits.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const FIXTURES = join(import.meta.dir, "fixtures");
@@ -225,5 +227,89 @@ export class SwitchboardProcess {
     const exited = new Promise((resolve) => this.child.once("exit", resolve));
     this.child.kill("SIGKILL");
     await within("node exit", exited, 5000);
+  }
+}
+
+const NGINX_BIN = Bun.which("nginx") ?? Bun.which("nginx", { PATH: "/usr/sbin:/sbin" });
+const README = join(import.meta.dir, "..", "..", "README.md");
+
+/** True when nginx is installed; throws in CI (which installs it), warns and returns false elsewhere. */
+export function hasNginx(): boolean {
+  if (NGINX_BIN) return true;
+  if (process.env.CI === "true")
+    throw new Error("nginx is not installed: CI requires it (apt-get install nginx-light)");
+  console.warn("\n  ⚠ SKIPPING nginx suite: nginx is not installed (apt-get install nginx-light).\n");
+  return false;
+}
+
+/** The README's round-robin nginx block, listening on `listenPort`, balancing over `upstreamPorts`. */
+export function readmeNginxConfig(listenPort: number, upstreamPorts: number[]): string {
+  const readme = readFileSync(README, "utf8");
+  const section = readme.slice(
+    readme.indexOf("<!-- section:deployment -->"),
+    readme.indexOf("<!-- /section:deployment -->"),
+  );
+  const blocks = [...section.matchAll(/```nginx\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+  const block = blocks.find(
+    (b) => b.includes("upstream switchboard") && b.includes("listen ") && !b.includes("ip_hash"),
+  );
+  if (!block) throw new Error("README's deployment section has no round-robin nginx block");
+  const servers = upstreamPorts.map((port) => `server 127.0.0.1:${port};`).join("\n    ");
+  return block
+    .replace(/server 127\.0\.0\.1:8001;\s*server 127\.0\.0\.1:8002;/, servers)
+    .replace(/listen 8000;/, `listen 127.0.0.1:${listenPort};`);
+}
+
+/** A real nginx with the README's configuration, in a private prefix directory. */
+export class Nginx {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly dir: string,
+    readonly url: string,
+  ) {}
+
+  static async start(upstreamPorts: number[]): Promise<Nginx> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "sb-nginx-"));
+    const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"];
+    for (const sub of temps) mkdirSync(join(dir, sub));
+    const conf = [
+      "worker_processes 1;",
+      `error_log ${dir}/error.log warn;`,
+      `pid ${dir}/nginx.pid;`,
+      "events { worker_connections 1024; }",
+      "http {",
+      "  access_log off;",
+      ...temps.map((sub) => `  ${sub}_temp_path ${dir}/${sub};`),
+      readmeNginxConfig(port, upstreamPorts),
+      "}",
+    ].join("\n");
+    writeFileSync(join(dir, "nginx.conf"), conf);
+    // stdio ignored: nginx's workers would otherwise hold the test runner's pipes; errors go to error.log.
+    const child = spawn(
+      NGINX_BIN as string,
+      ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"],
+      {
+        stdio: "ignore",
+      },
+    );
+    const nginx = new Nginx(child, dir, `http://127.0.0.1:${port}`);
+    await waitFor(
+      "nginx to answer",
+      async () =>
+        (await fetch(`${nginx.url}/socket.io/?EIO=4&transport=polling`).catch(() => null))?.status === 200,
+      10_000,
+    );
+    return nginx;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      // SIGTERM is nginx's fast shutdown: the master stops its workers, then exits (SIGKILL would orphan them).
+      const exited = new Promise((resolve) => this.child.once("exit", resolve));
+      this.child.kill("SIGTERM");
+      await within("nginx exit", exited, 5000).catch(() => this.child.kill("SIGKILL"));
+    }
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
