@@ -4,6 +4,7 @@
  * refresh path (REST refresh + `auth:refresh`) against the real handlers.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Decoder, Encoder, type Packet, PacketType } from "socket.io-parser";
 import {
   type ConnectionState,
   createSession,
@@ -37,6 +38,24 @@ function record(session: Session): Recorder {
   session.socket.onTyping((event) => r.typing.push(event));
   session.socket.onConnectionChange(({ state }) => r.states.push(state));
   return r;
+}
+
+/** Text of the messages the lossy decoder below throws away. */
+const LOST_TEXT = "lost on the way";
+
+/**
+ * A socket.io-parser Decoder that loses every `message:new` carrying LOST_TEXT, as a broken network
+ * path or a buggy proxy could: the only way to open a seq gap against the real server.
+ */
+class LossyDecoder extends Decoder {
+  override on(event: string, listener: (...args: never[]) => void): this {
+    if (event !== "decoded") return super.on(event as "decoded", listener as (packet: Packet) => void);
+    return super.on("decoded", (packet: Packet) => {
+      const [name, payload] = (packet.type === PacketType.EVENT ? packet.data : []) as [string?, Message?];
+      if (name === "message:new" && payload?.content.text === LOST_TEXT) return;
+      (listener as (packet: Packet) => void)(packet);
+    });
+  }
 }
 
 describe("client module against the real server", () => {
@@ -119,6 +138,30 @@ describe("client module against the real server", () => {
     await waitFor("a live message", () => agentLog.messages.some((r) => r.message.id === live.id));
     expect(agentLog.messages.find((r) => r.message.id === live.id)?.source).toBe("live");
   }, 15_000);
+
+  test("a message:new lost on the way is noticed by the seq jump and fetched through REST", async () => {
+    const lossy = await createSession({
+      baseUrl: backend.url,
+      email: DEMO_AGENT_EMAIL,
+      password: DEMO_PASSWORD,
+      socketOptions: { socketOptions: { parser: { Encoder, Decoder: LossyDecoder } } },
+    });
+    const log = record(lossy);
+    try {
+      await lossy.socket.connect();
+      await lossy.socket.joinConversation(backend.conversationId);
+      const lost = await admin.socket.sendText(backend.conversationId, LOST_TEXT);
+      const next = await admin.socket.sendText(backend.conversationId, "the one after it");
+      await waitFor("both messages", () =>
+        [lost, next].every((m) => log.messages.some((r) => r.message.id === m.id)),
+      );
+      expect(log.messages.find((r) => r.message.id === next.id)?.source).toBe("live");
+      expect(log.messages.find((r) => r.message.id === lost.id)?.source).toBe("catch-up");
+      expect(log.messages.filter((r) => r.message.id === lost.id)).toHaveLength(1);
+    } finally {
+      lossy.socket.close();
+    }
+  });
 
   test("a conversation that does not exist is refused with conversation_not_found", async () => {
     const error = (await admin.socket
