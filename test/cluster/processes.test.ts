@@ -1,0 +1,103 @@
+/**
+ * Three Switchboard node processes behind nginx (the README's round-robin block) plus an official
+ * socket.io node: one Switchboard node is killed with SIGKILL mid-test; its clients reconnect
+ * through the balancer to the survivors, and the cluster (broadcasts, fetchSockets, serverSideEmit
+ * from the official node) carries on with the remaining nodes.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { type Socket as ClientSocket, io as connect } from "socket.io-client";
+import { hasRedis, TEST_REDIS_URL } from "../support/services.ts";
+import { type RecordingClient, recordingClient } from "./harness.ts";
+import { hasNginx, Nginx, OfficialNode, SwitchboardProcess, uniqueKey, waitFor, within } from "./support.ts";
+
+setDefaultTimeout(30_000);
+const redisUp = await hasRedis();
+const nginxUp = hasNginx();
+
+describe.skipIf(!redisUp || !nginxUp)("three node processes and an official node, one killed", () => {
+  const key = uniqueKey("procs");
+  let nodes: SwitchboardProcess[];
+  let official: OfficialNode;
+  let nginx: Nginx;
+  let onOfficial: RecordingClient;
+  /** Clients through nginx; each (re)joins "lobby" on every connect and records which node serves it. */
+  const clients: { socket: ClientSocket; news: unknown[]; node: string; connects: number }[] = [];
+
+  beforeAll(async () => {
+    const env = {
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: key,
+      CLUSTER_SECRET: "three-nodes-cluster-secret",
+    };
+    nodes = await Promise.all([
+      SwitchboardProcess.start(env),
+      SwitchboardProcess.start(env),
+      SwitchboardProcess.start(env),
+    ]);
+    official = await OfficialNode.start(TEST_REDIS_URL, key);
+    nginx = await Nginx.start(nodes.map((node) => node.port));
+    onOfficial = await recordingClient(official.url);
+    await onOfficial.join("lobby");
+    for (const transports of [["polling"], ["websocket"], ["polling", "websocket"]] as const) {
+      for (let i = 0; i < 3; i++) {
+        const socket = connect(nginx.url, {
+          transports: [...transports],
+          forceNew: true,
+          reconnectionDelay: 100,
+          reconnectionDelayMax: 300,
+          timeout: 3000,
+        });
+        const entry = { socket, news: [] as unknown[], node: "", connects: 0 };
+        socket.on("news", (payload: unknown) => entry.news.push(payload));
+        socket.on("connect", async () => {
+          await socket.timeout(3000).emitWithAck("join", "lobby");
+          entry.node = ((await socket.timeout(3000).emitWithAck("echo", null)) as { node: string }).node;
+          entry.connects++;
+        });
+        clients.push(entry);
+      }
+    }
+    await waitFor("all clients joined", () => clients.every((c) => c.connects === 1), 10_000);
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.socket.close();
+    onOfficial?.close();
+    official?.stop();
+    await nginx?.stop();
+    await Promise.all(nodes?.map((node) => node.kill()) ?? []);
+  });
+
+  test("before the kill, the official node reaches every client of the three nodes", async () => {
+    expect(await official.run<number>("serverCount")).toBe(4);
+    await official.run("emit", { rooms: ["lobby"], event: "news", args: ["before"] });
+    await waitFor("everyone got it", () => clients.every((c) => c.news.includes("before")));
+  });
+
+  test("a node killed with SIGKILL: its clients reconnect through nginx and the cluster carries on", async () => {
+    const victim = nodes.find((node) => clients.some((c) => c.node === node.nodeId))!;
+    const orphans = clients.filter((c) => c.node === victim.nodeId);
+    expect(orphans.length).toBeGreaterThan(0);
+    await victim.kill();
+    await waitFor(
+      "orphans reconnected to a survivor",
+      () => orphans.every((c) => c.connects >= 2 && c.node !== victim.nodeId),
+      15_000,
+    );
+    await waitFor("three servers left", async () => (await official.run<number>("serverCount")) === 3, 5000);
+
+    await official.run("emit", { rooms: ["lobby"], event: "news", args: ["after"] });
+    await waitFor(
+      "everyone got the broadcast after the kill",
+      () => clients.every((c) => c.news.includes("after")),
+      5000,
+    );
+    const sockets = await official.run<{ id: string }[]>("fetchSockets", { rooms: ["lobby"] });
+    expect(sockets).toHaveLength(clients.length + 1);
+    const answers = await within(
+      "serverSideEmit",
+      official.run<string[]>("serverSideEmit", { arg: "alive?" }),
+    );
+    expect(answers).toHaveLength(2);
+  });
+});
