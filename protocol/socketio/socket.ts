@@ -61,7 +61,6 @@ export class Socket<
   readonly handshake: Handshake;
   /** Free-form application data; kept across a recovered reconnection and visible to fetchSockets. */
   data: SocketData = {} as SocketData;
-  connected = false;
   /** True when this connection resumed an earlier session (connection-state recovery). */
   readonly recovered: boolean = false;
   /** Pending acks of packets sent to the client, by packet id. */
@@ -77,8 +76,11 @@ export class Socket<
   private readonly missedPackets: unknown[][];
   /** Rooms joined before the socket is connected (by a middleware, or restored), joined at connect. */
   private pendingRooms: Room[] = [];
-  /** Set once the socket has left the namespace: it may not join rooms any more. */
-  private closed = false;
+  /**
+   * connecting (connection middlewares running) → connected → disconnected. A disconnected socket
+   * never comes back (a recovered session is a new Socket with the same id).
+   */
+  private state: "connecting" | "connected" | "disconnected" = "connecting";
 
   constructor(
     readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
@@ -104,8 +106,12 @@ export class Socket<
     }
   }
 
+  get connected(): boolean {
+    return this.state === "connected";
+  }
+
   get disconnected(): boolean {
-    return !this.connected;
+    return this.state !== "connected";
   }
 
   /** The engine session under this socket. */
@@ -114,7 +120,7 @@ export class Socket<
   }
 
   get rooms(): Set<Room> {
-    if (!this.connected && !this.closed) return new Set(this.pendingRooms);
+    if (this.state === "connecting") return new Set(this.pendingRooms);
     return this.adapter.socketRooms(this.id) ?? new Set();
   }
 
@@ -223,8 +229,8 @@ export class Socket<
 
   join(rooms: Room | Room[]): Promise<void> | void {
     const list = Array.isArray(rooms) ? rooms : [rooms];
-    if (this.closed) return;
-    if (!this.connected) {
+    if (this.state === "disconnected") return;
+    if (this.state === "connecting") {
       this.pendingRooms.push(...list);
       return;
     }
@@ -311,7 +317,7 @@ export class Socket<
 
   /** @internal Connected to the namespace: join rooms, answer CONNECT, replay missed packets. */
   _onconnect(): void {
-    this.connected = true;
+    this.state = "connected";
     this.adapter.addAll(this.id, new Set([this.id, ...this.pendingRooms]));
     this.pendingRooms = [];
     this.packet({
@@ -390,13 +396,12 @@ export class Socket<
     }
     this._cleanup();
     this.client.remove(this);
-    this.connected = false;
     this.emitReserved("disconnect", reason, description);
   }
 
   /** @internal Leave every room and the namespace. */
   _cleanup(): void {
-    this.closed = true;
+    this.state = "disconnected";
     this.adapter.delAll(this.id);
     this.outgoing.remove();
     this.nsp._remove(this);
