@@ -46,6 +46,8 @@ export class CpuMeter {
   private wall0 = 0;
   /** Run-queue wait of the main thread over the last window, percent of wall time. */
   waitPercent = 0;
+  /** CPU seconds used over the last window. */
+  cpuSeconds = 0;
 
   constructor(
     private readonly read: () => number,
@@ -82,7 +84,8 @@ export class CpuMeter {
     const seconds = (performance.now() - this.wall0) / 1000;
     if (seconds <= 0) return 0;
     this.waitPercent = ((this.readWait() - this.wait0) / seconds) * 100;
-    return ((this.read() - this.cpu0) / seconds) * 100;
+    this.cpuSeconds = this.read() - this.cpu0;
+    return (this.cpuSeconds / seconds) * 100;
   }
 }
 

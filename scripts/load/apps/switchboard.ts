@@ -7,6 +7,7 @@
  * Prints one JSON line `{"ready":true,"port":N,"pid":N}` on stdout once listening.
  * Env: PORT (default 0 = ephemeral), HOST (default 127.0.0.1).
  */
+import { heapStats } from "bun:jsc";
 import { Server } from "../../../protocol/index.ts";
 
 // Library defaults otherwise, as a user gets them (the official app does the same).
@@ -23,6 +24,14 @@ io.on("connection", (socket) => {
   socket.on("echo", (payload: unknown, ack?: (payload: unknown) => void) => {
     if (typeof ack === "function") ack(payload);
   });
+});
+
+// Diagnostics for memory findings: SIGUSR2 prints the JS heap's size and object counts by type
+// (bun:jsc heapStats) on stderr, so a ramp can be diffed per connection without a heap snapshot.
+process.on("SIGUSR2", () => {
+  Bun.gc(true);
+  const { heapSize, objectCount, objectTypeCounts } = heapStats();
+  process.stderr.write(`${JSON.stringify({ heapStats: { heapSize, objectCount, objectTypeCounts } })}\n`);
 });
 
 const server = io.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1");

@@ -56,6 +56,8 @@ interface ConnectRun {
   generatorCpu: number;
   serverWait: number;
   generatorWait: number;
+  /** Server CPU per connection handshake during the ramp, µs. */
+  serverUsPerConnect: number;
   /** [connections, rss KiB] during the ramp and after the hold. */
   rssCurve: [number, number][];
 }
@@ -103,6 +105,7 @@ async function runOnce(ctx: RunContext, count: number, options: ConnectOptions):
       generatorCpu: round(generatorCpu, 1),
       serverWait: round(server.waitPercent, 1),
       generatorWait: round(self.waitPercent, 1),
+      serverUsPerConnect: ramp.clients.length ? round((server.cpuSeconds * 1e6) / ramp.clients.length, 1) : 0,
       rssCurve,
     };
   } finally {
@@ -125,11 +128,12 @@ export async function runConnect(ctx: RunContext, options: ConnectOptions): Prom
         `  connect ${ctx.target} ${count} rep ${rep + 1}: ${run.connectsPerSec} connects/s, handshake p50 ` +
           `${run.handshake.p50} p99 ${run.handshake.p99} ms, ${run.rssPerConnKb} KiB RSS/conn ` +
           `(${Math.round(run.rssBaseKb / 1024)}→${Math.round(run.rssHeldKb / 1024)} MiB), server CPU ` +
-          `${run.serverCpu}%, generator CPU ${run.generatorCpu}%, CPU wait ${run.serverWait}/${run.generatorWait}%${run.failures ? `, ${run.failures} FAILED: ${run.firstFailure}` : ""}`,
+          `${run.serverCpu}%, generator CPU ${run.generatorCpu}%, CPU wait ${run.serverWait}/${run.generatorWait}%, ${run.serverUsPerConnect} µs/connect${run.failures ? `, ${run.failures} FAILED: ${run.firstFailure}` : ""}`,
       );
     }
     const rate = spread(runs.map((r) => r.connectsPerSec));
     const p99 = spread(runs.map((r) => r.handshake.p99));
+    const us = spread(runs.map((r) => r.serverUsPerConnect));
     const mem = spread(runs.map((r) => r.rssPerConnKb));
     const failures = runs.reduce((n, r) => n + r.failures, 0);
     const note = failures ? { note: `${failures} connections failed or dropped` } : {};
@@ -146,6 +150,15 @@ export async function runConnect(ctx: RunContext, options: ConnectOptions): Prom
         generatorBound: runs.some((r) => r.generatorCpu > GENERATOR_SATURATED_PERCENT),
         noisy: runs.some((r) => Math.max(r.serverWait, r.generatorWait) > NOISY_WAIT_PERCENT),
         ...note,
+      },
+      {
+        scenario: "connect",
+        key: `connect.${count}.us`,
+        label: `connect ${n}: server CPU per connect`,
+        unit: "µs",
+        better: "lower",
+        value: us.median,
+        range: [us.min, us.max],
       },
       {
         scenario: "connect",

@@ -51,6 +51,8 @@ interface EchoRun {
   /** Percent of the window the server / generator waited for a CPU (other work on the machine). */
   serverWait: number;
   generatorWait: number;
+  /** Server CPU per acknowledged round trip, µs (less distorted by other work than acks/s). */
+  serverUsPerAck: number;
 }
 
 async function runOnce(
@@ -103,6 +105,7 @@ async function runOnce(
     generatorCpu,
     serverWait: round(server.waitPercent, 1),
     generatorWait: round(self.waitPercent, 1),
+    serverUsPerAck: measuredAcks > 0 ? round((server.cpuSeconds * 1e6) / measuredAcks, 2) : 0,
   };
 }
 
@@ -126,7 +129,7 @@ export async function runEcho(ctx: RunContext, options: EchoOptions): Promise<Sc
         ctx.progress.line(
           `  echo ${ctx.target} k=${k} rep ${rep + 1}: ${Math.round(run.acksPerSec)} acks/s, ` +
             `p50 ${run.latency.p50} ms p99 ${run.latency.p99} ms, server CPU ${Math.round(run.serverCpu)}%, ` +
-            `generator CPU ${Math.round(run.generatorCpu)}%, CPU wait ${run.serverWait}/${run.generatorWait}%${run.lostAcks ? `, LOST ${run.lostAcks}` : ""}`,
+            `generator CPU ${Math.round(run.generatorCpu)}%, CPU wait ${run.serverWait}/${run.generatorWait}%, ${run.serverUsPerAck} µs/ack${run.lostAcks ? `, LOST ${run.lostAcks}` : ""}`,
         );
       }
       const bound = runs.some((r) => r.generatorCpu > GENERATOR_SATURATED_PERCENT);
@@ -135,6 +138,7 @@ export async function runEcho(ctx: RunContext, options: EchoOptions): Promise<Sc
       const acks = spread(runs.map((r) => r.acksPerSec));
       const p99 = spread(runs.map((r) => r.latency.p99));
       const p50 = spread(runs.map((r) => r.latency.p50));
+      const us = spread(runs.map((r) => r.serverUsPerAck));
       const base = { scenario: "echo" as const };
       metrics.push(
         {
@@ -148,6 +152,16 @@ export async function runEcho(ctx: RunContext, options: EchoOptions): Promise<Sc
           generatorBound: bound,
           noisy,
           ...(lost ? { note: `${lost} acks lost` } : {}),
+        },
+        {
+          ...base,
+          key: `echo.k${k}.us`,
+          label: `echo ${options.clients}×${k}: server CPU per ack`,
+          unit: "µs",
+          better: "lower",
+          value: us.median,
+          range: [us.min, us.max],
+          noisy,
         },
         {
           ...base,

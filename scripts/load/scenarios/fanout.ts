@@ -64,7 +64,7 @@ export function describeStep(label: string, s: StepResult): string {
   return (
     `${label} ${s.deliveriesPerSec.toLocaleString("en")} deliveries/s: p50 ${s.latency.p50} p90 ${s.latency.p90} ` +
     `p99 ${s.latency.p99} max ${s.latency.max} ms, server CPU ${s.serverCpu}%, generator CPU ${s.generatorCpu}%, ` +
-    `CPU wait ${s.serverWait}/${s.generatorWait}%` +
+    `CPU wait ${s.serverWait}/${s.generatorWait}%, ${s.serverUsPerDelivery} µs/delivery` +
     `${s.lost ? `, LOST ${s.lost}/${s.expected}` : ""}${s.generatorBound ? " [generator saturated]" : ""}`
   );
 }
@@ -148,6 +148,7 @@ export function fixedRateMetrics(
   runs: StepResult[],
 ): Metric[] {
   const cpu = spread(runs.map((r) => r.serverCpu));
+  const us = spread(runs.map((r) => r.serverUsPerDelivery));
   const p50 = spread(runs.map((r) => r.latency.p50));
   const p99 = spread(runs.map((r) => r.latency.p99));
   const lost = runs.reduce((n, r) => n + r.lost, 0);
@@ -165,6 +166,16 @@ export function fixedRateMetrics(
       range: [cpu.min, cpu.max],
       noisy,
       ...note,
+    },
+    {
+      scenario,
+      key: `${keyPrefix}.us`,
+      label: `${labelPrefix}: server CPU per delivery`,
+      unit: "µs",
+      better: "lower",
+      value: us.median,
+      range: [us.min, us.max],
+      noisy,
     },
     {
       scenario,

@@ -86,6 +86,12 @@ export interface StepResult {
   /** Percent of the window the server / generator main thread waited for a CPU (other work). */
   serverWait: number;
   generatorWait: number;
+  /**
+   * Server CPU per delivery over the whole step (publishing and drain), in µs: the efficiency
+   * figure that other work on the machine distorts least (a starved server falls behind, but
+   * each delivery still costs what it costs).
+   */
+  serverUsPerDelivery: number;
   /** The scheduler fell behind the open-loop schedule (ms at the worst tick). */
   publisherLagMs: number;
 }
@@ -216,6 +222,8 @@ export class FanoutRig {
 
     const server = CpuMeter.forPid(options.serverPid);
     const self = CpuMeter.self();
+    const whole = CpuMeter.forPid(options.serverPid);
+    whole.start();
     let metering = false;
     let serverCpu = 0;
     let generatorCpu = 0;
@@ -248,6 +256,7 @@ export class FanoutRig {
     });
     const expected = total * members;
     await waitUntil(() => state.received >= expected, DRAIN_MS);
+    whole.stop();
     const latency = state.hist.summary();
     return {
       deliveriesPerSec: options.deliveriesPerSec,
@@ -262,6 +271,7 @@ export class FanoutRig {
       generatorBound: generatorCpu > GENERATOR_SATURATED_PERCENT,
       serverWait: round(server.waitPercent, 1),
       generatorWait: round(self.waitPercent, 1),
+      serverUsPerDelivery: state.received > 0 ? round((whole.cpuSeconds * 1e6) / state.received, 2) : 0,
       publisherLagMs: round(Math.max(0, maxLag - TICK_MS), 2),
     };
   }
