@@ -374,7 +374,7 @@ export function socketBehaviourSuite(transport: TransportConfig, variant: SuiteV
         silent!.on("count", () => {});
         const [err, responses] = await withTimeout(
           new Promise<[Error | null, unknown[]]>((resolve) =>
-            h.io.timeout(100).emit("count", (e: Error | null, r: unknown[]) => resolve([e, r])),
+            h.io.timeout(500).emit("count", (e: Error | null, r: unknown[]) => resolve([e, r])),
           ),
           "ack timeout",
         );
