@@ -143,6 +143,16 @@ describe("engine polling transport", () => {
     expect((description as Error).message).toBe("poll connection closed prematurely");
   });
 
+  test("'drain' fires when queued packets are handed to a poll", async () => {
+    const { socket, url } = await openSession(t);
+    let drains = 0;
+    socket.on("drain", () => drains++);
+    socket.send("queued");
+    expect(drains).toBe(0);
+    expect(await (await get(url)).text()).toBe("4queued");
+    expect(drains).toBe(1);
+  });
+
   test("sends after close are dropped without throwing", async () => {
     const { socket } = await openSession(t);
     socket.close();

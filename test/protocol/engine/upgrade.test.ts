@@ -160,8 +160,11 @@ describe("engine upgrade polling → websocket", () => {
   });
 
   test("upgrades are refused for an unknown sid, for a second concurrent probe and after the session upgraded", async () => {
+    const errors: number[] = [];
+    t.engine.on("connection_error", (e) => errors.push(e.code));
     const unknown = new WsClient(t.url({ transport: "websocket", sid: "nope" }, "ws"));
     expect(await unknown.opened.then(() => "open").catch(() => "refused")).toBe("refused");
+    expect(errors).toEqual([1]);
 
     const { socket, wsUrl } = await openPolling(t);
     const first = new WsClient(wsUrl);
@@ -175,6 +178,7 @@ describe("engine upgrade polling → websocket", () => {
     expect(socket.transportName).toBe("websocket");
     const third = new WsClient(wsUrl);
     expect(await third.opened.then(() => "open").catch(() => "refused")).toBe("refused");
+    expect(errors.at(-1)).toBe(3);
     expect(socket.state).toBe("open");
     first.close();
   });
