@@ -74,6 +74,11 @@ export interface Config {
   webDistDir: string;
   /** SHUTDOWN_TIMEOUT_MS: graceful shutdown budget before forcing exit. Default 10000. */
   shutdownTimeoutMs: number;
+  /**
+   * TRUST_PROXY: take the client address from X-Forwarded-For (behind nginx). Default false: the
+   * socket's address, so a direct client cannot pick its own rate-limit key.
+   */
+  trustProxy: boolean;
 }
 
 export const MIN_SECRET_LENGTH = 32;
@@ -211,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     whatsappVerifyToken: str("WHATSAPP_VERIFY_TOKEN"),
     webDistDir: resolve(str("WEB_DIST_DIR") ?? "src/web/dist"),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
+    trustProxy: bool("TRUST_PROXY", false),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -93,3 +93,14 @@ export function intQuery(
   if (n < min || n > max) throw invalid(field, `must be between ${min} and ${max}`);
   return n;
 }
+
+/** The client's address: the first X-Forwarded-For hop behind a trusted proxy, else the socket's. */
+export function clientAddress(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  const server = (c.env as { server?: { requestIP(req: Request): { address: string } | null } } | undefined)
+    ?.server;
+  return server?.requestIP(c.req.raw)?.address ?? "unknown";
+}

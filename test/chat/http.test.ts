@@ -1,6 +1,7 @@
 /** REST API: auth, conversations, messages, validation, errors, health, metrics, static files. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type {
   ApiError,
@@ -16,10 +17,9 @@ for (const backend of await backends()) {
   describe(`REST API on ${backend.name}`, () => {
     let h: Harness;
     let admin: string;
-    const webDir = join(import.meta.dir, "..", "..", "test-output", `web-${backend.name}-${process.pid}`);
+    const webDir = mkdtempSync(join(tmpdir(), "switchboard-web-"));
 
     beforeAll(async () => {
-      mkdirSync(webDir, { recursive: true });
       writeFileSync(join(webDir, "index.html"), "<!doctype html><title>inbox</title>");
       writeFileSync(join(webDir, "app.js"), "console.log('app')");
       h = await startHarness(backend, {
@@ -29,7 +29,10 @@ for (const backend of await backends()) {
       });
       admin = await h.token(h.fx.admin);
     }, SETUP_TIMEOUT_MS);
-    afterAll(async () => h?.close());
+    afterAll(async () => {
+      await h?.close();
+      rmSync(webDir, { recursive: true, force: true });
+    });
 
     const json = async <T>(res: Response) => (await res.json()) as T;
     const post = (path: string, body: unknown, token?: string) =>
@@ -313,5 +316,16 @@ for (const backend of await backends()) {
         expect((await json<ApiError>(res)).error.code).toBe("not_found");
       });
     });
+
+    // Last: it spends this client address's login budget.
+    test("repeated logins from one address are limited with 429", async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 15; i++)
+        statuses.push(
+          (await post("/api/v1/auth/login", { email: "agent@a.test", password: "guess" })).status,
+        );
+      expect(statuses).toContain(429);
+      expect(statuses.slice(statuses.indexOf(429)).every((s) => s === 429)).toBe(true);
+    }, 30_000);
   });
 }

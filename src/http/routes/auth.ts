@@ -9,7 +9,7 @@ import { findUserByEmail, findUserById, toUserSummary } from "../../services/use
 import type { TokenResponse } from "../../shared/api.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, notFound, unauthorized } from "../errors.ts";
-import { readJsonObject, requireString } from "../validate.ts";
+import { clientAddress, readJsonObject, requireString } from "../validate.ts";
 
 export const LOGIN_FAILED = "invalid email or password";
 export const REFRESH_FAILED_UNKNOWN_USER = "the user of this refresh token no longer exists";
@@ -41,7 +41,7 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
   };
 
   app.post("/login", async (c) => {
-    const address = c.req.header("x-forwarded-for")?.split(",")[0]?.trim() || "direct";
+    const address = clientAddress(c, ctx.config.trustProxy);
     if (!loginLimiter.take(address))
       throw new HttpError(429, HTTP_ERROR_CODES.rateLimited, "too many login attempts; retry later");
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
