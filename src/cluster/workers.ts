@@ -1,0 +1,114 @@
+/**
+ * `--workers N`: N processes of the same server on one port. The supervisor spawns N copies of the
+ * command with `REUSE_PORT=1` (each binds the public port with SO_REUSEPORT and the kernel spreads
+ * connections over them), restarts a worker that dies (with a growing delay), and stops them all
+ * on SIGTERM/SIGINT. Workers are ordinary cluster nodes: they share rooms through Redis and forward
+ * polling requests to each other through their private internal ports, so REDIS_URL is required;
+ * a CLUSTER_SECRET is generated for them when none is given.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createLogger } from "../../protocol/logger.ts";
+
+const log = createLogger("workers");
+
+export interface WorkersOptions {
+  /** How many workers. */
+  count: number;
+  /** The worker command: executable and arguments (without `--workers`). */
+  command: string[];
+  /** Environment of the workers. Default process.env. */
+  env?: Record<string, string | undefined>;
+  /** First restart delay after a crash, doubled per consecutive crash of that worker, in ms. Default 500. */
+  restartDelayMs?: number;
+  /** Longest restart delay, in ms. Default 15000. */
+  maxRestartDelayMs?: number;
+}
+
+export const WORKERS_DEFAULTS = { restartDelayMs: 500, maxRestartDelayMs: 15_000 } as const;
+/** A worker that lived this long before dying is considered healthy: its delay starts over. */
+const STABLE_AFTER_MS = 10_000;
+
+/** The N of `--workers N` / `--workers=N`, null when absent. Throws on a bad value. */
+export function parseWorkersFlag(argv: readonly string[]): number | null {
+  const at = argv.findIndex((a) => a === "--workers" || a.startsWith("--workers="));
+  if (at < 0) return null;
+  const arg = argv[at] as string;
+  const raw = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[at + 1];
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--workers needs a positive integer, got "${raw ?? ""}"`);
+  return n;
+}
+
+/** argv without `--workers N` (what each worker runs). */
+export function withoutWorkersFlag(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--workers") i++;
+    else if (!arg.startsWith("--workers=")) out.push(arg);
+  }
+  return out;
+}
+
+/** Why a worker setup cannot run, or null when it can. */
+export function workersProblem(env: Record<string, string | undefined>): string | null {
+  if (!env.REDIS_URL) return "--workers needs REDIS_URL: workers share rooms and sessions through Redis";
+  if (env.PORT === "0") return "--workers needs a fixed PORT: workers share it";
+  return null;
+}
+
+export interface Supervisor {
+  /** Live worker processes (for tests). */
+  readonly workers: readonly (ChildProcess | undefined)[];
+  /** Stops every worker (SIGTERM) and resolves when all exited. */
+  stop(): Promise<void>;
+}
+
+export function runWorkers(options: WorkersOptions): Supervisor {
+  const env: Record<string, string | undefined> = { ...(options.env ?? process.env), REUSE_PORT: "1" };
+  // Workers forward polling requests to each other: they need a shared secret even if none was set.
+  env.CLUSTER_SECRET ??= randomBytes(24).toString("base64url");
+  const base = options.restartDelayMs ?? WORKERS_DEFAULTS.restartDelayMs;
+  const max = options.maxRestartDelayMs ?? WORKERS_DEFAULTS.maxRestartDelayMs;
+  const workers: (ChildProcess | undefined)[] = new Array(options.count).fill(undefined);
+  const delays: number[] = new Array(options.count).fill(base);
+  let stopping = false;
+
+  const start = (index: number) => {
+    const [cmd, ...args] = options.command;
+    const startedAt = Date.now();
+    const child = spawn(cmd as string, args, {
+      stdio: "inherit",
+      env: { ...env, WORKER_INDEX: String(index) },
+    });
+    workers[index] = child;
+    log.info("worker started", { worker: index, pid: child.pid });
+    child.once("exit", (code, signal) => {
+      workers[index] = undefined;
+      if (stopping) return;
+      if (Date.now() - startedAt > STABLE_AFTER_MS) delays[index] = base;
+      const delay = delays[index] ?? base;
+      delays[index] = Math.min(max, delay * 2);
+      log.error("worker died: restarting", { worker: index, code, signal, restartInMs: delay });
+      setTimeout(() => {
+        if (!stopping) start(index);
+      }, delay);
+    });
+  };
+  for (let i = 0; i < options.count; i++) start(i);
+
+  const stop = async () => {
+    stopping = true;
+    await Promise.all(
+      workers.map((child) => {
+        if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+        child.kill("SIGTERM");
+        return exited;
+      }),
+    );
+  };
+  return { workers, stop };
+}
