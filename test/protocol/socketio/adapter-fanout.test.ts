@@ -128,6 +128,31 @@ describe("native fan-out", () => {
   });
 });
 
+describe("native fan-out across transports", () => {
+  test("one publish reaches websocket, polling and just-upgraded members of a room alike", async () => {
+    const polling = new Harness(TRANSPORTS.polling);
+    try {
+      const ws = await polling.connected("/", { transports: ["websocket"] });
+      const poll = await polling.connected();
+      const upgraded = await polling.connected("/", { transports: TRANSPORTS.upgrade.transports });
+      await polling.upgraded(upgraded);
+      for (const client of [ws, poll, upgraded]) polling.serverSocket(client).join("mixed");
+      const publish = spyOn(polling.io.engine, "publish");
+      const got = Promise.all([ws, poll, upgraded].map((client) => next(client, "news")));
+      polling.io.to("mixed").emit("news", "one", new Uint8Array([1]));
+      const received = await got;
+      expect(publish).toHaveBeenCalledTimes(1);
+      publish.mockRestore();
+      for (const [text, bytes] of received as [string, Uint8Array][]) {
+        expect(text).toBe("one");
+        expect([...new Uint8Array(bytes)]).toEqual([1]);
+      }
+    } finally {
+      await polling.close();
+    }
+  });
+});
+
 describe("rooms", () => {
   test("joining and leaving subscribe and unsubscribe the engine session and emit room events", async () => {
     const adapter = h.io.sockets.adapter;
