@@ -112,6 +112,8 @@ export class SocketClient {
   readonly #staticToken: string | null;
   readonly #ackTimeoutMs: number;
   readonly #statusResyncLimit: number;
+  /** Wait before retrying a token refresh that failed for lack of a server (the reconnection ceiling). */
+  readonly #retryDelayMs: number;
   readonly #listeners = new Listeners<SocketClientEvents>();
   /** Conversations the user wants to watch; re-joined after every reconnect. */
   readonly #ledgers = new Map<Uuid, ConversationLedger>();
@@ -128,6 +130,7 @@ export class SocketClient {
     this.#staticToken = typeof options.auth === "string" ? options.auth : null;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 5000;
     this.#statusResyncLimit = options.statusResyncLimit ?? 50;
+    this.#retryDelayMs = options.reconnectionDelayMaxMs ?? 5000;
     this.api = options.api ?? new ApiClient({ baseUrl: options.url ?? "", accessToken: () => this.#token() });
 
     const socketOptions: Partial<ManagerOptions & SocketOptions> = {
@@ -221,6 +224,8 @@ export class SocketClient {
   disconnect(): void {
     this.#socket.disconnect();
     this.#tokens?.stop();
+    // socket.io-client emits no "disconnect" when the socket was not connected (e.g. while retrying).
+    this.#setState("disconnected", { reason: "io client disconnect" });
   }
 
   /**
@@ -419,7 +424,15 @@ export class SocketClient {
       () => this.#socket.connect(),
       (error: ApiRequestError) => {
         this.#listeners.emit("error", error);
-        this.#setState("unauthorized", { reason: error.message, code: CLIENT_ERROR_CODES.sessionExpired });
+        if (tokens.sessionExpired) {
+          this.#setState("unauthorized", { reason: error.message, code: CLIENT_ERROR_CODES.sessionExpired });
+          return;
+        }
+        // The server could not be reached (restarting, network down): the session is not over, try again.
+        const retry = setTimeout(() => {
+          if (this.#state === "reconnecting") this.#reconnectWithFreshToken(reason);
+        }, this.#retryDelayMs);
+        (retry as { unref?: () => void }).unref?.();
       },
     );
   }

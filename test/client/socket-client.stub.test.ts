@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   ApiClient,
+  ApiRequestError,
   type ConnectionState,
   type MessageSource,
   SocketClient,
@@ -232,6 +233,29 @@ describe("SocketClient (scripted server)", () => {
     );
     expect(recorder.states).not.toContain("unauthorized");
   }, 10_000);
+
+  test("a refresh that fails for lack of a server is retried instead of signing the user out", async () => {
+    const api = new ApiClient({ baseUrl: stub.url });
+    let attempts = 0;
+    const tokens = new TokenManager({
+      refresher: {
+        refresh: (refreshToken) => {
+          attempts++;
+          if (attempts === 1)
+            return Promise.reject(new ApiRequestError(0, "network_error", "server unreachable"));
+          return api.refresh(refreshToken);
+        },
+      },
+      tokens: stub.tokenResponse(stub.userIds[0], -10),
+      now: () => Date.now() - 3_600_000,
+    });
+    const client = new SocketClient({ url: stub.url, auth: tokens, api, reconnectionDelayMaxMs: 100 });
+    clients.push(client);
+    const recorder = record(client);
+    await client.connect();
+    expect(attempts).toBe(2);
+    expect(recorder.states).not.toContain("unauthorized");
+  });
 
   test("a bad token ends in the unauthorized state with the server's code", async () => {
     const client = new SocketClient({ url: stub.url, auth: "not-a-jwt" });
