@@ -12,13 +12,18 @@ export function healthRoutes(ctx: AppContext): Hono {
 
   app.get("/health", async (c) => {
     let database: HealthResponse["database"] = "ok";
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
         ctx.database.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), DB_CHECK_TIMEOUT_MS)),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("timeout")), DB_CHECK_TIMEOUT_MS);
+        }),
       ]);
     } catch {
       database = "error";
+    } finally {
+      clearTimeout(timer);
     }
     const body: HealthResponse = {
       status: database === "ok" ? "ok" : "degraded",
