@@ -23,7 +23,8 @@ const toBytes = (d: unknown) => new Uint8Array(d as ArrayBuffer);
 
 for (const mode of MODES) {
   describe(`engine.io-client over ${mode.name}`, () => {
-    const t = startEngine({ pingInterval: 100, pingTimeout: 200 });
+    // Short enough to see several pings, loose enough for a loaded CI machine.
+    const t = startEngine({ pingInterval: 200, pingTimeout: 1000 });
     const clients: Socket[] = [];
     afterAll(async () => {
       for (const c of clients) c.close();
@@ -86,11 +87,14 @@ for (const mode of MODES) {
         socket.send(`s${i}`);
         if (i % 20 === 0) await Bun.sleep(2);
       }
-      await withTimeout(Promise.all([serverDone, clientDone]), "streams", 10_000);
+      const closed = new Promise<never>((_, reject) =>
+        socket.once("close", (reason) => reject(new Error(`session closed mid-stream: ${reason}`))),
+      );
+      await withTimeout(Promise.race([Promise.all([serverDone, clientDone]), closed]), "streams", 15_000);
       expect(toServer).toEqual(Array.from({ length: N }, (_, i) => `c${i}`));
       expect(toClient).toEqual(Array.from({ length: N }, (_, i) => `s${i}`));
       await whenUpgraded(client);
-    });
+    }, 20_000);
 
     test("the heartbeat keeps an idle client connected over several ping intervals", async () => {
       const { client, socket } = await connect();
@@ -98,7 +102,7 @@ for (const mode of MODES) {
       socket.on("close", () => {
         closed = true;
       });
-      await Bun.sleep(500);
+      await Bun.sleep(700);
       expect(closed).toBe(false);
       expect(client.readyState).toBe("open");
     });

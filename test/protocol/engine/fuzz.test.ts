@@ -92,7 +92,7 @@ describe("engine under random input", () => {
       { numRuns: 150 },
     );
     await expectHealthy();
-  });
+  }, 30_000);
 
   test("random and mutated POST payloads (including invalid UTF-8) never break the engine", async () => {
     await fc.assert(
@@ -105,7 +105,7 @@ describe("engine under random input", () => {
       { numRuns: 150 },
     );
     await expectHealthy();
-  });
+  }, 30_000);
 
   test("random websocket frames (text and binary) never break the engine", async () => {
     await fc.assert(
@@ -120,7 +120,7 @@ describe("engine under random input", () => {
       { numRuns: 60 },
     );
     await expectHealthy();
-  });
+  }, 30_000);
 
   test("random frames on an upgrade probe never break the session or the engine", async () => {
     await fc.assert(
@@ -138,5 +138,5 @@ describe("engine under random input", () => {
       { numRuns: 60 },
     );
     await expectHealthy();
-  });
+  }, 30_000);
 });
