@@ -2,7 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { get, handshake, nextClose, nextConnection, post, startEngine, WsClient } from "./helpers.ts";
 
 describe("engine heartbeat", () => {
-  const t = startEngine({ pingInterval: 80, pingTimeout: 120 });
+  // A wide pong deadline: a loaded CI machine must not turn a slow pong into a failure.
+  const t = startEngine({ pingInterval: 80, pingTimeout: 400 });
   afterAll(() => t.close());
 
   test("the server pings every pingInterval and a client that answers stays connected", async () => {
@@ -27,7 +28,7 @@ describe("engine heartbeat", () => {
     expect(await ws.next(1000)).toBe("2");
     const pingedAt = Date.now();
     expect((await closed).reason).toBe("ping timeout");
-    expect(Date.now() - pingedAt).toBeGreaterThanOrEqual(100);
+    expect(Date.now() - pingedAt).toBeGreaterThanOrEqual(350);
     await ws.waitClosed();
   });
 
