@@ -181,6 +181,19 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
     expect(catchUps.length).toBeGreaterThan(0);
   }, 40_000);
 
+  test("a wrong password is refused on the login form", async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT);
+    await page.goto(backend.url);
+    await page.getByTestId("login-email").fill(DEMO_AGENT_EMAIL);
+    await page.getByTestId("login-password").fill("not the password");
+    await page.getByTestId("login-submit").click();
+    await expect(waitForText(page.getByTestId("login-error"), /Wrong email or password/)).resolves.toBeTrue();
+    expect(await page.getByTestId("connection-status").count()).toBe(0);
+  });
+
   test("screenshots of both inboxes are saved with the test output", async () => {
     const files = [join(OUTPUT_DIR, "browser-inbox-admin.png"), join(OUTPUT_DIR, "browser-inbox-agent.png")];
     await admin.screenshot({ path: files[0] });

@@ -106,6 +106,7 @@ export class Inbox {
     this.#list.setConversations(page.data);
     const first = initialConversation ?? page.data[0]?.id;
     if (first) await this.select(first);
+    else this.#thread.setEnabled(false);
   }
 
   /** Opens a conversation: leaves the previous room, joins this one, then shows its history. */
@@ -121,6 +122,7 @@ export class Inbox {
     this.#list.select(conversationId);
     const conversation = this.#conversations.find((c) => c.id === conversationId);
     this.#thread.open(conversation ? contactName(conversation) : "Conversation", []);
+    this.#thread.setEnabled(true);
     this.#thread.element.dataset.conversationId = conversationId;
     // Join before reading history: whatever is stored after the read arrives live, and the view drops
     // what arrives both ways.

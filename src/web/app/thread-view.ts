@@ -77,6 +77,12 @@ export class ThreadView {
     });
   }
 
+  /** Enables the send box only while a conversation is open. */
+  setEnabled(enabled: boolean): void {
+    this.#input.disabled = !enabled;
+    this.#send.disabled = !enabled;
+  }
+
   /** Starts showing a conversation (clears the previous one). */
   open(title: string, history: readonly Message[]): void {
     this.#title.textContent = title;
