@@ -317,23 +317,26 @@ for (const backend of await backends()) {
     });
 
     test("a live socket is told token_expired and disconnected when its token expires", async () => {
-      const socket = await h.connect(await h.token(h.fx.spare[2]!, 1));
-      const error = next(socket, "error", 3000);
-      const gone = disconnected(socket, 3000);
+      // exp is in whole seconds: a 2 s token expires 1–2 s from now, after the handshake even on a busy machine.
+      const socket = await h.connect(await h.token(h.fx.spare[2]!, 2));
+      const error = next(socket, "error", 5000);
+      const gone = disconnected(socket, 5000);
       expect(await error).toMatchObject({ code: "token_expired" });
       expect(await gone).toBe("io server disconnect");
     });
 
     test("auth:refresh with a new token keeps the socket alive past the old expiry", async () => {
       const user = h.fx.spare[3]!;
-      const socket = await h.connect(await h.token(user, 1));
+      const shortLived = await h.token(user, 3);
+      const oldExp = JSON.parse(Buffer.from(shortLived.split(".")[1]!, "base64url").toString()).exp as number;
+      const socket = await h.connect(shortLived);
       const ack = (await socket
         .timeout(WAIT_MS)
         .emitWithAck("auth:refresh", { token: await h.token(user, 60) })) as AckResponse<{
         expires_at: number;
       }>;
       expect(ack.ok && ack.expires_at).toBeGreaterThan(Date.now() / 1000 + 30);
-      await sleep(1500);
+      await sleep(oldExp * 1000 - Date.now() + 300);
       expect(socket.connected).toBe(true);
       const refused = (await socket
         .timeout(WAIT_MS)
