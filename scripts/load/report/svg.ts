@@ -3,6 +3,7 @@
  * server memory by connection count (connect ramps), one colour per server.
  */
 import type { Sample } from "../scenarios/types.ts";
+import { spread } from "../stats.ts";
 
 interface Series {
   name: string;
@@ -127,21 +128,21 @@ type ConnectSample = Sample & { count: number; rssCurve: [number, number][] };
 
 function latencySeries(samples: Sample[], scenario: "fanout" | "polling"): Series[] {
   const series: Series[] = [];
-  const steps = samples.filter((s) => s.scenario === scenario && s.kind === "step") as StepSample[];
+  // Search steps and fixed-rate repetitions alike: every offered rate that was measured.
+  const steps = samples.filter(
+    (s) => s.scenario === scenario && (s.kind === "step" || s.kind === "fixed"),
+  ) as StepSample[];
   for (const target of [...new Set(steps.map((s) => String(s.target)))]) {
-    const mine = steps.filter((s) => s.target === target);
+    // One point per offered rate: the median over the repetitions (and retries) at that rate.
+    const byRate = new Map<number, StepSample[]>();
+    for (const s of steps.filter((x) => x.target === target)) {
+      byRate.set(s.deliveriesPerSec, [...(byRate.get(s.deliveriesPerSec) ?? []), s]);
+    }
+    const at = (pick: (s: StepSample) => number): [number, number][] =>
+      [...byRate].map(([rate, group]) => [rate, spread(group.map(pick)).median]);
     const color = COLORS[target] ?? "#555";
-    series.push({
-      name: `${target} p99`,
-      color,
-      points: mine.map((s) => [s.deliveriesPerSec, s.latency.p99]),
-    });
-    series.push({
-      name: `${target} p50`,
-      color,
-      dash: "5,4",
-      points: mine.map((s) => [s.deliveriesPerSec, s.latency.p50]),
-    });
+    series.push({ name: `${target} p99`, color, points: at((s) => s.latency.p99) });
+    series.push({ name: `${target} p50`, color, dash: "5,4", points: at((s) => s.latency.p50) });
   }
   return series;
 }
