@@ -32,8 +32,18 @@ export const MIN_CLUSTER_SECRET_LENGTH = 16;
 
 /** The cluster configuration, or null when REDIS_URL is unset. Throws listing every bad value. */
 export function loadClusterConfig(env: Record<string, string | undefined>): ClusterConfig | null {
+  const { config, problems } = parseClusterConfig(env);
+  if (problems.length > 0) throw new Error(`invalid cluster configuration:\n  - ${problems.join("\n  - ")}`);
+  return config;
+}
+
+/** The cluster configuration (null when REDIS_URL is unset) and every problem found, for the app's config loader. */
+export function parseClusterConfig(env: Record<string, string | undefined>): {
+  config: ClusterConfig | null;
+  problems: string[];
+} {
   const redisUrl = env.REDIS_URL?.trim();
-  if (!redisUrl) return null;
+  if (!redisUrl) return { config: null, problems: [] };
   const problems: string[] = [];
   if (!/^rediss?:\/\//.test(redisUrl)) problems.push("REDIS_URL must start with redis:// or rediss://");
   const mode = env.REDIS_SUBSCRIPTION_MODE ?? "rooms";
@@ -74,6 +84,5 @@ export function loadClusterConfig(env: Record<string, string | undefined>): Clus
     advertiseUrl: env.CLUSTER_ADVERTISE_URL?.replace(/\/$/, "") || undefined,
     peers,
   };
-  if (problems.length > 0) throw new Error(`invalid cluster configuration:\n  - ${problems.join("\n  - ")}`);
-  return config;
+  return { config, problems };
 }

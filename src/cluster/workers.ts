@@ -56,6 +56,8 @@ export function withoutWorkersFlag(argv: readonly string[]): string[] {
 export function workersProblem(env: Record<string, string | undefined>): string | null {
   if (!env.REDIS_URL) return "--workers needs REDIS_URL: workers share rooms and sessions through Redis";
   if (env.PORT === "0") return "--workers needs a fixed PORT: workers share it";
+  if (!env.DATABASE_URL)
+    return "--workers needs DATABASE_URL (PostgreSQL): the embedded database serves one process";
   return null;
 }
 
@@ -111,4 +113,26 @@ export function runWorkers(options: WorkersOptions): Supervisor {
     );
   };
   return { workers, stop };
+}
+
+/**
+ * The supervisor side of `bun run start --workers N` (src/main.ts calls it before anything else):
+ * checks the setup, runs the workers and exits when they are all gone after SIGTERM/SIGINT.
+ */
+export async function superviseWorkers(
+  count: number,
+  argv: readonly string[] = process.argv,
+): Promise<never> {
+  const problem = workersProblem(process.env);
+  if (problem) {
+    console.error(problem);
+    process.exit(2);
+  }
+  const supervisor = runWorkers({ count, command: [process.execPath, ...withoutWorkersFlag(argv.slice(1))] });
+  log.info("supervising workers", { count, port: process.env.PORT ?? "8000" });
+  await new Promise<void>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => resolve());
+  });
+  await supervisor.stop();
+  process.exit(0);
 }

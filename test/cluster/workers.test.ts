@@ -29,10 +29,12 @@ describe("the --workers flag", () => {
     expect(withoutWorkersFlag(["a", "--workers", "4", "b", "--workers=3"])).toEqual(["a", "b"]);
   });
 
-  test("needs Redis and a fixed port", () => {
-    expect(workersProblem({ PORT: "8000" })).toContain("REDIS_URL");
-    expect(workersProblem({ REDIS_URL: "redis://x", PORT: "0" })).toContain("PORT");
-    expect(workersProblem({ REDIS_URL: "redis://x", PORT: "8000" })).toBeNull();
+  test("needs Redis, a fixed port and PostgreSQL", () => {
+    const db = { DATABASE_URL: "postgres://x" };
+    expect(workersProblem({ ...db, PORT: "8000" })).toContain("REDIS_URL");
+    expect(workersProblem({ ...db, REDIS_URL: "redis://x", PORT: "0" })).toContain("PORT");
+    expect(workersProblem({ REDIS_URL: "redis://x", PORT: "8000" })).toContain("DATABASE_URL");
+    expect(workersProblem({ ...db, REDIS_URL: "redis://x", PORT: "8000" })).toBeNull();
   });
 });
 
