@@ -104,6 +104,12 @@ async function search(
     best = steps[s]!;
     rate *= 2;
   }
+  // The starting rate already failed: halve down to an eighth of it to find a passing rate.
+  for (let down = options.startRate / 2; !best && down >= options.startRate / 8; down /= 2) {
+    const s = steps.length;
+    if (await run(down)) best = steps[s]!;
+    else failed = steps[s]!;
+  }
   if (failed) {
     let low = best?.deliveriesPerSec ?? 0;
     let high = failed.deliveriesPerSec;
