@@ -7,7 +7,7 @@ import { svgReport } from "../../scripts/load/report/svg.ts";
 import { readDecimal } from "../../scripts/load/scenarios/rig.ts";
 import type { Metric } from "../../scripts/load/scenarios/types.ts";
 import { LatencyHistogram, spread } from "../../scripts/load/stats.ts";
-import { parseServerPacket } from "../../scripts/load/wire.ts";
+import { ackArgs, encodeConnect, encodeEvent } from "../../scripts/load/wire.ts";
 
 /** An unmasked server frame, as a server writes it. */
 function serverFrame(opcode: number, payload: Buffer, fin = true): Buffer {
@@ -82,15 +82,12 @@ describe("the hot-path readers", () => {
     expect(readDecimal(Buffer.from("15,"), 0, 3)).toBe(15);
   });
 
-  test("server packets are classified as Engine.IO and Socket.IO types", () => {
-    expect(parseServerPacket('0{"sid":"a","pingInterval":25000,"pingTimeout":20000}')).toMatchObject({
-      kind: "open",
-      sid: "a",
-    });
-    expect(parseServerPacket('40{"sid":"b"}')).toEqual({ kind: "connect", sid: "b" });
-    expect(parseServerPacket('4312["ok"]')).toMatchObject({ kind: "ack", id: 12 });
-    expect(parseServerPacket('44{"message":"no"}')).toEqual({ kind: "connect_error", message: "no" });
-    expect(parseServerPacket("2")).toEqual({ kind: "ping" });
+  test("client packets are written as Socket.IO text packets on the main namespace", () => {
+    expect(encodeEvent("echo", ["x"])).toBe('42["echo","x"]');
+    expect(encodeEvent("join", ["room-1"], 7)).toBe('427["join","room-1"]');
+    expect(encodeConnect()).toBe("40");
+    expect(encodeConnect({ token: "t" })).toBe('40{"token":"t"}');
+    expect(ackArgs('4312[{"ok":true},2]')).toEqual([{ ok: true }, 2]);
   });
 });
 
