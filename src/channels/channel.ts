@@ -57,6 +57,11 @@ export interface OutboundChannel {
   send(request: OutboundRequest): Promise<OutboundResult>;
   /** Called once at start-up with the sink for self-produced reports; webhook channels ignore it. */
   attach?(sink: StatusSink): void;
+  /**
+   * The "sent" step of `whatsappMessageId` is stored: reports about it can now be applied. A channel
+   * that reports by itself (the sandbox) starts its reports here, never before.
+   */
+  stored?(whatsappMessageId: string): void;
   /** Stops timers and pending work (shutdown). */
   close(): void;
 }

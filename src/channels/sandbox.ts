@@ -37,14 +37,15 @@ export class SandboxChannel implements OutboundChannel {
   async send(request: OutboundRequest): Promise<OutboundResult> {
     if (request.content.text?.includes(SANDBOX_FAIL_MARKER))
       throw new ChannelError(CHANNEL_ERROR_CODES.sandboxFailure, "the sandbox refused this message (#fail)");
-    const whatsappMessageId = `wamid.sandbox.${randomUUID()}`;
+    return { whatsappMessageId: `wamid.sandbox.${randomUUID()}` };
+  }
+
+  stored(whatsappMessageId: string): void {
     this.#later(this.#stepMs, whatsappMessageId, "delivered");
     this.#later(this.#stepMs * 2, whatsappMessageId, "read");
-    return { whatsappMessageId };
   }
 
   #later(delayMs: number, whatsappMessageId: string, status: "delivered" | "read"): void {
-    // Never 0: the caller stores the channel id ("sent") before the first report may arrive.
     const timer = setTimeout(
       () => {
         this.#timers.delete(timer);

@@ -73,6 +73,7 @@ export class MessageSender {
     try {
       const row = await advanceStatus(this.db, { id: message.id }, change);
       if (!row) return;
+      if (change.whatsappMessageId) this.channel.stored?.(change.whatsappMessageId);
       this.notifier.publish(
         [
           {
