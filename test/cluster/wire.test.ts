@@ -103,9 +103,19 @@ describe("codec", () => {
     expect(
       reasonOf(() => decodeBroadcast(encodeBroadcast(["u", "nope" as never, { rooms: [], except: [] }]))),
     ).toBe(MalformedReason.BAD_PACKET);
+    const opts = { rooms: [], except: [] };
     expect(
-      reasonOf(() => decodeBroadcast(encodeBroadcast(["u", { type: 2 }, { rooms: "x" } as never]))),
+      reasonOf(() =>
+        decodeBroadcast(encodeBroadcast(["u", { type: 2, data: ["e"] }, { rooms: "x" } as never])),
+      ),
     ).toBe(MalformedReason.BAD_OPTIONS);
+    // Only events travel as broadcasts: a CONNECT (0) or DISCONNECT (1), or data that is not an event, would break clients.
+    expect(reasonOf(() => decodeBroadcast(encodeBroadcast(["u", { type: 1, nsp: "/" }, opts])))).toBe(
+      MalformedReason.BAD_PACKET,
+    );
+    expect(reasonOf(() => decodeBroadcast(encodeBroadcast(["u", { type: 2, data: "x" }, opts])))).toBe(
+      MalformedReason.BAD_PACKET,
+    );
     expect(reasonOf(() => decodeRequest(bytes('{"type":99}')))).toBe(MalformedReason.NOT_A_REQUEST);
     expect(reasonOf(() => decodeRequest(bytes('{"type":6,"data":"x"}')))).toBe(MalformedReason.NOT_A_REQUEST);
     expect(reasonOf(() => decodeResponse(bytes('{"rooms":[]}')))).toBe(MalformedReason.NOT_A_RESPONSE);
@@ -171,5 +181,30 @@ describe("what the official @socket.io/redis-emitter publishes", async () => {
       { type: RequestType.REMOTE_DISCONNECT, opts: { rooms: ["r1"], except: [], flags: {} }, close: true },
       { uid: "emitter", type: RequestType.SERVER_SIDE_EMIT, data: ["hello", "x"] },
     ]);
+  });
+});
+
+describe("decoding arbitrary bytes", () => {
+  test("either decodes or throws MalformedMessageError, never anything else", async () => {
+    const fc = await import("fast-check");
+    const { encode } = await import("notepack.io");
+    const decoders = [decodeBroadcast, decodeRequest, decodeResponse];
+    const arbitraryBytes = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }).map((b) => (b.length === 0 ? new Uint8Array([0xc1]) : b)),
+      fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify(v) || "null")),
+      fc.jsonValue().map((v) => new Uint8Array(encode(v))),
+    );
+    fc.assert(
+      fc.property(arbitraryBytes, (bytes) => {
+        for (const decode of decoders) {
+          try {
+            decode(bytes);
+          } catch (err) {
+            if (!(err instanceof MalformedMessageError)) throw err;
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -22,7 +22,7 @@ export const MalformedReason = {
   NOT_DECODABLE: "not decodable as JSON or msgpack",
   NOT_A_BROADCAST: "not a [uid, packet, opts] broadcast tuple",
   BAD_OPTIONS: "broadcast options are not {rooms, except}",
-  BAD_PACKET: "packet is not a socket.io packet object",
+  BAD_PACKET: "packet is not a socket.io event packet",
   NOT_A_REQUEST: "not a request object with a known type",
   NOT_A_RESPONSE: "not a response object with a requestId",
 } as const;
@@ -68,8 +68,15 @@ function checkOptions(v: unknown): WireOptions {
   };
 }
 
+/** Only events are broadcast (socket.io's EVENT and BINARY_EVENT): anything else would break clients. */
+const BROADCASTABLE_TYPES = new Set([2, 5]);
+
 function checkPacket(v: unknown): WirePacket {
-  if (!isObject(v) || typeof v.type !== "number") throw new MalformedMessageError(MalformedReason.BAD_PACKET);
+  if (!isObject(v) || typeof v.type !== "number" || !BROADCASTABLE_TYPES.has(v.type)) {
+    throw new MalformedMessageError(MalformedReason.BAD_PACKET);
+  }
+  if (!Array.isArray(v.data) || typeof v.data[0] !== "string")
+    throw new MalformedMessageError(MalformedReason.BAD_PACKET);
   if (v.nsp !== undefined && typeof v.nsp !== "string")
     throw new MalformedMessageError(MalformedReason.BAD_PACKET);
   if (v.id !== undefined && typeof v.id !== "number")

@@ -179,7 +179,14 @@ export class RedisLink extends EventEmitter {
   private counting(listener: RawListener) {
     return (message: Buffer, channel: Buffer | string) => {
       this.counters.received++;
-      listener(message, channel.toString());
+      try {
+        listener(message, channel.toString());
+      } catch (err) {
+        // A message that decodes but cannot be delivered (a foreign packet shape, say) must not
+        // reach node-redis' parser as an exception: count it with the malformed ones.
+        this.counters.malformed++;
+        log.warn("a message from Redis could not be handled", { channel: channel.toString(), err });
+      }
     };
   }
 
