@@ -1,7 +1,8 @@
 /**
  * The inbox page in headless Chromium against the real server (src/app.ts on PGlite in a temp dir,
- * sandbox channel): two users of one organization (the demo admin and agent) in two browser contexts
- * watch the same conversation. Screenshots go to test-output/.
+ * sandbox channel): users of one organization (the demo admin and agent, plus a second admin so two
+ * people can type at once) in separate browser contexts watch the same conversation. Screenshots go
+ * to test-output/.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir } from "node:fs/promises";
@@ -19,6 +20,8 @@ import { hasChromium, launchChromium } from "./support/chromium.ts";
 const OUTPUT_DIR = resolve(import.meta.dir, "../../test-output");
 /** Bound of every single wait on the page. */
 const STEP_TIMEOUT = 10_000;
+/** A third user of the demo organization, so that two people can type at once. */
+const SECOND_ADMIN_EMAIL = "second-admin@demo.local";
 
 const runnable = hasChromium();
 
@@ -28,6 +31,7 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
   const contexts: BrowserContext[] = [];
   let admin: Page;
   let agent: Page;
+  let secondAdmin: Page;
   const pageErrors: string[] = [];
 
   async function openInbox(email: string): Promise<Page> {
@@ -92,7 +96,9 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
     browser = await launchChromium();
     admin = await openInbox(DEMO_ADMIN_EMAIL);
     agent = await openInbox(DEMO_AGENT_EMAIL);
-  }, 60_000);
+    await backend.addUser(SECOND_ADMIN_EMAIL, "Second Admin", "org_admin");
+    secondAdmin = await openInbox(SECOND_ADMIN_EMAIL);
+  }, 90_000);
 
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => {});
@@ -106,16 +112,19 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
     expect(await admin.getByTestId("conversation-item").count()).toBeGreaterThan(0);
   });
 
-  test("the typing indicator appears for the other user and disappears after the typist goes idle", async () => {
-    await admin.getByTestId("composer-input").pressSequentially("Hel", { delay: 30 });
+  test("the typing indicator names one typist, counts several, and clears when they go idle", async () => {
     const indicator = agent.getByTestId("typing-indicator");
-    await expect(waitForText(indicator, /is typing…$/)).resolves.toBeTrue();
+    await admin.getByTestId("composer-input").pressSequentially("Hel", { delay: 30 });
+    await expect(waitForText(indicator, /^\S.* is typing…$/)).resolves.toBeTrue();
     // The typist's own page never shows itself typing.
     expect(await admin.getByTestId("typing-indicator").textContent()).toBe("");
-    // 2 s idle → typing_stop → the indicator clears (well before the 5 s fallback would).
+    await secondAdmin.getByTestId("composer-input").pressSequentially("Hi", { delay: 30 });
+    await expect(waitForText(indicator, /^2 people are typing…$/)).resolves.toBeTrue();
+    // 2 s idle → typing_stop from both → the indicator clears (well before the 5 s fallback would).
     await expect(waitForText(indicator, /^$/)).resolves.toBeTrue();
     await admin.getByTestId("composer-input").fill("");
-  }, 20_000);
+    await secondAdmin.getByTestId("composer-input").fill("");
+  }, 25_000);
 
   test("a message sent in one browser appears once in the other, and its ticks advance sent → delivered → read", async () => {
     await recordStatuses(admin);

@@ -6,9 +6,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { users } from "../../../db/schema.ts";
 import { type RunningServer, startServer } from "../../../src/app.ts";
+import { hashPassword } from "../../../src/auth/password.ts";
 import { loadConfig } from "../../../src/config.ts";
 import { DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL } from "../../../src/seed.ts";
+import type { UserRole } from "../../../src/shared/events.ts";
 
 export const DEMO_PASSWORD = "browser-test-password";
 export { DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL };
@@ -18,6 +21,8 @@ export interface Backend {
   running: RunningServer;
   /** The seeded demo conversation (assigned to the demo agent, visible to the admin). */
   conversationId: string;
+  /** Adds a user to the demo organization (password DEMO_PASSWORD); answers its id. */
+  addUser(email: string, name: string, role: UserRole): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +61,19 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     url: running.url,
     running,
     conversationId,
+    addUser: async (email, name, role) => {
+      const [row] = await running.ctx.database.db
+        .insert(users)
+        .values({
+          organizationId: running.seeded!.organizationId,
+          email,
+          name,
+          role,
+          passwordHash: await hashPassword(DEMO_PASSWORD),
+        })
+        .returning({ id: users.id });
+      return row!.id;
+    },
     stop: async () => {
       await running.stop();
       await rm(dir, { recursive: true, force: true });
