@@ -111,11 +111,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
-        server.stop(false);
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        const left = () => Math.max(0, deadline - Date.now() - 500);
+        // No new connections; resolves once in-flight requests have been answered.
+        const requestsDone = server.stop(false);
+        // Long polls and websockets would hold the server open: the engine ends them.
         await realtime.close();
         channel.close();
-        await Promise.race([ctx.sender.drain(), Bun.sleep(2000)]);
-        server.stop(true);
+        await Promise.race([requestsDone, Bun.sleep(left())]);
+        await Promise.race([ctx.sender.drain(), Bun.sleep(Math.min(2000, left()))]);
+        await server.stop(true);
         await database.close();
       })();
       return stopping;

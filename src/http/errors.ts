@@ -4,6 +4,7 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { isDatabaseUnavailable } from "../../db/errors.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { ApiError } from "../shared/api.ts";
 
@@ -51,6 +52,11 @@ export function errorResponse(c: Context, err: unknown): Response {
   if (err instanceof HttpError) {
     if (err.status === 401) c.header("WWW-Authenticate", 'Bearer realm="switchboard"');
     return c.json(errorBody(err.code, err.message, err.field), err.status);
+  }
+  if (isDatabaseUnavailable(err)) {
+    log.warn("database unavailable", { path: c.req.path, error: err });
+    c.header("Retry-After", "1");
+    return c.json(errorBody(HTTP_ERROR_CODES.unavailable, "the database is unavailable; retry shortly"), 503);
   }
   log.error("unhandled error in HTTP handler", { path: c.req.path, method: c.req.method, error: err });
   return c.json(errorBody(HTTP_ERROR_CODES.internal, "internal server error"), 500);
