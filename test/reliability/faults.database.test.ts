@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
+import { SocketClient } from "../../src/client/index.ts";
 import { hasPostgres, TEST_POSTGRES_URL } from "../support/services.ts";
 import { type ChatHarness, startChat } from "./support/chat.ts";
 import { createFreshDatabase, type FreshDatabase } from "./support/postgres.ts";
@@ -152,4 +153,58 @@ describe.skipIf(!(await hasPostgres()))("database faults (PostgreSQL)", () => {
     );
     (again as StockSocket | null)?.close();
   }, 30_000);
+  const newClient = async () =>
+    new SocketClient({
+      url: chat.url,
+      auth: await chat.token(chat.a.admin),
+      transports: ["websocket"],
+      reconnectionDelayMs: 100,
+      reconnectionDelayMaxMs: 300,
+    });
+
+  // DEFECT (reported): src/client/socket-client.ts #resync forgets a conversation when the re-join
+  // is refused for any reason but "not connected": a transient refusal (rate_limited, internal_error)
+  // or an ack timeout ends the watch for good, so later messages never reach the client.
+  test("a client module whose re-join is refused transiently (rate limited) keeps watching and gets later messages", async () => {
+    const client = await newClient();
+    const flooder = await connectStock(chat.url, { auth: { token: await chat.token(chat.a.admin) } });
+    const seen: string[] = [];
+    client.onNewMessage((m) => seen.push(m.content.text ?? ""));
+    try {
+      await client.connect();
+      await client.joinConversation(chat.a.conversationId);
+      // The same user spends its whole event budget while the client reconnects and re-joins.
+      const flood = setInterval(() => {
+        for (let i = 0; i < 10; i++) flooder.emit("ping");
+      }, 20);
+      try {
+        await Bun.sleep(200);
+        const errors: string[] = [];
+        client.onError((e) => errors.push(String((e as { code?: unknown }).code ?? e.message)));
+        client.dropTransport();
+        await waitFor(
+          () => errors.includes("rate_limited") || client.state !== "connected",
+          "the refused re-join",
+          3000,
+        ).catch(() => {});
+        await waitFor(() => errors.includes("rate_limited"), "the refused re-join", 3000).catch(() => {});
+      } finally {
+        clearInterval(flood);
+      }
+      await Bun.sleep(2500); // the budget refills
+      expect((await send("after a refused re-join")).status).toBe(201);
+      await waitFor(
+        () => seen.includes("after a refused re-join"),
+        "the message to reach the client",
+        3000,
+      ).catch(() => {});
+      expect({ watching: client.conversations, got: seen.includes("after a refused re-join") }).toEqual({
+        watching: [chat.a.conversationId],
+        got: true,
+      });
+    } finally {
+      flooder.close();
+      client.close();
+    }
+  }, 20_000);
 });
