@@ -61,7 +61,11 @@ function createChannel(config: Config): OutboundChannel {
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const secret = resolveJwtSecret(config);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: config.pgliteDir,
+    maxConnections: config.databasePoolMax,
+  });
   try {
     await database.migrate();
     const seeded = config.seedDemo

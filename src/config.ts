@@ -20,6 +20,8 @@ export interface Config {
   dataDir: string;
   /** DATABASE_URL (postgres://…). Unset → embedded PGlite under PGLITE_DIR. */
   databaseUrl: string | undefined;
+  /** DATABASE_POOL_MAX: PostgreSQL connections of this process. Default 10. */
+  databasePoolMax: number;
   /** PGLITE_DIR. Default DATA_DIR/pglite; "memory://" keeps it in memory. */
   pgliteDir: string;
   /**
@@ -189,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: int("PORT", 8000, 0, 65535),
     dataDir,
     databaseUrl: url("DATABASE_URL", undefined, ["postgres:", "postgresql:"]),
+    databasePoolMax: int("DATABASE_POOL_MAX", 10, 1, 1000),
     pgliteDir: pgliteRaw === "memory://" ? pgliteRaw : resolve(pgliteRaw ?? `${dataDir}/pglite`),
     jwtSecret,
     jwtAlgorithm: oneOf<JwtAlgorithm>("JWT_ALGORITHM", ["HS256", "HS384", "HS512"], "HS256"),

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
+import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
 import { API_PREFIX } from "../shared/api.ts";
 import { errorBody, errorResponse, HTTP_ERROR_CODES } from "./errors.ts";
@@ -14,8 +15,22 @@ import { healthRoutes } from "./routes/health.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { serveStatic } from "./static.ts";
 
+const log = createLogger("http");
+
 export function createHttpApp(ctx: AppContext): Hono {
   const app = new Hono();
+  // Access log at debug level only (DEBUG=http): quiet by default, one switch away when needed.
+  if (log.debugEnabled)
+    app.use("*", async (c, next) => {
+      const started = performance.now();
+      await next();
+      log.debug("request", {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      });
+    });
   app.onError((err, c) => errorResponse(c, err));
   app.notFound((c) =>
     c.json(errorBody(HTTP_ERROR_CODES.notFound, `no route for ${c.req.method} ${c.req.path}`), 404),

@@ -8,7 +8,7 @@ import type { AppContext } from "../context.ts";
 import { TokenBuckets } from "../limits/token-bucket.ts";
 import { ERROR_CODES, type ServerToClientEvents, userRoom } from "../shared/events.ts";
 import { ConnectionLimiter } from "./connection-limit.ts";
-import { registerHandlers } from "./handlers.ts";
+import { REALTIME_MESSAGES, registerHandlers } from "./handlers.ts";
 import { handshakeAuth } from "./handshake-auth.ts";
 import { RealtimeNotifier } from "./notifier.ts";
 import { SessionExpiry } from "./session-expiry.ts";
@@ -101,7 +101,7 @@ export function createRealtime(ctx: AppContext): Realtime {
       expiry.clear(socket);
       log.debug("socket disconnected", { socket: socket.id, user_id, reason });
     });
-    socket.emit("connected", { message: "connected to Switchboard", user_id });
+    socket.emit("connected", { message: REALTIME_MESSAGES.connected, user_id });
     count("connected");
     expiry.arm(socket);
     limiter.add(socket);
