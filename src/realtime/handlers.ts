@@ -181,7 +181,6 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
       if (claims.sub !== socket.data.user_id)
         return refuse(ev, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.otherUser);
       socket.data.token_exp = claims.exp;
-      socket.data.role = claims.role;
       expiry.arm(socket);
       ack?.({ ok: true, expires_at: claims.exp });
     } catch (err) {

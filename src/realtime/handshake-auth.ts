@@ -49,7 +49,8 @@ export function handshakeAuth(ctx: AppContext) {
         socket.data = {
           user_id: claims.sub,
           organization_id: claims.organization_id,
-          role: claims.role,
+          // The stored role, not the token's: a demotion takes effect at the next connection.
+          role: user.role,
           token_exp: claims.exp,
         };
         next();
