@@ -16,7 +16,10 @@ export const SendStatus = {
 export type SendStatus = (typeof SendStatus)[keyof typeof SendStatus];
 
 const WS_OPEN = 1;
-/** Bun's `send` result when the frame was dropped (buffer past `backpressureLimit`, or closed). */
+/**
+ * Bun's `send` result when the frame was dropped (buffer past `backpressureLimit`, or closed). Bun
+ * returns the bytes written otherwise, so an empty frame that was sent also reports 0.
+ */
 const BUN_DROPPED = 0;
 /** Bun's `send` result when the frame was queued behind others. */
 const BUN_BACKPRESSURE = -1;
@@ -46,7 +49,12 @@ export class WebSocketTransport<T = unknown> implements Transport {
   /** Sends one frame; reports when the client's buffer went over the limit. */
   write(packet: OutPacket, compress: boolean): SendStatus {
     const result = this.ws.send(packet, compress && worthCompressing(packet));
-    if (result === BUN_DROPPED) return this.writable ? SendStatus.OVER_LIMIT : SendStatus.OK;
+    if (result === BUN_DROPPED) {
+      // An empty frame (an empty binary attachment) is "0 bytes sent", not a drop: only the buffer
+      // can tell whether Bun refused it.
+      if (outPacketSize(packet) === 0) return this.overLimit() ? SendStatus.OVER_LIMIT : SendStatus.OK;
+      return this.writable ? SendStatus.OVER_LIMIT : SendStatus.OK;
+    }
     if (result === BUN_BACKPRESSURE && this.ws.getBufferedAmount() > this.maxBufferedBytes) {
       return SendStatus.OVER_LIMIT;
     }

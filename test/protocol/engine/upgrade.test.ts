@@ -115,6 +115,26 @@ describe("engine upgrade polling → websocket", () => {
     ws.close();
   });
 
+  test("an empty binary message queued during the probe is flushed over the websocket and the session stays open", async () => {
+    const { socket, url, wsUrl } = await openPolling(t);
+    const upgraded = new Promise<void>((resolve) => socket.once("upgrade", resolve));
+    const ws = new WsClient(wsUrl);
+    await ws.opened;
+    ws.send("2probe");
+    expect(await ws.next()).toBe("3probe");
+    expect(await (await get(url)).text()).toBe("6");
+    socket.sendMany([new Uint8Array([1]), new Uint8Array(0), new Uint8Array([2])]);
+    ws.send("5");
+    await upgraded;
+    expect(await ws.next()).toEqual(new Uint8Array([1]));
+    expect(await ws.next()).toEqual(new Uint8Array(0));
+    expect(await ws.next()).toEqual(new Uint8Array([2]));
+    socket.send(new Uint8Array(0));
+    expect(await ws.next()).toEqual(new Uint8Array(0));
+    expect(socket.state).toBe("open");
+    ws.close();
+  });
+
   test("polls are held as usual until the probe has sent 2probe", async () => {
     const { socket, url, wsUrl } = await openPolling(t);
     const ws = new WsClient(wsUrl);

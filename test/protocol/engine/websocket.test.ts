@@ -32,6 +32,26 @@ describe("engine websocket transport", () => {
     client.close();
   });
 
+  test("an empty binary message is sent as an empty binary frame and the session stays open", async () => {
+    // Bun's ws.send answers 0 (bytes written) for an empty frame: that is not a dropped frame.
+    const { client, socket } = await openWs(t);
+    socket.send(new Uint8Array([1]));
+    socket.send(new Uint8Array(0));
+    socket.sendMany([new Uint8Array(0), "after"]);
+    expect(await client.next()).toEqual(new Uint8Array([1]));
+    expect(await client.next()).toEqual(new Uint8Array(0));
+    expect(await client.next()).toEqual(new Uint8Array(0));
+    expect(await client.next()).toBe("4after");
+    expect(socket.state).toBe("open");
+    const got: RawData[] = [];
+    socket.on("message", (d) => got.push(d));
+    client.send(new Uint8Array(0));
+    client.send("4in");
+    await Bun.sleep(30);
+    expect(got).toEqual([new Uint8Array(0), "in"]);
+    client.close();
+  });
+
   test("a frame over maxHttpBufferSize closes the session", async () => {
     const { client, socket } = await openWs(t);
     const closed = nextClose(socket);
