@@ -261,7 +261,9 @@ async function main(): Promise<number> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  const totals = { ...population.stats, messagesSent, messageFailures };
+  const { failureSamples, ...counts } = population.stats;
+  const totals = { ...counts, messagesSent, messageFailures };
+  if (failureSamples.length > 0) log(`first connect failures: ${failureSamples.join(" | ")}`);
   const verdict = judge(samples, after, totals);
   const summary: SoakSummary = {
     startedAt,

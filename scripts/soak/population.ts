@@ -30,6 +30,8 @@ export interface PopulationStats {
   /** Closed by the server or the network (not by churn). */
   lostUnexpectedly: number;
   connectFailures: number;
+  /** The first few connect failures, for the report. */
+  failureSamples: string[];
   eventsReceived: number;
   pingsSent: number;
 }
@@ -40,6 +42,7 @@ export class Population {
     closedByUs: 0,
     lostUnexpectedly: 0,
     connectFailures: 0,
+    failureSamples: [],
     eventsReceived: 0,
     pingsSent: 0,
   };
@@ -48,6 +51,9 @@ export class Population {
   private timers: ReturnType<typeof setInterval>[] = [];
   private serial = 0;
   private stopped = false;
+  /** Connects in progress (counted against the target so concurrent fills never overshoot). */
+  private pending = 0;
+  private filling: Promise<void> | null = null;
 
   constructor(private readonly options: PopulationOptions) {}
 
@@ -55,12 +61,20 @@ export class Population {
     return this.live.length;
   }
 
-  /** Opens connections in batches until `connections` are up. */
-  async fill(batch = 100): Promise<void> {
-    while (!this.stopped && this.live.length < this.options.connections) {
-      const n = Math.min(batch, this.options.connections - this.live.length);
-      await Promise.all(Array.from({ length: n }, () => this.openOne()));
-    }
+  /** Opens connections in batches until `connections` are up (one fill at a time). */
+  fill(batch = 100): Promise<void> {
+    this.filling ??= (async () => {
+      try {
+        for (;;) {
+          const deficit = this.options.connections - this.live.length - this.pending;
+          if (this.stopped || deficit <= 0) return;
+          await Promise.all(Array.from({ length: Math.min(batch, deficit) }, () => this.openOne()));
+        }
+      } finally {
+        this.filling = null;
+      }
+    })();
+    return this.filling;
   }
 
   /** Starts the steady traffic and the churn. */
@@ -69,7 +83,7 @@ export class Population {
     this.timers.push(
       setInterval(() => {
         for (let i = 0; i < churnPerSecond && this.live.length > 0; i++) this.closeOne(this.live[0]!);
-        void this.fill(churnPerSecond || 1);
+        void this.fill(Math.max(churnPerSecond, 50));
       }, 1000),
     );
     // Pings spread evenly: every 100 ms a tenth of the per-second share.
@@ -109,12 +123,17 @@ export class Population {
       if (i >= 0) this.live.splice(i, 1);
       if (!this.closing.has(client)) this.stats.lostUnexpectedly++;
     };
+    this.pending++;
     try {
       await client.connect();
-    } catch {
+    } catch (err) {
       this.stats.connectFailures++;
+      if (this.stats.failureSamples.length < 5)
+        this.stats.failureSamples.push(String((err as Error).message ?? err));
       client.close();
       return;
+    } finally {
+      this.pending--;
     }
     if (this.stopped) {
       client.close();
