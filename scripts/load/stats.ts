@@ -1,6 +1,6 @@
 /** Latency histograms and the summaries of repeated measurements. */
 
-/** Histogram resolution: 10 µs buckets up to 20 s; slower samples land in the last bucket. */
+/** Histogram resolution: 10 µs buckets up to 20 s; slower samples are kept exactly, apart. */
 const BUCKET_MS = 0.01;
 const BUCKETS = 2_000_000;
 
@@ -16,6 +16,8 @@ export interface LatencySummary {
 /** Fixed-bucket latency histogram: O(1) record, no allocation on the hot path. */
 export class LatencyHistogram {
   private readonly counts = new Uint32Array(BUCKETS);
+  /** Samples beyond the last bucket (a stalled server): rare, so kept as they are. */
+  private readonly overflow: number[] = [];
   count = 0;
   private sum = 0;
   private max = 0;
@@ -23,7 +25,8 @@ export class LatencyHistogram {
   record(ms: number): void {
     const v = Math.max(0, ms);
     const i = Math.floor(v / BUCKET_MS);
-    this.counts[i < BUCKETS ? i : BUCKETS - 1]!++;
+    if (i < BUCKETS) this.counts[i]!++;
+    else this.overflow.push(v);
     this.count++;
     this.sum += v;
     if (v > this.max) this.max = v;
@@ -38,7 +41,8 @@ export class LatencyHistogram {
       seen += this.counts[i]!;
       if (seen >= rank) return Math.min((i + 1) * BUCKET_MS, this.max);
     }
-    return this.max;
+    const slow = [...this.overflow].sort((a, b) => a - b);
+    return slow[rank - seen - 1] ?? this.max;
   }
 
   summary(): LatencySummary {

@@ -102,6 +102,16 @@ describe("statistics", () => {
     expect(s.max).toBe(100);
   });
 
+  test("samples beyond the bucketed range keep their exact value in the percentiles", () => {
+    const h = new LatencyHistogram();
+    for (let i = 0; i < 98; i++) h.record(1);
+    h.record(30_000);
+    h.record(45_000);
+    expect(h.percentile(99)).toBe(30_000);
+    expect(h.percentile(100)).toBe(45_000);
+    expect(h.percentile(50)).toBeCloseTo(1, 1);
+  });
+
   test("spread gives the median and range of repetitions", () => {
     expect(spread([3, 1, 2])).toMatchObject({ median: 2, min: 1, max: 3 });
     expect(spread([4, 1, 2, 3]).median).toBe(2.5);
