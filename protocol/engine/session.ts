@@ -296,7 +296,15 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   onPollReady(): void {
     if (this.phase === "closing") {
-      this.transport.send([...this.buffer, ENCODED_CLOSE], this.bufferCompress);
+      if (this.buffer.length > 0) {
+        // What was queued goes alone; the close packet waits for the next poll (as engine.io does).
+        // The stock client acts on a close packet at once but hands the packets decoded before it
+        // to its sockets a tick later, so in one answer they would arrive after the close.
+        this.flush();
+        this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
+        return;
+      }
+      this.transport.send([ENCODED_CLOSE], false);
       this.finalize(this.closeReason);
       return;
     }
@@ -474,8 +482,9 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   // ── closing ─────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Closes the session. Polling delivers what is queued plus the close packet with the next GET
-   * (or gives up after 30 s); a websocket writes its queue and closes at once.
+   * Closes the session. A websocket writes its queue and closes at once. Polling delivers what is
+   * queued with the next GET and the close packet with the GET after it (each waited for up to
+   * 30 s).
    */
   close(reason: EngineCloseReason = CloseReason.FORCED_CLOSE): void {
     if (this.phase !== "open" && this.phase !== "upgrading") return;
@@ -489,11 +498,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.closeReason = reason;
     // A closing session takes no more publishes: it must not count as a subscriber either.
     if (this.topics) for (const topic of this.topics) this.host.pollingUnsubscribe(topic, this);
-    if (this.transport.writable) {
-      this.onPollReady();
-      return;
-    }
     this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
+    if (this.transport.writable) this.onPollReady();
   }
 
   /** Closes at once without waiting for a poll (server shutdown). */

@@ -119,15 +119,51 @@ describe("engine polling transport", () => {
     expect((await closed).reason).toBe("transport close");
   });
 
-  test("socket.close() delivers what is queued, then the close packet, on the next GET", async () => {
+  test("socket.close() delivers what is queued on the next GET and the close packet alone on the GET after it", async () => {
+    // The stock client acts on a close packet at once but dispatches the packets decoded with it a
+    // tick later: in one answer, the last messages would arrive after the close (engine.io splits them too).
     const { socket, url } = await openSession(t);
     const closed = nextClose(socket);
+    socket.subscribe("room-close-queued");
+    expect(t.engine.subscriberCount("room-close-queued")).toBe(1);
     socket.send("bye");
+    socket.send("really");
     socket.close();
     expect(socket.state).toBe("closing");
-    expect(await (await get(url)).text()).toBe("4bye\x1e1");
+    // A closing session takes no publishes and no sends.
+    expect(t.engine.subscriberCount("room-close-queued")).toBe(0);
+    t.engine.publish("room-close-queued", "late publish");
+    socket.send("late send");
+    expect(await (await get(url)).text()).toBe("4bye\x1e4really");
+    expect(socket.state).toBe("closing");
+    expect(await (await get(url)).text()).toBe("1");
     expect((await closed).reason).toBe("forced close");
     expect(socket.state).toBe("closed");
+    expect(t.engine.clients.has(socket.id)).toBe(false);
+    expect(await (await get(url)).json()).toEqual({ code: 1, message: "Session ID unknown" });
+  });
+
+  test("socket.close() with a GET waiting and nothing queued answers it with the close packet at once", async () => {
+    const { socket, url } = await openSession(t);
+    const closed = nextClose(socket);
+    const pending = get(url);
+    await Bun.sleep(30);
+    socket.close();
+    expect(await (await pending).text()).toBe("1");
+    expect((await closed).reason).toBe("forced close");
+    expect(t.engine.clients.has(socket.id)).toBe(false);
+  });
+
+  test("socket.close() with a GET waiting: the queue it just took is followed by the close packet on the next GET", async () => {
+    const { socket, url } = await openSession(t);
+    const closed = nextClose(socket);
+    const pending = get(url);
+    await Bun.sleep(30);
+    socket.sendMany(["a", "b"]);
+    socket.close();
+    expect(await (await pending).text()).toBe("4a\x1e4b");
+    expect(await (await get(url)).text()).toBe("1");
+    expect((await closed).reason).toBe("forced close");
   });
 
   test("a client that drops its GET closes the session with 'transport error'", async () => {
