@@ -278,6 +278,43 @@ for (const backend of await backends()) {
       socket.disconnect();
     });
 
+    for (const transports of [["polling"], ["polling", "websocket"]] as const) {
+      test(`the chat flow works over ${transports.join(" → ")} (join, typing, message:new)`, async () => {
+        const id = h.fx.convAssigned.id;
+        const a = await h.connect(await h.token(h.fx.admin), { transports: [...transports] });
+        const b = await h.connect(await h.token(h.fx.agent), { transports: [...transports] });
+        expect((await a.timeout(WAIT_MS).emitWithAck("join_conversation", { conversation_id: id })).ok).toBe(
+          true,
+        );
+        expect((await b.timeout(WAIT_MS).emitWithAck("join_conversation", { conversation_id: id })).ok).toBe(
+          true,
+        );
+        const typing = next(b, "user_typing");
+        a.emit("typing_start", { conversation_id: id });
+        expect((await typing).typing).toBe(true);
+        const arrivedA = next(
+          a,
+          "message:new",
+          WAIT_MS,
+          (m) => m.content.text === `over ${transports.join("+")}`,
+        );
+        const arrivedB = next(
+          b,
+          "message:new",
+          WAIT_MS,
+          (m) => m.content.text === `over ${transports.join("+")}`,
+        );
+        await h.api(`/api/v1/conversations/${id}/messages`, {
+          method: "POST",
+          token: await h.token(h.fx.admin),
+          body: JSON.stringify({ content: { text: `over ${transports.join("+")}` } }),
+        });
+        expect((await arrivedA).seq).toBe((await arrivedB).seq);
+        a.disconnect();
+        b.disconnect();
+      });
+    }
+
     test("a message the channel refuses reaches the room as message:status failed with the reason", async () => {
       const id = h.fx.convAssigned.id;
       const socket = await h.connect(await h.token(h.fx.admin));
