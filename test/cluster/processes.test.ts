@@ -1,31 +1,42 @@
 /**
  * Three Switchboard node processes behind nginx (the README's round-robin block) plus an official
- * socket.io node: one Switchboard node is killed with SIGKILL mid-test; its clients reconnect
- * through the balancer to the survivors, and the cluster (broadcasts, fetchSockets, serverSideEmit
- * from the official node) carries on with the remaining nodes.
+ * socket.io node, on a private redis-server: one Switchboard node is killed with SIGKILL mid-test;
+ * its clients reconnect through the balancer to the survivors, and the cluster (broadcasts,
+ * fetchSockets, serverSideEmit from the official node) carries on with the remaining nodes. Then
+ * Redis itself is restarted: every node reconnects and broadcasts cross again.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
-import { hasRedis, TEST_REDIS_URL } from "../support/services.ts";
 import { type RecordingClient, recordingClient } from "./harness.ts";
-import { hasNginx, Nginx, OfficialNode, SwitchboardProcess, uniqueKey, waitFor, within } from "./support.ts";
+import {
+  hasNginx,
+  Nginx,
+  OfficialNode,
+  PrivateRedis,
+  SwitchboardProcess,
+  uniqueKey,
+  waitFor,
+  within,
+} from "./support.ts";
 
 setDefaultTimeout(30_000);
-const redisUp = await hasRedis();
+const hasRedisServer = Bun.which("redis-server") !== null;
 const nginxUp = hasNginx();
 
-describe.skipIf(!redisUp || !nginxUp)("three node processes and an official node, one killed", () => {
+describe.skipIf(!hasRedisServer || !nginxUp)("three node processes and an official node, one killed", () => {
   const key = uniqueKey("procs");
   let nodes: SwitchboardProcess[];
   let official: OfficialNode;
   let nginx: Nginx;
+  let redis: PrivateRedis;
   let onOfficial: RecordingClient;
   /** Clients through nginx; each (re)joins "lobby" on every connect and records which node serves it. */
   const clients: { socket: ClientSocket; news: unknown[]; node: string; connects: number }[] = [];
 
   beforeAll(async () => {
+    redis = await PrivateRedis.start();
     const env = {
-      REDIS_URL: TEST_REDIS_URL,
+      REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: key,
       CLUSTER_SECRET: "three-nodes-cluster-secret",
     };
@@ -34,7 +45,7 @@ describe.skipIf(!redisUp || !nginxUp)("three node processes and an official node
       SwitchboardProcess.start(env),
       SwitchboardProcess.start(env),
     ]);
-    official = await OfficialNode.start(TEST_REDIS_URL, key);
+    official = await OfficialNode.start(redis.url, key);
     nginx = await Nginx.start(nodes.map((node) => node.port));
     onOfficial = await recordingClient(official.url);
     await onOfficial.join("lobby");
@@ -66,6 +77,7 @@ describe.skipIf(!redisUp || !nginxUp)("three node processes and an official node
     official?.stop();
     await nginx?.stop();
     await Promise.all(nodes?.map((node) => node.kill()) ?? []);
+    await redis?.stop();
   });
 
   test("before the kill, the official node reaches every client of the three nodes", async () => {
@@ -99,5 +111,26 @@ describe.skipIf(!redisUp || !nginxUp)("three node processes and an official node
       official.run<string[]>("serverSideEmit", { arg: "alive?" }),
     );
     expect(answers).toHaveLength(2);
+  });
+
+  test("Redis restarted mid-test: every node reconnects and broadcasts cross again", async () => {
+    await redis.stop();
+    await Bun.sleep(300);
+    await redis.restart();
+    // The official node's client and the Switchboard nodes all reconnect and resubscribe by themselves.
+    await waitFor(
+      "three servers back",
+      async () => (await official.run<number>("serverCount").catch(() => 0)) === 3,
+      15_000,
+    );
+    await waitFor(
+      "a broadcast after the restart reaches everyone",
+      async () => {
+        await official.run("emit", { rooms: ["lobby"], event: "news", args: ["after-restart"] });
+        await Bun.sleep(100);
+        return clients.every((c) => c.news.includes("after-restart"));
+      },
+      15_000,
+    );
   });
 });
