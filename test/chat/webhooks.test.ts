@@ -102,6 +102,19 @@ for (const backend of await backends()) {
       expect(await stored("wamid.unsigned")).toBe(0);
     });
 
+    test("a body over WEBHOOK_BODY_LIMIT is 413; a payload for an unknown business number stores nothing", async () => {
+      const huge = payload({
+        messages: [textMessage("wamid.huge", h.fx.contactWhatsappId, "x".repeat(1_100_000))],
+      });
+      expect((await send(huge)).status).toBe(413);
+      expect(await stored("wamid.huge")).toBe(0);
+      const foreign = payload({ messages: [textMessage("wamid.foreign", h.fx.contactWhatsappId, "hi")] });
+      foreign.entry[0]!.changes[0]!.value.metadata.phone_number_id = "someone-else";
+      const res = await send(foreign);
+      expect(res.status).toBe(200);
+      expect(await stored("wamid.foreign")).toBe(0);
+    });
+
     test("an inbound message lands in the contact's conversation and reaches the room as message:new", async () => {
       const socket = await h.connect(await h.token(h.fx.admin));
       const id = h.fx.convAssigned.id;
