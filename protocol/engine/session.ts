@@ -384,16 +384,22 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   /**
    * The client sent `5`: the websocket becomes the transport. What was queued for polling is written
    * first, then the topics move to native subscriptions, all in this one synchronous step so no
-   * send or publish can slip in between.
+   * send or publish can slip in between. A session closed while the client was switching delivers
+   * its queue over the websocket the client now uses, then closes it (as engine.io does).
    */
   private completeUpgrade(): void {
     const probe = this.probe;
-    if (probe === null || this.phase !== "upgrading") return;
+    if (probe === null || (this.phase !== "upgrading" && this.phase !== "closing")) return;
     this.clearProbe();
     const polling = this.transport as PollingTransport;
     this.transport = probe;
-    this.phase = "open";
     polling.discard();
+    if (this.phase === "closing") {
+      this.flush();
+      this.finalize(this.closeReason);
+      return;
+    }
+    this.phase = "open";
     this.flush();
     // The flush can close a client that cannot take its backlog.
     if (this.phase !== "open") return;
@@ -415,6 +421,15 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.clearProbe();
     if (this.phase === "upgrading") this.phase = "open";
     probe.close(WsCloseCode.UPGRADE_FAILED);
+    this.endCloseWithoutProbe();
+  }
+
+  /**
+   * A closing session kept its confirmed probe because the client paused polling to switch: once
+   * the probe is gone no poll will come to carry the close packet, so the close ends now.
+   */
+  private endCloseWithoutProbe(): void {
+    if (this.phase === "closing") this.finalize(this.closeReason);
   }
 
   private clearProbe(): void {
@@ -433,6 +448,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     if (this.probe?.ws === ws) {
       this.clearProbe();
       if (this.phase === "upgrading") this.phase = "open";
+      this.endCloseWithoutProbe();
       return;
     }
     if (this.transport.name !== "websocket" || this.transport.ws !== ws) return;
@@ -484,11 +500,14 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   /**
    * Closes the session. A websocket writes its queue and closes at once. Polling delivers what is
    * queued with the next GET and the close packet with the GET after it (each waited for up to
-   * 30 s).
+   * 30 s). Mid-upgrade, a probe that has not answered `2probe` is dropped (the client still polls);
+   * a confirmed one is kept, since the client paused polling for it: its `5` completes the switch,
+   * the queue goes over the websocket and the websocket closes; the probe closing or missing
+   * `upgradeTimeout` ends the session at once.
    */
   close(reason: EngineCloseReason = CloseReason.FORCED_CLOSE): void {
     if (this.phase !== "open" && this.phase !== "upgrading") return;
-    this.abortUpgrade();
+    if (!this.probeConfirmed) this.abortUpgrade();
     if (this.transport.name === "websocket") {
       this.flush();
       this.finalize(reason);

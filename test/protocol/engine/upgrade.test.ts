@@ -203,17 +203,81 @@ describe("engine upgrade polling → websocket", () => {
     first.close();
   });
 
-  test("a session closing during the probe closes the probe", async () => {
-    const { socket, wsUrl } = await openPolling(t);
+  test("a session closed before the probe sent 2probe drops the probe and closes over polling", async () => {
+    const { socket, url, wsUrl } = await openPolling(t);
+    const ws = new WsClient(wsUrl);
+    await ws.opened;
+    await Bun.sleep(20);
+    const closed = nextClose(socket);
+    socket.send("bye");
+    socket.close();
+    expect((await ws.waitClosed()).code).toBe(4009);
+    // The client never paused polling: it gets the queue, then the close packet.
+    expect(await (await get(url)).text()).toBe("4bye");
+    expect(await (await get(url)).text()).toBe("1");
+    expect((await closed).reason).toBe("forced close");
+  });
+
+  test("a confirmed probe that misses upgradeTimeout after a close ends the closing session", async () => {
+    const { socket, url, wsUrl } = await openPolling(t);
     const ws = new WsClient(wsUrl);
     await ws.opened;
     ws.send("2probe");
     expect(await ws.next()).toBe("3probe");
+    expect(await (await get(url)).text()).toBe("6");
     const closed = nextClose(socket);
     socket.close();
-    await ws.waitClosed();
-    expect(socket.state).not.toBe("open");
-    await Promise.race([closed, Bun.sleep(50)]);
+    expect(socket.state).toBe("closing");
+    expect((await ws.waitClosed()).code).toBe(4009);
+    expect((await closed).reason).toBe("forced close");
+    expect(t.engine.clients.has(socket.id)).toBe(false);
+  });
+});
+
+describe("engine close during an upgrade (default upgradeTimeout and close timeout)", () => {
+  // With engine.io's defaults (10 s upgrade timeout, 30 s polling close timeout) every wait below
+  // is far shorter than either: the close must not be waiting on a timer.
+  const t = startEngine();
+  afterAll(() => t.close());
+
+  /** A polling session whose client got 3probe and paused polling (its last GET answered "6"). */
+  async function confirmedProbe() {
+    const { socket, url, wsUrl } = await openPolling(t);
+    const ws = new WsClient(wsUrl);
+    await ws.opened;
+    ws.send("2probe");
+    expect(await ws.next()).toBe("3probe");
+    expect(await (await get(url)).text()).toBe("6");
+    return { socket, url, ws };
+  }
+
+  test("closed while the client switches: its 5 completes the switch, the queue goes over the websocket, which then closes", async () => {
+    const { socket, ws } = await confirmedProbe();
+    socket.subscribe("room-mid-upgrade");
+    const closed = nextClose(socket, 1000);
+    socket.send("last-1");
+    socket.send(new Uint8Array([5]));
+    socket.close();
+    expect(socket.state).toBe("closing");
+    expect(t.engine.subscriberCount("room-mid-upgrade")).toBe(0);
+    ws.send("5");
+    expect(await ws.next()).toBe("4last-1");
+    expect(await ws.next()).toEqual(new Uint8Array([5]));
+    expect((await ws.waitClosed(1000)).code).toBe(1000);
+    expect((await closed).reason).toBe("forced close");
+    expect(socket.state).toBe("closed");
+    expect(t.engine.clients.has(socket.id)).toBe(false);
+    expect(t.engine.subscriberCount("room-mid-upgrade")).toBe(0);
+  });
+
+  test("closed while the client switches, then the client drops the probe: the session ends at once", async () => {
+    const { socket, ws } = await confirmedProbe();
+    const closed = nextClose(socket, 1000);
+    socket.send("queued");
+    socket.close();
+    ws.close();
+    expect((await closed).reason).toBe("forced close");
+    expect(t.engine.clients.has(socket.id)).toBe(false);
   });
 });
 
