@@ -18,7 +18,7 @@ import { echoDefaults, runEcho } from "./scenarios/echo.ts";
 import { fanoutDefaults, runFanout } from "./scenarios/fanout.ts";
 import { pollingDefaults, runPolling } from "./scenarios/polling.ts";
 import type { RunContext, Sample, ScenarioName, ScenarioResult } from "./scenarios/types.ts";
-import { FD_LIMIT, startTarget, TARGET_COMMANDS, type TargetName } from "./target.ts";
+import { FD_LIMIT, startTarget, stopAllTargets, TARGET_COMMANDS, type TargetName } from "./target.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
@@ -125,6 +125,14 @@ async function main(): Promise<number> {
       `${options.updateDoc ? " and BENCHMARKS.md" : ""}`,
   );
   return results.some((r) => r.errors.length > 0) ? 1 : 0;
+}
+
+// An interrupted run takes its server processes down with it instead of orphaning them.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping the servers\n`);
+    void stopAllTargets().finally(() => process.exit(130));
+  });
 }
 
 process.exit(await main());

@@ -85,6 +85,14 @@ async function waitForReady(stream: ReadableStream<Uint8Array>): Promise<ReadyLi
   }
 }
 
+/** Servers started and not yet stopped, so an interrupted run can take them down with it. */
+const live = new Set<RunningTarget>();
+
+/** Stop every server this process started (on SIGINT/SIGTERM of the benchmark). */
+export async function stopAllTargets(): Promise<void> {
+  await Promise.all([...live].map((t) => t.stop()));
+}
+
 export async function startTarget(
   name: string,
   command: string[],
@@ -116,7 +124,7 @@ export async function startTarget(
   }
   // Threads started after the first pinning (JIT, GC helpers) inherit it, but re-pin to be sure.
   if (pinned && options.core !== null) pinProcess(proc.pid, options.core);
-  return {
+  const target: RunningTarget = {
     name,
     pid: proc.pid,
     port: ready.port,
@@ -125,6 +133,7 @@ export async function startTarget(
     ready,
     rssKb: () => readRssKb(proc.pid),
     async stop() {
+      live.delete(target);
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill("SIGTERM");
       const exited = await Promise.race([
@@ -137,4 +146,6 @@ export async function startTarget(
       }
     },
   };
+  live.add(target);
+  return target;
 }

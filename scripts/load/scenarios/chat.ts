@@ -57,6 +57,10 @@ const NEW_OFFSET = '42["message:'.length;
 const CH_N = "n".charCodeAt(0);
 const COLON = ":".charCodeAt(0);
 const DRAIN_MS = 5_000;
+/** POSTs still unanswered this long after the last one was due are aborted and count as errors. */
+const POST_DRAIN_MS = 10_000;
+/** A fixed-rate repetition this far over the p99 limit means the server is swamped: stop repeating. */
+const SWAMPED_FACTOR = 10;
 const CHAT_READY_TIMEOUT_MS = 120_000;
 const TICK_MS = 1;
 
@@ -166,6 +170,7 @@ class ChatRig {
     let postErrors = 0;
     let firstPostError: string | undefined;
     const inFlight: Promise<void>[] = [];
+    const abort = new AbortController();
     const server = CpuMeter.forPid(this.target.pid);
     const self = CpuMeter.self();
     let metering = false;
@@ -182,7 +187,12 @@ class ChatRig {
         while (sent < total && t0 + sent * intervalMs <= now) {
           const due = t0 + sent * intervalMs;
           const body = JSON.stringify({ content: { text: `bench:${step}:${due.toFixed(3)}` } });
-          const request = fetch(url, { method: "POST", headers: headers[sent % headers.length], body }).then(
+          const request = fetch(url, {
+            method: "POST",
+            headers: headers[sent % headers.length],
+            body,
+            signal: abort.signal,
+          }).then(
             async (res) => {
               await res.arrayBuffer();
               if (res.status === 201) {
@@ -209,7 +219,9 @@ class ChatRig {
     });
     const serverCpu = metering ? server.stop() : 0;
     const generatorCpu = metering ? self.stop() : 0;
+    const abortTimer = setTimeout(() => abort.abort(), POST_DRAIN_MS);
     await Promise.all(inFlight);
+    clearTimeout(abortTimer);
     const expected = posted * this.watchers.length;
     await waitUntil(() => this.received >= expected, DRAIN_MS);
     return {
@@ -267,6 +279,12 @@ export async function runDatabase(ctx: RunContext, options: ChatOptions, databas
       const s = await rig.run(database, options.messagesPerSec);
       fixed.push(s);
       ctx.progress.line(`  chat ${describe(s)}`);
+      if (s.postErrors > 0 || s.latency.p99 > SWAMPED_FACTOR * options.p99LimitMs) {
+        ctx.progress.line(
+          `  chat ${database}: server swamped at ${options.messagesPerSec} msg/s, no more repetitions`,
+        );
+        break;
+      }
     }
     let best: ChatStep | null = fixed.every((s) => passes(s, options.p99LimitMs)) ? (fixed[0] ?? null) : null;
     if (best) {
