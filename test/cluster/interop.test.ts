@@ -203,6 +203,28 @@ describe.skipIf(!redisUp)("a mixed Switchboard + official socket.io cluster", ()
           .adapter.rooms.get("joined-by-official")
           ?.has(b.socket.id as string) === true,
     );
+    await official.run("remoteEmit", {
+      socketId: b.socket.id,
+      action: "emit",
+      event: "from-official-direct",
+    });
+    await waitFor("official emitted to b", () => b.got("from-official-direct").length === 1);
+  });
+
+  test("a remote socket can be disconnected, from either kind of node", async () => {
+    const [onOfficial, onSwitchboard] = await Promise.all([
+      recordingClient(official.url),
+      recordingClient(sb2.url),
+    ]);
+    extra.push(onOfficial, onSwitchboard);
+    const [remote] = await sb1.io.in(onOfficial.socket.id as string).fetchSockets();
+    remote!.disconnect(true);
+    await waitFor("official's socket disconnected by Switchboard", () => !onOfficial.socket.connected);
+    await official.run("remoteEmit", { socketId: onSwitchboard.socket.id, action: "disconnect" });
+    await waitFor(
+      "Switchboard's socket disconnected by the official node",
+      () => !onSwitchboard.socket.connected,
+    );
   });
 
   test("socketsJoin and socketsLeave apply on every node", async () => {
