@@ -90,7 +90,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }),
       metrics: new ChatMetrics(),
       channel,
-      sender: new MessageSender(database.db, channel, notifier),
+      sender: new MessageSender(database.db, channel, notifier, (id) => inbound.replay(id)),
       inbound,
       startedAt: Date.now(),
     };

@@ -45,16 +45,65 @@ export interface IngestResult {
   ignoredStatuses: number;
 }
 
+/**
+ * Reports about a channel id not stored yet (the provider's webhook can beat the answer of the send
+ * request that tells us the id) are kept this long, then dropped.
+ */
+export const ORPHAN_TTL_MS = 60_000;
+const MAX_ORPHANS = 10_000;
+
 /** Conversations in these statuses are over: a new inbound message opens a fresh one. */
 const ENDED = ["closed", "archived"] as const;
 
 export class InboundService {
+  readonly #orphans = new Map<string, { report: StatusReport; expires: number }>();
+
   constructor(
     private readonly db: Database,
     private readonly notifier: ChatNotifier,
   ) {}
 
+  /** The channel id of an outbound message is now stored: applies reports that arrived before it. */
+  async replay(whatsappMessageId: string): Promise<void> {
+    const orphan = this.#orphans.get(whatsappMessageId);
+    if (!orphan) return;
+    this.#orphans.delete(whatsappMessageId);
+    if (orphan.expires > Date.now()) await this.ingest({ messages: [], statuses: [orphan.report] });
+  }
+
+  /** How many early reports are waiting for their message's channel id (tests, diagnostics). */
+  get orphanCount(): number {
+    return this.#orphans.size;
+  }
+
+  async #recheck(whatsappMessageId: string): Promise<void> {
+    try {
+      const [known] = await this.db
+        .select({ id: messages.id })
+        .from(messages)
+        .where(eq(messages.whatsappMessageId, whatsappMessageId))
+        .limit(1);
+      if (known) await this.replay(whatsappMessageId);
+    } catch (err) {
+      log.warn("could not re-check an early status report", {
+        whatsapp_message_id: whatsappMessageId,
+        error: err,
+      });
+    }
+  }
+
+  #keepOrphan(report: StatusReport): void {
+    const now = Date.now();
+    if (this.#orphans.size >= MAX_ORPHANS)
+      for (const [id, o] of this.#orphans)
+        if (o.expires <= now || this.#orphans.size >= MAX_ORPHANS) this.#orphans.delete(id);
+    const prev = this.#orphans.get(report.whatsappMessageId)?.report;
+    const merged = prev ? (coalesce([prev, report])[0] ?? report) : report;
+    this.#orphans.set(report.whatsappMessageId, { report: merged, expires: now + ORPHAN_TTL_MS });
+  }
+
   async ingest(batch: InboundBatch): Promise<IngestResult> {
+    const orphans: StatusReport[] = [];
     const result = await this.db.transaction(async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${INGEST_LOCK_KEY})`);
       const out: IngestResult = {
@@ -79,6 +128,12 @@ export class InboundService {
         );
         if (!row) {
           out.ignoredStatuses++;
+          const [known] = await tx
+            .select({ id: messages.id })
+            .from(messages)
+            .where(eq(messages.whatsappMessageId, report.whatsappMessageId))
+            .limit(1);
+          if (!known) orphans.push(report);
           continue;
         }
         out.appliedStatuses++;
@@ -97,6 +152,11 @@ export class InboundService {
       }
       return out;
     });
+    for (const report of orphans) {
+      this.#keepOrphan(report);
+      // The id may have been stored while this batch ran (after our lookup): then apply it now.
+      void this.#recheck(report.whatsappMessageId);
+    }
     if (result.events.length > 0) this.notifier.publish(result.events, performance.now());
     return result;
   }

@@ -28,6 +28,8 @@ export class MessageSender {
     private readonly db: Database,
     private readonly channel: OutboundChannel,
     private readonly notifier: ChatNotifier,
+    /** Called once a message's channel id is stored (InboundService.replay applies early reports). */
+    private readonly onChannelId: (whatsappMessageId: string) => Promise<void> = async () => {},
   ) {}
 
   /** Stores and announces the message; delivery continues in the background. */
@@ -73,7 +75,7 @@ export class MessageSender {
     try {
       const row = await advanceStatus(this.db, { id: message.id }, change);
       if (!row) return;
-      if (change.whatsappMessageId) this.channel.stored?.(change.whatsappMessageId);
+      const channelId = change.whatsappMessageId;
       this.notifier.publish(
         [
           {
@@ -91,6 +93,11 @@ export class MessageSender {
         ],
         performance.now(),
       );
+      if (channelId) {
+        // "sent" is announced first; only then may reports about this id be applied.
+        this.channel.stored?.(channelId);
+        await this.onChannelId(channelId);
+      }
     } catch (err) {
       log.error("could not store an outbound status", { message_id: message.id, error: err });
     }

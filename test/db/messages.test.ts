@@ -126,6 +126,31 @@ for (const backend of await backends()) {
       expect(last?.kind === "message:status" && last.status.status).toBe("read");
     });
 
+    test("a status that arrives before its message's channel id is stored is applied once the id is stored", async () => {
+      const notifier = new RecordingNotifier();
+      const inbound = new InboundService(handle.db, notifier);
+      const early = await inbound.ingest({
+        messages: [],
+        statuses: [{ whatsappMessageId: "wamid.early", status: "delivered", at: new Date() }],
+      });
+      expect(early.ignoredStatuses).toBe(1);
+      await Bun.sleep(50); // the re-check finds nothing yet
+      expect(inbound.orphanCount).toBe(1);
+      const row = await store("early bird");
+      await advanceStatus(
+        handle.db,
+        { id: row.id },
+        { status: "sent", at: new Date(), whatsappMessageId: "wamid.early" },
+      );
+      await inbound.replay("wamid.early");
+      expect(inbound.orphanCount).toBe(0);
+      const last = notifier.events.at(-1);
+      expect(last?.kind === "message:status" && last.status).toMatchObject({
+        message_id: row.id,
+        status: "delivered",
+      });
+    });
+
     test("a batch that fails half-way stores nothing and emits nothing (one transaction)", async () => {
       const notifier = new RecordingNotifier();
       const inbound = new InboundService(handle.db, notifier);
