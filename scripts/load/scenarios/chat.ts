@@ -11,7 +11,7 @@ import { CpuMeter } from "../proc.ts";
 import { LatencyHistogram, type LatencySummary, round, spread } from "../stats.ts";
 import { CHAT_COMMAND, type RunningTarget, startTarget } from "../target.ts";
 import { closeClients, openClients, waitUntil } from "./pool.ts";
-import { readDecimal } from "./rig.ts";
+import { HALF_ROUNDING_MS, readDecimal } from "./rig.ts";
 import {
   type Metric,
   NOISY_WAIT_PERCENT,
@@ -164,7 +164,8 @@ class ChatRig {
     const intervalMs = 1000 / messagesPerSec;
     const total = Math.max(1, Math.floor(((warmupMs + measureMs) / 1000) * messagesPerSec));
     const t0 = performance.now() + 5;
-    this.measureFrom = t0 + warmupMs;
+    // Due times travel to 3 decimals: shift the edges by half that rounding (see rig.ts).
+    this.measureFrom = t0 + warmupMs - HALF_ROUNDING_MS;
     this.measureTo = this.measureFrom + measureMs;
     let posted = 0;
     let postErrors = 0;

@@ -27,6 +27,8 @@ const DRAIN_MS = 3_000;
 /** Quiet period (no stray deliveries of earlier steps) required before a new step starts. */
 const QUIET_MS = 300;
 const QUIET_TIMEOUT_MS = 10_000;
+/** Half the resolution of the due times written in payloads (`toFixed(3)`, ms). */
+export const HALF_ROUNDING_MS = 0.0005;
 
 const COMMA = 44;
 const DOT = 46;
@@ -217,8 +219,10 @@ export class FanoutRig {
     state.step = step;
     state.received = 0;
     state.measured = 0;
-    state.measureFrom = t0 + options.warmupMs;
-    state.measureTo = t0 + options.warmupMs + options.measureMs;
+    // Payloads carry the due time to 3 decimals: shift the window's edges by half of that rounding so a
+    // message due exactly on an edge is counted on the side its unrounded time is.
+    state.measureFrom = t0 + options.warmupMs - HALF_ROUNDING_MS;
+    state.measureTo = t0 + options.warmupMs + options.measureMs - HALF_ROUNDING_MS;
 
     const server = CpuMeter.forPid(options.serverPid);
     const self = CpuMeter.self();
@@ -232,7 +236,7 @@ export class FanoutRig {
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
         const now = performance.now();
-        if (!metering && now >= state.measureFrom) {
+        if (!metering && now >= state.measureFrom + HALF_ROUNDING_MS) {
           metering = true;
           server.start();
           self.start();
