@@ -296,6 +296,30 @@ describe("fuzz: live chat server", () => {
     await expectAliveAndBystanderUnaffected();
   }, 60_000);
 
+  test("login and refresh bodies: 200, 400, 401, 413, 415 or 429 with a JSON error, never 5xx", async () => {
+    const credentials = fc.oneof(
+      fc.string(),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.record({ email: hostile, password: hostile, refresh_token: hostile }).map((v) => JSON.stringify(v)),
+    );
+    await fc.assert(
+      fc.asyncProperty(credentials, fc.constantFrom("login", "refresh"), async (body, route) => {
+        const res = await fetchBounded(`${chat.url}/api/v1/auth/${route}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+        });
+        const text = await res.text();
+        if (![200, 400, 401, 413, 415, 429].includes(res.status))
+          throw new Error(`answered ${res.status}: ${text.slice(0, 300)}`);
+        if (res.status !== 200)
+          expect(JSON.parse(text)).toMatchObject({ error: { code: expect.any(String) } });
+      }),
+      runs(100),
+    );
+    await expectAliveAndBystanderUnaffected();
+  }, 60_000);
+
   test("signed webhook bodies: 200 or 400, never 5xx", async () => {
     const body = webhookBody(chat.a.phoneNumberId).map((b) => JSON.stringify(b));
     await fc.assert(

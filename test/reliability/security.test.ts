@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import { messages } from "../../db/schema.ts";
+import { signPayload } from "../../src/http/webhooks/signature.ts";
 import { hasPostgres } from "../support/services.ts";
 import { type ChatHarness, type FixtureUser, startChat, TEST_JWT_SECRET } from "./support/chat.ts";
 import { createFreshDatabase, type FreshDatabase } from "./support/postgres.ts";
@@ -244,6 +247,53 @@ describe("hostile users", () => {
       });
       expect(res.status).toBe(401);
       expect(await res.json()).toMatchObject({ error: { code: "wrong_token_type" } });
+    });
+  });
+
+  describe("forged webhooks", () => {
+    test("a webhook signed with the wrong key, or unsigned, is refused with 401 and stores nothing", async () => {
+      const wamid = `wamid.forged.${crypto.randomUUID()}`;
+      const body = JSON.stringify({
+        object: "whatsapp_business_account",
+        entry: [
+          {
+            changes: [
+              {
+                value: {
+                  metadata: { phone_number_id: chat.b.phoneNumberId },
+                  messages: [
+                    { id: wamid, from: chat.b.contactWhatsappId, type: "text", text: { body: "forged" } },
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+      });
+      const heard = overhear(bystander, "message:new");
+      for (const signature of [
+        signPayload("not-the-app-secret", body),
+        undefined,
+        "sha256=",
+        `sha1=${"0".repeat(40)}`,
+      ]) {
+        const res = await fetchBounded(`${chat.url}/api/v1/webhooks/whatsapp`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            ...(signature ? { "x-hub-signature-256": signature } : {}),
+          },
+          body,
+        });
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ error: { code: "invalid_signature" } });
+      }
+      expect(await heard).toEqual([]);
+      const rows = await chat.running.ctx.database.db
+        .select()
+        .from(messages)
+        .where(eq(messages.whatsappMessageId, wamid));
+      expect(rows).toEqual([]);
     });
   });
 
