@@ -34,7 +34,7 @@ describe.skipIf(!postgresBackend || !(await hasPostgres()))("database outage on 
     await admin?.unsafe(`ALTER DATABASE "${dbName}" WITH ALLOW_CONNECTIONS true`).catch(() => {});
     await h?.close();
     await admin?.end({ timeout: 2 });
-  });
+  }, SETUP_TIMEOUT_MS);
 
   test("during an outage REST answers 503 JSON and /health is degraded; afterwards it recovers", async () => {
     const token = await h.token(h.fx.admin);

@@ -90,6 +90,7 @@ export async function startHarness(
     WHATSAPP_VERIFY_TOKEN: TEST_VERIFY_TOKEN,
     WHATSAPP_PHONE_NUMBER_ID: TEST_PHONE_NUMBER_ID,
     LOG_LEVEL: "silent",
+    SHUTDOWN_TIMEOUT_MS: "3000",
     ...instance.env,
     ...env,
   });

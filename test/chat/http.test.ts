@@ -32,7 +32,7 @@ for (const backend of await backends()) {
     afterAll(async () => {
       await h?.close();
       rmSync(webDir, { recursive: true, force: true });
-    });
+    }, SETUP_TIMEOUT_MS);
 
     const json = async <T>(res: Response) => (await res.json()) as T;
     const post = (path: string, body: unknown, token?: string) =>

@@ -67,7 +67,7 @@ describe("bun run start (src/main.ts)", () => {
     db = await pglite!.create();
     env = { ...db.env, WEB_DIST_DIR: join(db.env.DATA_DIR!, "web") };
   }, SETUP_TIMEOUT_MS);
-  afterAll(async () => db?.dispose());
+  afterAll(async () => db?.dispose(), SETUP_TIMEOUT_MS);
 
   let printedToken = "";
 

@@ -31,7 +31,7 @@ for (const backend of await backends()) {
         CORS_ORIGINS: "https://app.example",
       });
     }, SETUP_TIMEOUT_MS);
-    afterAll(async () => h?.close());
+    afterAll(async () => h?.close(), SETUP_TIMEOUT_MS);
 
     describe("handshake", () => {
       test("a valid access token connects, sets the session and greets with `connected`", async () => {

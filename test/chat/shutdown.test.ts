@@ -12,7 +12,7 @@ describe("graceful stop", () => {
     const [backend] = await backends();
     h = await startHarness(backend!);
   }, SETUP_TIMEOUT_MS);
-  afterAll(async () => h?.close());
+  afterAll(async () => h?.close(), SETUP_TIMEOUT_MS);
 
   test("finishes an in-flight request, refuses new ones, and disconnects sockets", async () => {
     const token = await h.token(h.fx.admin);

@@ -66,7 +66,7 @@ for (const backend of await backends()) {
     beforeAll(async () => {
       h = await startHarness(backend, { SANDBOX_STEP_MS: "60000" });
     }, SETUP_TIMEOUT_MS);
-    afterAll(async () => h?.close());
+    afterAll(async () => h?.close(), SETUP_TIMEOUT_MS);
 
     const send = (body: unknown, signature?: string | null) => {
       const raw = JSON.stringify(body);

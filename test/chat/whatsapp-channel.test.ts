@@ -56,7 +56,7 @@ describe("WhatsApp Cloud API channel", () => {
   afterAll(async () => {
     await h?.close();
     graph?.stop(true);
-  });
+  }, SETUP_TIMEOUT_MS);
 
   test("sends a text to the Graph messages endpoint with the bearer token", async () => {
     const result = await channel.send({

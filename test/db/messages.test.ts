@@ -35,7 +35,7 @@ for (const backend of await backends()) {
     afterAll(async () => {
       await handle.close();
       await instance.dispose();
-    });
+    }, SETUP_TIMEOUT_MS);
 
     const store = (text: string) =>
       handle.db.transaction((tx) =>

@@ -19,7 +19,7 @@ for (const backend of await backends()) {
     afterAll(async () => {
       await handle?.close();
       await instance?.dispose();
-    });
+    }, SETUP_TIMEOUT_MS);
 
     test("an empty database gets an organization, an admin, an agent and a conversation with a first message", async () => {
       const seeded = await seedIfEmpty(handle.db, {
