@@ -10,6 +10,7 @@ import { TokenService } from "./auth/tokens.ts";
 import type { OutboundChannel } from "./channels/channel.ts";
 import { SandboxChannel } from "./channels/sandbox.ts";
 import { WhatsappCloudChannel } from "./channels/whatsapp-cloud.ts";
+import { type ClusterNode, createClusterNode } from "./cluster/index.ts";
 import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { createHttpApp } from "./http/app.ts";
@@ -94,7 +95,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       inbound,
       startedAt: Date.now(),
     };
-    const realtime = createRealtime(ctx);
+    const cluster: ClusterNode | null = config.cluster ? createClusterNode(config.cluster) : null;
+    if (cluster) {
+      ctx.clusterHealth = () => cluster.health();
+      for (const metric of cluster.metrics()) ctx.metrics.registry.register(metric);
+    }
+    const realtime = createRealtime(ctx, cluster?.serverOptions ?? {});
     notifier.target = realtime.notifier;
     const http = createHttpApp(ctx);
 
@@ -108,9 +114,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
 
     const handler = realtime.io.handler((req, srv) => http.fetch(req, { server: srv }));
-    const server = Bun.serve({ hostname: config.host, port: config.port, ...handler }) as BunServer<unknown>;
+    const server = Bun.serve({
+      hostname: config.host,
+      port: config.port,
+      reusePort: config.reusePort,
+      ...handler,
+    }) as BunServer<unknown>;
+    cluster?.attach(realtime.io.engine);
     const url = `http://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
-    log.info("listening", { url, database: database.kind, channel: channel.name });
+    log.info("listening", {
+      url,
+      database: database.kind,
+      channel: channel.name,
+      ...(cluster ? { node_id: cluster.nodeId } : {}),
+    });
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
@@ -121,6 +138,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         const requestsDone = server.stop(false);
         // Long polls and websockets would hold the server open: the engine ends them.
         await realtime.close();
+        await cluster?.close();
         channel.close();
         await Promise.race([requestsDone, Bun.sleep(left())]);
         await Promise.race([ctx.sender.drain(), Bun.sleep(Math.min(2000, left()))]);

@@ -4,6 +4,7 @@
  * A bad value fails start-up with one message listing every problem.
  */
 import { resolve } from "node:path";
+import { type ClusterConfig, parseClusterConfig } from "./cluster/config.ts";
 
 export type NodeEnv = "development" | "test" | "production";
 export type JwtAlgorithm = "HS256" | "HS384" | "HS512";
@@ -81,6 +82,10 @@ export interface Config {
    * socket's address, so a direct client cannot pick its own rate-limit key.
    */
   trustProxy: boolean;
+  /** REDIS_URL and the other cluster variables (src/cluster/config.ts). Null: a single node. */
+  cluster: ClusterConfig | null;
+  /** REUSE_PORT=1: bind the public port with SO_REUSEPORT (set by the `--workers N` supervisor). */
+  reusePort: boolean;
 }
 
 export const MIN_SECRET_LENGTH = 32;
@@ -220,7 +225,12 @@ export function loadConfig(env: Env = process.env): Config {
     webDistDir: resolve(str("WEB_DIST_DIR") ?? "src/web/dist"),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
     trustProxy: bool("TRUST_PROXY", false),
+    cluster: null,
+    reusePort: bool("REUSE_PORT", false),
   };
+  const cluster = parseClusterConfig(env);
+  problems.push(...cluster.problems);
+  config.cluster = cluster.config;
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

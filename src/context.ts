@@ -5,6 +5,7 @@
 import type { DatabaseHandle } from "../db/client.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { OutboundChannel } from "./channels/channel.ts";
+import type { ClusterHealth } from "./cluster/index.ts";
 import type { Config } from "./config.ts";
 import type { ChatMetrics } from "./metrics/chat-metrics.ts";
 import type { InboundService } from "./services/inbound.ts";
@@ -20,4 +21,6 @@ export interface AppContext {
   inbound: InboundService;
   /** Process start (ms since epoch), for /health. */
   startedAt: number;
+  /** Set on a cluster node: its Redis link, for /health. */
+  clusterHealth?: () => ClusterHealth;
 }

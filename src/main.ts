@@ -4,10 +4,21 @@
  */
 import { createLogger } from "../protocol/logger.ts";
 import { startServer } from "./app.ts";
+import { parseWorkersFlag, superviseWorkers } from "./cluster/workers.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL } from "./seed.ts";
 
 const log = createLogger("main");
+
+// `--workers N`: this process only supervises N workers (each runs this file without the flag).
+let workers: number | null = null;
+try {
+  workers = parseWorkersFlag(process.argv);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+if (workers !== null) await superviseWorkers(workers);
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -43,31 +54,36 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-const out = (line = "") => process.stdout.write(`${line}\n`);
-out();
-out(`  Switchboard is running on ${running.url}  (${config.nodeEnv}, ${running.ctx.database.kind})`);
-out(`  Web UI:    ${running.url}/`);
-out(`  Socket.IO: ${running.url}/socket.io/`);
+// The banner is written in one piece (an operator's or a test's reader never sees half of it).
+const lines: string[] = [
+  "",
+  `  Switchboard is running on ${running.url}  (${config.nodeEnv}, ${running.ctx.database.kind})`,
+  `  Web UI:    ${running.url}/`,
+  `  Socket.IO: ${running.url}/socket.io/`,
+];
 if (running.seeded) {
   const { seeded } = running;
   const token = await running.ctx.tokens.sign(
     { id: seeded.admin.id, organization_id: seeded.organizationId, role: seeded.admin.role },
     "access",
   );
-  out();
-  out("  Demo data seeded (first start on an empty database):");
-  out(`    admin:  ${DEMO_ADMIN_EMAIL}`);
-  out(`    agent:  ${DEMO_AGENT_EMAIL}`);
-  out(
-    `    password: ${seeded.password}${seeded.passwordGenerated ? "   (generated; set DEMO_PASSWORD to choose one)" : ""}`,
+  const generated = seeded.passwordGenerated ? "   (generated; set DEMO_PASSWORD to choose one)" : "";
+  lines.push(
+    "",
+    "  Demo data seeded (first start on an empty database):",
+    `    admin:  ${DEMO_ADMIN_EMAIL}`,
+    `    agent:  ${DEMO_AGENT_EMAIL}`,
+    `    password: ${seeded.password}${generated}`,
+    `    conversation: ${seeded.conversationId}`,
+    "",
+    `  Log in:  curl -s -X POST ${running.url}/api/v1/auth/login -H 'content-type: application/json' \\`,
+    `             -d '{"email":"${DEMO_ADMIN_EMAIL}","password":"${seeded.password}"}'`,
+    `  Access token for ${DEMO_ADMIN_EMAIL} (valid ${config.accessTokenTtlS} s):`,
+    `    ${token}`,
   );
-  out(`    conversation: ${seeded.conversationId}`);
-  out();
-  out(`  Log in:  curl -s -X POST ${running.url}/api/v1/auth/login -H 'content-type: application/json' \\`);
-  out(`             -d '{"email":"${DEMO_ADMIN_EMAIL}","password":"${seeded.password}"}'`);
-  out(`  Access token for ${DEMO_ADMIN_EMAIL} (valid ${config.accessTokenTtlS} s):`);
-  out(`    ${token}`);
 } else {
-  out("  Log in with your users (POST /api/v1/auth/login); `bun scripts/token.ts <email>` prints a token.");
+  lines.push(
+    "  Log in with your users (POST /api/v1/auth/login); `bun scripts/token.ts <email>` prints a token.",
+  );
 }
-out();
+process.stdout.write(`${lines.join("\n")}\n\n`);

@@ -52,6 +52,10 @@ export async function readRawBody(c: Context, limit: number): Promise<Uint8Array
   return out;
 }
 
+/** PostgreSQL text and jsonb cannot hold U+0000, so a string carrying it could never be stored. */
+export const NUL_REFUSED = "must not contain the NUL character (U+0000)";
+export const hasNul = (s: string): boolean => s.includes("\u0000");
+
 export function requireString(
   obj: Record<string, unknown>,
   field: string,
@@ -63,6 +67,7 @@ export function requireString(
     throw invalid(name, "is required and must be a non-empty string");
   if (opts.max !== undefined && v.length > opts.max)
     throw invalid(name, `must be at most ${opts.max} characters`);
+  if (hasNul(v)) throw invalid(name, NUL_REFUSED);
   return v;
 }
 

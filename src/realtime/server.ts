@@ -2,7 +2,7 @@
  * The chat's Socket.IO server: handshake authentication, per-user connection cap, token expiry,
  * per-user rate limit on client events, CORS allowlist, and the event handlers.
  */
-import { Server } from "../../protocol/index.ts";
+import { Server, type ServerOptions } from "../../protocol/index.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
 import { TokenBuckets } from "../limits/token-bucket.ts";
@@ -44,9 +44,11 @@ export function originAllowed(
   }
 }
 
-export function createRealtime(ctx: AppContext): Realtime {
+/** `extra`: options of the cluster layer (Redis adapter, node-naming session ids, forwarding). */
+export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = {}): Realtime {
   const allowed = new Set(ctx.config.corsOrigins);
   const io: ChatServer = new Server({
+    ...extra,
     cors: allowed.size > 0 ? { origin: [...allowed], credentials: true } : false,
     // Browsers do not apply CORS to websockets: check the Origin of every handshake ourselves.
     allowRequest: (req) =>

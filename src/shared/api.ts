@@ -137,8 +137,13 @@ export interface SendMessageResponse {
 
 /** GET /health */
 export interface HealthResponse {
+  /** "degraded" when the database or (in a cluster) Redis is unreachable. */
   status: "ok" | "degraded";
   database: "ok" | "error";
+  /** In a cluster: the Redis link state ("connected", "reconnecting", ...). */
+  redis?: string;
+  /** In a cluster: this node's id. */
+  node_id?: string;
   uptime_s: number;
   version: string;
 }

@@ -23,7 +23,16 @@ import {
 } from "../../shared/events.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, notFound } from "../errors.ts";
-import { intQuery, optionalString, readJsonObject, requireString, UUID_RE, uuidParam } from "../validate.ts";
+import {
+  hasNul,
+  intQuery,
+  NUL_REFUSED,
+  optionalString,
+  readJsonObject,
+  requireString,
+  UUID_RE,
+  uuidParam,
+} from "../validate.ts";
 
 export const DEFAULT_CONVERSATION_PAGE = 20;
 export const DEFAULT_MESSAGE_PAGE = 50;
@@ -142,6 +151,8 @@ export function parseOutgoing(body: Record<string, unknown>): {
       const params = c.parameters;
       if (params !== undefined && (!Array.isArray(params) || params.some((p) => typeof p !== "string")))
         throw invalid("content.parameters", "must be an array of strings");
+      // Stored in jsonb, which refuses U+0000 in any string.
+      if (params?.some((p: string) => hasNul(p))) throw invalid("content.parameters", NUL_REFUSED);
       const content: MessageContent = {
         template_name: requireString(c, "template_name", { max: 512, path: "content.template_name" }),
       };

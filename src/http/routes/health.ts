@@ -25,12 +25,15 @@ export function healthRoutes(ctx: AppContext): Hono {
     } finally {
       clearTimeout(timer);
     }
+    const cluster = ctx.clusterHealth?.();
     const body: HealthResponse = {
-      status: database === "ok" ? "ok" : "degraded",
+      status: database === "ok" && (!cluster || cluster.status === "ok") ? "ok" : "degraded",
       database,
+      ...(cluster ? { redis: cluster.redis, node_id: cluster.nodeId } : {}),
       uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
       version: VERSION,
     };
+    // Without Redis a node still serves its own clients: degraded but up (200). Without its database it is not (503).
     return c.json(body, database === "ok" ? 200 : 503);
   });
 
