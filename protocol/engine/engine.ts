@@ -378,6 +378,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     const compression = this.opts.httpCompression;
     return {
       maxHttpBufferSize: this.opts.maxHttpBufferSize,
+      bodyReadTimeout: this.opts.bodyReadTimeout,
       compressionThreshold: compression === false ? (false as const) : compression.threshold,
     };
   }

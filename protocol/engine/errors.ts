@@ -64,6 +64,8 @@ export const TransportError = {
   INVALID_CONTENT: "invalid content",
   POLL_CLOSED_PREMATURELY: "poll connection closed prematurely",
   DATA_CLOSED_PREMATURELY: "data request connection closed prematurely",
+  /** A POST body did not arrive in full within `bodyReadTimeout` (no engine.io equivalent). */
+  DATA_TIMEOUT: "data request timed out",
   INVALID_HEARTBEAT_DIRECTION: "invalid heartbeat direction",
   WEBSOCKET_ERROR: "websocket error",
 } as const;

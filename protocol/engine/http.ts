@@ -29,9 +29,16 @@ export function errorResponse(code: EngineErrorCode, extra: ExtraHeaders, messag
   return new Response(body, { status: httpStatusOf(code), headers });
 }
 
-/** An empty answer with a bare status (engine.io's overlap and payload errors have no body). */
-export function statusResponse(status: number, extra: ExtraHeaders): Response {
-  return new Response(null, { status, headers: extra ?? undefined });
+/**
+ * An empty answer with a bare status (engine.io's overlap and payload errors have no body).
+ * `closeConnection` is for answers given before the request body was read in full: without
+ * `Connection: close` Bun keeps the connection and goes on reading the rest of the body, for as long
+ * as the client trickles it in.
+ */
+export function statusResponse(status: number, extra: ExtraHeaders, closeConnection = false): Response {
+  const headers = new Headers(extra ?? undefined);
+  if (closeConnection) headers.set("Connection", "close");
+  return new Response(null, { status, headers });
 }
 
 /** The answer to a polling POST. */

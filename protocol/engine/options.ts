@@ -55,6 +55,14 @@ export interface EngineOptions {
   upgradeTimeout?: number;
   /** Largest message (websocket frame or polling POST body) a client may send, in bytes. Default 1e6. */
   maxHttpBufferSize?: number;
+  /**
+   * Milliseconds a polling POST body may take to arrive in full, from the moment its request is
+   * routed. Bun has no total request deadline, so a body trickled in byte by byte would otherwise
+   * hold its connection forever; a slower one is answered 408 (with `Connection: close`) and its
+   * session closed with "transport error". Default `pingInterval + pingTimeout` (45000): the bound
+   * the heartbeat already puts on a session whose client cannot get a pong through.
+   */
+  bodyReadTimeout?: number;
   /** Transports clients may use. Default ["polling", "websocket"]. */
   transports?: readonly EngineTransportName[];
   /** Let polling sessions upgrade to websocket. Default true. */
@@ -104,6 +112,7 @@ export interface ResolvedEngineOptions {
   pingTimeout: number;
   upgradeTimeout: number;
   maxHttpBufferSize: number;
+  bodyReadTimeout: number;
   transports: readonly EngineTransportName[];
   allowUpgrades: boolean;
   allowRequest: EngineOptions["allowRequest"];
@@ -141,12 +150,16 @@ function normalizePath(path: string): string {
 export function resolveOptions(opts: EngineOptions = {}): ResolvedEngineOptions {
   const d = ENGINE_DEFAULTS;
   const compression = opts.httpCompression ?? true;
+  const pingInterval = opts.pingInterval ?? d.pingInterval;
+  const pingTimeout = opts.pingTimeout ?? d.pingTimeout;
   return {
     path: normalizePath(opts.path ?? d.path),
-    pingInterval: opts.pingInterval ?? d.pingInterval,
-    pingTimeout: opts.pingTimeout ?? d.pingTimeout,
+    pingInterval,
+    pingTimeout,
     upgradeTimeout: opts.upgradeTimeout ?? d.upgradeTimeout,
     maxHttpBufferSize: opts.maxHttpBufferSize ?? d.maxHttpBufferSize,
+    // Derived, hence not in ENGINE_DEFAULTS: it follows the heartbeat it backs up.
+    bodyReadTimeout: opts.bodyReadTimeout ?? pingInterval + pingTimeout,
     transports: opts.transports ?? d.transports,
     allowUpgrades: opts.allowUpgrades ?? d.allowUpgrades,
     allowRequest: opts.allowRequest,

@@ -16,12 +16,15 @@ import {
 import type { Transport, TransportOwner } from "./transport.ts";
 
 const HTTP_BAD_REQUEST = 400;
+const HTTP_REQUEST_TIMEOUT = 408;
 const HTTP_PAYLOAD_TOO_LARGE = 413;
 /** engine.io refuses binary POST bodies in protocol v4: binary travels as base64 in text. */
 const BINARY_CONTENT_TYPE = "application/octet-stream";
 
 export interface PollingOptions {
   maxHttpBufferSize: number;
+  /** Milliseconds a POST body may take to arrive in full. */
+  bodyReadTimeout: number;
   /** Smallest response that is compressed, or false when HTTP compression is off. */
   compressionThreshold: number | false;
 }
@@ -34,32 +37,61 @@ interface PendingPoll {
 
 class PayloadTooLarge extends Error {}
 
-/** Reads a request body as text, refusing more than `limit` bytes without buffering them. */
-async function readBody(req: Request, limit: number): Promise<string> {
+/** Why a body read was stopped before the body ended (the abort reason of its signal). */
+const BodyReadAbort = {
+  /** `bodyReadTimeout` passed. */
+  TIMEOUT: "timeout",
+  /** The transport closed or was replaced by a websocket. */
+  TRANSPORT_CLOSED: "transport closed",
+} as const;
+type BodyReadAbort = (typeof BodyReadAbort)[keyof typeof BodyReadAbort];
+
+class BodyReadAborted extends Error {
+  constructor(readonly reason: BodyReadAbort) {
+    super(reason);
+  }
+}
+
+/**
+ * Reads a request body as text, refusing more than `limit` bytes without buffering them. Aborting
+ * `signal` (with a `BodyReadAbort` reason) cancels the reader and rejects with `BodyReadAborted`.
+ */
+async function readBody(req: Request, limit: number, signal: AbortSignal): Promise<string> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > limit) throw new PayloadTooLarge();
   if (!req.body) return "";
   const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      reader.cancel().catch(() => {});
-      throw new PayloadTooLarge();
+  const aborted = () => new BodyReadAborted(signal.reason as BodyReadAbort);
+  // A cancelled reader ends its pending read with `done`, so every read is checked against the signal.
+  const cancel = () => reader.cancel().catch(() => {});
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      if (signal.aborted) throw aborted();
+      const { done, value } = await reader.read();
+      if (signal.aborted) throw aborted();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        cancel();
+        throw new PayloadTooLarge();
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+    // Not fatal: invalid UTF-8 becomes U+FFFD and the packet decoder judges what is left.
+    return new TextDecoder().decode(Buffer.concat(chunks, total));
+  } finally {
+    signal.removeEventListener("abort", cancel);
   }
-  // Not fatal: invalid UTF-8 becomes U+FFFD and the packet decoder judges what is left.
-  return new TextDecoder().decode(Buffer.concat(chunks, total));
 }
 
 export class PollingTransport implements Transport {
   readonly name = "polling" as const;
   private pending: PendingPoll | null = null;
-  private receiving = false;
+  /** Aborts the POST body being read; null when no POST is in progress (a second one overlaps). */
+  private bodyRead: AbortController | null = null;
   private closed = false;
 
   constructor(
@@ -95,28 +127,31 @@ export class PollingTransport implements Transport {
     });
   }
 
-  /** A POST with one or more packets. */
+  /**
+   * A POST with one or more packets. Answers given before the body was read in full close the
+   * connection (see `statusResponse`), so a slow body never outlives its answer.
+   */
   async onData(req: Request, headers: ExtraHeaders): Promise<Response> {
-    if (this.receiving) {
+    if (this.closed) return statusResponse(HTTP_BAD_REQUEST, headers, true);
+    if (this.bodyRead !== null) {
       this.owner.onTransportError(TransportError.DATA_OVERLAP);
-      return statusResponse(HTTP_BAD_REQUEST, headers);
+      return statusResponse(HTTP_BAD_REQUEST, headers, true);
     }
     if (req.headers.get("content-type") === BINARY_CONTENT_TYPE) {
       this.owner.onTransportError(TransportError.INVALID_CONTENT);
-      return statusResponse(HTTP_BAD_REQUEST, headers);
+      return statusResponse(HTTP_BAD_REQUEST, headers, true);
     }
-    this.receiving = true;
+    const bodyRead = new AbortController();
+    this.bodyRead = bodyRead;
+    const deadline = setTimeout(() => bodyRead.abort(BodyReadAbort.TIMEOUT), this.opts.bodyReadTimeout);
     let body: string;
     try {
-      body = await readBody(req, this.opts.maxHttpBufferSize);
+      body = await readBody(req, this.opts.maxHttpBufferSize, bodyRead.signal);
     } catch (err) {
-      const tooLarge = err instanceof PayloadTooLarge;
-      this.owner.onTransportError(
-        tooLarge ? TransportError.PAYLOAD_TOO_LARGE : TransportError.DATA_CLOSED_PREMATURELY,
-      );
-      return statusResponse(tooLarge ? HTTP_PAYLOAD_TOO_LARGE : HTTP_BAD_REQUEST, headers);
+      return this.refuseData(err, headers);
     } finally {
-      this.receiving = false;
+      clearTimeout(deadline);
+      this.bodyRead = null;
     }
     for (const packet of decodePollingPayload(body)) {
       if (packet.type === PacketType.CLOSE) {
@@ -126,6 +161,23 @@ export class PollingTransport implements Transport {
       this.owner.onPacket(packet.type, packet.data);
     }
     return ackResponse(req, headers);
+  }
+
+  /** The answer to a POST whose body could not be read, after telling the session (unless it is gone). */
+  private refuseData(err: unknown, headers: ExtraHeaders): Response {
+    if (err instanceof BodyReadAborted) {
+      // Closed or replaced: the session is already ending or moved on; only the request is left.
+      if (err.reason === BodyReadAbort.TRANSPORT_CLOSED)
+        return statusResponse(HTTP_BAD_REQUEST, headers, true);
+      this.owner.onTransportError(TransportError.DATA_TIMEOUT);
+      return statusResponse(HTTP_REQUEST_TIMEOUT, headers, true);
+    }
+    if (err instanceof PayloadTooLarge) {
+      this.owner.onTransportError(TransportError.PAYLOAD_TOO_LARGE);
+      return statusResponse(HTTP_PAYLOAD_TOO_LARGE, headers, true);
+    }
+    this.owner.onTransportError(TransportError.DATA_CLOSED_PREMATURELY);
+    return statusResponse(HTTP_BAD_REQUEST, headers, true);
   }
 
   send(packets: readonly OutPacket[], compress: boolean): void {
@@ -141,17 +193,25 @@ export class PollingTransport implements Transport {
     );
   }
 
-  /** Session closed: a waiting GET gets the close packet so the client stops polling. */
+  /**
+   * Session closed: a waiting GET gets the close packet so the client stops polling, and a POST body
+   * still trickling in is cut off (answered 400, connection closed).
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.bodyRead?.abort(BodyReadAbort.TRANSPORT_CLOSED);
     if (this.pending) this.send([ENCODED_CLOSE], false);
   }
 
-  /** Replaced by a websocket: a waiting GET gets a noop, the client's polling is paused anyway. */
+  /**
+   * Replaced by a websocket: a waiting GET gets a noop, the client's polling is paused anyway (and
+   * it sends `5` only once its POSTs are done, so a body still being read is not the client's).
+   */
   discard(): void {
     if (this.closed) return;
     this.closed = true;
+    this.bodyRead?.abort(BodyReadAbort.TRANSPORT_CLOSED);
     if (this.pending) this.send([ENCODED_NOOP], false);
   }
 }
