@@ -3,7 +3,7 @@
  * branch on a value instead of a message text.
  */
 import type { ApiError } from "../shared/api.ts";
-import type { ErrorCode } from "../shared/events.ts";
+import { ERROR_CODES, type ErrorCode } from "../shared/events.ts";
 
 /** Codes of failures that happen on the client side (no server `ErrorCode` behind them). */
 export const CLIENT_ERROR_CODES = {
@@ -19,6 +19,27 @@ export const CLIENT_ERROR_CODES = {
   sessionExpired: "session_expired",
 } as const;
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[keyof typeof CLIENT_ERROR_CODES];
+
+/**
+ * Handshake refusals (CONNECT_ERROR `data.code`) that no retry fixes: the token is missing, forged,
+ * of the wrong kind or expired, or its user is gone; the user must log in again. (`token_expired` is
+ * first answered with a refresh when a TokenManager can do one.) Every other refusal —
+ * `internal_error` ("retry later"), or an unknown or missing code — is transient and retried.
+ */
+const FINAL_HANDSHAKE_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>([
+  ERROR_CODES.missingToken,
+  ERROR_CODES.invalidToken,
+  ERROR_CODES.invalidSignature,
+  ERROR_CODES.unsupportedAlgorithm,
+  ERROR_CODES.wrongTokenType,
+  ERROR_CODES.tokenExpired,
+  ERROR_CODES.unknownUser,
+]);
+
+/** True when a handshake refused with this code must not be retried (log in again). */
+export function isFinalHandshakeRefusal(code: string | undefined): boolean {
+  return code !== undefined && FINAL_HANDSHAKE_REFUSALS.has(code);
+}
 
 /** A failed REST call: the HTTP status and the server's `{error: {code, message, field}}`. */
 export class ApiRequestError extends Error {

@@ -25,12 +25,14 @@ import type {
 } from "../shared/events.ts";
 import { ERROR_CODES } from "../shared/events.ts";
 import { ApiClient } from "./api-client.ts";
+import { Backoff } from "./backoff.ts";
 import { ConversationLedger } from "./conversation-ledger.ts";
 import { Listeners } from "./emitter.ts";
 import {
   type ApiRequestError,
   CLIENT_ERROR_CODES,
   type ClientErrorCode,
+  isFinalHandshakeRefusal,
   SocketRequestError,
 } from "./errors.ts";
 import type { TokenManager } from "./token-manager.ts";
@@ -38,7 +40,8 @@ import type { TokenManager } from "./token-manager.ts";
 export type TypedSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /**
- * Where the connection stands. `reconnecting`: lost, the client retries by itself. `disconnected`:
+ * Where the connection stands. `reconnecting`: lost (or refused for a passing reason such as
+ * `internal_error`), the client retries by itself with backoff. `disconnected`:
  * closed on purpose (by `disconnect()` or by the server, e.g. a newer connection of the same user),
  * no retry. `unauthorized`: the server refused the token and no refresh helps; log in again.
  */
@@ -89,7 +92,10 @@ export interface SocketClientOptions {
   transports?: ("polling" | "websocket" | "webtransport")[];
   /** How long to wait for an acknowledgement, in milliseconds. Default 5000. */
   ackTimeoutMs?: number;
-  /** First reconnection delay in milliseconds (grows up to `reconnectionDelayMaxMs`). Default 500. */
+  /**
+   * First reconnection delay in milliseconds (grows up to `reconnectionDelayMaxMs`); also the first
+   * delay before retrying a handshake the server refused with "retry later". Default 500.
+   */
   reconnectionDelayMs?: number;
   /** Upper bound of the reconnection delay in milliseconds. Default 5000. */
   reconnectionDelayMaxMs?: number;
@@ -120,6 +126,9 @@ export class SocketClient {
   /** Conversations with a catch-up running → whether another one is wanted when it ends. */
   readonly #catchingUp = new Map<Uuid, boolean>();
   readonly #unsubscribeTokens: (() => void)[] = [];
+  /** Delays between retries of handshakes refused for a passing reason (socket.io-client gives up on those). */
+  readonly #handshakeBackoff: Backoff;
+  #handshakeRetry: ReturnType<typeof setTimeout> | null = null;
   #state: ConnectionState = "idle";
   #everConnected = false;
   #lastError: { code: ErrorCode; at: number } | null = null;
@@ -131,6 +140,10 @@ export class SocketClient {
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 5000;
     this.#statusResyncLimit = options.statusResyncLimit ?? 50;
     this.#retryDelayMs = options.reconnectionDelayMaxMs ?? 5000;
+    this.#handshakeBackoff = new Backoff({
+      minMs: options.reconnectionDelayMs ?? 500,
+      maxMs: this.#retryDelayMs,
+    });
     this.api = options.api ?? new ApiClient({ baseUrl: options.url ?? "", accessToken: () => this.#token() });
 
     const socketOptions: Partial<ManagerOptions & SocketOptions> = {
@@ -222,6 +235,7 @@ export class SocketClient {
 
   /** Closes the connection for good (no reconnection) and stops refreshing the token. */
   disconnect(): void {
+    this.#cancelHandshakeRetry();
     this.#socket.disconnect();
     this.#tokens?.stop();
     // socket.io-client emits no "disconnect" when the socket was not connected (e.g. while retrying).
@@ -353,6 +367,7 @@ export class SocketClient {
     socket.on("connect", () => {
       const reconnect = this.#everConnected;
       this.#everConnected = true;
+      this.#handshakeBackoff.reset();
       this.#setState("connected");
       if (reconnect) void this.#resync();
     });
@@ -413,7 +428,34 @@ export class SocketClient {
       this.#reconnectWithFreshToken(err.message);
       return;
     }
-    this.#setState("unauthorized", { reason: err.message, ...(code ? { code } : {}) });
+    if (isFinalHandshakeRefusal(code)) {
+      this.#setState("unauthorized", { reason: err.message, ...(code ? { code } : {}) });
+      return;
+    }
+    // A passing refusal ("retry later": the server could not check the token just now). The stock
+    // client does not retry a refusal by itself, so retry here, with backoff.
+    this.#retryHandshake(err.message, code);
+  }
+
+  #retryHandshake(reason: string, code: ErrorCode | undefined): void {
+    this.#setState(this.#everConnected ? "reconnecting" : "connecting", {
+      reason,
+      ...(code ? { code } : {}),
+    });
+    this.#cancelHandshakeRetry();
+    const retry = setTimeout(() => {
+      this.#handshakeRetry = null;
+      // disconnect() in the meantime (state "disconnected") ends the retries.
+      if (this.#state === "reconnecting" || this.#state === "connecting") this.#socket.connect();
+    }, this.#handshakeBackoff.next());
+    // Not unref'd: like the stock client's reconnection timer, it keeps a Node bot alive meanwhile.
+    this.#handshakeRetry = retry;
+  }
+
+  #cancelHandshakeRetry(): void {
+    if (this.#handshakeRetry === null) return;
+    clearTimeout(this.#handshakeRetry);
+    this.#handshakeRetry = null;
   }
 
   #reconnectWithFreshToken(reason: string): void {

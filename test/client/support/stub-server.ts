@@ -15,6 +15,7 @@ import {
   type ClientToServerEvents,
   conversationRoom,
   ERROR_CODES,
+  type ErrorCode,
   type Message,
   type MessageStatus,
   type ServerToClientEvents,
@@ -36,6 +37,10 @@ export interface StubServer {
   /** An access token (unsigned JWT shape) for a user, valid for `ttlSeconds`. */
   accessToken(userId: string, ttlSeconds?: number): string;
   tokenResponse(userId: string, ttlSeconds?: number): TokenResponse;
+  /** Refuses the next `count` handshakes with this CONNECT_ERROR code (as the real server's "retry later"). */
+  refuseHandshakes(count: number, code?: ErrorCode): void;
+  /** Handshakes refused through `refuseHandshakes` so far. */
+  readonly refusedHandshakes: number;
   /** Lifetime in seconds of access tokens the refresh endpoint hands out. Default 900. */
   setRefreshTtl(ttlSeconds: number): void;
   /** Stores a message; emits `message:new` to the room unless `emit` is false. */
@@ -86,6 +91,9 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
   });
   /** The lifetime the refresh endpoint gives new access tokens (tests shorten it). */
   let refreshTtl = 900;
+  /** Scripted handshake refusals still to hand out, and how many were. */
+  let refusals: { left: number; code: ErrorCode } = { left: 0, code: ERROR_CODES.internalError };
+  let refusedHandshakes = 0;
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { "content-type": "application/json" });
@@ -158,6 +166,16 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
   });
 
   const io: StubServer["io"] = new Server(http, { pingInterval: 2000, pingTimeout: 2000 });
+  io.use((_socket, next) => {
+    if (refusals.left <= 0) return next();
+    refusals.left--;
+    refusedHandshakes++;
+    next(
+      Object.assign(new Error("authentication is unavailable; retry later"), {
+        data: { code: refusals.code },
+      }),
+    );
+  });
   io.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: string }).token ?? "";
     const claims = readClaims(token);
@@ -240,6 +258,12 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
     refreshedOverSocket,
     accessToken,
     tokenResponse,
+    refuseHandshakes: (count, code = ERROR_CODES.internalError) => {
+      refusals = { left: count, code };
+    },
+    get refusedHandshakes() {
+      return refusedHandshakes;
+    },
     setRefreshTtl: (ttl) => {
       refreshTtl = ttl;
     },
