@@ -65,6 +65,13 @@ const POST_DRAIN_MS = 10_000;
 /** A fixed-rate repetition this far over the p99 limit means the server is swamped: stop repeating. */
 const SWAMPED_FACTOR = 10;
 const CHAT_READY_TIMEOUT_MS = 120_000;
+/**
+ * Between steps the server must have worked off what an overloaded step left behind (aborted
+ * POSTs keep running server-side): wait until its CPU stays under this share of a core.
+ */
+const IDLE_PERCENT = 15;
+const IDLE_SAMPLE_MS = 500;
+const IDLE_TIMEOUT_MS = 60_000;
 const TICK_MS = 1;
 
 interface ChatStep {
@@ -153,7 +160,19 @@ class ChatRig {
     ctx.progress.status(`chat: ${this.watchers.length} watchers joined`);
   }
 
+  /** Wait (bounded) until the server is idle, so a step does not inherit the previous one's backlog. */
+  private async waitIdle(): Promise<void> {
+    const meter = CpuMeter.forPid(this.target.pid);
+    const deadline = performance.now() + IDLE_TIMEOUT_MS;
+    while (performance.now() < deadline) {
+      meter.start();
+      await Bun.sleep(IDLE_SAMPLE_MS);
+      if (meter.stop() < IDLE_PERCENT) return;
+    }
+  }
+
   async run(database: ChatDatabase, messagesPerSec: number): Promise<ChatStep> {
+    await this.waitIdle();
     const { warmupMs, measureMs } = this.options;
     this.step++;
     this.received = 0;
