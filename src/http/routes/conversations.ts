@@ -152,7 +152,8 @@ export function parseOutgoing(body: Record<string, unknown>): {
       if (params !== undefined && (!Array.isArray(params) || params.some((p) => typeof p !== "string")))
         throw invalid("content.parameters", "must be an array of strings");
       // Stored in jsonb, which refuses U+0000 in any string.
-      if (params?.some((p: string) => hasNul(p))) throw invalid("content.parameters", NUL_REFUSED);
+      const nul = params ? (params as string[]).findIndex(hasNul) : -1;
+      if (nul >= 0) throw invalid(`content.parameters[${nul}]`, NUL_REFUSED);
       const content: MessageContent = {
         template_name: requireString(c, "template_name", { max: 512, path: "content.template_name" }),
       };

@@ -1,0 +1,229 @@
+/**
+ * Input that PostgreSQL or Date cannot hold is answered with a clear 400 (REST, malformed webhook
+ * timestamps) or cleaned (NUL in webhook strings), never a 500. Regressions of the reliability
+ * suite's findings: a "1e20" webhook timestamp (Invalid Date) and U+0000 in text/jsonb.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { contacts, messages } from "../../db/schema.ts";
+import { HttpError } from "../../src/http/errors.ts";
+import { signPayload } from "../../src/http/webhooks/signature.ts";
+import { parseWhatsappWebhook } from "../../src/http/webhooks/whatsapp-payload.ts";
+import type { ApiError } from "../../src/shared/api.ts";
+import { backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
+import { type Harness, startHarness, TEST_APP_SECRET, TEST_PHONE_NUMBER_ID } from "./harness.ts";
+
+const PATH = "/api/v1/webhooks/whatsapp";
+const NUL = "\u0000";
+const MESSAGE_TS = "entry[0].changes[0].value.messages[0].timestamp";
+/** The last second a Date can hold (8.64e15 ms). */
+const MAX_DATE_S = 8.64e12;
+
+function payload(value: Record<string, unknown>, phoneNumberId = TEST_PHONE_NUMBER_ID) {
+  return {
+    object: "whatsapp_business_account",
+    entry: [{ changes: [{ value: { metadata: { phone_number_id: phoneNumberId }, ...value } }] }],
+  };
+}
+const text = (id: string, from: string, body: string, timestamp?: unknown) => ({
+  id,
+  from,
+  ...(timestamp === undefined ? {} : { timestamp }),
+  type: "text",
+  text: { body },
+});
+
+/** The HttpError the parser throws for `body`, or fails. */
+function refusal(body: unknown): HttpError {
+  try {
+    parseWhatsappWebhook(body);
+  } catch (err) {
+    expect(err).toBeInstanceOf(HttpError);
+    return err as HttpError;
+  }
+  throw new Error("the payload was accepted");
+}
+
+describe("WhatsApp webhook parser: timestamps", () => {
+  test.each(["1e20", "NaN", "-1", "0", "", "  ", "12abc", String(MAX_DATE_S + 1)])(
+    "message timestamp %p is refused with a 400 naming the field",
+    (timestamp) => {
+      const err = refusal(payload({ messages: [text("wamid.t", "1555", "hi", timestamp)] }));
+      expect(err.status).toBe(400);
+      expect(err.field).toBe(MESSAGE_TS);
+      expect(err.message).toStartWith(`${MESSAGE_TS}: `);
+    },
+  );
+
+  // Each case is wrapped in a tuple: a bare array case would be spread into the callback's arguments.
+  test.each<[unknown]>([[{}], [[]], [true], [null], [1e20], [Number.NaN]])(
+    "a non-numeric or huge timestamp %p is refused",
+    (ts) => {
+      expect(refusal(payload({ messages: [text("wamid.t", "1555", "hi", ts)] })).field).toBe(MESSAGE_TS);
+    },
+  );
+
+  test("a status timestamp is checked the same way and named with its indexes", () => {
+    const body = payload({
+      statuses: [
+        { id: "wamid.s0", status: "read", timestamp: "1700000000" },
+        { id: "wamid.s1", status: "delivered", timestamp: "1e20" },
+      ],
+    });
+    expect(refusal(body).field).toBe("entry[0].changes[0].value.statuses[1].timestamp");
+  });
+
+  test("valid timestamps (string, number, the Date range's last second) parse exactly; an absent one means now", () => {
+    const before = Date.now();
+    const batch = parseWhatsappWebhook(
+      payload({
+        messages: [
+          text("wamid.a", "1555", "a", "1700000000"),
+          text("wamid.b", "1555", "b", 1700000001),
+          text("wamid.c", "1555", "c", String(MAX_DATE_S)),
+          text("wamid.d", "1555", "d"),
+        ],
+      }),
+    );
+    const at = batch.messages.map((m) => m.at.getTime());
+    expect(at.slice(0, 3)).toEqual([1_700_000_000_000, 1_700_000_001_000, MAX_DATE_S * 1000]);
+    expect(at[3]).toBeGreaterThanOrEqual(before);
+    expect(at[3]).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe("WhatsApp webhook parser: NUL is stripped from every stored string", () => {
+  test("contact name, message text, media id and caption, failure code", () => {
+    const batch = parseWhatsappWebhook(
+      payload({
+        contacts: [{ wa_id: `15${NUL}55`, profile: { name: `Al${NUL}ice` } }],
+        messages: [
+          text("wamid.n1", "1555", `a${NUL}b`, "1700000000"),
+          {
+            id: "wamid.n2",
+            from: "1555",
+            timestamp: "1700000000",
+            type: "image",
+            image: { id: `media${NUL}1`, caption: `cap${NUL}tion` },
+          },
+        ],
+        statuses: [
+          {
+            id: "wamid.out",
+            status: "failed",
+            timestamp: "1700000000",
+            errors: [{ code: `13${NUL}1`, title: `bad${NUL}` }],
+          },
+        ],
+      }),
+    );
+    expect(batch.messages[0]).toMatchObject({ contactName: "Alice", content: { text: "ab" } });
+    expect(batch.messages[1]).toMatchObject({
+      contactName: "Alice",
+      content: { url: "whatsapp-media:media1", caption: "caption" },
+    });
+    expect(batch.statuses[0]).toMatchObject({ errorCode: "131", errorMessage: "bad" });
+    expect(JSON.stringify(batch)).not.toContain("\\u0000");
+  });
+
+  test("a name that is nothing but NUL is no name", () => {
+    const batch = parseWhatsappWebhook(
+      payload({
+        contacts: [{ wa_id: "1555", profile: { name: NUL } }],
+        messages: [text("wamid.n3", "1555", "hi", "1700000000")],
+      }),
+    );
+    expect(batch.messages[0]?.contactName).toBeUndefined();
+  });
+});
+
+for (const backend of await backends()) {
+  describe(`input hygiene end to end on ${backend.name}`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await startHarness(backend);
+    }, SETUP_TIMEOUT_MS);
+    afterAll(async () => h?.close(), SETUP_TIMEOUT_MS);
+
+    const webhook = (body: unknown) => {
+      const raw = JSON.stringify(body);
+      return h.api(PATH, {
+        method: "POST",
+        body: raw,
+        headers: {
+          "content-type": "application/json",
+          "x-hub-signature-256": signPayload(TEST_APP_SECRET, raw),
+        },
+      });
+    };
+    const storedMessage = async (whatsappId: string) =>
+      (
+        await h.server.ctx.database.db
+          .select()
+          .from(messages)
+          .where(eq(messages.whatsappMessageId, whatsappId))
+      )[0];
+    const postMessage = async (body: unknown) =>
+      h.api(`/api/v1/conversations/${h.fx.convAssigned.id}/messages`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        token: await h.token(h.fx.agent),
+      });
+    const expectRefused = async (res: Response, field: string) => {
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as ApiError;
+      expect(error).toMatchObject({ code: "validation_error", field });
+    };
+
+    test("a webhook with a timestamp beyond the Date range is a 400 naming the field and stores nothing", async () => {
+      const good = text("wamid.hyg.ok", "15550009001", "fine", "1700000000");
+      const bad = text("wamid.hyg.big", "15550009001", "hi", "1e20");
+      const res = await webhook(payload({ messages: [bad, good] }));
+      await expectRefused(res, MESSAGE_TS);
+      // Refused before ingest: the valid neighbour is not half-stored either.
+      expect(await storedMessage("wamid.hyg.ok")).toBeUndefined();
+      expect(await storedMessage("wamid.hyg.big")).toBeUndefined();
+    });
+
+    test("a webhook with NUL in the contact name and the text is stored without it", async () => {
+      const from = "15550009002";
+      const res = await webhook(
+        payload({
+          contacts: [{ wa_id: from, profile: { name: `Bo${NUL}b` } }],
+          messages: [text("wamid.hyg.nul", from, `he${NUL}llo`, "1700000000")],
+        }),
+      );
+      expect(res.status).toBe(200);
+      expect((await storedMessage("wamid.hyg.nul"))?.content).toEqual({ text: "hello" });
+      const [contact] = await h.server.ctx.database.db
+        .select()
+        .from(contacts)
+        .where(eq(contacts.whatsappId, from));
+      expect(contact?.name).toBe("Bob");
+    });
+
+    test("REST: NUL in any content string is a 400 naming the field", async () => {
+      await expectRefused(await postMessage({ content: { text: `a${NUL}b` } }), "content.text");
+      await expectRefused(
+        await postMessage({
+          message_type: "image",
+          content: { url: "https://x.test/a.png", caption: `c${NUL}` },
+        }),
+        "content.caption",
+      );
+      await expectRefused(
+        await postMessage({ message_type: "template", content: { template_name: `t${NUL}` } }),
+        "content.template_name",
+      );
+      await expectRefused(
+        await postMessage({
+          message_type: "template",
+          content: { template_name: "t", parameters: ["ok", NUL] },
+        }),
+        "content.parameters[1]",
+      );
+      // The same conversation still takes a clean message.
+      expect((await postMessage({ content: { text: "clean" } })).status).toBe(201);
+    });
+  });
+}
