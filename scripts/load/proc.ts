@@ -23,6 +23,13 @@ export function readCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
+/** User and system CPU time of a process in seconds, apart (fields 14 and 15 of /proc/<pid>/stat). */
+export function readCpuSplit(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
+}
+
 /**
  * Seconds the main thread of a process spent runnable but waiting for a CPU (field 2 of
  * /proc/<pid>/schedstat). On a shared machine this is the noise: other work held the core.

@@ -64,7 +64,8 @@ export function describeStep(label: string, s: StepResult): string {
   return (
     `${label} ${s.deliveriesPerSec.toLocaleString("en")} deliveries/s: p50 ${s.latency.p50} p90 ${s.latency.p90} ` +
     `p99 ${s.latency.p99} max ${s.latency.max} ms, server CPU ${s.serverCpu}%, generator CPU ${s.generatorCpu}%, ` +
-    `CPU wait ${s.serverWait}/${s.generatorWait}%, ${s.serverUsPerDelivery} µs/delivery` +
+    `CPU wait ${s.serverWait}/${s.generatorWait}%, ${s.serverUsPerDelivery} µs/delivery ` +
+    `(user ${s.serverUserUsPerDelivery}, sys ${s.serverSysUsPerDelivery})` +
     `${s.lost ? `, LOST ${s.lost}/${s.expected}` : ""}${s.generatorBound ? " [generator saturated]" : ""}`
   );
 }
@@ -155,6 +156,7 @@ export function fixedRateMetrics(
 ): Metric[] {
   const cpu = spread(runs.map((r) => r.serverCpu));
   const us = spread(runs.map((r) => r.serverUsPerDelivery));
+  const userUs = spread(runs.map((r) => r.serverUserUsPerDelivery));
   const p50 = spread(runs.map((r) => r.latency.p50));
   const p99 = spread(runs.map((r) => r.latency.p99));
   const lost = runs.reduce((n, r) => n + r.lost, 0);
@@ -181,6 +183,16 @@ export function fixedRateMetrics(
       better: "lower",
       value: us.median,
       range: [us.min, us.max],
+      noisy,
+    },
+    {
+      scenario,
+      key: `${keyPrefix}.user`,
+      label: `${labelPrefix}: server user-space CPU per delivery`,
+      unit: "µs",
+      better: "lower",
+      value: userUs.median,
+      range: [userUs.min, userUs.max],
       noisy,
     },
     {

@@ -11,7 +11,7 @@
 import type { LoadClient, TransportName } from "../clients/client.ts";
 import { PollingClient } from "../clients/polling.ts";
 import { WsClient } from "../clients/ws.ts";
-import { CpuMeter } from "../proc.ts";
+import { CpuMeter, readCpuSplit } from "../proc.ts";
 import { LatencyHistogram, type LatencySummary, round } from "../stats.ts";
 import { closeClients, openClients, waitUntil } from "./pool.ts";
 import { GENERATOR_SATURATED_PERCENT } from "./types.ts";
@@ -94,6 +94,12 @@ export interface StepResult {
    * each delivery still costs what it costs).
    */
   serverUsPerDelivery: number;
+  /**
+   * The same split into user space (the server's own code) and kernel. On loopback the kernel part
+   * includes TCP receive work done for the clients, which a real network would put elsewhere.
+   */
+  serverUserUsPerDelivery: number;
+  serverSysUsPerDelivery: number;
   /** The scheduler fell behind the open-loop schedule (ms at the worst tick). */
   publisherLagMs: number;
 }
@@ -228,6 +234,7 @@ export class FanoutRig {
     const self = CpuMeter.self();
     const whole = CpuMeter.forPid(options.serverPid);
     whole.start();
+    const split0 = readCpuSplit(options.serverPid);
     let metering = false;
     let serverCpu = 0;
     let generatorCpu = 0;
@@ -261,6 +268,9 @@ export class FanoutRig {
     const expected = total * members;
     await waitUntil(() => state.received >= expected, DRAIN_MS);
     whole.stop();
+    const split1 = readCpuSplit(options.serverPid);
+    const perDelivery = (seconds: number) =>
+      state.received > 0 ? round((seconds * 1e6) / state.received, 2) : 0;
     const latency = state.hist.summary();
     return {
       deliveriesPerSec: options.deliveriesPerSec,
@@ -275,7 +285,9 @@ export class FanoutRig {
       generatorBound: generatorCpu > GENERATOR_SATURATED_PERCENT,
       serverWait: round(server.waitPercent, 1),
       generatorWait: round(self.waitPercent, 1),
-      serverUsPerDelivery: state.received > 0 ? round((whole.cpuSeconds * 1e6) / state.received, 2) : 0,
+      serverUsPerDelivery: perDelivery(whole.cpuSeconds),
+      serverUserUsPerDelivery: perDelivery(split1.user - split0.user),
+      serverSysUsPerDelivery: perDelivery(split1.system - split0.system),
       publisherLagMs: round(Math.max(0, maxLag - TICK_MS), 2),
     };
   }
