@@ -51,6 +51,7 @@ export function handshakeAuth(ctx: AppContext) {
           organization_id: claims.organization_id,
           // The stored role, not the token's: a demotion takes effect at the next connection.
           role: user.role,
+          user_name: user.name,
           token_exp: claims.exp,
         };
         next();

@@ -57,6 +57,7 @@ export class TypingTracker {
     this.emit(socket, conversationRoom(conversationId), {
       conversation_id: conversationId,
       user_id: socket.data.user_id,
+      user_name: socket.data.user_name,
       typing,
     });
   }

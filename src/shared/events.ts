@@ -95,6 +95,8 @@ export interface MessageStatusEvent {
 export interface UserTypingEvent {
   conversation_id: Uuid;
   user_id: Uuid;
+  /** The typist's display name (users.name), so clients can say "Alice is typing…" without a lookup. */
+  user_name: string;
   typing: boolean;
 }
 
@@ -220,6 +222,8 @@ export interface SocketData {
   user_id: Uuid;
   organization_id: Uuid;
   role: UserRole;
+  /** The user's display name, read once at the handshake so `user_typing` needs no query per event. */
+  user_name: string;
   /** The access token's `exp` (seconds since epoch); the socket is disconnected when it passes. */
   token_exp: number;
 }

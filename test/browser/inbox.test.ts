@@ -115,7 +115,8 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
   test("the typing indicator names one typist, counts several, and clears when they go idle", async () => {
     const indicator = agent.getByTestId("typing-indicator");
     await admin.getByTestId("composer-input").pressSequentially("Hel", { delay: 30 });
-    await expect(waitForText(indicator, /^\S.* is typing…$/)).resolves.toBeTrue();
+    // The typist's display name from the seed, carried by user_typing (not "Teammate 1a2b").
+    await expect(waitForText(indicator, /^Demo Admin is typing…$/)).resolves.toBeTrue();
     // The typist's own page never shows itself typing.
     expect(await admin.getByTestId("typing-indicator").textContent()).toBe("");
     await secondAdmin.getByTestId("composer-input").pressSequentially("Hi", { delay: 30 });

@@ -28,6 +28,8 @@ export const WAIT_MS = 3000;
 export interface FixtureUser {
   id: string;
   email: string;
+  /** Display name: "Name of <email>", distinct from the email so tests can tell them apart. */
+  name: string;
   role: UserRole;
   organization_id: string;
 }
@@ -181,7 +183,7 @@ async function createFixtures(server: RunningServer): Promise<Fixtures> {
   const mk = (org: string, email: string, role: UserRole) => ({
     organizationId: org,
     email,
-    name: email,
+    name: `Name of ${email}`,
     passwordHash,
     role,
   });
@@ -196,7 +198,13 @@ async function createFixtures(server: RunningServer): Promise<Fixtures> {
       ...Array.from({ length: 4 }, (_, i) => mk(orgA!.id, `spare${i}@a.test`, "org_admin")),
     ])
     .returning();
-  const u = rows.map((r) => ({ id: r.id, email: r.email, role: r.role, organization_id: r.organizationId }));
+  const u = rows.map((r) => ({
+    id: r.id,
+    email: r.email,
+    name: r.name,
+    role: r.role,
+    organization_id: r.organizationId,
+  }));
   const [cA, cB] = await db
     .insert(contacts)
     .values([

@@ -199,10 +199,12 @@ for (const backend of await backends()) {
         const own = collect(a, "user_typing");
         const started = next(b, "user_typing");
         a.emit("typing_start", { conversation_id: id });
-        expect(await started).toEqual({ conversation_id: id, user_id: h.fx.admin.id, typing: true });
+        // user_name is the typist's display name, read at its handshake (not the email).
+        const typist = { conversation_id: id, user_id: h.fx.admin.id, user_name: h.fx.admin.name };
+        expect(await started).toEqual({ ...typist, typing: true });
         const stopped = next(b, "user_typing");
         a.emit("typing_stop", { conversation_id: id });
-        expect(await stopped).toEqual({ conversation_id: id, user_id: h.fx.admin.id, typing: false });
+        expect(await stopped).toEqual({ ...typist, typing: false });
         expect(own).toHaveLength(0);
         a.disconnect();
         b.disconnect();

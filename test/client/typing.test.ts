@@ -36,10 +36,10 @@ describe("TypingTracker", () => {
   test("a typist appears on start and disappears on stop", () => {
     const changes: string[][] = [];
     const tracker = new TypingTracker({ onChange: (_c, users) => changes.push([...users]) });
-    tracker.update({ conversation_id: CONVERSATION, user_id: "u1", typing: true });
-    tracker.update({ conversation_id: CONVERSATION, user_id: "u1", typing: true });
-    tracker.update({ conversation_id: CONVERSATION, user_id: "u2", typing: true });
-    tracker.update({ conversation_id: CONVERSATION, user_id: "u1", typing: false });
+    tracker.update({ conversation_id: CONVERSATION, user_id: "u1", user_name: "User 1", typing: true });
+    tracker.update({ conversation_id: CONVERSATION, user_id: "u1", user_name: "User 1", typing: true });
+    tracker.update({ conversation_id: CONVERSATION, user_id: "u2", user_name: "User 2", typing: true });
+    tracker.update({ conversation_id: CONVERSATION, user_id: "u1", user_name: "User 1", typing: false });
     expect(changes).toEqual([["u1"], ["u1", "u2"], ["u2"]]);
     tracker.dispose();
   });
@@ -47,7 +47,7 @@ describe("TypingTracker", () => {
   test("a typist without a stop expires by itself", async () => {
     const changes: string[][] = [];
     const tracker = new TypingTracker({ expireMs: 50, onChange: (_c, users) => changes.push([...users]) });
-    tracker.update({ conversation_id: CONVERSATION, user_id: "u1", typing: true });
+    tracker.update({ conversation_id: CONVERSATION, user_id: "u1", user_name: "User 1", typing: true });
     await sleep(100);
     expect(changes).toEqual([["u1"], []]);
     expect(tracker.typists(CONVERSATION)).toEqual([]);

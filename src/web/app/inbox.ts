@@ -96,7 +96,10 @@ export class Inbox {
         if (event.conversation_id === this.#selected) this.#thread.setStatus(event.message_id, event.status);
       }),
       socket.onTyping((event) => {
-        if (event.user_id !== user.id) this.#typingIn.update(event);
+        if (event.user_id === user.id) return;
+        // Remember the name before the tracker's onChange renders the label.
+        if (event.user_name) this.#names.set(event.user_id, event.user_name);
+        this.#typingIn.update(event);
       }),
     );
 
@@ -153,8 +156,9 @@ export class Inbox {
   }
 
   /**
-   * A display name for a user id. The API exposes only the signed-in user's name, so teammates
-   * show as "Teammate" plus the start of their id.
+   * A display name for a user id: the signed-in user's from the login answer, teammates' from the
+   * `user_name` of their `user_typing` events. The fallback ("Teammate" plus the start of the id)
+   * covers a server that sends no name.
    */
   #nameOf(userId: Uuid): string {
     return this.#names.get(userId) ?? `Teammate ${userId.slice(0, 4)}`;

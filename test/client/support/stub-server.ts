@@ -41,6 +41,13 @@ export interface StubServer {
   refuseHandshakes(count: number, code?: ErrorCode): void;
   /** Handshakes refused through `refuseHandshakes` so far. */
   readonly refusedHandshakes: number;
+  /**
+   * Refuses the next `count` join_conversation requests with this ack error code, or leaves them
+   * unanswered ("no_answer", so the client's ack times out).
+   */
+  refuseJoins(count: number, code: ErrorCode | "no_answer"): void;
+  /** join_conversation requests received so far (answered or not). */
+  readonly joinRequests: number;
   /** Lifetime in seconds of access tokens the refresh endpoint hands out. Default 900. */
   setRefreshTtl(ttlSeconds: number): void;
   /** Stores a message; emits `message:new` to the room unless `emit` is false. */
@@ -94,6 +101,8 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
   /** Scripted handshake refusals still to hand out, and how many were. */
   let refusals: { left: number; code: ErrorCode } = { left: 0, code: ERROR_CODES.internalError };
   let refusedHandshakes = 0;
+  let joinRefusals: { left: number; code: ErrorCode | "no_answer" } = { left: 0, code: "no_answer" };
+  let joinRequests = 0;
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { "content-type": "application/json" });
@@ -189,6 +198,7 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
       user_id: claims.sub,
       organization_id: organizationId,
       role: "org_admin",
+      user_name: `Stub user ${claims.sub.slice(0, 4)}`,
       token_exp: claims.exp,
     };
     next();
@@ -209,6 +219,12 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
     socket.on("disconnect", () => clearTimeout(expiry));
     socket.emit("connected", { message: "welcome", user_id: socket.data.user_id });
     socket.on("join_conversation", ({ conversation_id }, ack) => {
+      joinRequests++;
+      if (joinRefusals.left > 0) {
+        joinRefusals.left--;
+        if (joinRefusals.code === "no_answer") return;
+        return ack?.({ ok: false, error: { code: joinRefusals.code, message: "scripted refusal" } });
+      }
       if (conversation_id !== conversationId) {
         const error = { code: ERROR_CODES.conversationNotFound, message: "no such conversation" };
         socket.emit("error", error);
@@ -229,6 +245,7 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
         socket.to(conversationRoom(conversation_id)).emit("user_typing", {
           conversation_id,
           user_id: socket.data.user_id,
+          user_name: socket.data.user_name,
           typing: typingNow,
         });
     socket.on("typing_start", typing(true));
@@ -263,6 +280,12 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
     },
     get refusedHandshakes() {
       return refusedHandshakes;
+    },
+    refuseJoins: (count, code) => {
+      joinRefusals = { left: count, code };
+    },
+    get joinRequests() {
+      return joinRequests;
     },
     setRefreshTtl: (ttl) => {
       refreshTtl = ttl;
