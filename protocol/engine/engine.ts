@@ -408,7 +408,10 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   ): Response {
     if (log.debugEnabled) log.debug("request refused", { url: req.url, code, context });
     this.emit("connection_error", { req, code, message: ENGINE_ERROR_MESSAGES[code], context });
-    return errorResponse(code, extra, message);
+    // Refusals are decided before any body is read; a body left unread (a POST to an unknown sid,
+    // say) would otherwise keep the connection for as long as the client trickles it in.
+    const unreadBody = req.body !== null && !req.bodyUsed;
+    return errorResponse(code, extra, message, unreadBody);
   }
 
   // ── websocket ───────────────────────────────────────────────────────────────────────────────

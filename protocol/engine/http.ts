@@ -21,10 +21,19 @@ function baseHeaders(req: Request, extra: ExtraHeaders): Headers {
   return headers;
 }
 
-/** `{"code":N,"message":"..."}` with 403 for Forbidden, 400 otherwise. */
-export function errorResponse(code: EngineErrorCode, extra: ExtraHeaders, message?: string): Response {
+/**
+ * `{"code":N,"message":"..."}` with 403 for Forbidden, 400 otherwise. `closeConnection` as for
+ * `statusResponse`: a refused request whose body was never read must not keep its connection.
+ */
+export function errorResponse(
+  code: EngineErrorCode,
+  extra: ExtraHeaders,
+  message?: string,
+  closeConnection = false,
+): Response {
   const headers = new Headers(extra ?? undefined);
   headers.set("Content-Type", CONTENT_TYPE_JSON);
+  if (closeConnection) headers.set("Connection", "close");
   const body = JSON.stringify({ code, message: message ?? ENGINE_ERROR_MESSAGES[code] });
   return new Response(body, { status: httpStatusOf(code), headers });
 }

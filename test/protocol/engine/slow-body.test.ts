@@ -113,6 +113,17 @@ describe("engine polling: slow POST bodies", () => {
     }
   });
 
+  test("a trickling POST to an unknown sid is refused with code 1 and its connection closed, not held open", async () => {
+    const slow = await TricklingPost.start(t, "no-such-session-id00");
+    try {
+      const { status, headers } = await slow.answer();
+      expect(status).toBe(400);
+      expect(headers).toContain("connection: close");
+    } finally {
+      slow.stop();
+    }
+  });
+
   test("an overlapping POST closes the session; both it and the trickling one get a 400 and a closed connection", async () => {
     const { sid, socket } = await openSession(t);
     const closed = nextClose(socket);
