@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
 import { createLogger } from "../../protocol/logger.ts";
 
 const log = createLogger("workers");
@@ -23,9 +24,22 @@ export interface WorkersOptions {
   restartDelayMs?: number;
   /** Longest restart delay, in ms. Default 15000. */
   maxRestartDelayMs?: number;
+  /**
+   * Resolves true once the first worker is serving. When given, the other workers start only then
+   * (or after `firstWorkerTimeoutMs`): the first one alone runs the database migrations and the
+   * demo seed, which must not race. Default: all start at once.
+   */
+  firstWorkerReady?: () => Promise<boolean>;
+  /** Longest wait for the first worker, in ms. Default 120000. */
+  firstWorkerTimeoutMs?: number;
 }
 
-export const WORKERS_DEFAULTS = { restartDelayMs: 500, maxRestartDelayMs: 15_000 } as const;
+export const WORKERS_DEFAULTS = {
+  restartDelayMs: 500,
+  maxRestartDelayMs: 15_000,
+  firstWorkerTimeoutMs: 120_000,
+} as const;
+const READY_POLL_MS = 200;
 /** A worker that lived this long before dying is considered healthy: its delay starts over. */
 const STABLE_AFTER_MS = 10_000;
 
@@ -99,7 +113,21 @@ export function runWorkers(options: WorkersOptions): Supervisor {
       }, delay);
     });
   };
-  for (let i = 0; i < options.count; i++) start(i);
+  start(0);
+  const startOthers = () => {
+    for (let i = 1; i < options.count; i++) if (!stopping) start(i);
+  };
+  const ready = options.firstWorkerReady;
+  if (!ready) startOthers();
+  else {
+    const deadline = Date.now() + (options.firstWorkerTimeoutMs ?? WORKERS_DEFAULTS.firstWorkerTimeoutMs);
+    const poll = async () => {
+      if (stopping) return;
+      if ((await ready().catch(() => false)) || Date.now() > deadline) startOthers();
+      else setTimeout(poll, READY_POLL_MS);
+    };
+    void poll();
+  }
 
   const stop = async () => {
     stopping = true;
@@ -128,11 +156,35 @@ export async function superviseWorkers(
     console.error(problem);
     process.exit(2);
   }
-  const supervisor = runWorkers({ count, command: [process.execPath, ...withoutWorkersFlag(argv.slice(1))] });
+  const port = Number(process.env.PORT ?? 8000);
+  const supervisor = runWorkers({
+    count,
+    command: [process.execPath, ...withoutWorkersFlag(argv.slice(1))],
+    // The first worker migrates and seeds the database: the others wait until it listens.
+    firstWorkerReady: () => portAnswers(probeHost(process.env.HOST), port),
+  });
   log.info("supervising workers", { count, port: process.env.PORT ?? "8000" });
   await new Promise<void>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => resolve());
   });
   await supervisor.stop();
   process.exit(0);
+}
+
+/** Where to probe a server bound to `host` (a wildcard address is reached on loopback). */
+const probeHost = (host: string | undefined): string =>
+  !host || host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+
+/** True when something accepts TCP connections on host:port. */
+export function portAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
 }

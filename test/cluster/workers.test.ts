@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
 import {
   parseWorkersFlag,
+  portAnswers,
   runWorkers,
   type Supervisor,
   withoutWorkersFlag,
@@ -57,7 +58,10 @@ describe.skipIf(!redisUp)("two workers on one port", () => {
         REDIS_KEY_PREFIX: uniqueKey("workers"),
       },
       restartDelayMs: 100,
+      firstWorkerReady: () => portAnswers("127.0.0.1", port),
     });
+    // The second worker waits for the first (which alone would migrate and seed a database).
+    expect(supervisor.workers[1]).toBeUndefined();
   });
 
   afterAll(async () => {
