@@ -36,9 +36,26 @@ const FINAL_HANDSHAKE_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>([
   ERROR_CODES.unknownUser,
 ]);
 
+/**
+ * Join refusals that stand however often the join is repeated: the conversation is gone or not the
+ * user's to watch, the socket's conversation cap is reached, or the id is malformed. Every other
+ * failure — `rate_limited`, `internal_error`, an unanswered join — is transient and retried.
+ */
+const FINAL_JOIN_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>([
+  ERROR_CODES.conversationNotFound,
+  ERROR_CODES.forbidden,
+  ERROR_CODES.tooManyConversations,
+  ERROR_CODES.invalidPayload,
+]);
+
 /** True when a handshake refused with this code must not be retried (log in again). */
 export function isFinalHandshakeRefusal(code: string | undefined): boolean {
   return code !== undefined && FINAL_HANDSHAKE_REFUSALS.has(code);
+}
+
+/** True when a join refused with this code must not be retried (stop watching the conversation). */
+export function isFinalJoinRefusal(code: string): boolean {
+  return FINAL_JOIN_REFUSALS.has(code);
 }
 
 /** A failed REST call: the HTTP status and the server's `{error: {code, message, field}}`. */

@@ -25,7 +25,7 @@ import type {
 } from "../shared/events.ts";
 import { ERROR_CODES } from "../shared/events.ts";
 import { ApiClient } from "./api-client.ts";
-import { Backoff } from "./backoff.ts";
+import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { ConversationLedger } from "./conversation-ledger.ts";
 import { Listeners } from "./emitter.ts";
 import {
@@ -33,6 +33,7 @@ import {
   CLIENT_ERROR_CODES,
   type ClientErrorCode,
   isFinalHandshakeRefusal,
+  isFinalJoinRefusal,
   SocketRequestError,
 } from "./errors.ts";
 import type { TokenManager } from "./token-manager.ts";
@@ -126,9 +127,16 @@ export class SocketClient {
   /** Conversations with a catch-up running → whether another one is wanted when it ends. */
   readonly #catchingUp = new Map<Uuid, boolean>();
   readonly #unsubscribeTokens: (() => void)[] = [];
+  /** Delays of the retries the client runs itself: reconnectionDelayMs .. reconnectionDelayMaxMs. */
+  readonly #retryBackoff: BackoffOptions;
   /** Delays between retries of handshakes refused for a passing reason (socket.io-client gives up on those). */
   readonly #handshakeBackoff: Backoff;
   #handshakeRetry: ReturnType<typeof setTimeout> | null = null;
+  /** Re-joins refused for a passing reason (rate_limited, internal_error, no answer), waiting to retry. */
+  readonly #rejoinRetries = new Map<
+    Uuid,
+    { backoff: Backoff; timer: ReturnType<typeof setTimeout> | null }
+  >();
   #state: ConnectionState = "idle";
   #everConnected = false;
   #lastError: { code: ErrorCode; at: number } | null = null;
@@ -140,10 +148,8 @@ export class SocketClient {
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 5000;
     this.#statusResyncLimit = options.statusResyncLimit ?? 50;
     this.#retryDelayMs = options.reconnectionDelayMaxMs ?? 5000;
-    this.#handshakeBackoff = new Backoff({
-      minMs: options.reconnectionDelayMs ?? 500,
-      maxMs: this.#retryDelayMs,
-    });
+    this.#retryBackoff = { minMs: options.reconnectionDelayMs ?? 500, maxMs: this.#retryDelayMs };
+    this.#handshakeBackoff = new Backoff(this.#retryBackoff);
     this.api = options.api ?? new ApiClient({ baseUrl: options.url ?? "", accessToken: () => this.#token() });
 
     const socketOptions: Partial<ManagerOptions & SocketOptions> = {
@@ -236,6 +242,7 @@ export class SocketClient {
   /** Closes the connection for good (no reconnection) and stops refreshing the token. */
   disconnect(): void {
     this.#cancelHandshakeRetry();
+    this.#cancelRejoinRetries();
     this.#socket.disconnect();
     this.#tokens?.stop();
     // socket.io-client emits no "disconnect" when the socket was not connected (e.g. while retrying).
@@ -260,7 +267,10 @@ export class SocketClient {
 
   /**
    * Watches a conversation: joins its room and remembers it, so it is re-joined after every reconnect.
-   * Rejects with the server's reason (`conversation_not_found`, `forbidden`, …) when refused.
+   * Rejects with the server's reason when refused. A final refusal (`conversation_not_found`,
+   * `forbidden`, `too_many_conversations`) ends the watch; after a passing one (`rate_limited`,
+   * `internal_error`, no answer, not connected) the conversation stays watched and is joined again
+   * in the background (`leaveConversation` gives up on it).
    */
   async joinConversation(conversationId: Uuid): Promise<JoinedConversation> {
     if (!this.#ledgers.has(conversationId))
@@ -268,18 +278,15 @@ export class SocketClient {
     try {
       return await this.#join(conversationId);
     } catch (err) {
-      // A refusal is final; a lost connection is not (the reconnect re-joins).
-      if (!(err instanceof SocketRequestError) || err.code !== CLIENT_ERROR_CODES.notConnected) {
-        this.#ledgers.delete(conversationId);
-      }
+      if (err instanceof SocketRequestError && isFinalJoinRefusal(err.code)) this.#forget(conversationId);
+      else this.#retryRejoin(conversationId);
       throw err;
     }
   }
 
   /** Stops watching a conversation. */
   async leaveConversation(conversationId: Uuid): Promise<void> {
-    this.#ledgers.delete(conversationId);
-    this.#catchingUp.delete(conversationId);
+    this.#forget(conversationId);
     if (!this.#socket.connected) return;
     await this.#ack<LeftConversation>("leave_conversation", (ack) =>
       this.#socket.emit("leave_conversation", { conversation_id: conversationId }, ack),
@@ -504,19 +511,59 @@ export class SocketClient {
 
   /** After a reconnect: re-join every watched conversation (catching up as needed) and refresh statuses. */
   async #resync(): Promise<void> {
-    await Promise.all(
-      [...this.#ledgers.keys()].map(async (conversationId) => {
-        try {
-          await this.#join(conversationId);
-          await this.#resyncStatuses(conversationId);
-        } catch (err) {
-          if (err instanceof SocketRequestError && err.code !== CLIENT_ERROR_CODES.notConnected) {
-            this.#ledgers.delete(conversationId);
-          }
-          this.#listeners.emit("error", err as SocketRequestError);
-        }
-      }),
-    );
+    await Promise.all([...this.#ledgers.keys()].map((conversationId) => this.#rejoin(conversationId)));
+  }
+
+  /**
+   * Re-joins one watched conversation and re-reads its newest statuses. A final refusal ends the
+   * watch; anything else (rate_limited, internal_error, no answer, a failed status read) is retried
+   * with backoff, because giving up would silently stop the conversation's messages for good.
+   */
+  async #rejoin(conversationId: Uuid): Promise<void> {
+    this.#cancelRejoinRetry(conversationId);
+    try {
+      await this.#join(conversationId);
+      await this.#resyncStatuses(conversationId);
+      this.#rejoinRetries.delete(conversationId);
+    } catch (err) {
+      this.#listeners.emit("error", err as SocketRequestError | ApiRequestError);
+      if (err instanceof SocketRequestError && isFinalJoinRefusal(err.code)) this.#forget(conversationId);
+      else this.#retryRejoin(conversationId);
+    }
+  }
+
+  /** Schedules another `#rejoin` of a still-watched conversation after its backoff delay. */
+  #retryRejoin(conversationId: Uuid): void {
+    // Offline: the next "connect" re-joins everything anyway.
+    if (!this.#socket.connected || !this.#ledgers.has(conversationId)) return;
+    let retry = this.#rejoinRetries.get(conversationId);
+    if (!retry) {
+      retry = { backoff: new Backoff(this.#retryBackoff), timer: null };
+      this.#rejoinRetries.set(conversationId, retry);
+    }
+    if (retry.timer !== null) clearTimeout(retry.timer);
+    retry.timer = setTimeout(() => {
+      retry.timer = null;
+      if (this.#socket.connected && this.#ledgers.has(conversationId)) void this.#rejoin(conversationId);
+    }, retry.backoff.next());
+  }
+
+  #cancelRejoinRetry(conversationId: Uuid): void {
+    const retry = this.#rejoinRetries.get(conversationId);
+    if (retry?.timer != null) clearTimeout(retry.timer);
+    if (retry) retry.timer = null;
+  }
+
+  #cancelRejoinRetries(): void {
+    for (const conversationId of this.#rejoinRetries.keys()) this.#cancelRejoinRetry(conversationId);
+  }
+
+  /** Stops watching a conversation: no re-join, no catch-up, no pending retry. */
+  #forget(conversationId: Uuid): void {
+    this.#ledgers.delete(conversationId);
+    this.#catchingUp.delete(conversationId);
+    this.#cancelRejoinRetry(conversationId);
+    this.#rejoinRetries.delete(conversationId);
   }
 
   /** Statuses that moved while we were away: re-read the newest messages and report what advanced. */
