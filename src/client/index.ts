@@ -10,7 +10,12 @@
  *   client.onNewMessage((message) => render(message));
  */
 export { type AccessTokenProvider, ApiClient, type ApiClientOptions } from "./api-client.ts";
-export { type AcceptResult, ConversationLedger, isStatusAdvance } from "./conversation-ledger.ts";
+export {
+  type AcceptResult,
+  ConversationLedger,
+  isStatusAdvance,
+  type StatusOffer,
+} from "./conversation-ledger.ts";
 export { ApiRequestError, CLIENT_ERROR_CODES, type ClientErrorCode, SocketRequestError } from "./errors.ts";
 export { tokenExpiry } from "./jwt.ts";
 export { createSession, type Session, type SessionOptions } from "./session.ts";

@@ -26,7 +26,7 @@ import type {
 import { ERROR_CODES } from "../shared/events.ts";
 import { ApiClient } from "./api-client.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
-import { ConversationLedger } from "./conversation-ledger.ts";
+import { ConversationLedger, isStatusAdvance } from "./conversation-ledger.ts";
 import { Listeners } from "./emitter.ts";
 import {
   type ApiRequestError,
@@ -299,8 +299,15 @@ export class SocketClient {
    */
   async loadHistory(conversationId: Uuid, limit = 50): Promise<Message[]> {
     const page = await this.api.listMessages(conversationId, { limit });
-    this.#ledgers.get(conversationId)?.observeHistory(page.data);
-    return [...page.data].sort((a, b) => a.seq - b.seq);
+    const ledger = this.#ledgers.get(conversationId);
+    ledger?.observeHistory(page.data);
+    // The page may be older than a status already heard (live, or before the message): show the later one.
+    return [...page.data]
+      .sort((a, b) => a.seq - b.seq)
+      .map((message) => {
+        const known = ledger?.statusOf(message.id);
+        return known && isStatusAdvance(message.status, known) ? { ...message, status: known } : message;
+      });
   }
 
   /**
@@ -613,9 +620,18 @@ export class SocketClient {
       this.#listeners.emit("message:new", message, source);
       return true;
     }
-    const { fresh, gapAfter } = ledger.accept(message);
+    const { fresh, gapAfter, laterStatus } = ledger.accept(message);
     if (fresh) this.#listeners.emit("message:new", message, source);
     else this.#reportStatusFrom(message);
+    // A status heard before the message and newer than the copy just delivered: the server will not
+    // send it again, so report it now (the app dropped it then, having no message to apply it to).
+    if (laterStatus) {
+      this.#listeners.emit("message:status", {
+        ...laterStatus,
+        conversation_id: message.conversation_id,
+        timestamp: laterStatus.timestamp ?? new Date().toISOString(),
+      });
+    }
     if (gapAfter !== null && source !== "catch-up") void this.#catchUp(message.conversation_id);
     return fresh;
   }

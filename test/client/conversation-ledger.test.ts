@@ -99,6 +99,53 @@ describe("ConversationLedger", () => {
     expect(ledger.acceptStatus({ message_id: m.id, status: "read" })).toBe(false);
   });
 
+  test("a status heard before its message wins over the older status the message arrives with", () => {
+    const ledger = new ConversationLedger(CONVERSATION);
+    ledger.observeLastSeq(0);
+    const m = message(1, { status: "sent" });
+    const early = { message_id: m.id, status: "read" as const, timestamp: "2027-01-15T08:00:00.000Z" };
+    expect(ledger.acceptStatus({ message_id: m.id, status: "delivered" })).toBe(true);
+    expect(ledger.acceptStatus(early)).toBe(true);
+    expect(ledger.acceptStatus({ message_id: m.id, status: "delivered" })).toBe(false);
+    expect(ledger.statusOf(m.id)).toBeUndefined(); // kept apart: the message is not "seen"
+    expect(ledger.accept(m)).toEqual({ fresh: true, gapAfter: null, laterStatus: early });
+    expect(ledger.statusOf(m.id)).toBe("read");
+    expect(ledger.acceptStatus({ message_id: m.id, status: "read" })).toBe(false);
+    expect(ledger.accept(m)).toEqual({ fresh: false, gapAfter: null }); // used once
+  });
+
+  test("an early status behind the message's own is dropped; an early failed ends a sent message", () => {
+    const ledger = new ConversationLedger(CONVERSATION);
+    ledger.observeLastSeq(0);
+    const ahead = message(1, { status: "read" });
+    ledger.acceptStatus({ message_id: ahead.id, status: "delivered" });
+    expect(ledger.accept(ahead).laterStatus).toBeUndefined();
+    expect(ledger.statusOf(ahead.id)).toBe("read");
+    const failing = message(2, { status: "sent" });
+    const failed = { message_id: failing.id, status: "failed" as const, error_code: "131026" };
+    ledger.acceptStatus(failed);
+    expect(ledger.accept(failing).laterStatus).toEqual(failed);
+    expect(ledger.statusOf(failing.id)).toBe("failed");
+  });
+
+  test("an early status applies to a message first seen in a history page", () => {
+    const ledger = new ConversationLedger(CONVERSATION);
+    const m = message(1, { status: "sent" });
+    ledger.acceptStatus({ message_id: m.id, status: "delivered" });
+    expect(ledger.observeHistory([m])).toEqual([m]);
+    expect(ledger.statusOf(m.id)).toBe("delivered");
+  });
+
+  test("it keeps early statuses within their own bound, oldest forgotten first", () => {
+    const ledger = new ConversationLedger(CONVERSATION, { maxEarlyStatuses: 2 });
+    ledger.observeLastSeq(0);
+    const [m1, m2, m3] = [1, 2, 3].map((seq) => message(seq, { status: "sent" }));
+    for (const m of [m1!, m2!, m3!]) ledger.acceptStatus({ message_id: m.id, status: "read" });
+    expect(ledger.accept(m1!).laterStatus).toBeUndefined();
+    expect(ledger.statusOf(m1!.id)).toBe("sent");
+    expect(ledger.accept(m3!).laterStatus?.status).toBe("read");
+  });
+
   test("failed is terminal, and read is never followed by failed", () => {
     expect(isStatusAdvance("sent", "failed")).toBe(true);
     expect(isStatusAdvance("failed", "read")).toBe(false);

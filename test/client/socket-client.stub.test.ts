@@ -127,6 +127,41 @@ describe("SocketClient (scripted server)", () => {
     expect(recorder.messages.find((m) => m.message.id === unseen.id)?.source).toBe("catch-up");
   });
 
+  test("a status heard before its message follows the message when a catch-up read an older copy", async () => {
+    const { recorder } = await connectedClient();
+    const unseen = stub.store("not pushed", { emit: false, direction: "outbound" });
+    // The status is pushed but the REST copy stays "pending": the catch-up reads the row as it was.
+    stub.setStatus(unseen.id, "read", { store: false });
+    await waitFor("the early status", () => recorder.statuses.some((s) => s.message_id === unseen.id));
+    stub.store("pushed, reveals the gap");
+    await waitFor("the fetched message", () => recorder.messages.some((m) => m.message.id === unseen.id));
+    const fetched = recorder.messages.find((m) => m.message.id === unseen.id);
+    expect(fetched?.source).toBe("catch-up");
+    expect(fetched?.message.status).toBe("pending");
+    // The read status is reported again after the message, so the app ends at "read", not "pending".
+    const after = recorder.statuses.filter((s) => s.message_id === unseen.id);
+    expect(after.map((s) => s.status)).toEqual(["read", "read"]);
+    expect(after[1]?.conversation_id).toBe(stub.conversationId);
+  });
+
+  test("a status heard before its message follows the message when the message comes live", async () => {
+    const { recorder } = await connectedClient();
+    const message = stub.store("pushed late", { emit: false, direction: "outbound" });
+    const olderCopy = { ...message };
+    stub.setStatus(message.id, "delivered");
+    stub.io.to(`conversation:${stub.conversationId}`).emit("message:new", olderCopy);
+    await waitFor("the message", () => recorder.messages.some((m) => m.message.id === message.id));
+    await waitFor(
+      "the repeated status",
+      () => recorder.statuses.filter((s) => s.message_id === message.id).length === 2,
+    );
+    expect(recorder.messages.find((m) => m.message.id === message.id)?.source).toBe("live");
+    expect(recorder.statuses.filter((s) => s.message_id === message.id).map((s) => s.status)).toEqual([
+      "delivered",
+      "delivered",
+    ]);
+  });
+
   test("status events move forward only; repeats and backward moves are dropped", async () => {
     const { recorder } = await connectedClient();
     const message = stub.store("ticks", { direction: "outbound" });

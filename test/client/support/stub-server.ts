@@ -52,8 +52,11 @@ export interface StubServer {
   setRefreshTtl(ttlSeconds: number): void;
   /** Stores a message; emits `message:new` to the room unless `emit` is false. */
   store(text: string, options?: { emit?: boolean; direction?: Message["direction"] }): Message;
-  /** Moves a message's status; emits `message:status` unless `emit` is false. */
-  setStatus(messageId: string, status: MessageStatus, options?: { emit?: boolean }): void;
+  /**
+   * Moves a message's status; emits `message:status` unless `emit` is false. With `store: false` it
+   * only emits, leaving the REST copy behind (as a catch-up that read the row just before the update).
+   */
+  setStatus(messageId: string, status: MessageStatus, options?: { emit?: boolean; store?: boolean }): void;
   close(): Promise<void>;
 }
 
@@ -319,9 +322,11 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
     setStatus(messageId, status, options = {}) {
       const message = messages.find((m) => m.id === messageId);
       if (!message) throw new Error(`no message ${messageId}`);
-      message.status = status;
       const timestamp = new Date().toISOString();
-      if (status === "read") message.read_at = timestamp;
+      if (options.store !== false) {
+        message.status = status;
+        if (status === "read") message.read_at = timestamp;
+      }
       if (options.emit !== false) {
         io.to(conversationRoom(conversationId)).emit("message:status", {
           message_id: messageId,
