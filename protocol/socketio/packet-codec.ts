@@ -6,6 +6,7 @@
  */
 import { Decoder, Encoder, type Packet, PacketType } from "socket.io-parser";
 import type { RawData } from "../engine/contract.ts";
+import { decodeTextPacket, encodeTextPacket } from "./text-packet.ts";
 
 export { type Packet, PacketType };
 
@@ -24,6 +25,8 @@ function toBytes(part: unknown): RawData {
  * modified (socket.io-parser rewrites binary packets in place, so it gets a shallow copy).
  */
 export function encodePacket(packet: Packet): RawData[] {
+  const text = encodeTextPacket(packet);
+  if (text !== undefined) return [text];
   const parts: unknown[] = encoder.encode({ ...packet });
   if (parts.length === 1 && typeof parts[0] === "string") return parts as string[];
   return parts.map(toBytes);
@@ -38,21 +41,54 @@ function reviveBinary(data: RawData): RawData {
 /**
  * A decoder for one connection. `add` throws on a malformed packet (bad type, bad JSON, invalid
  * payload, too many attachments, binary out of sequence): the caller closes the connection.
+ *
+ * Text packets of types 0..4 are decoded by `decodeTextPacket` and handed straight to `onPacket`.
+ * Everything else (binary headers, attachments, odd frames, and every frame while a binary packet
+ * is being reassembled) goes through socket.io-parser's Decoder, created on first need so most
+ * connections never allocate one.
  */
 export class PacketDecoder {
-  private readonly decoder: Decoder;
+  private decoder: Decoder | undefined;
+  /** The Decoder holds a binary packet waiting for attachments: every frame must go to it. */
+  private reassembling = false;
 
-  constructor(maxAttachments: number, onPacket: (packet: Packet) => void) {
-    this.decoder = new Decoder({ maxAttachments });
-    this.decoder.on("decoded", onPacket);
-  }
+  constructor(
+    private readonly maxAttachments: number,
+    private readonly onPacket: (packet: Packet) => void,
+  ) {}
 
   add(data: RawData): void {
-    this.decoder.add(reviveBinary(data));
+    if (!this.reassembling && typeof data === "string") {
+      const packet = decodeTextPacket(data);
+      if (packet !== undefined) {
+        this.onPacket(packet);
+        return;
+      }
+    }
+    this.slowPath().add(reviveBinary(data));
   }
 
   destroy(): void {
+    this.reassembling = false;
+    if (!this.decoder) return;
     this.decoder.destroy();
     this.decoder.off("decoded");
+    this.decoder = undefined;
+  }
+
+  private slowPath(): Decoder {
+    if (this.decoder) {
+      // Set before `add`: a text header that does not emit starts a reassembly; an emit ends it.
+      this.reassembling = true;
+      return this.decoder;
+    }
+    const decoder = new Decoder({ maxAttachments: this.maxAttachments });
+    decoder.on("decoded", (packet: Packet) => {
+      this.reassembling = false;
+      this.onPacket(packet);
+    });
+    this.decoder = decoder;
+    this.reassembling = true;
+    return decoder;
   }
 }
