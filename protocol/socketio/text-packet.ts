@@ -101,7 +101,7 @@ export function decodeTextPacket(str: string): Packet | undefined {
   }
   const packet: Packet = id === undefined ? { type, nsp } : { type, nsp, id };
   if (++i < len) {
-    const payload = tryParse(i === 0 ? str : str.substring(i));
+    const payload = tryParse(str.substring(i));
     if (!isPayloadValid(type, payload)) throw new Error(INVALID_PAYLOAD);
     packet.data = payload;
   }
