@@ -27,6 +27,8 @@ export interface CliOptions {
 }
 
 export const USAGE = `Usage: bun scripts/load [options]
+       bun scripts/load cluster [--rooms R] [--members K] [--rate N] [--seconds S]
+                          fan-out through 1 node vs 2 nodes over Redis (REDIS_URL), with the ratio
 
   --compare               run Switchboard and the official socket.io@4.8 server in turn, side by side
   --target NAME           switchboard (default) or official

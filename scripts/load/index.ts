@@ -135,4 +135,11 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
+// `bun scripts/load cluster [...]`: fan-out through 1 node vs 2 nodes over Redis, in one run, with
+// the ratio (the cluster mode lives beside the cluster code, in scripts/cluster/bench.ts).
+if (process.argv[2] === "cluster") {
+  await import("../cluster/bench.ts");
+  process.exit(0);
+}
+
 process.exit(await main());
