@@ -23,6 +23,7 @@ import {
   WsCloseCode,
 } from "./errors.ts";
 import { Fanout } from "./fanout.ts";
+import { HandshakeRequest } from "./handshake-request.ts";
 import { type ExtraHeaders, errorResponse, statusResponse } from "./http.ts";
 import { generateSessionId } from "./ids.ts";
 import {
@@ -333,12 +334,11 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
         extra,
       );
     }
-    const request: EngineHandshakeRequest = {
-      url: req.url,
-      headers: new Headers(req.headers),
-      query: new URLSearchParams(url.search),
-      remoteAddress: server.requestIP(req)?.address ?? "",
-    };
+    const request: EngineHandshakeRequest = new HandshakeRequest(
+      req.url,
+      req.headers,
+      server.requestIP(req)?.address ?? "",
+    );
     if (transport === "websocket") {
       if (server.upgrade(req, { data: { session: null, handshake: { id, request } } })) return undefined;
       return this.fail(

@@ -85,7 +85,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   private probeTimer: ReturnType<typeof setTimeout> | null = null;
   /** The probe answered `2probe`: the client is pausing polling, so polls get a noop at once. */
   private probeConfirmed = false;
-  private buffer: OutPacket[] = [];
+  /** The write buffer; null while empty (it usually is: most sessions write straight to a websocket). */
+  private buffer: OutPacket[] | null = null;
   private bufferedBytes = 0;
   private bufferCompress = false;
   /** The heartbeat timer; while closing a polling session, the close deadline. */
@@ -191,7 +192,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   /** A websocket session with nothing queued writes straight to the socket: the hot path. */
   private canWriteDirectly(): boolean {
-    return this.transport.name === "websocket" && this.phase === "open" && this.buffer.length === 0;
+    return this.transport.name === "websocket" && this.phase === "open" && this.buffer === null;
   }
 
   /** Writes one frame to the websocket; false when that closed the session as a slow client. */
@@ -207,6 +208,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   /** Adds to the write buffer; false when the buffer went over the limit (the session is then closed). */
   private enqueue(packet: OutPacket, compress: boolean): boolean {
+    this.buffer ??= [];
     this.buffer.push(packet);
     this.bufferedBytes += outPacketSize(packet);
     if (compress) this.bufferCompress = true;
@@ -219,10 +221,10 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   /** Hands the write buffer to the transport when it can take it. */
   private flush(): void {
-    if (this.phase === "closed" || this.buffer.length === 0 || !this.transport.writable) return;
     const packets = this.buffer;
+    if (this.phase === "closed" || packets === null || !this.transport.writable) return;
     const compress = this.bufferCompress;
-    this.buffer = [];
+    this.buffer = null;
     this.bufferedBytes = 0;
     this.bufferCompress = false;
     if (this.transport.name === "websocket") {
@@ -296,7 +298,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   onPollReady(): void {
     if (this.phase === "closing") {
-      if (this.buffer.length > 0) {
+      if (this.buffer !== null) {
         // What was queued goes alone; the close packet waits for the next poll (as engine.io does).
         // The stock client acts on a close packet at once but hands the packets decoded before it
         // to its sockets a tick later, so in one answer they would arrive after the close.
@@ -308,7 +310,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
       this.finalize(this.closeReason);
       return;
     }
-    if (this.phase === "upgrading" && this.probeConfirmed && this.buffer.length === 0) {
+    if (this.phase === "upgrading" && this.probeConfirmed && this.buffer === null) {
       // The client is switching: end its poll at once instead of holding it for a ping interval.
       this.transport.send([ENCODED_NOOP], false);
       return;
@@ -370,7 +372,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     if (message === ENCODED_PROBE_PING) {
       this.probeConfirmed = true;
       this.probe.write(ENCODED_PROBE_PONG, false);
-      if (this.transport.writable && this.buffer.length === 0) this.transport.send([ENCODED_NOOP], false);
+      if (this.transport.writable && this.buffer === null) this.transport.send([ENCODED_NOOP], false);
       return;
     }
     if (message === UPGRADE_PACKET) {
@@ -525,7 +527,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   terminate(reason: EngineCloseReason): void {
     if (this.phase === "closed") return;
     if (this.transport.name === "polling" && this.transport.writable) {
-      this.transport.send([...this.buffer, ENCODED_CLOSE], this.bufferCompress);
+      this.transport.send([...(this.buffer ?? []), ENCODED_CLOSE], this.bufferCompress);
     }
     this.finalize(reason);
   }
@@ -551,7 +553,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     if (this.transport.name === "websocket") {
       this.transport.close(wsCode, wsCode === WsCloseCode.SLOW_CLIENT ? CloseReason.SLOW_CLIENT : undefined);
     } else this.transport.close();
-    this.buffer = [];
+    this.buffer = null;
     this.bufferedBytes = 0;
     this.host.onSessionClosed(this);
     if (log.debugEnabled) log.debug("session closed", { sid: this.id, reason, description });

@@ -58,24 +58,27 @@ export class Socket<
   readonly id: string;
   /** Private id the client presents to recover this session (with connection-state recovery). */
   readonly pid: string | undefined;
-  readonly handshake: Handshake;
+  /** The auth payload of CONNECT, and when the socket connected: the handshake is built from them on first read. */
+  private readonly auth: Record<string, unknown>;
+  private readonly issued = Date.now();
+  private builtHandshake: Handshake | undefined;
   /** Free-form application data; kept across a recovered reconnection and visible to fetchSockets. */
   data: SocketData = {} as SocketData;
   /** True when this connection resumed an earlier session (connection-state recovery). */
   readonly recovered: boolean = false;
-  /** Pending acks of packets sent to the client, by packet id. */
-  readonly acks = new Map<number, AckCallback>();
+  // Sockets are many and mostly idle: what most of them never use (acks, middlewares, flags,
+  // catch-all listeners, missed packets, pending rooms) is created on first use.
+  private pendingAcks: Map<number, AckCallback> | undefined;
 
   private readonly adapter: Adapter;
-  private readonly fns: Middleware<Event>[] = [];
-  private flags: BroadcastFlags = {};
-  private readonly incoming = new CatchAllListeners();
-  private readonly outgoing = new CatchAllListeners((active) => {
-    this.nsp._outgoingWatchers += active ? 1 : -1;
-  });
-  private readonly missedPackets: unknown[][];
+  private fns: Middleware<Event>[] | undefined;
+  /** Flags of the next emit (`timeout`, `volatile`, `compress`). */
+  private flags: BroadcastFlags | undefined;
+  private incoming: CatchAllListeners | undefined;
+  private outgoing: CatchAllListeners | undefined;
+  private missedPackets: unknown[][] | undefined;
   /** Rooms joined before the socket is connected (by a middleware, or restored), joined at connect. */
-  private pendingRooms: Room[] = [];
+  private pendingRooms: Room[] | undefined;
   /**
    * connecting (connection middlewares running) → connected → disconnected. A disconnected socket
    * never comes back (a recovered session is a new Socket with the same id).
@@ -90,7 +93,7 @@ export class Socket<
   ) {
     super();
     this.adapter = nsp.adapter;
-    this.handshake = buildHandshake(client.request, auth);
+    this.auth = auth;
     const recovery = nsp.server.opts.connectionStateRecovery;
     if (previousSession) {
       this.id = previousSession.sid;
@@ -102,8 +105,32 @@ export class Socket<
     } else {
       this.id = generateId();
       this.pid = recovery ? generateId() : undefined;
-      this.missedPackets = [];
     }
+  }
+
+  /** The handshake, as socket.io's: built on first read (the same object every time after). */
+  get handshake(): Handshake {
+    this.builtHandshake ??= buildHandshake(this.client.request, this.auth, this.issued);
+    return this.builtHandshake;
+  }
+
+  /** Pending acks of packets sent to the client, by packet id. */
+  get acks(): Map<number, AckCallback> {
+    this.pendingAcks ??= new Map();
+    return this.pendingAcks;
+  }
+
+  /** The flags of the next emit, to set. */
+  private get nextFlags(): BroadcastFlags {
+    this.flags ??= {};
+    return this.flags;
+  }
+
+  /** Takes the flags of this emit: the next one starts without any. */
+  private takeFlags(): BroadcastFlags {
+    const flags = this.flags ?? {};
+    this.flags = undefined;
+    return flags;
   }
 
   get connected(): boolean {
@@ -131,10 +158,9 @@ export class Socket<
     const packet: Packet = { type: PacketType.EVENT, nsp: this.nsp.name, data };
     if (typeof data[data.length - 1] === "function") {
       packet.id = this.nsp._nextAckId();
-      registerAck(this.acks, packet.id, data.pop() as AckCallback, this.flags.timeout);
+      registerAck(this.acks, packet.id, data.pop() as AckCallback, this.flags?.timeout);
     }
-    const flags = this.flags;
-    this.flags = {};
+    const flags = this.takeFlags();
     if (this.nsp.server.opts.connectionStateRecovery) {
       // Through the adapter so the packet gets an offset and is kept for a reconnection.
       this.adapter.broadcast(packet, { rooms: new Set([this.id]), except: new Set(), flags });
@@ -157,7 +183,7 @@ export class Socket<
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<AckResult<Last<EventParams<EmitEvents, Ev>>>> {
-    const withTimeout = this.flags.timeout !== undefined;
+    const withTimeout = this.flags?.timeout !== undefined;
     return new Promise((resolve, reject) => {
       const ack = withTimeout
         ? (err: Error | null, value: AckResult<Last<EventParams<EmitEvents, Ev>>>) =>
@@ -172,18 +198,18 @@ export class Socket<
   timeout(
     ms: number,
   ): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
-    this.flags.timeout = ms;
+    this.nextFlags.timeout = ms;
     return this as never;
   }
 
   /** The next emit is dropped if the client cannot take it now. */
   get volatile(): this {
-    this.flags.volatile = true;
+    this.nextFlags.volatile = true;
     return this;
   }
 
   compress(compress: boolean): this {
-    this.flags.compress = compress;
+    this.nextFlags.compress = compress;
     return this;
   }
 
@@ -217,8 +243,7 @@ export class Socket<
   }
 
   private newBroadcastOperator() {
-    const flags = this.flags;
-    this.flags = {};
+    const flags = this.takeFlags();
     return new BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>(
       this.adapter,
       new Set(),
@@ -231,6 +256,7 @@ export class Socket<
     const list = Array.isArray(rooms) ? rooms : [rooms];
     if (this.state === "disconnected") return;
     if (this.state === "connecting") {
+      this.pendingRooms ??= [];
       this.pendingRooms.push(...list);
       return;
     }
@@ -243,6 +269,7 @@ export class Socket<
 
   /** Add a per-packet middleware: `(event, next)`; `next(err)` drops the event and emits "error". */
   use(fn: Middleware<Event>): this {
+    this.fns ??= [];
     this.fns.push(fn);
     return this;
   }
@@ -264,47 +291,56 @@ export class Socket<
 
   /** Listen to every incoming event: `(event, ...args)`. */
   onAny(listener: CatchAllListener): this {
+    this.incoming ??= new CatchAllListeners();
     this.incoming.add(listener);
     return this;
   }
 
   prependAny(listener: CatchAllListener): this {
+    this.incoming ??= new CatchAllListeners();
     this.incoming.prepend(listener);
     return this;
   }
 
   offAny(listener?: CatchAllListener): this {
-    this.incoming.remove(listener);
+    this.incoming?.remove(listener);
     return this;
   }
 
   listenersAny(): CatchAllListener[] {
-    return this.incoming.all;
+    return this.incoming?.all ?? [];
   }
 
   /** Watch every outgoing event (turns the native fan-out of this namespace off while set). */
   onAnyOutgoing(listener: CatchAllListener): this {
-    this.outgoing.add(listener);
+    this.outgoingListeners().add(listener);
     return this;
   }
 
   prependAnyOutgoing(listener: CatchAllListener): this {
-    this.outgoing.prepend(listener);
+    this.outgoingListeners().prepend(listener);
     return this;
   }
 
   offAnyOutgoing(listener?: CatchAllListener): this {
-    this.outgoing.remove(listener);
+    this.outgoing?.remove(listener);
     return this;
   }
 
   listenersAnyOutgoing(): CatchAllListener[] {
-    return this.outgoing.all;
+    return this.outgoing?.all ?? [];
+  }
+
+  private outgoingListeners(): CatchAllListeners {
+    this.outgoing ??= new CatchAllListeners((active) => {
+      this.nsp._outgoingWatchers += active ? 1 : -1;
+    });
+    return this.outgoing;
   }
 
   /** Called by adapters for each packet sent to this socket. */
   notifyOutgoingListeners(packet: Packet): void {
-    if (!this.outgoing.active) return;
+    if (!this.outgoing?.active) return;
     const [event, ...args] = packet.data as [string, ...unknown[]];
     this.outgoing.call(this, event, args);
   }
@@ -318,15 +354,16 @@ export class Socket<
   /** @internal Connected to the namespace: join rooms, answer CONNECT, replay missed packets. */
   _onconnect(): void {
     this.state = "connected";
-    this.adapter.addAll(this.id, new Set([this.id, ...this.pendingRooms]));
-    this.pendingRooms = [];
+    this.adapter.addAll(this.id, new Set(this.pendingRooms ? [this.id, ...this.pendingRooms] : [this.id]));
+    this.pendingRooms = undefined;
     this.packet({
       type: PacketType.CONNECT,
       nsp: this.nsp.name,
       data: this.pid === undefined ? { sid: this.id } : { sid: this.id, pid: this.pid },
     });
-    for (const data of this.missedPackets) this.packet({ type: PacketType.EVENT, nsp: this.nsp.name, data });
-    this.missedPackets.length = 0;
+    const missed = this.missedPackets;
+    this.missedPackets = undefined;
+    if (missed) for (const data of missed) this.packet({ type: PacketType.EVENT, nsp: this.nsp.name, data });
   }
 
   /** @internal A decoded packet for this namespace. */
@@ -353,8 +390,8 @@ export class Socket<
       // The listener's answer, usable once.
       args.push(once((data) => this.packet({ type: PacketType.ACK, nsp: this.nsp.name, id, data })));
     }
-    if (this.incoming.active) this.incoming.call(this, args[0], args.slice(1));
-    if (this.fns.length === 0) {
+    if (this.incoming?.active) this.incoming.call(this, args[0], args.slice(1));
+    if (this.fns === undefined) {
       this.emitUntyped(...args);
       return;
     }
@@ -366,9 +403,10 @@ export class Socket<
 
   private onack(packet: Packet): void {
     if (packet.id === undefined) return;
-    const ack = this.acks.get(packet.id);
-    if (!ack) return;
-    this.acks.delete(packet.id);
+    const acks = this.pendingAcks;
+    const ack = acks?.get(packet.id);
+    if (!acks || !ack) return;
+    acks.delete(packet.id);
     ack.apply(this, (packet.data ?? []) as unknown[]);
   }
 
@@ -403,7 +441,7 @@ export class Socket<
   _cleanup(): void {
     this.state = "disconnected";
     this.adapter.delAll(this.id);
-    this.outgoing.remove();
+    this.outgoing?.remove();
     this.nsp._remove(this);
   }
 }

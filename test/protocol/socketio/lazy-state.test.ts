@@ -1,0 +1,90 @@
+/**
+ * Per-connection state is built on first use (the handshake, acks, flags, catch-all listeners):
+ * these check that what users read is still socket.io's, whenever they read it.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import type { Socket } from "../../../protocol/index.ts";
+import { Harness, next, TRANSPORTS, withTimeout } from "./support.ts";
+
+const harness = new Harness(TRANSPORTS.websocket, {});
+const sockets: WebSocket[] = [];
+
+afterAll(async () => {
+  for (const ws of sockets) ws.close();
+  await harness.close();
+});
+
+/** A bare websocket client with a query and a header; resolves with the server's socket. */
+async function connect(auth: string): Promise<Socket> {
+  const connection = next<[Socket]>(harness.io, "connection");
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${harness.port}/socket.io/?EIO=4&transport=websocket&room=42&q=a%20b`,
+    {
+      headers: { "x-test": "yes", origin: "http://example.test" },
+    } as unknown as string[],
+  );
+  sockets.push(ws);
+  ws.onmessage = (e) => {
+    if (typeof e.data === "string" && e.data.startsWith("0{")) ws.send(`40${auth}`);
+  };
+  const [socket] = await withTimeout(connection, "connection");
+  return socket;
+}
+
+describe("lazy per-connection state", () => {
+  test("the handshake read late is socket.io's plain object, built once", async () => {
+    const before = Date.now();
+    const socket = await connect('{"token":"abc"}');
+    await Bun.sleep(20);
+    const handshake = socket.handshake;
+    expect(socket.handshake).toBe(handshake);
+    expect(Object.keys(handshake)).toEqual([
+      "headers",
+      "address",
+      "xdomain",
+      "secure",
+      "url",
+      "query",
+      "time",
+      "issued",
+      "auth",
+    ]);
+    expect(handshake.auth).toEqual({ token: "abc" });
+    expect(handshake.query).toEqual({ EIO: "4", transport: "websocket", room: "42", q: "a b" });
+    expect(handshake.headers["x-test"]).toBe("yes");
+    expect(handshake.xdomain).toBe(true);
+    expect(handshake.secure).toBe(false);
+    expect(handshake.url).toBe("/socket.io/?EIO=4&transport=websocket&room=42&q=a%20b");
+    expect(handshake.address).toContain("127.0.0.1");
+    // The connection time, not the time of the first read.
+    expect(handshake.issued).toBeGreaterThanOrEqual(before);
+    expect(handshake.issued).toBeLessThan(Date.now() - 10);
+    expect(handshake.time).toBe(new Date(handshake.issued).toString());
+    // A spread (as cluster adapters serialize it) keeps every field.
+    expect({ ...handshake }).toEqual(JSON.parse(JSON.stringify(handshake)));
+    // The engine's request behind it is still a Headers and a URLSearchParams.
+    expect(socket.conn.request.headers.get("x-test")).toBe("yes");
+    expect(socket.conn.request.query.get("room")).toBe("42");
+  });
+
+  test("acks, flags and catch-all listeners work from a fresh socket", async () => {
+    const socket = await connect("");
+    expect(socket.acks.size).toBe(0);
+    expect(socket.listenersAny()).toEqual([]);
+    expect(socket.listenersAnyOutgoing()).toEqual([]);
+    const outgoing: string[] = [];
+    const watcher = (event: string) => outgoing.push(event);
+    socket.onAnyOutgoing(watcher);
+    socket.timeout(5).emit("hello", () => {});
+    expect(socket.acks.size).toBe(1);
+    expect(outgoing).toEqual(["hello"]);
+    socket.offAnyOutgoing(watcher);
+    expect(socket.listenersAnyOutgoing()).toEqual([]);
+    // The timeout flag applied to that emit only.
+    await Bun.sleep(30);
+    expect(socket.acks.size).toBe(0);
+    socket.emit("again", () => {});
+    await Bun.sleep(30);
+    expect(socket.acks.size).toBe(1);
+  });
+});
