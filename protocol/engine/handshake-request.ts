@@ -6,8 +6,11 @@
 import type { EngineHandshakeRequest } from "./contract.ts";
 
 export class HandshakeRequest implements EngineHandshakeRequest {
-  /** Header names and values, flattened: `[name0, value0, name1, value1, …]`. */
-  private rawHeaders: string[] | null;
+  /**
+   * Header lines `name:value` joined by "\n" (neither can hold a line break, nor a name a colon):
+   * one string instead of two per header.
+   */
+  private rawHeaders: string | null;
   private parsedHeaders: Headers | null = null;
   private parsedQuery: URLSearchParams | null = null;
 
@@ -16,18 +19,23 @@ export class HandshakeRequest implements EngineHandshakeRequest {
     headers: Headers,
     readonly remoteAddress: string,
   ) {
-    const raw: string[] = [];
+    const lines: string[] = [];
     headers.forEach((value, name) => {
-      raw.push(name, value);
+      lines.push(`${name}:${value}`);
     });
-    this.rawHeaders = raw;
+    this.rawHeaders = lines.join("\n");
   }
 
   get headers(): Headers {
     if (this.parsedHeaders === null) {
       const headers = new Headers();
-      const raw = this.rawHeaders ?? [];
-      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+      const raw = this.rawHeaders;
+      if (raw) {
+        for (const line of raw.split("\n")) {
+          const colon = line.indexOf(":");
+          headers.append(line.slice(0, colon), line.slice(colon + 1));
+        }
+      }
       this.parsedHeaders = headers;
       // The Headers object is the copy from now on.
       this.rawHeaders = null;

@@ -94,7 +94,11 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   private awaitingPong = false;
   /** Another packet already extended the current pong wait once (engine.io does it once). */
   private pongWaitExtended = false;
-  private topics: Set<string> | null = null;
+  /**
+   * Topics joined: one topic is kept as the string itself (a Socket.IO socket usually joins only
+   * its own room), a Set from the second one on.
+   */
+  private topics: string | Set<string> | null = null;
   private closeReason: EngineCloseReason = CloseReason.FORCED_CLOSE;
 
   constructor(
@@ -405,8 +409,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.flush();
     // The flush can close a client that cannot take its backlog.
     if (this.phase !== "open") return;
-    if (this.topics) {
-      for (const topic of this.topics) {
+    if (this.topics !== null) {
+      for (const topic of this.topicList()) {
         probe.ws.subscribe(topic);
         this.host.pollingUnsubscribe(topic, this);
       }
@@ -474,15 +478,21 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   subscribe(topic: string): void {
     if (this.phase === "closing" || this.phase === "closed") return;
-    this.topics ??= new Set();
-    if (this.topics.has(topic)) return;
-    this.topics.add(topic);
+    const topics = this.topics;
+    if (topics === null) this.topics = topic;
+    else if (typeof topics === "string") {
+      if (topics === topic) return;
+      this.topics = new Set([topics, topic]);
+    } else {
+      if (topics.has(topic)) return;
+      topics.add(topic);
+    }
     if (this.transport.name === "websocket") this.transport.ws.subscribe(topic);
     else this.host.pollingSubscribe(topic, this);
   }
 
   unsubscribe(topic: string): void {
-    if (!this.topics?.delete(topic) || this.phase === "closed") return;
+    if (!this.forgetTopic(topic) || this.phase === "closed") return;
     if (this.transport.name === "websocket") this.transport.ws.unsubscribe(topic);
     else this.host.pollingUnsubscribe(topic, this);
   }
@@ -518,7 +528,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.phase = "closing";
     this.closeReason = reason;
     // A closing session takes no more publishes: it must not count as a subscriber either.
-    if (this.topics) for (const topic of this.topics) this.host.pollingUnsubscribe(topic, this);
+    for (const topic of this.topicList()) this.host.pollingUnsubscribe(topic, this);
     this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
     if (this.transport.writable) this.onPollReady();
   }
@@ -562,6 +572,25 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   /** Topics of this session (the engine drops polling memberships on close). */
   get subscribedTopics(): ReadonlySet<string> | null {
-    return this.topics;
+    const topics = this.topics;
+    return typeof topics === "string" ? new Set([topics]) : topics;
+  }
+
+  private topicList(): Iterable<string> {
+    const topics = this.topics;
+    if (topics === null) return [];
+    return typeof topics === "string" ? [topics] : topics;
+  }
+
+  /** Removes `topic`; false when the session was not in it. */
+  private forgetTopic(topic: string): boolean {
+    const topics = this.topics;
+    if (topics === null) return false;
+    if (typeof topics === "string") {
+      if (topics !== topic) return false;
+      this.topics = null;
+      return true;
+    }
+    return topics.delete(topic);
   }
 }
