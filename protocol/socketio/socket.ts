@@ -62,8 +62,8 @@ export class Socket<
   private readonly auth: Record<string, unknown>;
   private readonly issued = Date.now();
   private builtHandshake: Handshake | undefined;
-  /** Free-form application data; kept across a recovered reconnection and visible to fetchSockets. */
-  data: SocketData = {} as SocketData;
+  /** `socket.data`, created on first read. */
+  private socketData: SocketData | undefined;
   /** True when this connection resumed an earlier session (connection-state recovery). */
   readonly recovered: boolean = false;
   // Sockets are many and mostly idle: what most of them never use (acks, middlewares, flags,
@@ -98,7 +98,7 @@ export class Socket<
     if (previousSession) {
       this.id = previousSession.sid;
       this.pid = previousSession.pid;
-      this.data = previousSession.data as SocketData;
+      this.socketData = previousSession.data as SocketData;
       this.recovered = true;
       this.missedPackets = previousSession.missedPackets;
       this.pendingRooms = previousSession.rooms;
@@ -131,6 +131,16 @@ export class Socket<
     const flags = this.flags ?? {};
     this.flags = undefined;
     return flags;
+  }
+
+  /** Free-form application data; kept across a recovered reconnection and visible to fetchSockets. */
+  get data(): SocketData {
+    this.socketData ??= {} as SocketData;
+    return this.socketData;
+  }
+
+  set data(data: SocketData) {
+    this.socketData = data;
   }
 
   get connected(): boolean {

@@ -67,6 +67,16 @@ describe("lazy per-connection state", () => {
     expect(socket.conn.request.query.get("room")).toBe("42");
   });
 
+  test("socket.data starts as one empty object and can be replaced", async () => {
+    const socket = await connect("");
+    expect(socket.data).toEqual({});
+    expect(socket.data).toBe(socket.data);
+    (socket.data as Record<string, unknown>).a = 1;
+    expect(socket.data).toEqual({ a: 1 });
+    socket.data = { b: 2 };
+    expect(socket.data).toEqual({ b: 2 });
+  });
+
   test("acks, flags and catch-all listeners work from a fresh socket", async () => {
     const socket = await connect("");
     expect(socket.acks.size).toBe(0);
