@@ -49,6 +49,20 @@ type MainEvents<L extends EventsMap, E extends EventsMap, S extends EventsMap, D
   new_namespace: (nsp: Namespace<L, E, S, D>) => void;
 };
 
+/** Event names `io.on/once/off` accept: the main namespace's reserved events and server-side events. */
+type MainEventName<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> =
+  | EventNames<MainEvents<L, E, S, D>>
+  | EventNames<S>;
+
+/** The listener type for one of those events. */
+type MainListener<
+  L extends EventsMap,
+  E extends EventsMap,
+  S extends EventsMap,
+  D,
+  Ev extends MainEventName<L, E, S, D>,
+> = ListenerOf<MainEvents<L, E, S, D>, S, Ev>;
+
 type Broadcast<E extends EventsMap, D> = BroadcastOperator<
   DecorateAcknowledgementsWithMultipleResponses<E>,
   D
@@ -185,49 +199,25 @@ export class Server<
 
   // ── the main namespace's API, as socket.io exposes it on the server ───────────────────────────
 
-  on<
-    Ev extends
-      | EventNames<MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
-      | EventNames<ServerSideEvents>,
-  >(
+  on<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
     ev: Ev,
-    listener: ListenerOf<
-      MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
   ): this {
     (this.sockets.on as (ev: string, l: unknown) => unknown)(ev, listener);
     return this;
   }
 
-  once<
-    Ev extends
-      | EventNames<MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
-      | EventNames<ServerSideEvents>,
-  >(
+  once<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
     ev: Ev,
-    listener: ListenerOf<
-      MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
   ): this {
     (this.sockets.once as (ev: string, l: unknown) => unknown)(ev, listener);
     return this;
   }
 
-  off<
-    Ev extends
-      | EventNames<MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
-      | EventNames<ServerSideEvents>,
-  >(
+  off<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
     ev: Ev,
-    listener: ListenerOf<
-      MainEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
   ): this {
     (this.sockets.off as (ev: string, l: unknown) => unknown)(ev, listener);
     return this;
