@@ -99,10 +99,12 @@ describe.skipIf(!hasRedisServer || !nginxUp)("three node processes and an offici
     await waitFor("three servers left", async () => (await official.run<number>("serverCount")) === 3, 5000);
 
     await official.run("emit", { rooms: ["lobby"], event: "news", args: ["after"] });
+    // Same bound as the reconnection above: on a CPU-starved machine a reconnected client on
+    // forwarded polling was seen to need more than 5 s (open question in the README's Limits).
     await waitFor(
       "everyone got the broadcast after the kill",
       () => clients.every((c) => c.news.includes("after")),
-      5000,
+      15_000,
     );
     const sockets = await official.run<{ id: string }[]>("fetchSockets", { rooms: ["lobby"] });
     expect(sockets).toHaveLength(clients.length + 1);
@@ -111,7 +113,7 @@ describe.skipIf(!hasRedisServer || !nginxUp)("three node processes and an offici
       official.run<string[]>("serverSideEmit", { arg: "alive?" }),
     );
     expect(answers).toHaveLength(2);
-  });
+  }, 45_000);
 
   test("Redis restarted mid-test: every node reconnects and broadcasts cross again", async () => {
     await redis.stop();
