@@ -163,8 +163,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
 
   onSessionClosed(session: EngineSession): void {
     if (this.clients.get(session.id) === session) this.clients.delete(session.id);
-    const topics = session.subscribedTopics;
-    if (topics) for (const topic of topics) this.fanout.unsubscribePolling(topic, session);
+    for (const topic of session.topicList()) this.fanout.unsubscribePolling(topic, session);
   }
 
   pollingSubscribe(topic: string, session: EngineSession): void {

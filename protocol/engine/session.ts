@@ -571,12 +571,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   }
 
   /** Topics of this session (the engine drops polling memberships on close). */
-  get subscribedTopics(): ReadonlySet<string> | null {
-    const topics = this.topics;
-    return typeof topics === "string" ? new Set([topics]) : topics;
-  }
-
-  private topicList(): Iterable<string> {
+  topicList(): Iterable<string> {
     const topics = this.topics;
     if (topics === null) return [];
     return typeof topics === "string" ? [topics] : topics;
