@@ -41,7 +41,8 @@ export interface WriteOptions {
   compress?: boolean;
 }
 
-function writeOptions(flags: BroadcastFlags | undefined): WriteOptions {
+/** The write options of a packet sent with these flags (compression on unless turned off). */
+export function writeOptions(flags: BroadcastFlags | undefined): WriteOptions {
   return { volatile: flags?.volatile, compress: flags?.compress !== false };
 }
 

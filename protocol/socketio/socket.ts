@@ -3,7 +3,7 @@
  * sends to it, tracks acks both ways, joins rooms, and disconnects with socket.io's reasons.
  */
 
-import type { Adapter } from "../adapter/adapter.ts";
+import { type Adapter, writeOptions } from "../adapter/adapter.ts";
 import type { BroadcastFlags, Room, Session } from "../adapter/types.ts";
 import type { EngineSocket } from "../engine/contract.ts";
 import { createLogger } from "../logger.ts";
@@ -356,9 +356,9 @@ export class Socket<
   }
 
   /** Write a packet of this namespace to the connection. */
-  packet(packet: Packet, flags: BroadcastFlags = {}): void {
+  packet(packet: Packet, flags?: BroadcastFlags): void {
     packet.nsp = this.nsp.name;
-    this.client.writePacket(packet, { volatile: flags.volatile, compress: flags.compress !== false });
+    this.client.writePacket(packet, writeOptions(flags));
   }
 
   /** @internal Connected to the namespace: join rooms, answer CONNECT, replay missed packets. */
