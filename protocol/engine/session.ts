@@ -178,7 +178,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   sendEncoded(packets: readonly OutPacket[], compress: boolean): void {
     if (this.phase === "closing" || this.phase === "closed") return;
     if (this.canWriteDirectly()) {
-      for (const packet of packets) if (!this.writeDirect(packet, compress)) return;
+      this.writeAllDirect(packets, compress);
       return;
     }
     for (const packet of packets) if (!this.enqueue(packet, compress)) return;
@@ -210,6 +210,11 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     return true;
   }
 
+  /** Writes frames in order, stopping when one closed the session as a slow client. */
+  private writeAllDirect(packets: readonly OutPacket[], compress: boolean): void {
+    for (const packet of packets) if (!this.writeDirect(packet, compress)) return;
+  }
+
   /** Adds to the write buffer; false when the buffer went over the limit (the session is then closed). */
   private enqueue(packet: OutPacket, compress: boolean): boolean {
     this.buffer ??= [];
@@ -232,7 +237,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.bufferedBytes = 0;
     this.bufferCompress = false;
     if (this.transport.name === "websocket") {
-      for (const packet of packets) if (!this.writeDirect(packet, compress)) return;
+      this.writeAllDirect(packets, compress);
       return;
     }
     this.transport.send(packets, compress);
