@@ -10,6 +10,7 @@
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
 import { type ContactRow, type ConversationRow, contacts, conversations } from "../../db/schema.ts";
+import { UUID_RE } from "../http/validate.ts";
 import type { Conversation } from "../shared/api.ts";
 import type { ConversationStatus, UserRole, Uuid } from "../shared/events.ts";
 import { toConversation } from "./mappers.ts";
@@ -78,9 +79,12 @@ export const encodeListCursor = (c: ListCursor): string =>
 export function decodeListCursor(cursor: string): ListCursor | null {
   try {
     const c = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as ListCursor;
+    // Both values reach SQL as uuid / timestamptz: anything PostgreSQL might refuse (an id that is
+    // 36 dashes, a date only JavaScript parses) would surface as a 500 instead of this 400.
     const okT = c.t === null || (typeof c.t === "string" && !Number.isNaN(Date.parse(c.t)));
-    const okId = typeof c.id === "string" && /^[0-9a-f-]{36}$/i.test(c.id);
-    return okT && okId ? c : null;
+    const okId = typeof c.id === "string" && UUID_RE.test(c.id);
+    if (!okT || !okId) return null;
+    return { t: c.t === null ? null : new Date(c.t).toISOString(), id: c.id.toLowerCase() };
   } catch {
     return null;
   }
