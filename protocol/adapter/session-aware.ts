@@ -2,7 +2,8 @@
  * The in-memory adapter with connection-state recovery (socket.io 4.6+): every broadcast event
  * without an ack gets an offset as its last argument and is kept for `maxDisconnectionDuration`; a
  * socket that disconnects for a recoverable reason leaves its session here; a client that comes back
- * with `{pid, offset}` gets the session and the packets it missed.
+ * with `{pid, offset}` gets the session and the packets it missed. The store is bounded in time and
+ * in count (`maxStoredPackets`), so memory does not grow with the message rate.
  */
 import { randomBytes } from "node:crypto";
 import { PacketType } from "socket.io-parser";
@@ -14,6 +15,8 @@ import type { BroadcastOptions, Packet, Room, Session, SessionToPersist } from "
 const CLEANUP_INTERVAL_MS = 60_000;
 
 interface StoredPacket {
+  /** Position in the namespace's sequence of broadcasts; the offset is it in base 36 after a prefix. */
+  seq: number;
   offset: string;
   emittedAt: number;
   opts: BroadcastOptions;
@@ -33,6 +36,7 @@ function wouldReceive(rooms: Room[], opts: BroadcastOptions): boolean {
 
 export class SessionAwareAdapter extends Adapter {
   private readonly maxDisconnectionDuration: number;
+  private readonly maxStoredPackets: number;
   private readonly sessions = new Map<string, StoredSession>();
   /** Stored broadcasts, oldest first (emittedAt never decreases). */
   private packets: StoredPacket[] = [];
@@ -42,7 +46,9 @@ export class SessionAwareAdapter extends Adapter {
 
   constructor(nsp: AnyNamespace) {
     super(nsp);
-    this.maxDisconnectionDuration = nsp.server.opts.connectionStateRecovery?.maxDisconnectionDuration ?? 0;
+    const recovery = nsp.server.opts.connectionStateRecovery;
+    this.maxDisconnectionDuration = recovery?.maxDisconnectionDuration ?? 0;
+    this.maxStoredPackets = recovery?.maxStoredPackets ?? Number.POSITIVE_INFINITY;
     this.cleanupTimer = setInterval(() => this.dropExpired(Date.now()), CLEANUP_INTERVAL_MS);
     this.cleanupTimer.unref?.();
   }
@@ -62,7 +68,7 @@ export class SessionAwareAdapter extends Adapter {
       this.sessions.delete(pid);
       return Promise.resolve(null);
     }
-    const index = this.packets.findIndex((packet) => packet.offset === offset);
+    const index = this.indexOf(offset);
     if (index === -1) return Promise.resolve(null);
     this.sessions.delete(pid);
     const missedPackets: unknown[][] = [];
@@ -77,11 +83,27 @@ export class SessionAwareAdapter extends Adapter {
   override broadcast(packet: Packet, opts: BroadcastOptions): void {
     const recoverable = packet.type === PacketType.EVENT && packet.id === undefined && !opts.flags?.volatile;
     if (recoverable && Array.isArray(packet.data)) {
-      const offset = `${this.offsetPrefix}${(this.offsetCounter++).toString(36)}`;
+      const seq = this.offsetCounter++;
+      const offset = `${this.offsetPrefix}${seq.toString(36)}`;
       packet.data.push(offset);
-      this.packets.push({ offset, emittedAt: Date.now(), opts, data: packet.data });
+      this.packets.push({ seq, offset, emittedAt: Date.now(), opts, data: packet.data });
+      // Dropped in chunks of a tenth so the copy is paid once per many broadcasts, not per broadcast.
+      if (this.packets.length > this.maxStoredPackets)
+        this.packets = this.packets.slice(Math.ceil(this.maxStoredPackets / 10));
     }
     super.broadcast(packet, opts);
+  }
+
+  /**
+   * Where `offset` sits in the store, or -1. Stored packets have consecutive sequence numbers, so
+   * the position is computed, not searched: a burst of reconnections costs no scan each.
+   */
+  private indexOf(offset: string): number {
+    const first = this.packets[0];
+    if (first === undefined || !offset.startsWith(this.offsetPrefix)) return -1;
+    const seq = Number.parseInt(offset.slice(this.offsetPrefix.length), 36);
+    const index = seq - first.seq;
+    return this.packets[index]?.offset === offset ? index : -1;
   }
 
   private dropExpired(now: number): void {

@@ -16,6 +16,12 @@ export interface ConnectionStateRecoveryOptions {
   maxDisconnectionDuration: number;
   /** Skip the namespace middlewares when a session is recovered. Default true. */
   skipMiddlewares: boolean;
+  /**
+   * At most this many broadcasts are kept per namespace for recovery; the oldest go first. A client
+   * whose offset was dropped reconnects with a fresh session (`recovered` false) instead of the
+   * store growing with the message rate. Default 10000.
+   */
+  maxStoredPackets: number;
 }
 
 export interface SocketIoOptions {
@@ -52,6 +58,7 @@ export const SOCKETIO_DEFAULTS: Readonly<Omit<SocketIoOptions, "connectionStateR
 export const RECOVERY_DEFAULTS: Readonly<ConnectionStateRecoveryOptions> = {
   maxDisconnectionDuration: 2 * 60 * 1000,
   skipMiddlewares: true,
+  maxStoredPackets: 10_000,
 };
 
 /** Resolved Socket.IO options: defaults applied, recovery either fully resolved or off. */

@@ -61,3 +61,36 @@ test("a session older than maxDisconnectionDuration is gone", async () => {
   expect(await adapter.restoreSession("p3", offset)).toBeNull();
   setSystemTime();
 });
+
+test("the store keeps at most maxStoredPackets broadcasts: a client whose offset was dropped starts fresh", async () => {
+  const small = new Server({
+    connectionStateRecovery: { maxDisconnectionDuration: 60_000, maxStoredPackets: 20 },
+  });
+  const store = small.sockets.adapter as SessionAwareAdapter;
+  const send = (n: number) => {
+    const packet = { type: PacketType.EVENT, nsp: "/", data: [n] };
+    store.broadcast(packet, { rooms: new Set(), except: new Set(), flags: {} });
+    return packet.data.at(-1) as string;
+  };
+  try {
+    const dropped = send(0);
+    for (let n = 1; n < 30; n++) send(n);
+    store.persistSession({ sid: "a", pid: "pa", rooms: ["a"], data: {} });
+    expect(await store.restoreSession("pa", dropped)).toBeNull();
+
+    // An offset still in the store restores every later broadcast, in order, however many there are.
+    const kept = send(100);
+    store.persistSession({ sid: "b", pid: "pb", rooms: ["b"], data: {} });
+    for (let n = 101; n < 110; n++) send(n);
+    const session = await store.restoreSession("pb", kept);
+    expect(session?.missedPackets.map((data) => data[0])).toEqual([
+      101, 102, 103, 104, 105, 106, 107, 108, 109,
+    ]);
+    // Offsets from another server, or mangled, restore nothing.
+    store.persistSession({ sid: "c", pid: "pc", rooms: ["c"], data: {} });
+    expect(await store.restoreSession("pc", `${kept.slice(0, -1)}zz`)).toBeNull();
+    expect(await store.restoreSession("pc", `XXXXXXXX${kept.slice(8)}`)).toBeNull();
+  } finally {
+    await small.close();
+  }
+});
