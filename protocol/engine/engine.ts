@@ -33,7 +33,7 @@ import {
   resolveOptions,
 } from "./options.ts";
 import { EngineSession, type EngineWsData, type SessionHost } from "./session.ts";
-import { PollingTransport } from "./transports/polling.ts";
+import { type PollingOptions, PollingTransport } from "./transports/polling.ts";
 import type { TransportOwner } from "./transports/transport.ts";
 import { WebSocketTransport } from "./transports/websocket.ts";
 
@@ -81,11 +81,14 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   private server: Server<EngineWsData> | null = null;
   private ownServer: Server<EngineWsData> | null = null;
   private readonly fanout: Fanout;
+  /** What every polling transport needs from the options, built once and shared. */
+  private readonly pollingOptions: PollingOptions;
 
   constructor(opts: EngineOptions = {}) {
     super();
     this.opts = resolveOptions(opts);
     this.websocket = this.createWebSocketHandler();
+    this.pollingOptions = this.createPollingOptions();
     this.fanout = new Fanout(
       this.opts,
       () => this.server,
@@ -350,7 +353,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     const session = this.createSession(
       id,
       request,
-      (owner) => new PollingTransport(owner, this.pollingOptions()),
+      (owner) => new PollingTransport(owner, this.pollingOptions),
     );
     const polling = session.pollingTransport!;
     const response = polling.onPoll(req, server as Server<unknown>, extra);
@@ -373,7 +376,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     }
   }
 
-  private pollingOptions() {
+  private createPollingOptions(): PollingOptions {
     const compression = this.opts.httpCompression;
     return {
       maxHttpBufferSize: this.opts.maxHttpBufferSize,
