@@ -6,6 +6,7 @@
 import { createLogger } from "../../protocol/logger.ts";
 import { TokenError } from "../auth/tokens.ts";
 import type { AppContext } from "../context.ts";
+import { UUID_RE } from "../http/validate.ts";
 import { canWatch, findConversation } from "../services/conversations.ts";
 import {
   type AckResponse,
@@ -19,7 +20,6 @@ import { type ChatSocket, errorEvent } from "./types.ts";
 import type { TypingTracker } from "./typing.ts";
 
 const log = createLogger("realtime");
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CONVERSATION_PREFIX = "conversation:";
 
 export const REALTIME_MESSAGES = {
