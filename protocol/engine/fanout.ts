@@ -110,6 +110,7 @@ export class Fanout {
     if (!this.publishedSinceSweep) return;
     this.publishedSinceSweep = false;
     this.publishedBytes = 0;
-    for (const session of [...this.sessions()]) session.enforceBufferLimit();
+    // A closed session deletes its own entry, which a Map iteration tolerates: no copy needed.
+    for (const session of this.sessions()) session.enforceBufferLimit();
   }
 }
