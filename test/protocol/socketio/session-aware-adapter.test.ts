@@ -68,7 +68,7 @@ test("the store keeps at most maxStoredPackets broadcasts: a client whose offset
   });
   const store = small.sockets.adapter as SessionAwareAdapter;
   const send = (n: number) => {
-    const packet = { type: PacketType.EVENT, nsp: "/", data: [n] };
+    const packet = { type: PacketType.EVENT, nsp: "/", data: [n] as unknown[] };
     store.broadcast(packet, { rooms: new Set(), except: new Set(), flags: {} });
     return packet.data.at(-1) as string;
   };
