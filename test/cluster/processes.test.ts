@@ -4,6 +4,11 @@
  * its clients reconnect through the balancer to the survivors, and the cluster (broadcasts,
  * fetchSockets, serverSideEmit from the official node) carries on with the remaining nodes. Then
  * Redis itself is restarted: every node reconnects and broadcasts cross again.
+ *
+ * Without sticky sessions a polling request may be relayed by any node, so the kill also ends the
+ * polling sessions of survivors' clients whose pending request the victim was relaying (the owner
+ * sees the relayed poll cut, "poll connection closed prematurely", as engine.io does for any cut
+ * poll). Those clients reconnect too; the checks below wait until every client is back in the lobby.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
@@ -30,8 +35,18 @@ describe.skipIf(!hasRedisServer || !nginxUp)("three node processes and an offici
   let nginx: Nginx;
   let redis: PrivateRedis;
   let onOfficial: RecordingClient;
-  /** Clients through nginx; each (re)joins "lobby" on every connect and records which node serves it. */
-  const clients: { socket: ClientSocket; news: unknown[]; node: string; connects: number }[] = [];
+  /**
+   * Clients through nginx; each (re)joins "lobby" on every connect and records which node serves it.
+   * `inLobby` is true from the join's acknowledgement until the next disconnect.
+   */
+  const clients: {
+    socket: ClientSocket;
+    news: unknown[];
+    node: string;
+    connects: number;
+    inLobby: boolean;
+  }[] = [];
+  const everyoneInLobby = () => clients.every((c) => c.inLobby && c.socket.connected);
 
   beforeAll(async () => {
     redis = await PrivateRedis.start();
@@ -58,17 +73,25 @@ describe.skipIf(!hasRedisServer || !nginxUp)("three node processes and an offici
           reconnectionDelayMax: 300,
           timeout: 3000,
         });
-        const entry = { socket, news: [] as unknown[], node: "", connects: 0 };
+        const entry = { socket, news: [] as unknown[], node: "", connects: 0, inLobby: false };
         socket.on("news", (payload: unknown) => entry.news.push(payload));
+        socket.on("disconnect", () => {
+          entry.inLobby = false;
+        });
         socket.on("connect", async () => {
           await socket.timeout(3000).emitWithAck("join", "lobby");
           entry.node = ((await socket.timeout(3000).emitWithAck("echo", null)) as { node: string }).node;
           entry.connects++;
+          entry.inLobby = socket.connected;
         });
         clients.push(entry);
       }
     }
-    await waitFor("all clients joined", () => clients.every((c) => c.connects === 1), 10_000);
+    await waitFor(
+      "all clients joined",
+      () => clients.every((c) => c.connects === 1) && everyoneInLobby(),
+      10_000,
+    );
   });
 
   afterAll(async () => {
@@ -96,6 +119,9 @@ describe.skipIf(!hasRedisServer || !nginxUp)("three node processes and an offici
       () => orphans.every((c) => c.connects >= 2 && c.node !== victim.nodeId),
       15_000,
     );
+    // Survivors' polling clients whose relayed request the victim cut reconnect as well.
+    await waitFor("every client back in the lobby", everyoneInLobby, 15_000);
+    expect(clients.every((c) => c.node !== victim.nodeId)).toBe(true);
     await waitFor("three servers left", async () => (await official.run<number>("serverCount")) === 3, 5000);
 
     const sockets = await official.run<{ id: string }[]>("fetchSockets", { rooms: ["lobby"] });
@@ -107,17 +133,12 @@ describe.skipIf(!hasRedisServer || !nginxUp)("three node processes and an offici
     expect(answers).toHaveLength(2);
   }, 45_000);
 
-  // KNOWN DEFECT (issue #5, README "Limits"): in about 1 run of 5, one client that reconnected after
-  // the kill and sits on forwarded polling (seen: a polling+websocket client whose upgrade did not
-  // happen) never receives this broadcast, though its join was acknowledged. Kept visible as a todo
-  // until the forwarded-polling path is fixed; `bun test --todo` runs it.
-  test.todo("KNOWN DEFECT #5: after a node kill, a broadcast reaches every reconnected client on forwarded polling", async () => {
-    await official.run("emit", { rooms: ["lobby"], event: "news", args: ["after-todo"] });
-    await waitFor(
-      "everyone got the broadcast after the kill",
-      () => clients.every((c) => c.news.includes("after-todo")),
-      15_000,
+  test("after the kill, a broadcast from the official node reaches every client exactly once", async () => {
+    await official.run("emit", { rooms: ["lobby"], event: "news", args: ["after"] });
+    await waitFor("everyone got the broadcast after the kill", () =>
+      clients.every((c) => c.news.includes("after")),
     );
+    expect(clients.map((c) => c.news.filter((n) => n === "after").length)).toEqual(clients.map(() => 1));
   });
 
   test("Redis restarted mid-test: every node reconnects and broadcasts cross again", async () => {
