@@ -37,6 +37,7 @@ function runScenario(name: ScenarioName, ctx: RunContext, options: CliOptions): 
         ...chatDefaults(options.quick),
         databases: options.chatDatabases,
         core: options.serverCore,
+        ...(options.profileDir ? { profileDir: resolve(ROOT, options.profileDir, "chat") } : {}),
       });
   }
 }
