@@ -10,10 +10,11 @@
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
 import { type ContactRow, type ConversationRow, contacts, conversations } from "../../db/schema.ts";
-import { UUID_RE } from "../http/validate.ts";
 import type { Conversation } from "../shared/api.ts";
 import type { ConversationStatus, UserRole, Uuid } from "../shared/events.ts";
+import { UUID_RE } from "../shared/uuid.ts";
 import { toConversation } from "./mappers.ts";
+import { prepared } from "./prepared.ts";
 
 type Queryable = Database | Tx;
 
@@ -58,12 +59,22 @@ export async function findConversationWithContact(
   organizationId: Uuid,
   id: Uuid,
 ): Promise<{ conversation: ConversationRow; contact: ContactRow } | null> {
-  const [row] = await db
-    .select({ conversation: conversations, contact: contacts })
-    .from(conversations)
-    .innerJoin(contacts, eq(contacts.id, conversations.contactId))
-    .where(and(eq(conversations.id, id), eq(conversations.organizationId, organizationId)))
-    .limit(1);
+  // Every REST read and send starts here: prepared once per database.
+  const statement = prepared(db, "conversation_with_contact", () =>
+    db
+      .select({ conversation: conversations, contact: contacts })
+      .from(conversations)
+      .innerJoin(contacts, eq(contacts.id, conversations.contactId))
+      .where(
+        and(
+          eq(conversations.id, sql.placeholder("id")),
+          eq(conversations.organizationId, sql.placeholder("organizationId")),
+        ),
+      )
+      .limit(1)
+      .prepare("conversation_with_contact"),
+  );
+  const [row] = await statement.execute({ id, organizationId });
   return row ?? null;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Applying what the channel reports (the WhatsApp webhook, or the sandbox): inbound messages and
- * status updates. A batch is stored in ONE transaction and its events are published in order only
- * after the commit. Idempotent by WhatsApp message id: a retried webhook stores and emits nothing
+ * status updates. A batch with messages is stored in ONE transaction (a batch of statuses only needs
+ * none: each status change is one guarded statement); events are published in order only after
+ * everything is stored. Idempotent by WhatsApp message id: a retried webhook stores and emits nothing
  * new. Statuses of one message in a batch are coalesced into the furthest one.
  */
 import { and, desc, eq, notInArray, sql } from "drizzle-orm";
@@ -104,8 +105,8 @@ export class InboundService {
 
   async ingest(batch: InboundBatch): Promise<IngestResult> {
     const orphans: StatusReport[] = [];
-    const result = await this.db.transaction(async (tx) => {
-      await tx.execute(sql`SELECT pg_advisory_xact_lock(${INGEST_LOCK_KEY})`);
+    const apply = async (tx: Database | Tx) => {
+      if (batch.messages.length > 0) await tx.execute(sql`SELECT pg_advisory_xact_lock(${INGEST_LOCK_KEY})`);
       const out: IngestResult = {
         events: [],
         storedMessages: 0,
@@ -151,7 +152,12 @@ export class InboundService {
         });
       }
       return out;
-    });
+    };
+    // Messages need the lock and one transaction (contact/conversation creation, dedup). A batch of
+    // statuses only does not: each status UPDATE is atomic and guarded by the statuses it may come
+    // from, so concurrent batches cannot regress a message, and the sandbox's ticks (3 per outbound
+    // message) no longer queue behind one global lock with BEGIN/COMMIT round trips.
+    const result = batch.messages.length > 0 ? await this.db.transaction(apply) : await apply(this.db);
     for (const report of orphans) {
       this.#keepOrphan(report);
       // The id may have been stored while this batch ran (after our lookup): then apply it now.
@@ -161,7 +167,12 @@ export class InboundService {
     return result;
   }
 
-  async #storeMessage(tx: Tx, m: InboundMessage, orgs: Map<string, Uuid | null>, out: IngestResult) {
+  async #storeMessage(
+    tx: Database | Tx,
+    m: InboundMessage,
+    orgs: Map<string, Uuid | null>,
+    out: IngestResult,
+  ) {
     const [dup] = await tx
       .select({ id: messages.id })
       .from(messages)

@@ -3,9 +3,11 @@
  * and reading history pages. Every function takes a `Database` or a transaction (`Tx`) so callers
  * decide the transaction boundary.
  */
+import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database, Tx } from "../../db/client.ts";
-import { conversations, type MessageRow, messages } from "../../db/schema.ts";
+import { type MessageRow, messages } from "../../db/schema.ts";
 import type {
   MessageContent,
   MessageDirection,
@@ -15,11 +17,9 @@ import type {
   Uuid,
 } from "../shared/events.ts";
 import { predecessors } from "./message-status.ts";
+import { prepared } from "./prepared.ts";
 
 type Queryable = Database | Tx;
-
-/** A Date as a SQL timestamptz literal parameter (drivers disagree on binding raw Dates in `sql`). */
-const tstz = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 export interface NewMessage {
   conversationId: Uuid;
@@ -34,41 +34,88 @@ export interface NewMessage {
   createdAt?: Date;
 }
 
+/** The rows of a raw query: postgres drivers give an array, PGlite `{ rows }`. */
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/** A placeholder bound as a timestamptz (its value is an ISO string; drivers disagree on raw Dates). */
+const tstzPlaceholder = (name: string) => sql`${sql.placeholder(name)}::timestamptz`;
+
 /**
- * Stores a message. Must run inside a transaction: the conversation's `last_seq` is bumped under its
- * row lock and the message takes that value, so seqs are gap-free and concurrent writers to one
- * conversation are serialized (scale-out gap detection relies on it).
+ * One statement: a data-modifying CTE bumps the conversation's `last_seq` under its row lock and the
+ * INSERT takes that value. Built once; its values are placeholders.
  */
-export async function insertMessage(tx: Tx, input: NewMessage): Promise<MessageRow> {
+const INSERT_MESSAGE = new PgDialect().sqlToQuery(sql`
+  WITH bumped AS (
+    UPDATE conversations
+       SET last_seq = last_seq + 1,
+           last_message_at = GREATEST(COALESCE(last_message_at, ${tstzPlaceholder("at")}), ${tstzPlaceholder("at")})
+     WHERE id = ${sql.placeholder("conversationId")}::uuid
+    RETURNING last_seq
+  )
+  INSERT INTO messages (id, conversation_id, organization_id, seq, direction, sender_type, sender_id,
+                        message_type, content, status, whatsapp_message_id, created_at, delivered_at)
+  SELECT ${sql.placeholder("id")}::uuid, ${sql.placeholder("conversationId")}::uuid,
+         ${sql.placeholder("organizationId")}::uuid, bumped.last_seq,
+         ${sql.placeholder("direction")}::message_direction, ${sql.placeholder("senderType")}::sender_type,
+         ${sql.placeholder("senderId")}::uuid, ${sql.placeholder("messageType")}::message_type,
+         ${sql.placeholder("content")}::jsonb, ${sql.placeholder("status")}::message_status,
+         ${sql.placeholder("whatsappMessageId")}::text, ${tstzPlaceholder("at")},
+         ${tstzPlaceholder("deliveredAt")}
+    FROM bumped
+  RETURNING seq`);
+
+/**
+ * Stores a message in ONE statement (see INSERT_MESSAGE), so seqs are gap-free, concurrent writers
+ * to one conversation are serialized (scale-out gap detection relies on it), and no explicit
+ * transaction (BEGIN/COMMIT round trips) is needed; inside one it joins it. Every column of the new
+ * row is known here (the id is generated, not defaulted), so only the seq comes back.
+ */
+export async function insertMessage(db: Queryable, input: NewMessage): Promise<MessageRow> {
   const at = input.createdAt ?? new Date();
-  const [bumped] = await tx
-    .update(conversations)
-    .set({
-      lastSeq: sql`${conversations.lastSeq} + 1`,
-      lastMessageAt: sql`GREATEST(COALESCE(${conversations.lastMessageAt}, ${tstz(at)}), ${tstz(at)})`,
-    })
-    .where(eq(conversations.id, input.conversationId))
-    .returning({ seq: conversations.lastSeq });
-  if (!bumped) throw new Error(`conversation ${input.conversationId} does not exist`);
+  const id = randomUUID();
   const status = input.status ?? "pending";
-  const [row] = await tx
-    .insert(messages)
-    .values({
-      conversationId: input.conversationId,
-      organizationId: input.organizationId,
-      seq: bumped.seq,
-      direction: input.direction,
-      senderType: input.senderType,
-      senderId: input.senderId ?? null,
-      messageType: input.messageType,
-      content: input.content,
-      status,
-      whatsappMessageId: input.whatsappMessageId ?? null,
-      createdAt: at,
-      deliveredAt: status === "delivered" ? at : null,
-    })
-    .returning();
-  return row!;
+  const deliveredAt = status === "delivered" ? at : null;
+  const statement = prepared(db, "insert_message", () =>
+    db._.session.prepareQuery(INSERT_MESSAGE, undefined, "insert_message", false),
+  );
+  const result = await statement.execute({
+    id,
+    conversationId: input.conversationId,
+    organizationId: input.organizationId,
+    direction: input.direction,
+    senderType: input.senderType,
+    senderId: input.senderId ?? null,
+    messageType: input.messageType,
+    content: JSON.stringify(input.content),
+    status,
+    whatsappMessageId: input.whatsappMessageId ?? null,
+    at: at.toISOString(),
+    deliveredAt: deliveredAt?.toISOString() ?? null,
+  });
+  const [stored] = rowsOf<{ seq: number }>(result);
+  if (!stored) throw new Error(`conversation ${input.conversationId} does not exist`);
+  return {
+    id,
+    conversationId: input.conversationId,
+    organizationId: input.organizationId,
+    seq: Number(stored.seq),
+    direction: input.direction,
+    senderType: input.senderType,
+    senderId: input.senderId ?? null,
+    messageType: input.messageType,
+    content: input.content,
+    status,
+    whatsappMessageId: input.whatsappMessageId ?? null,
+    errorCode: null,
+    errorMessage: null,
+    createdAt: at,
+    sentAt: null,
+    deliveredAt,
+    readAt: null,
+    failedAt: null,
+  };
 }
 
 export interface StatusChange {
@@ -78,6 +125,33 @@ export interface StatusChange {
   errorMessage?: string | null;
   /** Set when the channel assigns its id (the "sent" step of an outbound message). */
   whatsappMessageId?: string;
+}
+
+/** `COALESCE(col, at)`: a step's time is set once, by the first report that reaches it. */
+const stampOnce = (col: typeof messages.sentAt) => sql`COALESCE(${col}, ${tstzPlaceholder("at")})`;
+
+/** The guarded UPDATE for one shape of status change, with placeholders `key`, `at`, `errorCode`, `errorMessage`, `whatsappMessageId`. */
+function buildAdvance(db: Queryable, status: MessageStatus, byId: boolean, setsChannelId: boolean) {
+  const set: Partial<Record<keyof MessageRow, unknown>> = { status };
+  if (status === "failed") {
+    set.failedAt = tstzPlaceholder("at");
+    set.errorCode = sql.placeholder("errorCode");
+    set.errorMessage = sql.placeholder("errorMessage");
+  } else {
+    set.sentAt = stampOnce(messages.sentAt);
+    if (status === "delivered" || status === "read") set.deliveredAt = stampOnce(messages.deliveredAt);
+    if (status === "read") set.readAt = stampOnce(messages.readAt);
+  }
+  if (setsChannelId) set.whatsappMessageId = sql.placeholder("whatsappMessageId");
+  const key = byId
+    ? eq(messages.id, sql.placeholder("key"))
+    : eq(messages.whatsappMessageId, sql.placeholder("key"));
+  return db
+    .update(messages)
+    .set(set as Partial<typeof messages.$inferInsert>)
+    .where(and(key, inArray(messages.status, predecessors(status))))
+    .returning()
+    .prepare(`advance_status_${status}`);
 }
 
 /**
@@ -90,28 +164,18 @@ export async function advanceStatus(
   where: { id: Uuid } | { whatsappMessageId: string },
   change: StatusChange,
 ): Promise<MessageRow | null> {
-  const from = predecessors(change.status);
-  const at = change.at;
-  const stamp = (col: typeof messages.sentAt) => sql`COALESCE(${col}, ${tstz(at)})`;
-  const set: Partial<Record<keyof MessageRow, unknown>> = { status: change.status };
-  if (change.status === "failed") {
-    set.failedAt = at;
-    set.errorCode = change.errorCode ?? null;
-    set.errorMessage = change.errorMessage ?? null;
-  } else {
-    set.sentAt = stamp(messages.sentAt);
-    if (change.status === "delivered" || change.status === "read")
-      set.deliveredAt = stamp(messages.deliveredAt);
-    if (change.status === "read") set.readAt = stamp(messages.readAt);
-  }
-  if (change.whatsappMessageId) set.whatsappMessageId = change.whatsappMessageId;
-  const key =
-    "id" in where ? eq(messages.id, where.id) : eq(messages.whatsappMessageId, where.whatsappMessageId);
-  const [row] = await db
-    .update(messages)
-    .set(set as Partial<typeof messages.$inferInsert>)
-    .where(and(key, inArray(messages.status, from)))
-    .returning();
+  const byId = "id" in where;
+  const setsChannelId = change.whatsappMessageId !== undefined && change.whatsappMessageId !== "";
+  const statement = prepared(db, `advance_status:${change.status}:${byId}:${setsChannelId}`, () =>
+    buildAdvance(db, change.status, byId, setsChannelId),
+  );
+  const [row] = await statement.execute({
+    key: byId ? where.id : where.whatsappMessageId,
+    at: change.at.toISOString(),
+    errorCode: change.errorCode ?? null,
+    errorMessage: change.errorMessage ?? null,
+    whatsappMessageId: change.whatsappMessageId ?? null,
+  });
   return row ?? null;
 }
 

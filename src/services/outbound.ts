@@ -38,18 +38,17 @@ export class MessageSender {
     contact: ContactRow,
     outgoing: OutgoingMessage,
   ): Promise<Message> {
-    const row = await this.db.transaction((tx) =>
-      insertMessage(tx, {
-        conversationId: conversation.id,
-        organizationId: conversation.organizationId,
-        direction: "outbound",
-        senderType: "agent",
-        senderId: outgoing.senderId,
-        messageType: outgoing.messageType,
-        content: outgoing.content,
-        status: "pending",
-      }),
-    );
+    // One atomic statement (seq bump + insert): no transaction round trips on the hot path.
+    const row = await insertMessage(this.db, {
+      conversationId: conversation.id,
+      organizationId: conversation.organizationId,
+      direction: "outbound",
+      senderType: "agent",
+      senderId: outgoing.senderId,
+      messageType: outgoing.messageType,
+      content: outgoing.content,
+      status: "pending",
+    });
     const message = toMessage(row);
     this.notifier.publish([{ kind: "message:new", message }], performance.now());
     const job = this.#deliver(message, contact.whatsappId).finally(() => this.#inFlight.delete(job));

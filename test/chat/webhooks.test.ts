@@ -183,6 +183,8 @@ for (const backend of await backends()) {
       const socket = await h.connect(admin);
       await socket.timeout(WAIT_MS).emitWithAck("join_conversation", { conversation_id: id });
       const statuses = collect(socket, "message:status");
+      // Listening before the POST: the "sent" tick may arrive before the POST's answer.
+      const sent = next(socket, "message:status", WAIT_MS, (s) => s.status === "sent");
       const { message } = (await (
         await h.api(`/api/v1/conversations/${id}/messages`, {
           method: "POST",
@@ -190,12 +192,7 @@ for (const backend of await backends()) {
           body: JSON.stringify({ content: { text: "tick" } }),
         })
       ).json()) as SendMessageResponse;
-      await next(
-        socket,
-        "message:status",
-        WAIT_MS,
-        (s) => s.message_id === message.id && s.status === "sent",
-      );
+      expect((await sent).message_id).toBe(message.id);
       const page = (await (
         await h.api(`/api/v1/conversations/${id}/messages?limit=1`, { token: admin })
       ).json()) as MessagesPage;
@@ -227,6 +224,8 @@ for (const backend of await backends()) {
       // Two outbound messages with channel ids, to receive statuses.
       const ids: string[] = [];
       for (const text of ["one", "two"]) {
+        // Listening before the POST: the "sent" tick may arrive before the POST's answer.
+        const sent = next(socket, "message:status", WAIT_MS, (s) => s.status === "sent");
         const { message } = (await (
           await h.api(`/api/v1/conversations/${id}/messages`, {
             method: "POST",
@@ -234,12 +233,7 @@ for (const backend of await backends()) {
             body: JSON.stringify({ content: { text } }),
           })
         ).json()) as SendMessageResponse;
-        await next(
-          socket,
-          "message:status",
-          WAIT_MS,
-          (s) => s.message_id === message.id && s.status === "sent",
-        );
+        expect((await sent).message_id).toBe(message.id);
         ids.push(message.id);
       }
       const page = (await (
