@@ -1,8 +1,9 @@
 /** Reading and validating request input; every failure is a 400 naming the field. */
 import type { Context } from "hono";
+import { UUID_RE } from "../shared/uuid.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid } from "./errors.ts";
 
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { UUID_RE };
 
 /**
  * The JSON object body, refusing bodies over `limit` bytes (by Content-Length first, then by the

@@ -6,7 +6,6 @@
 import { createLogger } from "../../protocol/logger.ts";
 import { TokenError } from "../auth/tokens.ts";
 import type { AppContext } from "../context.ts";
-import { UUID_RE } from "../http/validate.ts";
 import { canWatch, findConversation } from "../services/conversations.ts";
 import {
   type AckResponse,
@@ -15,6 +14,7 @@ import {
   type ErrorCode,
   type ServerToClientEvents,
 } from "../shared/events.ts";
+import { UUID_RE } from "../shared/uuid.ts";
 import type { SessionExpiry } from "./session-expiry.ts";
 import { type ChatSocket, errorEvent } from "./types.ts";
 import type { TypingTracker } from "./typing.ts";
