@@ -6,6 +6,7 @@
  * forward-only statuses, and token refresh (`auth:refresh`, or a reconnect with the new token).
  */
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import type { Conversation } from "../shared/api.ts";
 import type {
   Ack,
   AckResponse,
@@ -71,6 +72,11 @@ export interface SocketClientEvents {
   /** A status that moves a message forward (duplicates and backward moves are dropped). */
   "message:status": (event: MessageStatusEvent) => void;
   user_typing: (event: UserTypingEvent) => void;
+  /**
+   * A conversation the user may watch changed in the inbox (a message was stored in it, or it is new),
+   * whether or not it is joined. Not replayed after a reconnect: reload the list on `connected`.
+   */
+  "conversation:updated": (conversation: Conversation) => void;
   connection: (change: ConnectionChange) => void;
   /** The server's `connected` greeting after each (re)connection. */
   connected: (event: ConnectedEvent) => void;
@@ -341,6 +347,15 @@ export class SocketClient {
     return this.#listeners.on("user_typing", listener);
   }
 
+  onConversationUpdated(listener: SocketClientEvents["conversation:updated"]): () => void {
+    return this.#listeners.on("conversation:updated", listener);
+  }
+
+  /** The server's greeting after each (re)connection: the moment to reload what is not replayed. */
+  onConnected(listener: SocketClientEvents["connected"]): () => void {
+    return this.#listeners.on("connected", listener);
+  }
+
   onConnectionChange(listener: SocketClientEvents["connection"]): () => void {
     return this.#listeners.on("connection", listener);
   }
@@ -398,6 +413,9 @@ export class SocketClient {
       this.#listeners.emit("message:status", event);
     });
     socket.on("user_typing", (event) => this.#listeners.emit("user_typing", event));
+    socket.on("conversation:updated", (conversation) =>
+      this.#listeners.emit("conversation:updated", conversation),
+    );
     socket.on("error", (event) => {
       this.#lastError = { code: event.code, at: Date.now() };
       this.#listeners.emit("error", event);

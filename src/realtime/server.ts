@@ -6,7 +6,13 @@ import { Server, type ServerOptions } from "../../protocol/index.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
 import { TokenBuckets } from "../limits/token-bucket.ts";
-import { ERROR_CODES, type ServerToClientEvents, userRoom } from "../shared/events.ts";
+import {
+  ERROR_CODES,
+  organizationInboxRoom,
+  organizationQueueRoom,
+  type ServerToClientEvents,
+  userRoom,
+} from "../shared/events.ts";
 import { ConnectionLimiter } from "./connection-limit.ts";
 import { REALTIME_MESSAGES, registerHandlers } from "./handlers.ts";
 import { handshakeAuth } from "./handshake-auth.ts";
@@ -82,9 +88,14 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
   io.use(handshakeAuth(ctx));
 
   io.on("connection", (socket: ChatSocket) => {
-    const { user_id } = socket.data;
+    const { user_id, organization_id, role } = socket.data;
     log.debug("socket connected", { socket: socket.id, user_id });
-    socket.join(userRoom(user_id));
+    // conversation:updated reaches a socket through these (see inboxAudience): its user's room, and
+    // the organization's inbox (sees every conversation) or queue (agents: unassigned ones).
+    socket.join([
+      userRoom(user_id),
+      role === "agent" ? organizationQueueRoom(organization_id) : organizationInboxRoom(organization_id),
+    ]);
     socket.use((event, next) => {
       const [name, ...args] = event;
       metrics.eventsReceived.inc({ event: eventLabel(name) });

@@ -11,7 +11,7 @@ import { contacts, conversations, messages, organizations } from "../../db/schem
 import { createLogger } from "../../protocol/logger.ts";
 import type { StatusReport } from "../channels/channel.ts";
 import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
-import { toMessage } from "./mappers.ts";
+import { toConversation, toMessage } from "./mappers.ts";
 import { furthest } from "./message-status.ts";
 import { advanceStatus, insertMessage } from "./messages.ts";
 import type { ChatEvent, ChatNotifier } from "./notifier.ts";
@@ -218,7 +218,7 @@ export class InboundService {
         .values({ organizationId: orgId, contactId: contact!.id, status: "queued" })
         .returning({ id: conversations.id });
     }
-    const row = await insertMessage(tx, {
+    const stored = await insertMessage(tx, {
       conversationId: conversation!.id,
       organizationId: orgId,
       direction: "inbound",
@@ -230,7 +230,10 @@ export class InboundService {
       createdAt: m.at,
     });
     out.storedMessages++;
-    out.events.push({ kind: "message:new", message: toMessage(row) });
+    out.events.push(
+      { kind: "message:new", message: toMessage(stored.message) },
+      { kind: "conversation:updated", conversation: toConversation(stored.conversation, contact!) },
+    );
   }
 }
 

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database, Tx } from "../../db/client.ts";
-import { type MessageRow, messages } from "../../db/schema.ts";
+import { type ConversationRow, type MessageRow, messages } from "../../db/schema.ts";
 import type {
   MessageContent,
   MessageDirection,
@@ -43,8 +43,10 @@ function rowsOf<T>(result: unknown): T[] {
 const tstzPlaceholder = (name: string) => sql`${sql.placeholder(name)}::timestamptz`;
 
 /**
- * One statement: a data-modifying CTE bumps the conversation's `last_seq` under its row lock and the
- * INSERT takes that value. Built once; its values are placeholders.
+ * One statement: a data-modifying CTE bumps the conversation's `last_seq` under its row lock, the
+ * INSERT takes that value, and the conversation's new state comes back with the seq (for the
+ * inbox's `conversation:updated`). Built once; its values are placeholders. Timestamps come back as
+ * epoch milliseconds because the drivers disagree on how they return a raw timestamptz.
  */
 const INSERT_MESSAGE = new PgDialect().sqlToQuery(sql`
   WITH bumped AS (
@@ -52,27 +54,49 @@ const INSERT_MESSAGE = new PgDialect().sqlToQuery(sql`
        SET last_seq = last_seq + 1,
            last_message_at = GREATEST(COALESCE(last_message_at, ${tstzPlaceholder("at")}), ${tstzPlaceholder("at")})
      WHERE id = ${sql.placeholder("conversationId")}::uuid
-    RETURNING last_seq
+    RETURNING last_seq, contact_id, assigned_agent_id, status,
+              (extract(epoch FROM last_message_at) * 1000)::float8 AS last_message_at_ms,
+              (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms
+  ), inserted AS (
+    INSERT INTO messages (id, conversation_id, organization_id, seq, direction, sender_type, sender_id,
+                          message_type, content, status, whatsapp_message_id, created_at, delivered_at)
+    SELECT ${sql.placeholder("id")}::uuid, ${sql.placeholder("conversationId")}::uuid,
+           ${sql.placeholder("organizationId")}::uuid, bumped.last_seq,
+           ${sql.placeholder("direction")}::message_direction, ${sql.placeholder("senderType")}::sender_type,
+           ${sql.placeholder("senderId")}::uuid, ${sql.placeholder("messageType")}::message_type,
+           ${sql.placeholder("content")}::jsonb, ${sql.placeholder("status")}::message_status,
+           ${sql.placeholder("whatsappMessageId")}::text, ${tstzPlaceholder("at")},
+           ${tstzPlaceholder("deliveredAt")}
+      FROM bumped
+    RETURNING seq
   )
-  INSERT INTO messages (id, conversation_id, organization_id, seq, direction, sender_type, sender_id,
-                        message_type, content, status, whatsapp_message_id, created_at, delivered_at)
-  SELECT ${sql.placeholder("id")}::uuid, ${sql.placeholder("conversationId")}::uuid,
-         ${sql.placeholder("organizationId")}::uuid, bumped.last_seq,
-         ${sql.placeholder("direction")}::message_direction, ${sql.placeholder("senderType")}::sender_type,
-         ${sql.placeholder("senderId")}::uuid, ${sql.placeholder("messageType")}::message_type,
-         ${sql.placeholder("content")}::jsonb, ${sql.placeholder("status")}::message_status,
-         ${sql.placeholder("whatsappMessageId")}::text, ${tstzPlaceholder("at")},
-         ${tstzPlaceholder("deliveredAt")}
-    FROM bumped
-  RETURNING seq`);
+  SELECT inserted.seq, bumped.contact_id, bumped.assigned_agent_id, bumped.status,
+         bumped.last_message_at_ms, bumped.created_at_ms
+    FROM inserted, bumped`);
+
+interface InsertedRow {
+  seq: number;
+  contact_id: string;
+  assigned_agent_id: string | null;
+  status: ConversationRow["status"];
+  last_message_at_ms: number | null;
+  created_at_ms: number;
+}
+
+/** A stored message and its conversation's state right after it (last_seq, last_message_at). */
+export interface StoredMessage {
+  message: MessageRow;
+  conversation: ConversationRow;
+}
 
 /**
  * Stores a message in ONE statement (see INSERT_MESSAGE), so seqs are gap-free, concurrent writers
  * to one conversation are serialized (scale-out gap detection relies on it), and no explicit
  * transaction (BEGIN/COMMIT round trips) is needed; inside one it joins it. Every column of the new
- * row is known here (the id is generated, not defaulted), so only the seq comes back.
+ * row is known here (the id is generated, not defaulted), so only the seq and the conversation's
+ * state come back.
  */
-export async function insertMessage(db: Queryable, input: NewMessage): Promise<MessageRow> {
+export async function insertMessage(db: Queryable, input: NewMessage): Promise<StoredMessage> {
   const at = input.createdAt ?? new Date();
   const id = randomUUID();
   const status = input.status ?? "pending";
@@ -94,13 +118,14 @@ export async function insertMessage(db: Queryable, input: NewMessage): Promise<M
     at: at.toISOString(),
     deliveredAt: deliveredAt?.toISOString() ?? null,
   });
-  const [stored] = rowsOf<{ seq: number }>(result);
+  const [stored] = rowsOf<InsertedRow>(result);
   if (!stored) throw new Error(`conversation ${input.conversationId} does not exist`);
-  return {
+  const seq = Number(stored.seq);
+  const message: MessageRow = {
     id,
     conversationId: input.conversationId,
     organizationId: input.organizationId,
-    seq: Number(stored.seq),
+    seq,
     direction: input.direction,
     senderType: input.senderType,
     senderId: input.senderId ?? null,
@@ -116,6 +141,17 @@ export async function insertMessage(db: Queryable, input: NewMessage): Promise<M
     readAt: null,
     failedAt: null,
   };
+  const conversation: ConversationRow = {
+    id: input.conversationId,
+    organizationId: input.organizationId,
+    contactId: stored.contact_id,
+    assignedAgentId: stored.assigned_agent_id,
+    status: stored.status,
+    lastMessageAt: stored.last_message_at_ms === null ? null : new Date(Number(stored.last_message_at_ms)),
+    lastSeq: seq,
+    createdAt: new Date(Number(stored.created_at_ms)),
+  };
+  return { message, conversation };
 }
 
 export interface StatusChange {

@@ -1,14 +1,18 @@
 /**
  * How services announce committed changes without knowing about sockets. The realtime layer
- * implements it (emits to `conversation:{id}`); tests and scripts can record or ignore.
+ * implements it (message events to `conversation:{id}`, inbox updates to those who may see the
+ * conversation); tests and scripts can record or ignore.
  * Services call it only after the transaction that stored the change has committed.
  */
+import type { Conversation } from "../shared/api.ts";
 import type { Message, MessageStatusEvent } from "../shared/events.ts";
 
 /** A committed change, in the order it must reach clients. */
 export type ChatEvent =
   | { kind: "message:new"; message: Message }
-  | { kind: "message:status"; status: MessageStatusEvent };
+  | { kind: "message:status"; status: MessageStatusEvent }
+  /** A conversation's inbox entry changed (a message was stored in it, or it was opened). */
+  | { kind: "conversation:updated"; conversation: Conversation };
 
 export interface ChatNotifier {
   /** `committedAt` is `performance.now()` right after the commit (for the latency histogram). */

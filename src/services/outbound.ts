@@ -9,7 +9,7 @@ import type { ContactRow, ConversationRow } from "../../db/schema.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import { CHANNEL_ERROR_CODES, ChannelError, type OutboundChannel } from "../channels/channel.ts";
 import type { Message, MessageContent, MessageType, Uuid } from "../shared/events.ts";
-import { toMessage } from "./mappers.ts";
+import { toConversation, toMessage } from "./mappers.ts";
 import { advanceStatus, insertMessage } from "./messages.ts";
 import type { ChatNotifier } from "./notifier.ts";
 
@@ -39,7 +39,7 @@ export class MessageSender {
     outgoing: OutgoingMessage,
   ): Promise<Message> {
     // One atomic statement (seq bump + insert): no transaction round trips on the hot path.
-    const row = await insertMessage(this.db, {
+    const stored = await insertMessage(this.db, {
       conversationId: conversation.id,
       organizationId: conversation.organizationId,
       direction: "outbound",
@@ -49,8 +49,14 @@ export class MessageSender {
       content: outgoing.content,
       status: "pending",
     });
-    const message = toMessage(row);
-    this.notifier.publish([{ kind: "message:new", message }], performance.now());
+    const message = toMessage(stored.message);
+    this.notifier.publish(
+      [
+        { kind: "message:new", message },
+        { kind: "conversation:updated", conversation: toConversation(stored.conversation, contact) },
+      ],
+      performance.now(),
+    );
     const job = this.#deliver(message, contact.whatsappId).finally(() => this.#inFlight.delete(job));
     this.#inFlight.add(job);
     return message;

@@ -1,9 +1,10 @@
 /**
  * The one definition of the realtime (Socket.IO) contract, shared by the server (src/realtime) and
- * the typed client (src/client, src/web). Browser-safe: no imports, types and constants only.
+ * the typed client (src/client, src/web). Browser-safe: types and constants only, no runtime imports.
  *
  * Wire names are snake_case on purpose: they are the JSON the stock socket.io-client receives.
  */
+import type { Conversation } from "./api.ts";
 
 /** A UUID string (v4 for ids Switchboard creates). */
 export type Uuid = string;
@@ -208,6 +209,11 @@ export interface ServerToClientEvents {
   left_conversation: (payload: LeftConversation) => void;
   "message:new": (message: Message) => void;
   "message:status": (payload: MessageStatusEvent) => void;
+  /**
+   * A conversation's inbox entry after a message was stored in it (also the first message of a new
+   * conversation), to everyone who may watch it without having joined it.
+   */
+  "conversation:updated": (conversation: Conversation) => void;
   user_typing: (payload: UserTypingEvent) => void;
   error: (payload: ErrorEvent) => void;
   pong: (payload: PongEvent) => void;
@@ -231,3 +237,7 @@ export interface SocketData {
 /** Room names: every device of a user, and everyone watching a conversation. */
 export const userRoom = (userId: Uuid): string => `user:${userId}`;
 export const conversationRoom = (conversationId: Uuid): string => `conversation:${conversationId}`;
+/** The inbox audiences of an organization: who sees every conversation (org_admin, viewer)... */
+export const organizationInboxRoom = (organizationId: Uuid): string => `org:${organizationId}:inbox`;
+/** ...and the agents, who see the unassigned ones (the queue); an assigned one goes to `user:{agent}`. */
+export const organizationQueueRoom = (organizationId: Uuid): string => `org:${organizationId}:queue`;

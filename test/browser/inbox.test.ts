@@ -191,6 +191,35 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
     expect(catchUps.length).toBeGreaterThan(0);
   }, 40_000);
 
+  test("a new customer's first message makes its conversation appear in the admin's and the agent's list, unread", async () => {
+    const name = `New Customer ${crypto.randomUUID().slice(0, 6)}`;
+    const from = `49155${String(Date.now()).slice(-7)}`;
+    // The path the WhatsApp webhook takes once the signature is checked.
+    await backend.running.ctx.inbound.ingest({
+      messages: [
+        {
+          phoneNumberId: backend.running.ctx.config.whatsappPhoneNumberId,
+          whatsappMessageId: `wamid.browser.${from}`,
+          from,
+          contactName: name,
+          at: new Date(),
+          messageType: "text",
+          content: { text: "Hi, is my order on its way?" },
+        },
+      ],
+      statuses: [],
+    });
+    for (const page of [admin, agent]) {
+      const item = page.locator("[data-testid=conversation-item]", { hasText: name });
+      await item.waitFor();
+      // Newest activity first, and one unread message.
+      await expect(
+        waitForText(page.locator("[data-testid=conversation-item]").first(), new RegExp(name)),
+      ).resolves.toBeTrue();
+      expect(await item.getByLabel("1 unread").count()).toBe(1);
+    }
+  }, 30_000);
+
   test("a wrong password is refused on the login form", async () => {
     const context = await browser.newContext();
     contexts.push(context);

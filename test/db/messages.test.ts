@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import type { DatabaseHandle } from "../../db/client.ts";
-import { contacts, conversations, organizations } from "../../db/schema.ts";
+import { contacts, conversations, messages, organizations } from "../../db/schema.ts";
 import { seedIfEmpty } from "../../src/seed.ts";
 import { InboundService } from "../../src/services/inbound.ts";
 import { advanceStatus, insertMessage, listMessages } from "../../src/services/messages.ts";
@@ -37,23 +38,55 @@ for (const backend of await backends()) {
       await instance.dispose();
     }, SETUP_TIMEOUT_MS);
 
-    const store = (text: string) =>
-      handle.db.transaction((tx) =>
-        insertMessage(tx, {
-          conversationId,
-          organizationId: orgId,
-          direction: "outbound",
-          senderType: "agent",
-          messageType: "text",
-          content: { text },
-        }),
-      );
+    const store = async (text: string) =>
+      (
+        await handle.db.transaction((tx) =>
+          insertMessage(tx, {
+            conversationId,
+            organizationId: orgId,
+            direction: "outbound",
+            senderType: "agent",
+            messageType: "text",
+            content: { text },
+          }),
+        )
+      ).message;
 
     test("concurrent writers get gap-free, unique seqs in one conversation", async () => {
       const rows = await Promise.all(Array.from({ length: 20 }, (_, i) => store(`m${i}`)));
       expect(rows.map((r) => r.seq).sort((a, b) => a - b)).toEqual(
         Array.from({ length: 20 }, (_, i) => i + 1),
       );
+    });
+
+    test("a stored message reads back as returned, with its conversation's new state", async () => {
+      const at = new Date(Date.now() + 60_000);
+      const stored = await insertMessage(handle.db, {
+        conversationId,
+        organizationId: orgId,
+        direction: "inbound",
+        senderType: "contact",
+        messageType: "text",
+        content: { text: "read back" },
+        status: "delivered",
+        whatsappMessageId: `wamid.readback.${crypto.randomUUID()}`,
+        createdAt: at,
+      });
+      const [row] = await handle.db.select().from(messages).where(eq(messages.id, stored.message.id));
+      expect(row).toEqual(stored.message);
+      const [conversation] = await handle.db
+        .select()
+        .from(conversations)
+        .where(eq(conversations.id, conversationId));
+      expect(conversation).toEqual(stored.conversation);
+      expect(stored.conversation.lastSeq).toBe(stored.message.seq);
+      expect(stored.conversation.lastMessageAt).toEqual(at);
+      // Undo, so the seq-based checks below see 20 messages.
+      await handle.db.delete(messages).where(eq(messages.id, stored.message.id));
+      await handle.db
+        .update(conversations)
+        .set({ lastSeq: stored.message.seq - 1 })
+        .where(eq(conversations.id, conversationId));
     });
 
     test("history pages newest first and catch-up after a seq oldest first", async () => {
@@ -105,7 +138,8 @@ for (const backend of await backends()) {
       const again = await inbound.ingest(batch);
       expect(again.storedMessages).toBe(0);
       expect(again.duplicateMessages).toBe(1);
-      expect(notifier.events).toHaveLength(1);
+      // The stored message and its conversation's inbox entry, once: the retry emits nothing.
+      expect(notifier.events.map((e) => e.kind)).toEqual(["message:new", "conversation:updated"]);
 
       const out = await store("to be acked");
       await advanceStatus(
@@ -167,7 +201,7 @@ for (const backend of await backends()) {
       await expect(inbound.ingest({ messages: [good, bad], statuses: [] })).rejects.toThrow();
       const again = await inbound.ingest({ messages: [good], statuses: [] });
       expect(again.storedMessages).toBe(1);
-      expect(notifier.events).toHaveLength(1);
+      expect(notifier.events.map((e) => e.kind)).toEqual(["message:new", "conversation:updated"]);
     });
 
     test("seeding happens once, only on an empty database", async () => {

@@ -30,16 +30,40 @@ export class ConversationListView {
     this.#render();
   }
 
-  /** A message arrived: move its conversation to the top, count it unread unless it is open. */
-  touch(conversationId: Uuid, at: string, countUnread: boolean): void {
-    const conversation = this.#conversations.find((c) => c.id === conversationId);
-    if (!conversation) return;
-    conversation.last_message_at = at;
-    if (countUnread && conversationId !== this.#selected) {
-      this.#unread.set(conversationId, (this.#unread.get(conversationId) ?? 0) + 1);
-    }
-    this.#conversations.sort((a, b) => (b.last_message_at ?? "").localeCompare(a.last_message_at ?? ""));
+  /** The entry of `conversationId`, if the list has it. */
+  find(conversationId: Uuid): Conversation | undefined {
+    return this.#conversations.find((c) => c.id === conversationId);
+  }
+
+  /**
+   * A conversation's entry changed (`conversation:updated`, or a reload after a reconnect): replace
+   * it, or add it when it is new, and count the messages it gained as unread unless it is open. An
+   * entry that is not newer (its `last_seq` is not above the one shown) changes nothing.
+   */
+  update(conversation: Conversation): void {
+    const index = this.#conversations.findIndex((c) => c.id === conversation.id);
+    const known = index === -1 ? undefined : this.#conversations[index];
+    if (known && known.last_seq >= conversation.last_seq) return;
+    const gained = conversation.last_seq - (known?.last_seq ?? 0);
+    if (known) this.#conversations[index] = conversation;
+    else this.#conversations.push(conversation);
+    if (gained > 0 && conversation.id !== this.#selected)
+      this.#unread.set(conversation.id, (this.#unread.get(conversation.id) ?? 0) + gained);
+    this.#sort();
     this.#render();
+  }
+
+  /** A message of the open conversation arrived: move it to the top (its entry update follows). */
+  touch(conversationId: Uuid, at: string): void {
+    const conversation = this.find(conversationId);
+    if (!conversation) return;
+    if ((conversation.last_message_at ?? "") < at) conversation.last_message_at = at;
+    this.#sort();
+    this.#render();
+  }
+
+  #sort(): void {
+    this.#conversations.sort((a, b) => (b.last_message_at ?? "").localeCompare(a.last_message_at ?? ""));
   }
 
   #render(): void {

@@ -5,7 +5,6 @@
  */
 
 import { type Session, TypingNotifier, TypingTracker, typingLabel } from "../../client/index.ts";
-import type { Conversation } from "../../shared/api.ts";
 import type { Uuid } from "../../shared/events.ts";
 import { renderConnectionBadge } from "./connection-badge.ts";
 import { ConversationListView, contactName } from "./conversation-list-view.ts";
@@ -29,8 +28,9 @@ export class Inbox {
   readonly #typingIn: TypingTracker;
   readonly #names = new Map<Uuid, string>();
   readonly #cleanups: (() => void)[] = [];
-  #conversations: Conversation[] = [];
   #selected: Uuid | null = null;
+  /** Set once the first list is loaded: later greetings are reconnections. */
+  #listLoaded = false;
   #closed = false;
 
   constructor(session: Session, options: InboxOptions) {
@@ -87,10 +87,16 @@ export class Inbox {
         badge.set(state);
         if (state === "unauthorized") this.close("Your session has expired. Please log in again.");
       }),
-      socket.onNewMessage((message, source) => {
+      socket.onNewMessage((message) => {
         if (message.sender_id) this.#typingIn.clearUser(message.conversation_id, message.sender_id);
-        this.#list.touch(message.conversation_id, message.created_at, source !== "self");
+        this.#list.touch(message.conversation_id, message.created_at);
         if (message.conversation_id === this.#selected) this.#thread.addMessage(message);
+      }),
+      // The list stays live without joining every conversation; updates missed while disconnected
+      // are picked up by reloading the list on every reconnection.
+      socket.onConversationUpdated((conversation) => this.#list.update(conversation)),
+      socket.onConnected(() => {
+        if (this.#listLoaded) void this.#reloadList();
       }),
       socket.onMessageStatus((event) => {
         if (event.conversation_id === this.#selected) this.#thread.setStatus(event.message_id, event.status);
@@ -105,8 +111,8 @@ export class Inbox {
 
     await socket.connect();
     const page = await this.#session.api.listConversations({ limit: CONVERSATION_PAGE });
-    this.#conversations = page.data;
     this.#list.setConversations(page.data);
+    this.#listLoaded = true;
     const first = initialConversation ?? page.data[0]?.id;
     if (first) await this.select(first);
     else this.#thread.setEnabled(false);
@@ -123,7 +129,7 @@ export class Inbox {
     }
     this.#selected = conversationId;
     this.#list.select(conversationId);
-    const conversation = this.#conversations.find((c) => c.id === conversationId);
+    const conversation = this.#list.find(conversationId);
     this.#thread.open(conversation ? contactName(conversation) : "Conversation", []);
     this.#thread.setEnabled(true);
     this.#thread.element.dataset.conversationId = conversationId;
@@ -134,6 +140,15 @@ export class Inbox {
     if (this.#selected !== conversationId) return;
     for (const message of history) this.#thread.addMessage(message);
     this.#thread.setTyping(typingLabel(this.#typingIn.typists(conversationId).map((id) => this.#nameOf(id))));
+  }
+
+  async #reloadList(): Promise<void> {
+    try {
+      const page = await this.#session.api.listConversations({ limit: CONVERSATION_PAGE });
+      for (const conversation of page.data) this.#list.update(conversation);
+    } catch {
+      // The next reconnection (or the next conversation:updated) brings the list up to date.
+    }
   }
 
   /** Disconnects and hands back to the login screen. */
