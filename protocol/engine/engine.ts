@@ -78,7 +78,13 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   readonly clients = new Map<string, EngineSession>();
   /** Bun websocket handler: the engine owns it because sessions live in `ws.data`. */
   readonly websocket: WebSocketHandler<EngineWsData>;
-  private server: Server<EngineWsData> | null = null;
+  /**
+   * The Bun servers that carry this engine's websockets, in the order they first did: native
+   * publishes go to each. Usually one; a second one is a listener of its own that also hands
+   * requests to the engine (a cluster's internal port). Adopted at a websocket upgrade, never at a
+   * plain request, so a server that only relays polling requests costs nothing per publish.
+   */
+  private readonly servers: Server<EngineWsData>[] = [];
   private ownServer: Server<EngineWsData> | null = null;
   private readonly fanout: Fanout;
   /** What every polling transport needs from the options, built once and shared. */
@@ -91,7 +97,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     this.pollingOptions = this.createPollingOptions();
     this.fanout = new Fanout(
       this.opts,
-      () => this.server,
+      () => this.servers,
       () => this.clients.values(),
     );
   }
@@ -120,7 +126,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       ...this.handler(),
     });
     this.ownServer = server;
-    this.server = server;
+    this.adoptServer(server);
     return server;
   }
 
@@ -145,7 +151,8 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     const own = this.ownServer;
     this.ownServer = null;
     if (own) {
-      if (own === this.server) this.server = null;
+      const at = this.servers.indexOf(own);
+      if (at !== -1) this.servers.splice(at, 1);
       // Let answers already resolved (close packets for waiting polls) go out, then cut what is left.
       await Promise.race([own.stop(false), Bun.sleep(GRACEFUL_STOP_MS)]);
       await own.stop(true);
@@ -160,6 +167,10 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
 
   subscriberCount(topic: string): number {
     return this.fanout.subscriberCount(topic);
+  }
+
+  private adoptServer(server: Server<EngineWsData>): void {
+    if (!this.servers.includes(server)) this.servers.push(server);
   }
 
   // ── SessionHost ─────────────────────────────────────────────────────────────────────────────
@@ -188,7 +199,6 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
    * (Bun then expects no response).
    */
   async handleRequest(req: Request, server: Server<EngineWsData>): Promise<Response | undefined> {
-    this.server ??= server;
     try {
       return await this.route(req, server);
     } catch (err) {
@@ -280,7 +290,8 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     if (transport !== "websocket" || !this.opts.allowUpgrades || !session.canUpgrade()) {
       return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: ErrorContextName.UPGRADE_REFUSED }, extra);
     }
-    if (server.upgrade(req, { data: { session, handshake: null } })) return undefined;
+    this.adoptServer(server);
+    if (server.upgrade(req, { data: { session, handshake: null, server } })) return undefined;
     return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: ErrorContextName.UPGRADE_REFUSED }, extra);
   }
 
@@ -342,7 +353,9 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       server.requestIP(req)?.address ?? "",
     );
     if (transport === "websocket") {
-      if (server.upgrade(req, { data: { session: null, handshake: { id, request } } })) return undefined;
+      this.adoptServer(server);
+      if (server.upgrade(req, { data: { session: null, handshake: { id, request }, server } }))
+        return undefined;
       return this.fail(
         req,
         EngineErrorCode.BAD_REQUEST,

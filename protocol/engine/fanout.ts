@@ -27,8 +27,8 @@ export class Fanout {
 
   constructor(
     private readonly opts: FanoutOptions,
-    /** The Bun server that carries the websockets (null until the first request). */
-    private readonly server: () => Server<EngineWsData> | null,
+    /** The Bun servers that carry the websockets (usually one; none before the first upgrade). */
+    private readonly servers: () => readonly Server<EngineWsData>[],
     /** Every open session, for the send-buffer check. */
     private readonly sessions: () => Iterable<EngineSession>,
   ) {}
@@ -39,8 +39,8 @@ export class Fanout {
     const encoded: OutPacket[] = frames.map(encodeMessage);
     const compress = options?.compress !== false;
     const except = options?.except as EngineSession | undefined;
-    const server = this.server();
-    if (server !== null) this.publishNative(server, topic, encoded, compress, except);
+    const servers = this.servers();
+    if (servers.length > 0) this.publishNative(servers, topic, encoded, compress, except);
     const polling = this.pollingTopics.get(topic);
     if (polling) {
       // Deleting the visited entry (a slow client closing) is safe while iterating a Set.
@@ -49,18 +49,21 @@ export class Fanout {
   }
 
   private publishNative(
-    server: Server<EngineWsData>,
+    servers: readonly Server<EngineWsData>[],
     topic: string,
     encoded: readonly OutPacket[],
     compress: boolean,
     except: EngineSession | undefined,
   ): void {
-    // Publishing from the excluded session's own socket skips it natively.
+    // Publishing from the excluded session's own socket skips it natively (on its own server).
     const from = except?.nativeSocket ?? null;
+    const fromServer = from?.data.server ?? null;
     for (const frame of encoded) {
       const deflate = compress && worthCompressing(frame);
-      if (from !== null) from.publish(topic, frame, deflate);
-      else server.publish(topic, frame, deflate);
+      for (const server of servers) {
+        if (server === fromServer) from!.publish(topic, frame, deflate);
+        else server.publish(topic, frame, deflate);
+      }
       this.publishedBytes += outPacketSize(frame);
     }
     this.publishedSinceSweep = true;
@@ -73,7 +76,8 @@ export class Fanout {
   }
 
   subscriberCount(topic: string): number {
-    const native = this.server()?.subscriberCount(topic) ?? 0;
+    let native = 0;
+    for (const server of this.servers()) native += server.subscriberCount(topic);
     return native + (this.pollingTopics.get(topic)?.size ?? 0);
   }
 

@@ -2,7 +2,7 @@
  * One Engine.IO session: its state machine (opening → open ⇄ upgrading → closing → closed), write
  * buffer, heartbeat (one timer), topics, and the polling → websocket upgrade.
  */
-import type { ServerWebSocket } from "bun";
+import type { Server, ServerWebSocket } from "bun";
 import { createLogger } from "../logger.ts";
 import type {
   EngineCloseReason,
@@ -65,6 +65,8 @@ export interface EngineWsData {
   session: EngineSession | null;
   /** Set for a websocket handshake: the session to create when the socket opens. */
   handshake: { id: string; request: EngineHandshakeRequest } | null;
+  /** The Bun server the socket belongs to (a publish from this socket reaches that server's subscribers). */
+  server: Server<EngineWsData>;
 }
 
 type AnyTransport = PollingTransport | WebSocketTransport<EngineWsData>;
