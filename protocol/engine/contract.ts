@@ -81,6 +81,20 @@ export interface EngineSocket {
   on<E extends keyof EngineSocketEvents>(event: E, listener: EngineSocketEvents[E]): this;
   once<E extends keyof EngineSocketEvents>(event: E, listener: EngineSocketEvents[E]): this;
   off<E extends keyof EngineSocketEvents>(event: E, listener: EngineSocketEvents[E]): this;
+
+  /**
+   * The one layer above that takes this session's messages and its close, called before the
+   * `message` and `close` listeners. A method table instead of two listener closures: the layer
+   * above (Socket.IO's Client) exists once per session, so this saves two functions and a listener
+   * table per connection. null detaches it.
+   */
+  setReceiver(receiver: EngineReceiver | null): void;
+}
+
+/** See `EngineSocket.setReceiver`. */
+export interface EngineReceiver {
+  onEngineMessage(data: RawData): void;
+  onEngineClose(reason: EngineCloseReason, description?: unknown): void;
 }
 
 /** Options for `EnginePublisher.publish`. */

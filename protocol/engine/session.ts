@@ -7,6 +7,7 @@ import { createLogger } from "../logger.ts";
 import type {
   EngineCloseReason,
   EngineHandshakeRequest,
+  EngineReceiver,
   EngineSocket,
   EngineSocketEvents,
   EngineSocketState,
@@ -81,6 +82,7 @@ function upgradeTimeoutTick(session: EngineSession): void {
 
 export class EngineSession extends Emitter<EngineSocketEvents> implements EngineSocket, TransportOwner {
   private phase: SessionPhase = "opening";
+  private receiver: EngineReceiver | null = null;
   private transport: AnyTransport;
   /** The websocket being probed for an upgrade, with its timeout. */
   private probe: WebSocketTransport<EngineWsData> | null = null;
@@ -276,6 +278,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     }
     switch (type) {
       case PacketType.MESSAGE:
+        this.receiver?.onEngineMessage(data);
         this.emit("message", data);
         return;
       case PacketType.PONG:
@@ -483,6 +486,10 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   // ── topics ──────────────────────────────────────────────────────────────────────────────────
 
+  setReceiver(receiver: EngineReceiver | null): void {
+    this.receiver = receiver;
+  }
+
   subscribe(topic: string): void {
     if (this.phase === "closing" || this.phase === "closed") return;
     const topics = this.topics;
@@ -574,6 +581,9 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.bufferedBytes = 0;
     this.host.onSessionClosed(this);
     if (log.debugEnabled) log.debug("session closed", { sid: this.id, reason, description });
+    const receiver = this.receiver;
+    this.receiver = null;
+    receiver?.onEngineClose(reason, description);
     this.emit("close", reason, description);
   }
 

@@ -6,23 +6,33 @@
  */
 
 import type { WriteOptions } from "../adapter/adapter.ts";
-import type { EngineCloseReason, EngineSocket, RawData } from "../engine/contract.ts";
+import type { EngineCloseReason, EngineReceiver, EngineSocket, RawData } from "../engine/contract.ts";
 import { createLogger } from "../logger.ts";
 import { type RequestSummary, summarizeRequest } from "./handshake.ts";
 import { encodePacket, type Packet, PacketDecoder, PacketType } from "./packet-codec.ts";
 import { type DisconnectReason, DisconnectReasons, ErrorMessages } from "./reasons.ts";
 import type { AnyServer, AnySocket } from "./server-types.ts";
+import { decodeTextPacket } from "./text-packet.ts";
 
 const log = createLogger("socketio");
 
-export class Client {
+export class Client implements EngineReceiver {
   /** The handshake request, summarized once for every namespace this connection joins. */
   readonly request: RequestSummary;
-  /** Connected sockets by socket id. */
-  readonly sockets = new Map<string, AnySocket>();
-  /** Connected sockets by namespace name. */
-  private readonly nsps = new Map<string, AnySocket>();
-  private readonly decoder: PacketDecoder;
+  /**
+   * The connected sockets, one per namespace. Nearly every connection joins exactly one, so that
+   * one is a plain field and a Map exists only for a second namespace (multiplexing): two Maps per
+   * connection were a measurable share of the memory of an idle connection.
+   */
+  private first: AnySocket | null = null;
+  /** Sockets of further namespaces, by namespace name. */
+  private others: Map<string, AnySocket> | null = null;
+  /**
+   * Created at the first frame the text fast path cannot take (a binary packet and its
+   * attachments), then used for every frame so reassembly stays in order. A text-only connection
+   * never allocates one.
+   */
+  private decoder: PacketDecoder | null = null;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -30,11 +40,9 @@ export class Client {
     readonly conn: EngineSocket,
   ) {
     this.request = summarizeRequest(conn.request);
-    this.decoder = new PacketDecoder(server.opts.maxAttachments, (packet) => this.ondecoded(packet));
-    conn.on("message", this.ondata);
-    conn.on("close", this.onclose);
+    conn.setReceiver(this);
     this.connectTimer = setTimeout(() => {
-      if (this.nsps.size === 0) this.close();
+      if (this.first === null) this.close();
     }, server.opts.connectTimeout);
   }
 
@@ -56,30 +64,61 @@ export class Client {
     else this.conn.sendMany(frames, sendOpts);
   }
 
+  /** The connected sockets, one per namespace joined. */
+  get sockets(): AnySocket[] {
+    const all: AnySocket[] = this.first === null ? [] : [this.first];
+    if (this.others !== null) for (const socket of this.others.values()) all.push(socket);
+    return all;
+  }
+
+  /** The connected socket of namespace `name`, if any. */
+  private socketOf(name: string): AnySocket | undefined {
+    if (this.first !== null && this.first.nsp.name === name) return this.first;
+    return this.others?.get(name);
+  }
+
   /** Disconnect every namespace, then close the connection. */
   disconnect(): void {
-    for (const socket of this.sockets.values()) socket.disconnect();
-    this.sockets.clear();
+    for (const socket of this.sockets) socket.disconnect();
+    this.first = null;
+    this.others = null;
     this.close();
   }
 
   /** @internal A socket left its namespace. */
   remove(socket: AnySocket): void {
-    if (this.sockets.get(socket.id) !== socket) return;
-    this.sockets.delete(socket.id);
-    this.nsps.delete(socket.nsp.name);
+    if (this.first === socket) {
+      // Promote a socket of another namespace, so `first` is empty only when no socket is left.
+      const next = this.others?.values().next();
+      this.first = next && !next.done ? next.value : null;
+      if (this.first !== null) this.others!.delete(this.first.nsp.name);
+    } else if (this.others?.get(socket.nsp.name) === socket) this.others.delete(socket.nsp.name);
   }
 
-  private readonly ondata = (data: RawData): void => {
+  /** @internal EngineReceiver: a message of the session. */
+  onEngineMessage(data: RawData): void {
     try {
+      if (this.decoder === null) {
+        const packet = typeof data === "string" ? decodeTextPacket(data) : undefined;
+        if (packet !== undefined) {
+          this.ondecoded(packet);
+          return;
+        }
+        this.decoder = new PacketDecoder(this.server.opts.maxAttachments, (p) => this.ondecoded(p));
+      }
       this.decoder.add(data);
     } catch (err) {
       this.onerror(err instanceof Error ? err : new Error(String(err)));
     }
-  };
+  }
+
+  /** @internal EngineReceiver: the session closed. */
+  onEngineClose(reason: EngineCloseReason, description?: unknown): void {
+    this.onclose(reason, description);
+  }
 
   private ondecoded(packet: Packet): void {
-    const socket = this.nsps.get(packet.nsp);
+    const socket = this.socketOf(packet.nsp);
     if (!socket && packet.type === PacketType.CONNECT) {
       this.connect(packet.nsp, (packet.data ?? {}) as Record<string, unknown>);
     } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
@@ -114,8 +153,8 @@ export class Client {
   private doConnect(name: string, auth: Record<string, unknown>): void {
     const nsp = this.server.of(name);
     nsp._add(this, auth, (socket) => {
-      this.sockets.set(socket.id, socket);
-      this.nsps.set(nsp.name, socket);
+      if (this.first === null) this.first = socket;
+      else (this.others ??= new Map()).set(nsp.name, socket);
       if (this.connectTimer) {
         clearTimeout(this.connectTimer);
         this.connectTimer = undefined;
@@ -128,7 +167,7 @@ export class Client {
     log.debug("parse error", { sid: this.conn.id, error: err.message });
     // Only sockets that listen for errors hear about it: a client flooding bad packets must not
     // flood the logs (the debug line above is there for diagnosis).
-    for (const socket of this.sockets.values()) if (socket.listenerCount("error") > 0) socket.onerror(err);
+    for (const socket of this.sockets) if (socket.listenerCount("error") > 0) socket.onerror(err);
     this.closeWith(DisconnectReasons.PARSE_ERROR);
   }
 
@@ -143,14 +182,15 @@ export class Client {
     this.conn.close(reason);
   }
 
-  private readonly onclose = (reason: DisconnectReason, description?: unknown): void => {
+  private onclose(reason: DisconnectReason, description?: unknown): void {
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
-    this.conn.off("message", this.ondata);
-    this.conn.off("close", this.onclose);
-    for (const socket of this.sockets.values()) socket.onclose(reason, description);
-    this.sockets.clear();
-    this.nsps.clear();
-    this.decoder.destroy();
-  };
+    this.conn.setReceiver(null);
+    const sockets = this.sockets;
+    this.first = null;
+    this.others = null;
+    for (const socket of sockets) socket.onclose(reason, description);
+    this.decoder?.destroy();
+    this.decoder = null;
+  }
 }

@@ -2,6 +2,7 @@
 import { EventEmitter } from "node:events";
 import type {
   EngineCloseReason,
+  EngineReceiver,
   EngineSocket,
   EngineSocketEvents,
   EngineSocketState,
@@ -28,6 +29,7 @@ export class FakeEngineSocket implements EngineSocket {
   readonly topics = new Set<string>();
   closeReason: EngineCloseReason | undefined;
   private readonly events = new EventEmitter();
+  private receiver: EngineReceiver | null = null;
 
   send(data: RawData): void {
     if (this.state !== "open") return;
@@ -45,6 +47,9 @@ export class FakeEngineSocket implements EngineSocket {
     if (this.state === "closed") return;
     this.state = "closed";
     this.closeReason = reason;
+    const receiver = this.receiver;
+    this.receiver = null;
+    receiver?.onEngineClose(reason);
     this.events.emit("close", reason);
   }
 
@@ -58,7 +63,12 @@ export class FakeEngineSocket implements EngineSocket {
 
   /** Deliver one frame from the "client". */
   receive(data: RawData): void {
+    this.receiver?.onEngineMessage(data);
     this.events.emit("message", data);
+  }
+
+  setReceiver(receiver: EngineReceiver | null): void {
+    this.receiver = receiver;
   }
 
   on<E extends keyof EngineSocketEvents>(event: E, listener: EngineSocketEvents[E]): this {
