@@ -154,7 +154,10 @@ export class Client implements EngineReceiver {
     const nsp = this.server.of(name);
     nsp._add(this, auth, (socket) => {
       if (this.first === null) this.first = socket;
-      else (this.others ??= new Map()).set(nsp.name, socket);
+      else {
+        this.others ??= new Map();
+        this.others.set(nsp.name, socket);
+      }
       if (this.connectTimer) {
         clearTimeout(this.connectTimer);
         this.connectTimer = undefined;
