@@ -91,6 +91,26 @@ export interface EngineSocket {
   setReceiver(receiver: EngineReceiver | null): void;
 }
 
+/**
+ * A websocket the engine accepted for a session it does not hold, on behalf of a relay (see the
+ * `relayForeignUpgrade` option): the engine passes the socket's events on and does nothing else.
+ */
+export interface ForeignWebSocket {
+  open(ws: RelayedWebSocket): void;
+  message(ws: RelayedWebSocket, message: string | Uint8Array): void;
+  close(ws: RelayedWebSocket, code: number, reason: string): void;
+  /** The socket's send buffer emptied. */
+  drain(ws: RelayedWebSocket): void;
+}
+
+/** What a relay may do with the accepted socket (Bun's ServerWebSocket has these). */
+export interface RelayedWebSocket {
+  /** Sends a frame; as Bun's `send`: bytes written, -1 when buffered (backpressure), 0 when dropped. */
+  send(data: string | Uint8Array): number;
+  close(code?: number, reason?: string): void;
+  getBufferedAmount(): number;
+}
+
 /** See `EngineSocket.setReceiver`. */
 export interface EngineReceiver {
   onEngineMessage(data: RawData): void;

@@ -248,6 +248,12 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   ): Promise<Response | undefined> {
     const session = this.clients.get(sid);
     if (!session) {
+      if (upgrade && transport === "websocket" && this.opts.relayForeignUpgrade) {
+        const relay = await this.opts.relayForeignUpgrade(req, sid);
+        // Not adopted for publishes: a relayed socket subscribes to nothing here.
+        if (relay && server.upgrade(req, { data: { session: null, handshake: null, server, relay } }))
+          return undefined;
+      }
       const forwarded = this.opts.resolveForeignSession
         ? await this.opts.resolveForeignSession(req, sid)
         : null;
@@ -441,10 +447,26 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       perMessageDeflate,
       idleTimeout: Math.min(WS_IDLE_TIMEOUT_MAX_S, Math.max(WS_IDLE_TIMEOUT_MIN_S, heartbeatSeconds)),
       publishToSelf: false,
-      open: (ws) => this.onWebSocketOpen(ws),
-      message: (ws, message) => ws.data.session?.onWebSocketMessage(ws, message),
-      close: (ws, code, reason) => ws.data.session?.onWebSocketClose(ws, code, reason),
-      drain: (ws) => ws.data.session?.onWebSocketDrain(ws),
+      open: (ws) => {
+        if (ws.data.relay) ws.data.relay.open(ws);
+        else this.onWebSocketOpen(ws);
+      },
+      // A session's socket is the hot path: checked first; only a relayed socket has no session.
+      message: (ws, message) => {
+        const { session } = ws.data;
+        if (session !== null) session.onWebSocketMessage(ws, message);
+        else ws.data.relay?.message(ws, message);
+      },
+      close: (ws, code, reason) => {
+        const { session } = ws.data;
+        if (session !== null) session.onWebSocketClose(ws, code, reason);
+        else ws.data.relay?.close(ws, code, reason);
+      },
+      drain: (ws) => {
+        const { session } = ws.data;
+        if (session !== null) session.onWebSocketDrain(ws);
+        else ws.data.relay?.drain(ws);
+      },
     };
   }
 

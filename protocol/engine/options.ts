@@ -3,7 +3,7 @@
  * (`ENGINE_DEFAULTS`).
  */
 import type { Server } from "bun";
-import type { EngineTransportName } from "./contract.ts";
+import type { EngineTransportName, ForeignWebSocket } from "./contract.ts";
 
 /** Result of `allowRequest`: `true` accepts; `false` refuses with "Forbidden"; a string refuses with that message. */
 export type AllowRequestResult = boolean | string;
@@ -98,6 +98,12 @@ export interface EngineOptions {
    * the node that owns `sid` and return its answer. `null` means unknown here too. Default none.
    */
   resolveForeignSession?: (req: Request, sid: string) => Promise<Response | null>;
+  /**
+   * Consulted for a websocket upgrade of a session this engine does not hold, before "Session ID
+   * unknown": the scale-out layer can relay the websocket to the node that owns `sid`. It returns
+   * what takes the accepted socket's events, or null to refuse. Default none.
+   */
+  relayForeignUpgrade?: (req: Request, sid: string) => Promise<ForeignWebSocket | null>;
 }
 
 /** A request handler for paths outside the engine's `path` (a Hono app's `fetch`, for example). */
@@ -124,6 +130,7 @@ export interface ResolvedEngineOptions {
   maxBufferedBytes: number;
   backpressureCheckInterval: number;
   resolveForeignSession: EngineOptions["resolveForeignSession"];
+  relayForeignUpgrade: EngineOptions["relayForeignUpgrade"];
 }
 
 export const ENGINE_DEFAULTS = {
@@ -176,5 +183,6 @@ export function resolveOptions(opts: EngineOptions = {}): ResolvedEngineOptions 
     maxBufferedBytes: opts.maxBufferedBytes ?? d.maxBufferedBytes,
     backpressureCheckInterval: opts.backpressureCheckInterval ?? d.backpressureCheckInterval,
     resolveForeignSession: opts.resolveForeignSession,
+    relayForeignUpgrade: opts.relayForeignUpgrade,
   };
 }

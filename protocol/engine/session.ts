@@ -12,6 +12,7 @@ import type {
   EngineSocketEvents,
   EngineSocketState,
   EngineTransportName,
+  ForeignWebSocket,
   RawData,
   SendOptions,
 } from "./contract.ts";
@@ -68,6 +69,8 @@ export interface EngineWsData {
   handshake: { id: string; request: EngineHandshakeRequest } | null;
   /** The Bun server the socket belongs to (a publish from this socket reaches that server's subscribers). */
   server: Server<EngineWsData>;
+  /** Set (and `session` stays null) for a socket accepted on behalf of a relay: its events go there. */
+  relay?: ForeignWebSocket;
 }
 
 type AnyTransport = PollingTransport | WebSocketTransport<EngineWsData>;

@@ -1,7 +1,7 @@
 /**
  * One node of a Switchboard cluster: the Redis adapter, session ids that name the node, the
- * registry of node addresses, the forwarding of foreign polling requests and the internal listener
- * that receives them.
+ * registry of node addresses, the forwarding of foreign polling requests, the relay of foreign
+ * websocket upgrades, and the internal listener that receives both.
  *
  * ```ts
  * const cluster = createClusterNode(loadClusterConfig(process.env)!);
@@ -10,8 +10,9 @@
  * cluster.attach(io.engine);   // internal listener + heartbeat
  * ```
  */
-import type { Server as BunServer } from "bun";
+import type { Server as BunServer, WebSocketHandler } from "bun";
 import { createRedisCluster, type LinkState, type RedisCluster } from "../../protocol/adapter/redis/index.ts";
+import { ENGINE_DEFAULTS } from "../../protocol/engine/index.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { ClusterConfig } from "./config.ts";
 import { createForwarder, type Forwarder } from "./forwarder.ts";
@@ -19,15 +20,18 @@ import { startInternalServer } from "./internal-server.ts";
 import { clusterMetrics } from "./metrics.ts";
 import { generateNodeId, sessionIdGenerator } from "./node-id.ts";
 import { NodeRegistry } from "./registry.ts";
+import { createWebSocketRelay, type WebSocketRelay } from "./ws-relay.ts";
 
 export { type ClusterConfig, loadClusterConfig } from "./config.ts";
 
 const log = createLogger("cluster");
 
-/** What the node needs of the engine: its request handler. */
+/** What the node needs of the engine: its request handler and websocket handler. */
 export interface EngineLike {
   // biome-ignore lint/suspicious/noExplicitAny: the engine's Server type parameter is private to it
   handleRequest(req: Request, server: BunServer<any>): Promise<Response | undefined>;
+  // biome-ignore lint/suspicious/noExplicitAny: the engine's websocket data type is private to it
+  readonly websocket: WebSocketHandler<any>;
 }
 
 export interface ClusterHealth {
@@ -41,11 +45,16 @@ export interface ClusterNode {
   readonly nodeId: string;
   readonly redis: RedisCluster;
   readonly forwarder: Forwarder;
-  /** Spread into the Server options: the adapter, `generateId` and `resolveForeignSession`. */
+  readonly relay: WebSocketRelay;
+  /**
+   * Spread into the Server options: the adapter, `generateId`, `resolveForeignSession` and
+   * `relayForeignUpgrade`.
+   */
   readonly serverOptions: {
     adapter: RedisCluster["adapter"];
     generateId: () => string;
     resolveForeignSession: Forwarder["resolveForeignSession"];
+    relayForeignUpgrade: WebSocketRelay["relayForeignUpgrade"];
   };
   /** Starts the internal listener and the heartbeat; returns the advertised internal URL. */
   attach(engine: EngineLike): string;
@@ -64,30 +73,43 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
     requestsTimeout: config.requestsTimeout,
   });
   let registry: NodeRegistry | undefined;
-  let internal: BunServer<undefined> | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: carries the engine's websockets (its data type)
+  let internal: BunServer<any> | undefined;
   const secret = config.secret;
   if (!secret) {
     log.warn(
       "CLUSTER_SECRET is not set: polling requests are not forwarded between nodes, so the balancer needs sticky sessions",
     );
   }
-  const forwarder = createForwarder({
+  // Filled in by attach(); a lookup before it finds nothing, which is the safe answer.
+  const lateRegistry = {
+    lookup: (id: string) => registry?.lookup(id) ?? Promise.resolve(null),
+    forget: (id: string) => registry?.forget(id),
+  } as NodeRegistry;
+  const forwarder = createForwarder({ nodeId, secret: secret ?? "", registry: lateRegistry });
+  const relay = createWebSocketRelay({
     nodeId,
     secret: secret ?? "",
-    // Filled in by attach(); a lookup before it finds nothing, which is the safe answer.
-    registry: {
-      lookup: (id: string) => registry?.lookup(id) ?? Promise.resolve(null),
-      forget: (id: string) => registry?.forget(id),
-    } as NodeRegistry,
+    registry: lateRegistry,
+    // The engine's slow-client limit, for each side of a relayed connection.
+    maxBufferedBytes: ENGINE_DEFAULTS.maxBufferedBytes,
   });
   const resolveForeignSession: Forwarder["resolveForeignSession"] = (req, sid) =>
     secret ? forwarder.resolveForeignSession(req, sid) : Promise.resolve(null);
+  const relayForeignUpgrade: WebSocketRelay["relayForeignUpgrade"] = (req, sid) =>
+    secret ? relay.relayForeignUpgrade(req, sid) : Promise.resolve(null);
 
   return {
     nodeId,
     redis,
     forwarder,
-    serverOptions: { adapter: redis.adapter, generateId: sessionIdGenerator(nodeId), resolveForeignSession },
+    relay,
+    serverOptions: {
+      adapter: redis.adapter,
+      generateId: sessionIdGenerator(nodeId),
+      resolveForeignSession,
+      relayForeignUpgrade,
+    },
     attach(engine) {
       if (!secret) return "";
       internal = startInternalServer({
@@ -95,6 +117,7 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
         port: config.internalPort,
         secret,
         handle: (req, server) => engine.handleRequest(req, server),
+        websocket: engine.websocket,
       });
       const host =
         config.internalHost === "0.0.0.0" || config.internalHost === "::" ? "127.0.0.1" : config.internalHost;
@@ -121,6 +144,7 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
         state: () => redis.link.state,
         link: () => redis.link.counters,
         forwarder: () => forwarder.counters,
+        relay: () => relay.counters,
       }),
     async close() {
       await registry?.stop();

@@ -1,10 +1,11 @@
 /**
- * The listener other nodes forward polling requests to. It accepts only requests that carry the
- * cluster secret (403 otherwise) and hands them to the engine like any request. It is separate
+ * The listener other nodes forward polling requests and relay websocket upgrades to. It accepts
+ * only requests that carry the cluster secret (403 otherwise) and hands them to the engine like any
+ * request; relayed websockets are the engine's own (its websocket handler). It is separate
  * from the public port because N workers share the public port (SO_REUSEPORT): only a private
  * port reaches one specific worker.
  */
-import type { Server } from "bun";
+import type { Server, WebSocketHandler } from "bun";
 import { createLogger } from "../../protocol/logger.ts";
 import { hasClusterSecret } from "./forwarder.ts";
 
@@ -20,9 +21,13 @@ export interface InternalServerOptions {
   secret: string;
   /** The engine's request handler. */
   handle: (req: Request, server: Server<unknown>) => Promise<Response | undefined> | Response | undefined;
+  /** The engine's websocket handler (relayed upgrades become the engine's websockets here). */
+  // biome-ignore lint/suspicious/noExplicitAny: the engine's websocket data type is private to it
+  websocket: WebSocketHandler<any>;
 }
 
-export function startInternalServer(options: InternalServerOptions): Server<undefined> {
+// biome-ignore lint/suspicious/noExplicitAny: carries the engine's websockets
+export function startInternalServer(options: InternalServerOptions): Server<any> {
   const server = Bun.serve({
     hostname: options.host,
     port: options.port,
@@ -33,8 +38,10 @@ export function startInternalServer(options: InternalServerOptions): Server<unde
         log.warn("refused an internal request without the cluster secret", { url: req.url });
         return new Response(FORBIDDEN_BODY, { status: 403, headers: { "content-type": "application/json" } });
       }
-      return (await options.handle(req, srv as Server<unknown>)) ?? new Response(null, { status: 400 });
+      // undefined: the request became a websocket (Bun expects no response then).
+      return (await options.handle(req, srv as Server<unknown>)) as Response;
     },
+    websocket: options.websocket,
   });
   return server;
 }

@@ -1,14 +1,16 @@
 /**
- * Cluster counters on /metrics, read at scrape time from the Redis link and the forwarder. They
+ * Cluster counters on /metrics, read at scrape time from the Redis link, the forwarder and the relay. They
  * implement the registry's `render()` so the app's registry can hold them.
  */
 import type { LinkCounters, LinkState } from "../../protocol/adapter/redis/index.ts";
 import type { ForwarderCounters } from "./forwarder.ts";
+import type { WebSocketRelayCounters } from "./ws-relay.ts";
 
 export interface ClusterMetricSource {
   state(): LinkState;
   link(): LinkCounters;
   forwarder(): ForwarderCounters;
+  relay(): WebSocketRelayCounters;
 }
 
 const COUNTERS: [name: string, help: string, read: (s: ClusterMetricSource) => number][] = [
@@ -44,6 +46,16 @@ const COUNTERS: [name: string, help: string, read: (s: ClusterMetricSource) => n
     "Polling requests whose owning node could not be reached.",
     (s) => s.forwarder().forwardFailed,
   ],
+  [
+    "switchboard_cluster_ws_relayed_total",
+    "Websocket upgrades relayed to the node owning the session.",
+    (s) => s.relay().relayed,
+  ],
+  [
+    "switchboard_cluster_ws_relay_failed_total",
+    "Websocket upgrades whose owning node could not be reached.",
+    (s) => s.relay().relayFailed,
+  ],
 ];
 
 /** Metrics in Prometheus text format, one object per family (what the app's Registry renders). */
@@ -55,6 +67,11 @@ export function clusterMetrics(source: ClusterMetricSource): { render(): string 
     render: () =>
       "# HELP switchboard_cluster_redis_up 1 when the node is connected to Redis, 0 when degraded.\n" +
       `# TYPE switchboard_cluster_redis_up gauge\nswitchboard_cluster_redis_up ${source.state() === "connected" ? 1 : 0}\n`,
+  });
+  families.push({
+    render: () =>
+      "# HELP switchboard_cluster_ws_relays_open Relayed websocket connections open now.\n" +
+      `# TYPE switchboard_cluster_ws_relays_open gauge\nswitchboard_cluster_ws_relays_open ${source.relay().open}\n`,
   });
   return families;
 }

@@ -2,7 +2,8 @@
  * A real nginx, configured with the README's round-robin block (no sticky sessions), in front of
  * two Switchboard node processes. Polling-only, websocket-only and upgrading stock clients make
  * many round trips through it and receive broadcasts sent from the other node; the polling ones
- * only work because nodes forward foreign polling requests to the session's owner.
+ * only work because nodes forward foreign polling requests to the session's owner, and the
+ * upgrading ones all reach websocket because an upgrade landing on the other node is relayed.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
@@ -86,6 +87,12 @@ describe.skipIf(!redisUp || !nginxUp)("nginx round-robin over two nodes, no stic
     );
     // Both nodes own sessions: the balancer spread the handshakes.
     expect(servedBy.size).toBe(2);
+    // Every upgrading client reached websocket, also those whose upgrade request the balancer sent
+    // to the other node (relayed to the owner).
+    const upgraders = sockets.filter((_, i) => kinds[i] === "upgrade");
+    await waitFor("every upgrading client on websocket", () =>
+      upgraders.every((socket) => socket.io.engine.transport.name === "websocket"),
+    );
 
     // Every client broadcasts once from its own node: everyone receives every message.
     for (const [i, socket] of sockets.entries()) socket.emit("broadcast", "lobby", "news", i);

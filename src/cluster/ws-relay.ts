@@ -1,0 +1,179 @@
+/**
+ * Websocket upgrades without sticky sessions: the engine's `relayForeignUpgrade` hook. A polling
+ * session's upgrade request that lands on a node that does not own the session is accepted here
+ * and relayed, frame by frame, to the owner over a websocket on the internal hop (same secret
+ * header as polling forwarding); the owner sees an ordinary upgrade probe. Without it the client
+ * would stay on (forwarded) polling for the life of the session.
+ *
+ * Each relayed connection costs this node one accepted socket and one client socket. Frames the
+ * client sends before the owner answers are held (bounded); a client that does not read what the
+ * owner sends is cut off at the same limit as the engine's slow clients. Either side closing
+ * closes the other.
+ */
+import type { ForeignWebSocket, RelayedWebSocket } from "../../protocol/engine/contract.ts";
+import { createLogger } from "../../protocol/logger.ts";
+import { FORWARD_SECRET_HEADER, FORWARDED_BY_HEADER } from "./forwarder.ts";
+import { ownerOfSession } from "./node-id.ts";
+import type { NodeRegistry } from "./registry.ts";
+
+const log = createLogger("cluster");
+
+/** Close codes (RFC 6455 §7.4.1) the relay uses when it ends a connection itself. */
+const CLOSE_NORMAL = 1000;
+const CLOSE_INTERNAL_ERROR = 1011;
+/** The engine's code for a client whose send buffer passed the limit. */
+const CLOSE_SLOW_CLIENT = 4008;
+
+/** Request headers the relay passes to the owner (its own upgrade handshake sets the rest). */
+const RELAYED_HEADERS = ["origin", "user-agent", "cookie", "authorization", "x-forwarded-for", "x-real-ip"];
+
+export interface WebSocketRelayOptions {
+  nodeId: string;
+  secret: string;
+  registry: Pick<NodeRegistry, "lookup" | "forget">;
+  /** Bytes held for one side (client frames before the owner answered, or unread by the client). */
+  maxBufferedBytes: number;
+}
+
+export interface WebSocketRelayCounters {
+  /** Upgrades relayed to their owner. */
+  relayed: number;
+  /** Relays that could not reach the owner. */
+  relayFailed: number;
+  /** Relayed connections open now. */
+  open: number;
+}
+
+export interface WebSocketRelay {
+  readonly counters: WebSocketRelayCounters;
+  /** Pass as the engine's `relayForeignUpgrade`. */
+  relayForeignUpgrade(req: Request, sid: string): Promise<ForeignWebSocket | null>;
+}
+
+/** A close code a server may send: 1000-1003, 1007-1011, 3000-4999 (others become 1000). */
+function sendableCode(code: number): number {
+  if ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999))
+    return code;
+  return CLOSE_NORMAL;
+}
+
+export function createWebSocketRelay(options: WebSocketRelayOptions): WebSocketRelay {
+  const counters: WebSocketRelayCounters = { relayed: 0, relayFailed: 0, open: 0 };
+
+  async function relayForeignUpgrade(req: Request, sid: string): Promise<ForeignWebSocket | null> {
+    const owner = ownerOfSession(sid);
+    if (!owner || owner === options.nodeId) return null;
+    // One hop only, as for polling.
+    if (req.headers.has(FORWARDED_BY_HEADER)) return null;
+    const address = await options.registry.lookup(owner);
+    if (!address) return null;
+    const incoming = new URL(req.url);
+    const target = `${address.replace(/^http/, "ws")}${incoming.pathname}${incoming.search}`;
+    const headers: Record<string, string> = {
+      [FORWARD_SECRET_HEADER]: options.secret,
+      [FORWARDED_BY_HEADER]: options.nodeId,
+    };
+    for (const name of RELAYED_HEADERS) {
+      const value = req.headers.get(name);
+      if (value !== null) headers[name] = value;
+    }
+    return new RelayedConnection(target, headers, options, counters, () => options.registry.forget(owner));
+  }
+
+  return { counters, relayForeignUpgrade };
+}
+
+/** One client websocket and its upstream to the owner. */
+class RelayedConnection implements ForeignWebSocket {
+  #client: RelayedWebSocket | null = null;
+  #upstream: WebSocket | null = null;
+  /** Client frames waiting for the upstream to open. */
+  #held: (string | Uint8Array)[] = [];
+  #heldBytes = 0;
+  #opened = false;
+  #ended = false;
+
+  constructor(
+    private readonly target: string,
+    private readonly headers: Record<string, string>,
+    private readonly options: WebSocketRelayOptions,
+    private readonly counters: WebSocketRelayCounters,
+    private readonly ownerUnreachable: () => void,
+  ) {}
+
+  open(client: RelayedWebSocket): void {
+    this.#client = client;
+    this.counters.open++;
+    // Bun's WebSocket client takes request headers (the secret) as an option.
+    const upstream = new WebSocket(this.target, { headers: this.headers } as unknown as string[]);
+    upstream.binaryType = "arraybuffer";
+    this.#upstream = upstream;
+    upstream.onopen = () => {
+      this.#opened = true;
+      this.counters.relayed++;
+      for (const frame of this.#held) upstream.send(frame);
+      this.#held = [];
+      this.#heldBytes = 0;
+    };
+    upstream.onmessage = (event: MessageEvent) => {
+      const client = this.#client;
+      if (client === null) return;
+      client.send(typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer));
+      if (client.getBufferedAmount() > this.options.maxBufferedBytes)
+        this.#end(CLOSE_SLOW_CLIENT, "slow client", CLOSE_NORMAL);
+    };
+    upstream.onclose = (event: CloseEvent) => {
+      if (!this.#opened && !this.#ended) {
+        this.counters.relayFailed++;
+        this.ownerUnreachable();
+        log.warn("could not relay a websocket upgrade to its node", { target: this.target });
+        this.#end(CLOSE_INTERNAL_ERROR, "session owner unreachable", null);
+        return;
+      }
+      this.#end(sendableCode(event.code), event.reason, null);
+    };
+  }
+
+  message(_client: RelayedWebSocket, message: string | Uint8Array): void {
+    const upstream = this.#upstream;
+    if (upstream === null || this.#ended) return;
+    if (this.#opened) {
+      upstream.send(message);
+      return;
+    }
+    this.#heldBytes += typeof message === "string" ? message.length : message.byteLength;
+    if (this.#heldBytes > this.options.maxBufferedBytes) {
+      this.#end(CLOSE_SLOW_CLIENT, "too much sent before the relay opened", CLOSE_NORMAL);
+      return;
+    }
+    this.#held.push(message);
+  }
+
+  close(_client: RelayedWebSocket, code: number, reason: string): void {
+    this.#client = null;
+    this.#end(null, "", sendableCode(code), reason);
+  }
+
+  drain(): void {}
+
+  /** Ends both sides once: closes the client with `clientCode` and the upstream with `upstreamCode` (null: already closed). */
+  #end(
+    clientCode: number | null,
+    clientReason: string,
+    upstreamCode: number | null,
+    upstreamReason = "",
+  ): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.counters.open--;
+    this.#held = [];
+    this.#heldBytes = 0;
+    const client = this.#client;
+    this.#client = null;
+    if (client !== null && clientCode !== null) client.close(clientCode, clientReason);
+    const upstream = this.#upstream;
+    this.#upstream = null;
+    if (upstream !== null && upstreamCode !== null && upstream.readyState < WebSocket.CLOSING)
+      upstream.close(upstreamCode, upstreamReason);
+  }
+}
