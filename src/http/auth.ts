@@ -1,9 +1,19 @@
-/** Bearer-token authentication of REST calls: sets the Principal or answers 401. */
+/**
+ * Bearer-token authentication of REST calls: sets the Principal or answers 401. As at the socket
+ * handshake, the user is read from the database: a deleted user's tokens stop working at once
+ * (`unknown_user`), and the role is the stored one, so a demotion takes effect at the next request
+ * instead of when the access token expires.
+ */
 import type { MiddlewareHandler } from "hono";
+import type { Database } from "../../db/client.ts";
 import { TokenError, type TokenService } from "../auth/tokens.ts";
 import type { ChatMetrics } from "../metrics/chat-metrics.ts";
 import type { Principal } from "../services/conversations.ts";
+import { findUserById } from "../services/users.ts";
+import { ERROR_CODES } from "../shared/events.ts";
 import { unauthorized } from "./errors.ts";
+
+export const UNKNOWN_USER = "the user of this token no longer exists";
 
 export type AuthEnv = { Variables: { principal: Principal } };
 
@@ -15,13 +25,17 @@ export function bearerToken(header: string | undefined | null): string | undefin
   return match?.[1];
 }
 
-export function requireAuth(tokens: TokenService, metrics: ChatMetrics): MiddlewareHandler<AuthEnv> {
+export function requireAuth(
+  tokens: TokenService,
+  metrics: ChatMetrics,
+  db: Database,
+): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const token = bearerToken(c.req.header("authorization"));
     if (!token) throw unauthorized(MISSING_BEARER);
+    let claims: Awaited<ReturnType<TokenService["verify"]>>;
     try {
-      const claims = await tokens.verify(token, "access");
-      c.set("principal", { user_id: claims.sub, organization_id: claims.organization_id, role: claims.role });
+      claims = await tokens.verify(token, "access");
     } catch (err) {
       if (err instanceof TokenError) {
         metrics.authFailures.inc({ code: err.code, via: "http" });
@@ -29,6 +43,12 @@ export function requireAuth(tokens: TokenService, metrics: ChatMetrics): Middlew
       }
       throw err;
     }
+    const user = await findUserById(db, claims.sub);
+    if (!user || user.organizationId !== claims.organization_id) {
+      metrics.authFailures.inc({ code: ERROR_CODES.unknownUser, via: "http" });
+      throw unauthorized(UNKNOWN_USER, ERROR_CODES.unknownUser);
+    }
+    c.set("principal", { user_id: user.id, organization_id: user.organizationId, role: user.role });
     await next();
   };
 }

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import { users } from "../../db/schema.ts";
 import type {
   ApiError,
   ConversationListPage,
@@ -247,6 +249,24 @@ for (const backend of await backends()) {
         );
         expect(v.status).toBe(403);
         expect(a.status).toBe(403);
+      });
+
+      test("REST follows the stored user: a demotion applies at the next request, a deleted user's token is 401 unknown_user", async () => {
+        const user = h.fx.spare[3]!;
+        const token = await h.token(user);
+        const path = `/api/v1/conversations/${h.fx.convQueue.id}/messages`;
+        expect((await post(path, { content: { text: "as admin" } }, token)).status).toBe(201);
+
+        const db = h.server.ctx.database.db;
+        await db.update(users).set({ role: "viewer" }).where(eq(users.id, user.id));
+        const demoted = await post(path, { content: { text: "as viewer" } }, token);
+        expect(demoted.status).toBe(403);
+        expect(await demoted.json()).toMatchObject({ error: { code: "forbidden" } });
+
+        await db.delete(users).where(eq(users.id, user.id));
+        const gone = await h.api("/api/v1/conversations", { token });
+        expect(gone.status).toBe(401);
+        expect(await gone.json()).toMatchObject({ error: { code: "unknown_user" } });
       });
 
       test("a sent message is stored pending and its status advances to read", async () => {

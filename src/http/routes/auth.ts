@@ -74,7 +74,7 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
     return c.json(await issue(user));
   });
 
-  app.get("/me", requireAuth(ctx.tokens, ctx.metrics), async (c) => {
+  app.get("/me", requireAuth(ctx.tokens, ctx.metrics, ctx.database.db), async (c) => {
     const user = await findUserById(db, c.get("principal").user_id);
     if (!user) throw notFound("user");
     return c.json({ user: toUserSummary(user) });

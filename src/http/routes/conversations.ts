@@ -44,7 +44,7 @@ export const MAX_CAPTION = 1024;
 export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const db = ctx.database.db;
-  app.use("*", requireAuth(ctx.tokens, ctx.metrics));
+  app.use("*", requireAuth(ctx.tokens, ctx.metrics, ctx.database.db));
 
   app.get("/", async (c) => {
     const principal = c.get("principal");
