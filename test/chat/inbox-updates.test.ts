@@ -5,19 +5,10 @@
  * nobody else; an inbound message from a new contact makes its new conversation appear.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { signPayload } from "../../src/http/webhooks/signature.ts";
 import type { Conversation, SendMessageResponse } from "../../src/shared/api.ts";
 import { backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
-import {
-  type ChatClient,
-  collect,
-  type Harness,
-  next,
-  sleep,
-  startHarness,
-  TEST_APP_SECRET,
-  TEST_PHONE_NUMBER_ID,
-} from "./harness.ts";
+import { type ChatClient, collect, type Harness, next, sleep, startHarness } from "./harness.ts";
+import { postWebhook, webhookPayload, webhookTextMessage } from "./webhook-payloads.ts";
 
 /** Long enough for an event that is coming to arrive once the expected ones have. */
 const SILENCE_MS = 200;
@@ -105,41 +96,13 @@ for (const backend of await backends()) {
         next(socket, "conversation:updated", undefined, isNew),
       );
 
-      const body = JSON.stringify({
-        object: "whatsapp_business_account",
-        entry: [
-          {
-            id: "waba-1",
-            changes: [
-              {
-                field: "messages",
-                value: {
-                  messaging_product: "whatsapp",
-                  metadata: { phone_number_id: TEST_PHONE_NUMBER_ID },
-                  contacts: [{ wa_id: newContact, profile: { name: "New Customer" } }],
-                  messages: [
-                    {
-                      id: `wamid.inbox.${newContact}`,
-                      from: newContact,
-                      timestamp: String(Math.floor(Date.now() / 1000)),
-                      type: "text",
-                      text: { body: "hello, anyone there?" },
-                    },
-                  ],
-                },
-              },
-            ],
-          },
-        ],
-      });
-      const res = await h.api("/api/v1/webhooks/whatsapp", {
-        method: "POST",
-        body,
-        headers: {
-          "content-type": "application/json",
-          "x-hub-signature-256": signPayload(TEST_APP_SECRET, body),
-        },
-      });
+      const res = await postWebhook(
+        h,
+        webhookPayload({
+          contacts: [{ wa_id: newContact, profile: { name: "New Customer" } }],
+          messages: [webhookTextMessage(`wamid.inbox.${newContact}`, newContact, "hello, anyone there?")],
+        }),
+      );
       expect(res.status).toBe(200);
       const [forAdmin, forAgent] = await Promise.all(heard);
       expect(forAdmin).toMatchObject({

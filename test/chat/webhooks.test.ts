@@ -9,49 +9,19 @@ import { messages } from "../../db/schema.ts";
 import { signPayload } from "../../src/http/webhooks/signature.ts";
 import type { MessagesPage, SendMessageResponse } from "../../src/shared/api.ts";
 import { backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
+import { collect, type Harness, next, sleep, startHarness, TEST_VERIFY_TOKEN, WAIT_MS } from "./harness.ts";
 import {
-  collect,
-  type Harness,
-  next,
-  sleep,
-  startHarness,
-  TEST_APP_SECRET,
-  TEST_PHONE_NUMBER_ID,
-  TEST_VERIFY_TOKEN,
-  WAIT_MS,
-} from "./harness.ts";
+  postWebhook,
+  WEBHOOK_PATH,
+  webhookPayload,
+  webhookTextMessage,
+  webhookTimestamp,
+} from "./webhook-payloads.ts";
 
-const PATH = "/api/v1/webhooks/whatsapp";
-const ts = (offsetS = 0) => String(Math.floor(Date.now() / 1000) + offsetS);
-
-function payload(value: { messages?: unknown[]; statuses?: unknown[]; contacts?: unknown[] }) {
-  return {
-    object: "whatsapp_business_account",
-    entry: [
-      {
-        id: "waba-1",
-        changes: [
-          {
-            field: "messages",
-            value: {
-              messaging_product: "whatsapp",
-              metadata: { phone_number_id: TEST_PHONE_NUMBER_ID },
-              ...value,
-            },
-          },
-        ],
-      },
-    ],
-  };
-}
-
-const textMessage = (id: string, from: string, body: string) => ({
-  id,
-  from,
-  timestamp: ts(),
-  type: "text",
-  text: { body },
-});
+const PATH = WEBHOOK_PATH;
+const ts = webhookTimestamp;
+const payload = webhookPayload;
+const textMessage = webhookTextMessage;
 const status = (id: string, s: string, offsetS = 0) => ({
   id,
   status: s,
@@ -68,12 +38,7 @@ for (const backend of await backends()) {
     }, SETUP_TIMEOUT_MS);
     afterAll(async () => h?.close(), SETUP_TIMEOUT_MS);
 
-    const send = (body: unknown, signature?: string | null) => {
-      const raw = JSON.stringify(body);
-      const headers: Record<string, string> = { "content-type": "application/json" };
-      if (signature !== null) headers["x-hub-signature-256"] = signature ?? signPayload(TEST_APP_SECRET, raw);
-      return h.api(PATH, { method: "POST", body: raw, headers });
-    };
+    const send = (body: unknown, signature?: string | null) => postWebhook(h, body, signature);
     const stored = async (whatsappId: string) =>
       (
         await h.server.ctx.database.db

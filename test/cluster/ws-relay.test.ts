@@ -6,50 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
+import { RawClient } from "../protocol/socketio/raw-client.ts";
 import { hasRedis, TEST_REDIS_URL } from "../support/services.ts";
 import { SwitchboardProcess, uniqueKey, waitFor, within } from "./support.ts";
 
 setDefaultTimeout(30_000);
 const redisUp = await hasRedis();
-
-/** A websocket whose frames are read one by one. */
-class FrameReader {
-  readonly frames: string[] = [];
-  private waiters: (() => void)[] = [];
-  closed: { code: number; reason: string } | null = null;
-  constructor(readonly ws: WebSocket) {
-    ws.onmessage = (e) => {
-      this.frames.push(String(e.data));
-      for (const wake of this.waiters.splice(0)) wake();
-    };
-    ws.onclose = (e) => {
-      this.closed = { code: e.code, reason: e.reason };
-      for (const wake of this.waiters.splice(0)) wake();
-    };
-  }
-  opened(): Promise<void> {
-    return within(
-      "websocket open",
-      new Promise<void>((resolve, reject) => {
-        this.ws.onopen = () => resolve();
-        this.ws.onerror = () => reject(new Error("websocket refused"));
-      }),
-    );
-  }
-  /** The next frame that is not a heartbeat ping (answered), in order. */
-  async next(): Promise<string> {
-    for (;;) {
-      const frame = this.frames.shift();
-      if (frame === "2") {
-        this.ws.send("3");
-        continue;
-      }
-      if (frame !== undefined) return frame;
-      if (this.closed) throw new Error(`closed ${this.closed.code}`);
-      await within("next frame", new Promise<void>((resolve) => this.waiters.push(resolve)));
-    }
-  }
-}
 
 describe.skipIf(!redisUp)("websocket upgrade relayed to the session's node", () => {
   let a: SwitchboardProcess;
@@ -82,6 +44,15 @@ describe.skipIf(!redisUp)("websocket upgrade relayed to the session's node", () 
     return sid;
   }
 
+  /** Probes `sid`'s upgrade on `node` and completes it: the session is on this websocket after. */
+  async function upgradeOn(node: SwitchboardProcess, sid: string): Promise<RawClient> {
+    const ws = await RawClient.attach(engineUrl(node, { transport: "websocket", sid }, "ws"));
+    ws.sendFrame("2probe");
+    expect(await ws.frame()).toBe("3probe");
+    ws.sendFrame("5");
+    return ws;
+  }
+
   async function statsOf(node: SwitchboardProcess) {
     const socket = connect(node.url, { transports: ["websocket"], forceNew: true, reconnection: false });
     clients.push(socket);
@@ -93,69 +64,46 @@ describe.skipIf(!redisUp)("websocket upgrade relayed to the session's node", () 
   }
 
   test("a probe on the other node upgrades the session; events, acks and broadcasts flow through the relay", async () => {
-    const sid = await pollingSession(a);
-    const ws = new FrameReader(new WebSocket(engineUrl(b, { transport: "websocket", sid }, "ws")));
-    await ws.opened();
-    ws.ws.send("2probe");
-    expect(await ws.next()).toBe("3probe");
-    ws.ws.send("5");
+    const ws = await upgradeOn(b, await pollingSession(a));
     // The session is on the websocket now: an ack round trip answered by the owner, node A.
-    ws.ws.send('421["echo","through the relay"]');
-    expect(await ws.next()).toBe(`431[{"node":"${a.nodeId}","payload":"through the relay"}]`);
+    ws.sendFrame('421["echo","through the relay"]');
+    expect(await ws.frame()).toBe(`431[{"node":"${a.nodeId}","payload":"through the relay"}]`);
 
-    ws.ws.send('422["join","lobby"]');
-    expect(await ws.next()).toBe("432[]");
+    ws.sendFrame('422["join","lobby"]');
+    expect(await ws.frame()).toBe("432[]");
     // A broadcast from node B's own client crosses to A over Redis, then back through the relay.
     const onB = connect(b.url, { transports: ["websocket"], forceNew: true, reconnection: false });
     clients.push(onB);
     await within("client on B", onB.timeout(5000).emitWithAck("join", "lobby"));
     onB.emit("broadcast", "lobby", "news", { n: 1 });
-    expect(await ws.next()).toBe('42["news",{"n":1}]');
+    expect(await ws.frame()).toBe('42["news",{"n":1}]');
 
     const relayed = await statsOf(b);
     expect(relayed.relayed).toBeGreaterThanOrEqual(1);
     expect(relayed.open).toBe(1);
-    ws.ws.close();
+    ws.close();
     await waitFor("the relay closed with its client", async () => (await statsOf(b)).open === 0);
   });
 
   test("after a relayed upgrade the session's polling requests are refused (transport mismatch), as engine.io does", async () => {
     const sid = await pollingSession(a);
-    const ws = new FrameReader(new WebSocket(engineUrl(b, { transport: "websocket", sid }, "ws")));
-    await ws.opened();
-    ws.ws.send("2probe");
-    expect(await ws.next()).toBe("3probe");
-    ws.ws.send("5");
-    ws.ws.send('423["echo",1]');
-    expect(await ws.next()).toBe(`433[{"node":"${a.nodeId}","payload":1}]`);
+    const ws = await upgradeOn(b, sid);
+    ws.sendFrame('423["echo",1]');
+    expect(await ws.frame()).toBe(`433[{"node":"${a.nodeId}","payload":1}]`);
     for (const node of [a, b]) {
       const stale = await fetch(engineUrl(node, { transport: "polling", sid }));
       expect(stale.status).toBe(400);
     }
-    ws.ws.close();
+    ws.close();
   });
 
   test("an upgrade for a session of an unknown node is refused, and a relay to a dead owner closes", async () => {
-    const unknown = new WebSocket(
-      engineUrl(b, { transport: "websocket", sid: "nosuchnode.AAAAAAAAAAAAAAAAAAAA" }, "ws"),
-    );
-    const refused = await within(
-      "refusal",
-      new Promise<string>((resolve) => {
-        unknown.onopen = () => resolve("opened");
-        unknown.onerror = () => resolve("refused");
-      }),
-    );
-    expect(refused).toBe("refused");
+    const unknown = engineUrl(b, { transport: "websocket", sid: "nosuchnode.AAAAAAAAAAAAAAAAAAAA" }, "ws");
+    await expect(RawClient.attach(unknown)).rejects.toThrow("websocket refused");
 
-    const sid = await pollingSession(a);
-    const ws = new FrameReader(new WebSocket(engineUrl(b, { transport: "websocket", sid }, "ws")));
-    await ws.opened();
-    ws.ws.send("2probe");
-    expect(await ws.next()).toBe("3probe");
-    ws.ws.send("5");
+    const ws = await upgradeOn(b, await pollingSession(a));
     await a.kill();
-    await waitFor("the relayed socket closed with its owner", () => ws.closed !== null, 10_000);
+    await ws.waitClosed(10_000);
     const after = await statsOf(b);
     expect(after.open).toBe(0);
   });

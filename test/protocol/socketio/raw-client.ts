@@ -40,6 +40,29 @@ export class RawClient {
     return client;
   }
 
+  /**
+   * A websocket to `url` (for example an upgrade probe with a `sid`) that expects no open packet:
+   * resolves once it is open, rejects when the server refuses it. Frames go out as given
+   * (`sendFrame`).
+   */
+  static async attach(url: string): Promise<RawClient> {
+    const ws = new WebSocket(url);
+    const client = new RawClient(ws);
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        ws.addEventListener("open", () => resolve(), { once: true });
+        ws.addEventListener("error", () => reject(new Error("websocket refused")), { once: true });
+      }),
+      "the websocket to open",
+    );
+    return client;
+  }
+
+  /** Send one Engine.IO frame as it is ("2probe", "5", "42[...]"). */
+  sendFrame(frame: string | Uint8Array): void {
+    this.ws.send(frame);
+  }
+
   /** The next frame the server sent, skipping pings (answered) so heartbeats never interfere. */
   async frame(ms = WAIT_MS): Promise<Frame> {
     return withTimeout(
