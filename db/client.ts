@@ -1,19 +1,17 @@
 /**
- * The one database client factory: DATABASE_URL → PostgreSQL through Bun's built-in SQL client
- * (native protocol and pooling; on the chat send path postgres.js spent about half of the server's
- * CPU, mostly socket writes through the `node:net` layer); otherwise an embedded PGlite persisted
- * in a directory (or in memory), so a fresh checkout runs with no setup. Both give the same Drizzle
- * API; callers only see `Database`.
+ * The one database client factory: DATABASE_URL → PostgreSQL through postgres.js; otherwise an
+ * embedded PGlite persisted in a directory (or in memory), so a fresh checkout runs with no setup.
+ * Both give the same Drizzle API; callers only see `Database`.
  */
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { SQL } from "bun";
 import { sql } from "drizzle-orm";
-import { drizzle as drizzleBunSql } from "drizzle-orm/bun-sql";
-import { migrate as migrateBunSql } from "drizzle-orm/bun-sql/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
 import * as schema from "./schema.ts";
 
 export type Schema = typeof schema;
@@ -30,7 +28,7 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   /** Directory of the embedded database, or "memory://". Default "memory://". */
   pgliteDir?: string;
-  /** Connection pool size. Default 10. */
+  /** postgres.js pool size. Default 10. */
   maxConnections?: number;
 }
 
@@ -47,16 +45,16 @@ export interface DatabaseHandle {
 export async function openDatabase(options: DatabaseOptions = {}): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
     // `onnotice` muted: migrations print NOTICEs ("relation already exists, skipping") on every start.
-    const client = new SQL({ url: options.databaseUrl, max: options.maxConnections ?? 10 });
-    const db = drizzleBunSql({ client, schema });
+    const client = postgres(options.databaseUrl, { max: options.maxConnections ?? 10, onnotice: () => {} });
+    const db = drizzlePostgres(client, { schema });
     return {
       db,
       kind: "postgres",
-      migrate: () => migrateBunSql(db, { migrationsFolder: MIGRATIONS_DIR }),
+      migrate: () => migratePostgres(db, { migrationsFolder: MIGRATIONS_DIR }),
       ping: async () => {
         await db.execute(sql`select 1`);
       },
-      close: () => client.close({ timeout: 5 }),
+      close: () => client.end({ timeout: 5 }),
     };
   }
   const dir = options.pgliteDir ?? PGLITE_MEMORY;
