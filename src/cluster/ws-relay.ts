@@ -11,18 +11,13 @@
  * closes the other.
  */
 import type { ForeignWebSocket, RelayedWebSocket } from "../../protocol/engine/contract.ts";
+import { CloseReason, WsCloseCode } from "../../protocol/engine/index.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import { FORWARD_SECRET_HEADER, FORWARDED_BY_HEADER } from "./forwarder.ts";
 import { ownerOfSession } from "./node-id.ts";
 import type { NodeRegistry } from "./registry.ts";
 
 const log = createLogger("cluster");
-
-/** Close codes (RFC 6455 §7.4.1) the relay uses when it ends a connection itself. */
-const CLOSE_NORMAL = 1000;
-const CLOSE_INTERNAL_ERROR = 1011;
-/** The engine's code for a client whose send buffer passed the limit. */
-const CLOSE_SLOW_CLIENT = 4008;
 
 /** Request headers the relay passes to the owner (its own upgrade handshake sets the rest). */
 const RELAYED_HEADERS = ["origin", "user-agent", "cookie", "authorization", "x-forwarded-for", "x-real-ip"];
@@ -54,7 +49,7 @@ export interface WebSocketRelay {
 function sendableCode(code: number): number {
   if ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999))
     return code;
-  return CLOSE_NORMAL;
+  return WsCloseCode.NORMAL;
 }
 
 export function createWebSocketRelay(options: WebSocketRelayOptions): WebSocketRelay {
@@ -120,14 +115,15 @@ class RelayedConnection implements ForeignWebSocket {
       if (client === null) return;
       client.send(typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer));
       if (client.getBufferedAmount() > this.options.maxBufferedBytes)
-        this.#end(CLOSE_SLOW_CLIENT, "slow client", CLOSE_NORMAL);
+        this.#end(WsCloseCode.SLOW_CLIENT, CloseReason.SLOW_CLIENT, WsCloseCode.NORMAL);
     };
     upstream.onclose = (event: CloseEvent) => {
       if (!this.#opened && !this.#ended) {
         this.counters.relayFailed++;
         this.ownerUnreachable();
         log.warn("could not relay a websocket upgrade to its node", { target: this.target });
-        this.#end(CLOSE_INTERNAL_ERROR, "session owner unreachable", null);
+        // The client's probe fails as any refused upgrade does; it keeps polling (or reconnects).
+        this.#end(WsCloseCode.UPGRADE_FAILED, "session owner unreachable", null);
         return;
       }
       this.#end(sendableCode(event.code), event.reason, null);
@@ -143,7 +139,7 @@ class RelayedConnection implements ForeignWebSocket {
     }
     this.#heldBytes += typeof message === "string" ? message.length : message.byteLength;
     if (this.#heldBytes > this.options.maxBufferedBytes) {
-      this.#end(CLOSE_SLOW_CLIENT, "too much sent before the relay opened", CLOSE_NORMAL);
+      this.#end(WsCloseCode.SLOW_CLIENT, "too much sent before the relay opened", WsCloseCode.NORMAL);
       return;
     }
     this.#held.push(message);
