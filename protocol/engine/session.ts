@@ -487,11 +487,13 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     }
   }
 
-  // ── topics ──────────────────────────────────────────────────────────────────────────────────
+  // ── the layer above ─────────────────────────────────────────────────────────────────────────
 
   setReceiver(receiver: EngineReceiver | null): void {
     this.receiver = receiver;
   }
+
+  // ── topics ──────────────────────────────────────────────────────────────────────────────────
 
   subscribe(topic: string): void {
     if (this.phase === "closing" || this.phase === "closed") return;
