@@ -99,8 +99,17 @@ class RelayedConnection implements ForeignWebSocket {
   open(client: RelayedWebSocket): void {
     this.#client = client;
     this.counters.open++;
-    // Bun's WebSocket client takes request headers (the secret) as an option.
-    const upstream = new WebSocket(this.target, { headers: this.headers } as unknown as string[]);
+    let upstream: WebSocket;
+    try {
+      // Bun's WebSocket client takes request headers (the secret) as an option.
+      upstream = new WebSocket(this.target, { headers: this.headers } as unknown as string[]);
+    } catch (err) {
+      // A malformed advertised address: refuse like an unreachable owner, never throw into Bun.
+      this.counters.relayFailed++;
+      log.warn("could not open a relay to a session's node", { target: this.target, err });
+      this.#end(WsCloseCode.UPGRADE_FAILED, "session owner unreachable", null);
+      return;
+    }
     upstream.binaryType = "arraybuffer";
     this.#upstream = upstream;
     upstream.onopen = () => {
