@@ -7,19 +7,11 @@
  * mutated packets.
  */
 import type { Packet } from "socket.io-parser";
+// The same names socket.io-parser refuses as the event of an incoming EVENT packet.
+import { RESERVED_EVENTS } from "./reasons.ts";
 
 /** Same messages as socket.io-parser, so logs and tests read the same on either path. */
 export const INVALID_PAYLOAD = "invalid payload";
-
-/** Event names socket.io-parser refuses in an EVENT packet (they mean something to the library). */
-const RESERVED_EVENTS = new Set([
-  "connect",
-  "connect_error",
-  "disconnect",
-  "disconnecting",
-  "newListener",
-  "removeListener",
-]);
 
 const CHAR_0 = 0x30;
 const CHAR_4 = 0x34;

@@ -70,16 +70,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const timeoutMs = options.timeoutMs ?? FORWARDER_DEFAULTS.timeoutMs;
 
   async function resolveForeignSession(req: Request, sid: string): Promise<Response | null> {
-    const owner = ownerOfSession(sid);
-    if (!owner || owner === options.nodeId) return null;
-    // One hop only: a forwarded request the owner does not know is simply unknown.
-    if (req.headers.has(FORWARDED_BY_HEADER)) return null;
+    // Websocket upgrades are the relay's (ws-relay.ts), never forwarded as HTTP.
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return null;
-    const address = await options.registry.lookup(owner);
-    if (!address) return null;
-
-    const incoming = new URL(req.url);
-    const target = `${address}${incoming.pathname}${incoming.search}`;
+    const found = await locateForeignOwner(req, sid, options.nodeId, options.registry);
+    if (!found) return null;
+    const { owner, target } = found;
     const headers = new Headers(req.headers);
     for (const name of NOT_FORWARDED_REQUEST) headers.delete(name);
     // The hop is on the private network: no compression, the owner's answer is passed through.
@@ -109,12 +104,40 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       counters.forwardFailed++;
       options.registry.forget(owner);
       if (!req.signal.aborted)
-        log.warn("could not forward a polling request to its node", { owner, address, err });
+        log.warn("could not forward a polling request to its node", { owner, target, err });
       return null;
     }
   }
 
   return { counters, resolveForeignSession };
+}
+
+export interface ForeignOwner {
+  /** The owning node's id. */
+  owner: string;
+  /** The owner's internal URL for this request: its advertised address, the request's path and query. */
+  target: string;
+}
+
+/**
+ * The owner of `sid` and where to reach it, or null when the request must not leave this node: an
+ * id that names no node or this one, a second hop (a forwarded request the owner does not know is
+ * simply unknown), an owner the registry does not know. Shared by polling forwarding and the
+ * websocket relay, so both refuse the same cases.
+ */
+export async function locateForeignOwner(
+  req: Request,
+  sid: string,
+  nodeId: string,
+  registry: Pick<NodeRegistry, "lookup">,
+): Promise<ForeignOwner | null> {
+  const owner = ownerOfSession(sid);
+  if (!owner || owner === nodeId) return null;
+  if (req.headers.has(FORWARDED_BY_HEADER)) return null;
+  const address = await registry.lookup(owner);
+  if (!address) return null;
+  const incoming = new URL(req.url);
+  return { owner, target: `${address}${incoming.pathname}${incoming.search}` };
 }
 
 /** Constant-time comparison of the secret header (no early exit that would leak a prefix). */

@@ -13,8 +13,7 @@
 import type { ForeignWebSocket, RelayedWebSocket } from "../../protocol/engine/contract.ts";
 import { CloseReason, WsCloseCode } from "../../protocol/engine/index.ts";
 import { createLogger } from "../../protocol/logger.ts";
-import { FORWARD_SECRET_HEADER, FORWARDED_BY_HEADER } from "./forwarder.ts";
-import { ownerOfSession } from "./node-id.ts";
+import { FORWARD_SECRET_HEADER, FORWARDED_BY_HEADER, locateForeignOwner } from "./forwarder.ts";
 import type { NodeRegistry } from "./registry.ts";
 
 const log = createLogger("cluster");
@@ -56,14 +55,10 @@ export function createWebSocketRelay(options: WebSocketRelayOptions): WebSocketR
   const counters: WebSocketRelayCounters = { relayed: 0, relayFailed: 0, open: 0 };
 
   async function relayForeignUpgrade(req: Request, sid: string): Promise<ForeignWebSocket | null> {
-    const owner = ownerOfSession(sid);
-    if (!owner || owner === options.nodeId) return null;
-    // One hop only, as for polling.
-    if (req.headers.has(FORWARDED_BY_HEADER)) return null;
-    const address = await options.registry.lookup(owner);
-    if (!address) return null;
-    const incoming = new URL(req.url);
-    const target = `${address.replace(/^http/, "ws")}${incoming.pathname}${incoming.search}`;
+    const found = await locateForeignOwner(req, sid, options.nodeId, options.registry);
+    if (!found) return null;
+    const { owner } = found;
+    const target = found.target.replace(/^http/, "ws");
     const headers: Record<string, string> = {
       [FORWARD_SECRET_HEADER]: options.secret,
       [FORWARDED_BY_HEADER]: options.nodeId,

@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { Database } from "../../db/client.ts";
+import type { UserRow } from "../../db/schema.ts";
 import { TokenError, type TokenService } from "../auth/tokens.ts";
 import type { ChatMetrics } from "../metrics/chat-metrics.ts";
 import type { Principal } from "../services/conversations.ts";
@@ -15,7 +16,8 @@ import { unauthorized } from "./errors.ts";
 
 export const UNKNOWN_USER = "the user of this token no longer exists";
 
-export type AuthEnv = { Variables: { principal: Principal } };
+/** What an authenticated request carries: the principal, and the user row it was read from. */
+export type AuthEnv = { Variables: { principal: Principal; user: UserRow } };
 
 export const MISSING_BEARER = "missing bearer token (Authorization: Bearer <access token>)";
 
@@ -49,6 +51,7 @@ export function requireAuth(
       throw unauthorized(UNKNOWN_USER, ERROR_CODES.unknownUser);
     }
     c.set("principal", { user_id: user.id, organization_id: user.organizationId, role: user.role });
+    c.set("user", user);
     await next();
   };
 }

@@ -167,7 +167,13 @@ export interface StatusChange {
 const stampOnce = (col: typeof messages.sentAt) => sql`COALESCE(${col}, ${tstzPlaceholder("at")})`;
 
 /** The guarded UPDATE for one shape of status change, with placeholders `key`, `at`, `errorCode`, `errorMessage`, `whatsappMessageId`. */
-function buildAdvance(db: Queryable, status: MessageStatus, byId: boolean, setsChannelId: boolean) {
+function buildAdvance(
+  db: Queryable,
+  name: string,
+  status: MessageStatus,
+  byId: boolean,
+  setsChannelId: boolean,
+) {
   const set: Partial<Record<keyof MessageRow, unknown>> = { status };
   if (status === "failed") {
     set.failedAt = tstzPlaceholder("at");
@@ -187,7 +193,7 @@ function buildAdvance(db: Queryable, status: MessageStatus, byId: boolean, setsC
     .set(set as Partial<typeof messages.$inferInsert>)
     .where(and(key, inArray(messages.status, predecessors(status))))
     .returning()
-    .prepare(`advance_status_${status}`);
+    .prepare(name);
 }
 
 /**
@@ -202,9 +208,8 @@ export async function advanceStatus(
 ): Promise<MessageRow | null> {
   const byId = "id" in where;
   const setsChannelId = change.whatsappMessageId !== undefined && change.whatsappMessageId !== "";
-  const statement = prepared(db, `advance_status:${change.status}:${byId}:${setsChannelId}`, () =>
-    buildAdvance(db, change.status, byId, setsChannelId),
-  );
+  const name = `advance_status_${change.status}_${byId ? "id" : "wamid"}${setsChannelId ? "_channel_id" : ""}`;
+  const statement = prepared(db, name, () => buildAdvance(db, name, change.status, byId, setsChannelId));
   const [row] = await statement.execute({
     key: byId ? where.id : where.whatsappMessageId,
     at: change.at.toISOString(),

@@ -8,7 +8,7 @@ import { TokenBuckets } from "../../limits/token-bucket.ts";
 import { findUserByEmail, findUserById, toUserSummary } from "../../services/users.ts";
 import type { TokenResponse } from "../../shared/api.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
-import { HTTP_ERROR_CODES, HttpError, notFound, unauthorized } from "../errors.ts";
+import { HTTP_ERROR_CODES, HttpError, unauthorized } from "../errors.ts";
 import { clientAddress, readJsonObject, requireString } from "../validate.ts";
 
 export const LOGIN_FAILED = "invalid email or password";
@@ -74,11 +74,10 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
     return c.json(await issue(user));
   });
 
-  app.get("/me", requireAuth(ctx.tokens, ctx.metrics, ctx.database.db), async (c) => {
-    const user = await findUserById(db, c.get("principal").user_id);
-    if (!user) throw notFound("user");
-    return c.json({ user: toUserSummary(user) });
-  });
+  // requireAuth has just read the user: no second lookup.
+  app.get("/me", requireAuth(ctx.tokens, ctx.metrics, ctx.database.db), (c) =>
+    c.json({ user: toUserSummary(c.get("user")) }),
+  );
 
   return app;
 }
