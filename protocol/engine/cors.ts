@@ -31,6 +31,15 @@ async function allowedOrigin(rule: CorsOrigin, origin: string | null, req: Reque
   return rules.some((r) => matchesRule(origin, r)) ? origin : null;
 }
 
+/**
+ * True when the CORS headers computed for a request let a page of `origin` read the answer: their
+ * `Access-Control-Allow-Origin` is "*" or the origin itself.
+ */
+export function corsAllowsOrigin(headers: Record<string, string>, origin: string): boolean {
+  const allowed = headers["Access-Control-Allow-Origin"];
+  return allowed === "*" || allowed === origin;
+}
+
 /** True for a CORS preflight (an OPTIONS request). */
 export function isPreflight(req: Request): boolean {
   return req.method === "OPTIONS";

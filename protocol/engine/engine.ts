@@ -13,7 +13,7 @@ import type {
   PublishOptions,
   RawData,
 } from "./contract.ts";
-import { corsHeaders, isPreflight } from "./cors.ts";
+import { corsAllowsOrigin, corsHeaders, isPreflight } from "./cors.ts";
 import { Emitter } from "./emitter.ts";
 import {
   CloseReason,
@@ -27,6 +27,8 @@ import { HandshakeRequest } from "./handshake-request.ts";
 import { type ExtraHeaders, errorResponse, statusResponse } from "./http.ts";
 import { generateSessionId } from "./ids.ts";
 import {
+  type AllowRequest,
+  type AllowRequestCallback,
   type EngineOptions,
   type FallbackHandler,
   type ResolvedEngineOptions,
@@ -51,6 +53,7 @@ const WS_IDLE_TIMEOUT_MAX_S = 960;
 const NATIVE_BACKPRESSURE_FACTOR = 2;
 /** How long close() lets in-flight answers finish before cutting connections of a server it started. */
 const GRACEFUL_STOP_MS = 1000;
+const FORBIDDEN_MESSAGE = ENGINE_ERROR_MESSAGES[EngineErrorCode.FORBIDDEN];
 /** Valid characters of a header value (RFC 7230 field-vchar, SP and HTAB). */
 const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
@@ -269,12 +272,20 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
         extra,
       );
     }
-    const protocol = query.get("EIO");
-    if (protocol !== PROTOCOL_VERSION) {
+    // engine.io 6.6.13: every request of a session, upgrades included, must keep the session's revision.
+    if (query.get("EIO") !== PROTOCOL_VERSION) {
       return this.fail(
         req,
         EngineErrorCode.BAD_REQUEST,
-        { name: ErrorContextName.PROTOCOL_MISMATCH, protocol, previousProtocol: 4 },
+        { name: ErrorContextName.PROTOCOL_MISMATCH, protocol: 3, previousProtocol: 4 },
+        extra,
+      );
+    }
+    if (!this.originAllowedForSession(req, session, extra)) {
+      return this.fail(
+        req,
+        EngineErrorCode.FORBIDDEN,
+        { name: ErrorContextName.ORIGIN_NOT_ALLOWED, origin: req.headers.get("origin") },
         extra,
       );
     }
@@ -293,6 +304,11 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     transport: EngineTransportName,
     extra: ExtraHeaders,
   ): Response | undefined {
+    if (transport === "websocket" && session.hasWebSocket()) {
+      // engine.io accepts the websocket (101) and closes it at once: the session that upgraded, or
+      // is probing, stays as it is. See onWebSocketOpen.
+      if (server.upgrade(req, { data: { session: null, handshake: null, server } })) return undefined;
+    }
     if (transport !== "websocket" || !this.opts.allowUpgrades || !session.canUpgrade()) {
       return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: ErrorContextName.UPGRADE_REFUSED }, extra);
     }
@@ -384,22 +400,35 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   private async checkAllowRequest(req: Request): Promise<string | null> {
     const allow = this.opts.allowRequest;
     if (!allow) return null;
-    const forbidden = ENGINE_ERROR_MESSAGES[EngineErrorCode.FORBIDDEN];
     try {
-      const verdict = await allow(req);
-      if (verdict === true) return null;
-      return typeof verdict === "string" ? verdict : forbidden;
+      return await askAllowRequest(allow, req);
     } catch (err) {
       log.warn("allowRequest threw: handshake refused", { err });
-      return forbidden;
+      return FORBIDDEN_MESSAGE;
     }
+  }
+
+  /**
+   * A request of an existing session that carries an Origin must pass the CORS origin rule, the rule
+   * a browser applied to the handshake (`extra` holds its verdict, computed once per request);
+   * without CORS configured it must carry the handshake's own Origin, if that had one (a page's
+   * origin never changes within a session). No Origin header: not a browser page, allowed as at the
+   * handshake.
+   */
+  private originAllowedForSession(req: Request, session: EngineSession, extra: ExtraHeaders): boolean {
+    const origin = req.headers.get("origin");
+    if (origin === null) return true;
+    if (extra !== null) return corsAllowsOrigin(extra, origin);
+    const opened = session.request.headers.get("origin");
+    return opened === null || opened === origin;
   }
 
   private createPollingOptions(): PollingOptions {
     const compression = this.opts.httpCompression;
     return {
       maxHttpBufferSize: this.opts.maxHttpBufferSize,
-      bodyReadTimeout: this.opts.bodyReadTimeout,
+      httpRequestBodyTimeout: this.opts.httpRequestBodyTimeout,
+      maxBufferedChunks: this.opts.maxBufferedChunks,
       compressionThreshold: compression === false ? (false as const) : compression.threshold,
     };
   }
@@ -477,7 +506,9 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       return;
     }
     if (handshake === null) {
-      ws.close(WsCloseCode.UPGRADE_FAILED);
+      // A websocket for a session that already has one (see upgradeSession): closed without a code,
+      // as engine.io's ws does.
+      ws.close();
       return;
     }
     ws.data.handshake = null;
@@ -487,4 +518,27 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     ws.data.session = created;
     this.emit("connection", created);
   }
+}
+
+/**
+ * Runs `allowRequest` in whichever form it has (see `AllowRequest`): null when allowed, else the
+ * refusal message. Rejects when the hook throws or its Promise rejects.
+ */
+function askAllowRequest(allow: AllowRequest, req: Request): Promise<string | null> {
+  if (allow.length < 2) {
+    const unused: AllowRequestCallback = () => {};
+    return Promise.resolve(allow(req, unused)).then((verdict) => {
+      if (verdict === true) return null;
+      return typeof verdict === "string" && verdict !== "" ? verdict : FORBIDDEN_MESSAGE;
+    });
+  }
+  return new Promise<string | null>((resolve, reject) => {
+    const callback = (err: string | null | undefined, success: boolean) => {
+      if (success) resolve(null);
+      else resolve(typeof err === "string" && err !== "" ? err : FORBIDDEN_MESSAGE);
+    };
+    // A callback-style hook may still be async: its rejection refuses too.
+    const returned: unknown = allow(req, callback);
+    if (returned instanceof Promise) returned.catch(reject);
+  });
 }

@@ -39,6 +39,8 @@ export const ErrorContextName = {
   INVALID_ORIGIN: "INVALID_ORIGIN",
   ALLOW_REQUEST_ERROR: "ALLOW_REQUEST_ERROR",
   UPGRADE_REFUSED: "UPGRADE_REFUSED",
+  /** A request of an existing session carries an Origin the CORS rule does not allow (Switchboard's own check). */
+  ORIGIN_NOT_ALLOWED: "ORIGIN_NOT_ALLOWED",
 } as const;
 
 /** Why a session closed (the `close` event's first argument). */
@@ -64,8 +66,10 @@ export const TransportError = {
   INVALID_CONTENT: "invalid content",
   POLL_CLOSED_PREMATURELY: "poll connection closed prematurely",
   DATA_CLOSED_PREMATURELY: "data request connection closed prematurely",
-  /** A POST body did not arrive in full within `bodyReadTimeout` (no engine.io equivalent). */
-  DATA_TIMEOUT: "data request timed out",
+  /** A POST body did not arrive in full within `httpRequestBodyTimeout`. */
+  DATA_TIMEOUT: "http request timeout",
+  /** A POST body arrived in more than `maxBufferedChunks` pieces. */
+  TOO_MANY_CHUNKS: "too many chunks",
   INVALID_HEARTBEAT_DIRECTION: "invalid heartbeat direction",
   WEBSOCKET_ERROR: "websocket error",
 } as const;

@@ -10,6 +10,8 @@ export {
   WsCloseCode,
 } from "./errors.ts";
 export {
+  type AllowRequest,
+  type AllowRequestCallback,
   type AllowRequestResult,
   type CorsOptions,
   type CorsOrigin,

@@ -8,6 +8,23 @@ import type { EngineTransportName, ForeignWebSocket } from "./contract.ts";
 /** Result of `allowRequest`: `true` accepts; `false` refuses with "Forbidden"; a string refuses with that message. */
 export type AllowRequestResult = boolean | string;
 
+/**
+ * engine.io's verdict callback: `success` false refuses the handshake (403, code 4) with `err` as the
+ * message ("Forbidden" when empty); `success` true accepts it whatever `err` says.
+ */
+export type AllowRequestCallback = (err: string | null | undefined, success: boolean) => void;
+
+/**
+ * Decides whether a handshake may proceed, in either form, told apart by the parameters the
+ * function declares:
+ * - engine.io's `(req, callback)`: answers through `callback`, whatever it returns;
+ * - `(req) => verdict`: an `AllowRequestResult` returned directly or as a Promise.
+ * A hook that throws or rejects refuses the handshake (403, code 4 "Forbidden") and is logged.
+ * (One signature with a loose return type rather than a union, so both forms keep their parameter
+ * types when written inline.)
+ */
+export type AllowRequest = (req: Request, callback: AllowRequestCallback) => unknown;
+
 /** A CORS origin rule, as the `cors` package takes it. */
 export type CorsOrigin =
   | boolean
@@ -57,12 +74,18 @@ export interface EngineOptions {
   maxHttpBufferSize?: number;
   /**
    * Milliseconds a polling POST body may take to arrive in full, from the moment its request is
-   * routed. Bun has no total request deadline, so a body trickled in byte by byte would otherwise
-   * hold its connection forever; a slower one is answered 408 (with `Connection: close`) and its
-   * session closed with "transport error". Default `pingInterval + pingTimeout` (45000): the bound
-   * the heartbeat already puts on a session whose client cannot get a pong through.
+   * routed (engine.io 6.6.13's option). Bun has no total request deadline, so a body trickled in
+   * byte by byte would otherwise hold its connection forever; a slower one is answered 408 (with
+   * `Connection: close`) and its session closed with "transport error" ("http request timeout").
+   * Default 30000, as engine.io.
    */
-  bodyReadTimeout?: number;
+  httpRequestBodyTimeout?: number;
+  /**
+   * Most chunks one polling POST body may arrive in (engine.io 6.6.13's option): a body cut into
+   * more pieces is refused with 413 and its session closed ("too many chunks"), so a client cannot
+   * make the server hold thousands of tiny buffers. Default 10000, as engine.io.
+   */
+  maxBufferedChunks?: number;
   /** Transports clients may use. Default ["polling", "websocket"]. */
   transports?: readonly EngineTransportName[];
   /** Let polling sessions upgrade to websocket. Default true. */
@@ -71,7 +94,7 @@ export interface EngineOptions {
    * Decides whether a handshake (polling or websocket) is accepted; a refusal answers 403 with
    * `{"code":4,"message":"Forbidden"}` (or the returned message). Default: every handshake accepted.
    */
-  allowRequest?: (req: Request) => AllowRequestResult | Promise<AllowRequestResult>;
+  allowRequest?: AllowRequest;
   /** CORS for the polling transport (and error answers). Default off (no CORS headers). */
   cors?: CorsOptions | false;
   /** gzip/deflate of polling responses; `false` turns it off. Default on, threshold 1024 bytes. */
@@ -118,7 +141,8 @@ export interface ResolvedEngineOptions {
   pingTimeout: number;
   upgradeTimeout: number;
   maxHttpBufferSize: number;
-  bodyReadTimeout: number;
+  httpRequestBodyTimeout: number;
+  maxBufferedChunks: number;
   transports: readonly EngineTransportName[];
   allowUpgrades: boolean;
   allowRequest: EngineOptions["allowRequest"];
@@ -139,6 +163,8 @@ export const ENGINE_DEFAULTS = {
   pingTimeout: 20_000,
   upgradeTimeout: 10_000,
   maxHttpBufferSize: 1e6,
+  httpRequestBodyTimeout: 30_000,
+  maxBufferedChunks: 10_000,
   transports: ["polling", "websocket"] as readonly EngineTransportName[],
   allowUpgrades: true,
   httpCompressionThreshold: 1024,
@@ -157,16 +183,14 @@ function normalizePath(path: string): string {
 export function resolveOptions(opts: EngineOptions = {}): ResolvedEngineOptions {
   const d = ENGINE_DEFAULTS;
   const compression = opts.httpCompression ?? true;
-  const pingInterval = opts.pingInterval ?? d.pingInterval;
-  const pingTimeout = opts.pingTimeout ?? d.pingTimeout;
   return {
     path: normalizePath(opts.path ?? d.path),
-    pingInterval,
-    pingTimeout,
+    pingInterval: opts.pingInterval ?? d.pingInterval,
+    pingTimeout: opts.pingTimeout ?? d.pingTimeout,
     upgradeTimeout: opts.upgradeTimeout ?? d.upgradeTimeout,
     maxHttpBufferSize: opts.maxHttpBufferSize ?? d.maxHttpBufferSize,
-    // Derived, hence not in ENGINE_DEFAULTS: it follows the heartbeat it backs up.
-    bodyReadTimeout: opts.bodyReadTimeout ?? pingInterval + pingTimeout,
+    httpRequestBodyTimeout: opts.httpRequestBodyTimeout ?? d.httpRequestBodyTimeout,
+    maxBufferedChunks: opts.maxBufferedChunks ?? d.maxBufferedChunks,
     transports: opts.transports ?? d.transports,
     allowUpgrades: opts.allowUpgrades ?? d.allowUpgrades,
     allowRequest: opts.allowRequest,

@@ -362,6 +362,11 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   // ── upgrade ─────────────────────────────────────────────────────────────────────────────────
 
+  /** True when the session already runs over a websocket or is probing one. */
+  hasWebSocket(): boolean {
+    return this.transport.name === "websocket" || this.probe !== null;
+  }
+
   /** True when a websocket may start probing this session for an upgrade. */
   canUpgrade(): boolean {
     return this.phase === "open" && this.transport.name === "polling" && this.probe === null;

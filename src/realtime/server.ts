@@ -55,7 +55,12 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
   const allowed = new Set(ctx.config.corsOrigins);
   const io: ChatServer = new Server({
     ...extra,
-    cors: allowed.size > 0 ? { origin: [...allowed], credentials: true } : false,
+    // One origin rule for everything: CORS grants, and the engine's check of every request of a
+    // session (polling with a sid, upgrades), which follows the CORS rule.
+    cors: {
+      origin: (origin, req) => originAllowed(origin, req.headers.get("host"), allowed),
+      credentials: true,
+    },
     // Browsers do not apply CORS to websockets: check the Origin of every handshake ourselves.
     allowRequest: (req) =>
       originAllowed(req.headers.get("origin"), req.headers.get("host"), allowed) ? true : ORIGIN_REFUSED,

@@ -24,7 +24,9 @@ const BINARY_CONTENT_TYPE = "application/octet-stream";
 export interface PollingOptions {
   maxHttpBufferSize: number;
   /** Milliseconds a POST body may take to arrive in full. */
-  bodyReadTimeout: number;
+  httpRequestBodyTimeout: number;
+  /** Most chunks a POST body may arrive in. */
+  maxBufferedChunks: number;
   /** Smallest response that is compressed, or false when HTTP compression is off. */
   compressionThreshold: number | false;
 }
@@ -36,10 +38,11 @@ interface PendingPoll {
 }
 
 class PayloadTooLarge extends Error {}
+class TooManyChunks extends Error {}
 
 /** Why a body read was stopped before the body ended (the abort reason of its signal). */
 const BodyReadAbort = {
-  /** `bodyReadTimeout` passed. */
+  /** `httpRequestBodyTimeout` passed. */
   TIMEOUT: "timeout",
   /** The transport closed or was replaced by a websocket. */
   TRANSPORT_CLOSED: "transport closed",
@@ -53,10 +56,16 @@ class BodyReadAborted extends Error {
 }
 
 /**
- * Reads a request body as text, refusing more than `limit` bytes without buffering them. Aborting
- * `signal` (with a `BodyReadAbort` reason) cancels the reader and rejects with `BodyReadAborted`.
+ * Reads a request body as text, refusing more than `limit` bytes or `maxChunks` pieces without
+ * buffering them. Aborting `signal` (with a `BodyReadAbort` reason) cancels the reader and rejects
+ * with `BodyReadAborted`.
  */
-async function readBody(req: Request, limit: number, signal: AbortSignal): Promise<string> {
+async function readBody(
+  req: Request,
+  limit: number,
+  maxChunks: number,
+  signal: AbortSignal,
+): Promise<string> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > limit) throw new PayloadTooLarge();
   if (!req.body) return "";
@@ -79,6 +88,10 @@ async function readBody(req: Request, limit: number, signal: AbortSignal): Promi
         throw new PayloadTooLarge();
       }
       chunks.push(value);
+      if (chunks.length > maxChunks) {
+        cancel();
+        throw new TooManyChunks();
+      }
     }
     // Not fatal: invalid UTF-8 becomes U+FFFD and the packet decoder judges what is left.
     return new TextDecoder().decode(Buffer.concat(chunks, total));
@@ -143,10 +156,11 @@ export class PollingTransport implements Transport {
     }
     const bodyRead = new AbortController();
     this.bodyRead = bodyRead;
-    const deadline = setTimeout(() => bodyRead.abort(BodyReadAbort.TIMEOUT), this.opts.bodyReadTimeout);
+    const { httpRequestBodyTimeout, maxHttpBufferSize, maxBufferedChunks } = this.opts;
+    const deadline = setTimeout(() => bodyRead.abort(BodyReadAbort.TIMEOUT), httpRequestBodyTimeout);
     let body: string;
     try {
-      body = await readBody(req, this.opts.maxHttpBufferSize, bodyRead.signal);
+      body = await readBody(req, maxHttpBufferSize, maxBufferedChunks, bodyRead.signal);
     } catch (err) {
       return this.refuseData(err, headers);
     } finally {
@@ -155,12 +169,21 @@ export class PollingTransport implements Transport {
     }
     for (const packet of decodePollingPayload(body)) {
       if (packet.type === PacketType.CLOSE) {
-        this.owner.onTransportClose();
+        this.onClientClose();
         break;
       }
       this.owner.onPacket(packet.type, packet.data);
     }
     return ackResponse(req, headers);
+  }
+
+  /**
+   * The client sent a close packet: a GET still waiting is answered with a noop (not a close packet,
+   * the client is already closing), then the session closes, as engine.io does.
+   */
+  private onClientClose(): void {
+    if (this.pending !== null) this.send([ENCODED_NOOP], false);
+    this.owner.onTransportClose();
   }
 
   /** The answer to a POST whose body could not be read, after telling the session (unless it is gone). */
@@ -174,6 +197,10 @@ export class PollingTransport implements Transport {
     }
     if (err instanceof PayloadTooLarge) {
       this.owner.onTransportError(TransportError.PAYLOAD_TOO_LARGE);
+      return statusResponse(HTTP_PAYLOAD_TOO_LARGE, headers, true);
+    }
+    if (err instanceof TooManyChunks) {
+      this.owner.onTransportError(TransportError.TOO_MANY_CHUNKS);
       return statusResponse(HTTP_PAYLOAD_TOO_LARGE, headers, true);
     }
     this.owner.onTransportError(TransportError.DATA_CLOSED_PREMATURELY);

@@ -1,6 +1,6 @@
 /**
  * Slow ("slowloris") polling POST bodies, over raw TCP: a body that trickles in is cut off with an
- * answer and a closed connection once its session ends or `bodyReadTimeout` passes, so it cannot
+ * answer and a closed connection once its session ends or `httpRequestBodyTimeout` passes, so it cannot
  * hold a connection for as long as the client keeps dripping.
  */
 import { afterAll, describe, expect, test } from "bun:test";
@@ -75,10 +75,10 @@ async function openSession(t: TestEngine): Promise<{ sid: string; socket: Engine
 
 describe("engine polling: slow POST bodies", () => {
   // The heartbeat stays out of the way here (10 s): only the body deadline and explicit closes act.
-  const t = startEngine({ pingInterval: 10_000, pingTimeout: 10_000, bodyReadTimeout: 400 });
+  const t = startEngine({ pingInterval: 10_000, pingTimeout: 10_000, httpRequestBodyTimeout: 400 });
   afterAll(() => t.close());
 
-  test("a body still trickling at bodyReadTimeout is answered 408 with Connection: close; the session closes with 'transport error'", async () => {
+  test("a body still trickling at httpRequestBodyTimeout is answered 408 with Connection: close; the session closes with 'transport error'", async () => {
     const { sid, socket } = await openSession(t);
     const closed = nextClose(socket);
     const slow = await TricklingPost.start(t, sid);
@@ -88,7 +88,7 @@ describe("engine polling: slow POST bodies", () => {
       expect(headers).toContain("connection: close");
       const { reason, description } = await closed;
       expect(reason).toBe("transport error");
-      expect((description as Error).message).toBe("data request timed out");
+      expect((description as Error).message).toBe("http request timeout");
       expect(t.engine.clients.has(sid)).toBe(false);
     } finally {
       slow.stop();
@@ -174,7 +174,7 @@ describe("engine polling: slow POST bodies", () => {
     }
   });
 
-  test("a body that arrives within bodyReadTimeout, however slowly, is delivered and answered ok", async () => {
+  test("a body that arrives within httpRequestBodyTimeout, however slowly, is delivered and answered ok", async () => {
     const { sid, socket } = await openSession(t);
     const got: RawData[] = [];
     socket.on("message", (d) => got.push(d));
@@ -197,7 +197,7 @@ describe("engine polling: slow POST bodies", () => {
 
 describe("engine polling: slow POST bodies and the heartbeat", () => {
   // The body deadline stays out of the way here (10 s): only the heartbeat closes the session.
-  const t = startEngine({ pingInterval: 100, pingTimeout: 100, bodyReadTimeout: 10_000 });
+  const t = startEngine({ pingInterval: 100, pingTimeout: 100, httpRequestBodyTimeout: 10_000 });
   afterAll(() => t.close());
 
   test("a session lost to 'ping timeout' while its POST body trickles cuts that body off with a 400", async () => {
@@ -216,10 +216,35 @@ describe("engine polling: slow POST bodies and the heartbeat", () => {
   });
 });
 
-describe("engine option bodyReadTimeout", () => {
-  test("defaults to pingInterval + pingTimeout, follows them, and can be set", () => {
-    expect(new Engine().opts.bodyReadTimeout).toBe(45_000);
-    expect(new Engine({ pingInterval: 300, pingTimeout: 200 }).opts.bodyReadTimeout).toBe(500);
-    expect(new Engine({ pingInterval: 300, bodyReadTimeout: 5000 }).opts.bodyReadTimeout).toBe(5000);
+describe("engine polling: maxBufferedChunks", () => {
+  const t = startEngine({ pingInterval: 10_000, pingTimeout: 10_000, maxBufferedChunks: 5 });
+  afterAll(() => t.close());
+
+  test("a body cut into more chunks than maxBufferedChunks is answered 413; the session closes with 'too many chunks'", async () => {
+    const { sid, socket } = await openSession(t);
+    const closed = nextClose(socket);
+    // One byte every DRIP_EVERY_MS: each arrives as a chunk of its own.
+    const slow = await TricklingPost.start(t, sid);
+    try {
+      const { status, headers } = await slow.answer();
+      expect(status).toBe(413);
+      expect(headers).toContain("connection: close");
+      const { reason, description } = await closed;
+      expect(reason).toBe("transport error");
+      expect((description as Error).message).toBe("too many chunks");
+    } finally {
+      slow.stop();
+    }
+  });
+
+  test("defaults to engine.io's 10000", () => {
+    expect(new Engine().opts.maxBufferedChunks).toBe(10_000);
+  });
+});
+
+describe("engine option httpRequestBodyTimeout", () => {
+  test("defaults to engine.io's 30 s and can be set", () => {
+    expect(new Engine().opts.httpRequestBodyTimeout).toBe(30_000);
+    expect(new Engine({ httpRequestBodyTimeout: 5000 }).opts.httpRequestBodyTimeout).toBe(5000);
   });
 });

@@ -94,11 +94,13 @@ describe("engine websocket transport", () => {
     await client.waitClosed();
   });
 
-  test("an upgrade request for a websocket session is refused", async () => {
+  test("a second websocket for a websocket session is accepted and closed at once, as engine.io does", async () => {
     const { client, socket } = await openWs(t);
     const second = new WsClient(t.url({ transport: "websocket", sid: socket.id }, "ws"));
-    expect(await second.opened.then(() => "open").catch(() => "refused")).toBe("refused");
+    await second.opened;
+    await second.waitClosed();
     expect(socket.state).toBe("open");
+    expect(socket.transportName).toBe("websocket");
     client.close();
   });
 });
