@@ -41,11 +41,43 @@ export interface EngineHandshakeRequest {
   readonly remoteAddress: string;
 }
 
+/** Engine.IO packet type names, as engine.io's packet objects carry them. */
+export type EnginePacketType = "open" | "close" | "ping" | "pong" | "message" | "upgrade" | "noop" | "error";
+
+/**
+ * One packet as engine.io's `packet` / `packetCreate` events show it. Built only when someone
+ * listens: the hot path never allocates these.
+ */
+export interface EnginePacket {
+  type: EnginePacketType;
+  /** Absent for packets without a payload (ping, pong, noop). */
+  data?: RawData;
+  /** Outgoing packets only. */
+  options?: { compress: boolean };
+}
+
+/** The transport a session runs on (engine.io's `socket.transport`), as far as users may see it. */
+export interface EngineTransport {
+  readonly name: EngineTransportName;
+}
+
+/** A session's events, as engine.io's `Socket` emits them. */
 export interface EngineSocketEvents {
+  /** A message packet's payload arrived. */
   message: (data: RawData) => void;
+  /** Alias of `message` (engine.io emits both). */
+  data: (data: RawData) => void;
+  /** Any packet arrived from the client (before it is handled). */
+  packet: (packet: EnginePacket) => void;
+  /** A packet is about to be sent (also each packet of a broadcast this session receives). */
+  packetCreate: (packet: EnginePacket) => void;
+  /** The client answered a ping. */
+  heartbeat: () => void;
   close: (reason: EngineCloseReason, description?: unknown) => void;
+  /** A websocket answered the upgrade probe (`2probe`): the switch is under way. */
+  upgrading: (transport: EngineTransport) => void;
   /** The transport switched from polling to websocket (after the `5` upgrade packet). */
-  upgrade: () => void;
+  upgrade: (transport: EngineTransport) => void;
   /** The outgoing buffer was flushed to the transport. */
   drain: () => void;
   error: (err: Error) => void;
@@ -56,6 +88,8 @@ export interface EngineSocket {
   readonly id: string;
   readonly state: EngineSocketState;
   readonly transportName: EngineTransportName;
+  /** The current transport (engine.io's `socket.conn.transport`): `transport.name` is `transportName`. */
+  readonly transport: EngineTransport;
   readonly request: EngineHandshakeRequest;
   /** True when a send now would be written at once (used by `volatile`). */
   readonly writable: boolean;

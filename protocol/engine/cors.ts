@@ -35,7 +35,7 @@ async function allowedOrigin(rule: CorsOrigin, origin: string | null, req: Reque
  * True when the CORS headers computed for a request let a page of `origin` read the answer: their
  * `Access-Control-Allow-Origin` is "*" or the origin itself.
  */
-export function corsAllowsOrigin(headers: Record<string, string>, origin: string): boolean {
+export function corsAllowsOrigin(headers: Readonly<Record<string, unknown>>, origin: string): boolean {
   const allowed = headers["Access-Control-Allow-Origin"];
   return allowed === "*" || allowed === origin;
 }

@@ -76,6 +76,12 @@ export class Emitter<Events extends EventMap<Events>> {
     return typeof existing === "function" ? 1 : existing.length;
   }
 
+  /** True when `event` has a listener: one property read, for events whose arguments cost to build. */
+  protected hasListener(event: keyof Events & string): boolean {
+    const events = this._events;
+    return events !== undefined && events[event] !== undefined;
+  }
+
   /**
    * Calls the listeners of `event`; returns whether there were any. A throwing listener does not
    * stop the others: its error is reported through `onListenerError`.

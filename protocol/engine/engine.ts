@@ -24,7 +24,7 @@ import {
 } from "./errors.ts";
 import { Fanout } from "./fanout.ts";
 import { HandshakeRequest } from "./handshake-request.ts";
-import { type ExtraHeaders, errorResponse, statusResponse } from "./http.ts";
+import { type ExtraHeaders, errorResponse, headersFrom, statusResponse } from "./http.ts";
 import { generateSessionId } from "./ids.ts";
 import {
   type AllowRequest,
@@ -64,9 +64,19 @@ export interface ConnectionErrorEvent {
   context: Record<string, unknown>;
 }
 
+/** Response headers a listener may add to or change (a list is one header line per value). */
+export type ResponseHeaders = Record<string, string | readonly string[]>;
+
+/** The engine's events, as engine.io's server emits them. */
 export interface EngineEvents {
+  /** A session was opened (after its open packet was queued). */
   connection: (socket: EngineSocket) => void;
+  /** A request was refused; `code` and `message` are the answer's, `context` says why. */
   connection_error: (err: ConnectionErrorEvent) => void;
+  /** A handshake is about to be answered (polling 200 or websocket 101): add headers (cookies). */
+  initial_headers: (headers: ResponseHeaders, req: Request) => void;
+  /** Any successful answer is about to be written (handshakes included). */
+  headers: (headers: ResponseHeaders, req: Request) => void;
 }
 
 /** What `handler()` returns: spread it into `Bun.serve`. */
@@ -183,6 +193,14 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     for (const topic of session.topicList()) this.fanout.unsubscribePolling(topic, session);
   }
 
+  watchPackets(session: EngineSession, watching: boolean): void {
+    this.fanout.watchPackets(session, watching);
+  }
+
+  watchedTopic(topic: string, session: EngineSession, joined: boolean): void {
+    this.fanout.watchTopic(topic, session, joined);
+  }
+
   pollingSubscribe(topic: string, session: EngineSession): void {
     this.fanout.subscribePolling(topic, session);
   }
@@ -292,8 +310,9 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     if (upgrade) return this.upgradeSession(req, server, session, transport, extra);
     const polling = session.pollingTransport;
     if (!polling) return statusResponse(HTTP_METHOD_NOT_HANDLED, extra);
-    if (req.method === "GET") return polling.onPoll(req, server as Server<unknown>, extra);
-    if (req.method === "POST") return polling.onData(req, extra);
+    if (req.method === "GET")
+      return polling.onPoll(req, server as Server<unknown>, this.answerHeaders(req, extra, false));
+    if (req.method === "POST") return polling.onData(req, this.answerHeaders(req, extra, false));
     return statusResponse(HTTP_METHOD_NOT_HANDLED, extra);
   }
 
@@ -307,13 +326,16 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     if (transport === "websocket" && session.hasWebSocket()) {
       // engine.io accepts the websocket (101) and closes it at once: the session that upgraded, or
       // is probing, stays as it is. See onWebSocketOpen.
-      if (server.upgrade(req, { data: { session: null, handshake: null, server } })) return undefined;
+      const headers = this.upgradeHeaders(req, false);
+      if (server.upgrade(req, { headers, data: { session: null, handshake: null, server } }))
+        return undefined;
     }
     if (transport !== "websocket" || !this.opts.allowUpgrades || !session.canUpgrade()) {
       return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: ErrorContextName.UPGRADE_REFUSED }, extra);
     }
     this.adoptServer(server);
-    if (server.upgrade(req, { data: { session, handshake: null, server } })) return undefined;
+    const headers = this.upgradeHeaders(req, false);
+    if (server.upgrade(req, { headers, data: { session, handshake: null, server } })) return undefined;
     return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: ErrorContextName.UPGRADE_REFUSED }, extra);
   }
 
@@ -376,7 +398,8 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     );
     if (transport === "websocket") {
       this.adoptServer(server);
-      if (server.upgrade(req, { data: { session: null, handshake: { id, request }, server } }))
+      const headers = this.upgradeHeaders(req, true);
+      if (server.upgrade(req, { headers, data: { session: null, handshake: { id, request }, server } }))
         return undefined;
       return this.fail(
         req,
@@ -391,9 +414,27 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       (owner) => new PollingTransport(owner, this.pollingOptions),
     );
     const polling = session.pollingTransport!;
-    const response = polling.onPoll(req, server as Server<unknown>, extra);
+    const response = polling.onPoll(req, server as Server<unknown>, this.answerHeaders(req, extra, true));
     this.emit("connection", session);
     return response;
+  }
+
+  /**
+   * The headers of a successful answer: `extra` (CORS), plus what `initial_headers` (handshakes
+   * only) and `headers` listeners add to it, as engine.io lets them. Untouched when nobody listens.
+   */
+  private answerHeaders(req: Request, extra: ExtraHeaders, initial: boolean): ExtraHeaders {
+    if (!this.hasListener("headers") && !(initial && this.hasListener("initial_headers"))) return extra;
+    const headers: Record<string, string | readonly string[]> = { ...extra };
+    if (initial) this.emit("initial_headers", headers, req);
+    this.emit("headers", headers, req);
+    return headers;
+  }
+
+  /** Headers for a websocket's 101 answer: only what `initial_headers` / `headers` listeners set. */
+  private upgradeHeaders(req: Request, initial: boolean): Headers | undefined {
+    const headers = this.answerHeaders(req, null, initial);
+    return headers === null ? undefined : headersFrom(headers);
   }
 
   /** null when allowed, else the refusal message. */

@@ -19,6 +19,11 @@ export interface FanoutOptions {
 export class Fanout {
   /** Polling sessions by topic (websocket sessions are subscribed natively). */
   private readonly pollingTopics = new Map<string, Set<EngineSession>>();
+  /**
+   * Sessions with a `packetCreate` listener, by topic: a native publish never passes through a
+   * session, so these are told of it one by one. Empty unless someone listens (the admin UI does).
+   */
+  private readonly watchedTopics = new Map<string, Set<EngineSession>>();
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private publishedSinceSweep = false;
   /** Bytes natively published since the last check (what one receiver may have had to take). */
@@ -40,11 +45,28 @@ export class Fanout {
     const compress = options?.compress !== false;
     const except = options?.except as EngineSession | undefined;
     const servers = this.servers();
-    if (servers.length > 0) this.publishNative(servers, topic, encoded, compress, except);
+    if (servers.length > 0) {
+      this.publishNative(servers, topic, encoded, compress, except);
+      if (this.watchedTopics.size > 0) this.reportNative(topic, encoded, compress, except);
+    }
     const polling = this.pollingTopics.get(topic);
     if (polling) {
       // Deleting the visited entry (a slow client closing) is safe while iterating a Set.
       for (const session of polling) if (session !== except) session.sendEncoded(encoded, compress);
+    }
+  }
+
+  /** `packetCreate` on the watched websocket sessions a native publish reached (polling ones report their own). */
+  private reportNative(
+    topic: string,
+    encoded: readonly OutPacket[],
+    compress: boolean,
+    except: EngineSession | undefined,
+  ): void {
+    const watched = this.watchedTopics.get(topic);
+    if (!watched) return;
+    for (const session of watched) {
+      if (session !== except && session.nativeSocket !== null) session.notePublished(encoded, compress);
     }
   }
 
@@ -94,6 +116,22 @@ export class Fanout {
     const set = this.pollingTopics.get(topic);
     if (!set?.delete(session)) return;
     if (set.size === 0) this.pollingTopics.delete(topic);
+  }
+
+  /** `session` gained (`watching`) or lost its `packetCreate` listeners: index or drop its topics. */
+  watchPackets(session: EngineSession, watching: boolean): void {
+    for (const topic of session.topicList()) this.watchTopic(topic, session, watching);
+  }
+
+  watchTopic(topic: string, session: EngineSession, joined: boolean): void {
+    let set = this.watchedTopics.get(topic);
+    if (joined) {
+      if (!set) {
+        set = new Set();
+        this.watchedTopics.set(topic, set);
+      }
+      set.add(session);
+    } else if (set?.delete(session) && set.size === 0) this.watchedTopics.delete(topic);
   }
 
   /** A websocket session exists: start the periodic send-buffer check. */

@@ -5,7 +5,22 @@
 import { deflateSync } from "node:zlib";
 import { ENGINE_ERROR_MESSAGES, type EngineErrorCode, httpStatusOf } from "./errors.ts";
 
-export type ExtraHeaders = Record<string, string> | null;
+/**
+ * Headers the engine adds to an answer: CORS, and what `headers` / `initial_headers` listeners set
+ * (a list is one header line per value, as `Set-Cookie` needs).
+ */
+export type ExtraHeaders = Record<string, string | readonly string[]> | null;
+
+/** `extra` as a Headers object. */
+export function headersFrom(extra: ExtraHeaders): Headers {
+  const headers = new Headers();
+  if (extra === null) return headers;
+  for (const [name, value] of Object.entries(extra)) {
+    if (typeof value === "string") headers.set(name, value);
+    else for (const v of value) headers.append(name, v);
+  }
+  return headers;
+}
 
 const CONTENT_TYPE_TEXT = "text/plain; charset=UTF-8";
 /** text/html, not text/plain: some user agents offer a download dialog for text/plain (engine.io GH-43). */
@@ -13,7 +28,7 @@ const CONTENT_TYPE_ACK = "text/html";
 const CONTENT_TYPE_JSON = "application/json";
 
 function baseHeaders(req: Request, extra: ExtraHeaders): Headers {
-  const headers = new Headers(extra ?? undefined);
+  const headers = headersFrom(extra);
   const ua = req.headers.get("user-agent");
   // Old IE blocks the polling response as XSS without this (socket.io#1333).
   if (ua && (ua.includes(";MSIE") || ua.includes("Trident/"))) headers.set("X-XSS-Protection", "0");
@@ -31,7 +46,7 @@ export function errorResponse(
   message?: string,
   closeConnection = false,
 ): Response {
-  const headers = new Headers(extra ?? undefined);
+  const headers = headersFrom(extra);
   headers.set("Content-Type", CONTENT_TYPE_JSON);
   if (closeConnection) headers.set("Connection", "close");
   const body = JSON.stringify({ code, message: message ?? ENGINE_ERROR_MESSAGES[code] });
@@ -45,7 +60,7 @@ export function errorResponse(
  * as the client trickles it in.
  */
 export function statusResponse(status: number, extra: ExtraHeaders, closeConnection = false): Response {
-  const headers = new Headers(extra ?? undefined);
+  const headers = headersFrom(extra);
   if (closeConnection) headers.set("Connection", "close");
   return new Response(null, { status, headers });
 }

@@ -1,7 +1,13 @@
 /** The Engine.IO v4 server: `new Engine(opts)`, like the engine.io package, on Bun.serve. */
 
 export type * from "./contract.ts";
-export { type ConnectionErrorEvent, Engine, type EngineEvents, type EngineHandler } from "./engine.ts";
+export {
+  type ConnectionErrorEvent,
+  Engine,
+  type EngineEvents,
+  type EngineHandler,
+  type ResponseHeaders,
+} from "./engine.ts";
 export {
   CloseReason,
   ENGINE_ERROR_MESSAGES,

@@ -3,7 +3,7 @@
  * frame, or raw bytes on a binary frame; only polling pays for `\x1e` joins and base64.
  * See docs/engine.io-protocol/v4-current.md.
  */
-import type { RawData } from "./contract.ts";
+import type { EnginePacket, EnginePacketType, RawData } from "./contract.ts";
 
 /** Packet types as their wire digit. */
 export const PacketType = {
@@ -94,4 +94,30 @@ export function decodePollingPayload(payload: string): DecodedPacket[] {
     if (packet.type === -1) break;
   }
   return packets;
+}
+
+const PACKET_NAMES: readonly EnginePacketType[] = [
+  "open",
+  "close",
+  "ping",
+  "pong",
+  "message",
+  "upgrade",
+  "noop",
+];
+
+/** An outgoing packet as engine.io's `packetCreate` event shows it. */
+export function describeOutPacket(packet: OutPacket, compress: boolean): EnginePacket {
+  if (typeof packet !== "string") return { type: "message", data: packet, options: { compress } };
+  const type = PACKET_NAMES[packet.charCodeAt(0) - DIGIT_ZERO] ?? "error";
+  return packet.length > 1
+    ? { type, data: packet.slice(1), options: { compress } }
+    : { type, options: { compress } };
+}
+
+/** An incoming packet as engine.io's `packet` event shows it (-1: engine.io's parser error packet). */
+export function describeInPacket(type: PacketType | -1, data: RawData): EnginePacket {
+  if (type === -1) return { type: "error", data: "parser error" };
+  const name = PACKET_NAMES[type] ?? "error";
+  return typeof data === "string" && data === "" ? { type: name } : { type: name, data };
 }

@@ -11,6 +11,7 @@ import type {
   EngineSocket,
   EngineSocketEvents,
   EngineSocketState,
+  EngineTransport,
   EngineTransportName,
   ForeignWebSocket,
   RawData,
@@ -21,6 +22,8 @@ import { CloseReason, TransportError, WsCloseCode } from "./errors.ts";
 import type { ResolvedEngineOptions } from "./options.ts";
 import {
   decodeTextPacket,
+  describeInPacket,
+  describeOutPacket,
   ENCODED_CLOSE,
   ENCODED_NOOP,
   ENCODED_PING,
@@ -54,6 +57,13 @@ export interface SessionHost {
   readonly opts: ResolvedEngineOptions;
   /** The session is closed: forget it. */
   onSessionClosed(session: EngineSession): void;
+  /**
+   * The session gained its first (`watching` true) or lost its last `packetCreate` listener: the
+   * engine then tells it of the broadcasts it receives natively, which never pass through it.
+   */
+  watchPackets(session: EngineSession, watching: boolean): void;
+  /** A watched session joined or left a topic. */
+  watchedTopic(topic: string, session: EngineSession, joined: boolean): void;
   /** Track a polling session's topic membership (websocket ones are native). */
   pollingSubscribe(topic: string, session: EngineSession): void;
   pollingUnsubscribe(topic: string, session: EngineSession): void;
@@ -86,7 +96,8 @@ function upgradeTimeoutTick(session: EngineSession): void {
 export class EngineSession extends Emitter<EngineSocketEvents> implements EngineSocket, TransportOwner {
   private phase: SessionPhase = "opening";
   private receiver: EngineReceiver | null = null;
-  private transport: AnyTransport;
+  /** The transport carrying the session now (`transport` shows it to users). */
+  private current: AnyTransport;
   /** The websocket being probed for an upgrade, with its timeout. */
   private probe: WebSocketTransport<EngineWsData> | null = null;
   private probeTimer: ReturnType<typeof setTimeout> | null = null;
@@ -107,6 +118,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
    */
   private topics: string | Set<string> | null = null;
   private closeReason: EngineCloseReason = CloseReason.FORCED_CLOSE;
+  /** The engine reports native broadcasts to this session (it has a `packetCreate` listener). */
+  private watched = false;
 
   constructor(
     readonly id: string,
@@ -115,7 +128,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     private readonly host: SessionHost,
   ) {
     super();
-    this.transport = makeTransport(this);
+    this.current = makeTransport(this);
   }
 
   get state(): EngineSocketState {
@@ -128,7 +141,11 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   }
 
   get transportName(): EngineTransportName {
-    return this.transport.name;
+    return this.current.name;
+  }
+
+  get transport(): EngineTransport {
+    return this.current;
   }
 
   /**
@@ -137,19 +154,19 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
    */
   get writable(): boolean {
     if (this.phase !== "open" && this.phase !== "upgrading") return false;
-    const transport = this.transport;
+    const transport = this.current;
     if (transport.name === "websocket") return transport.writable && transport.ws.getBufferedAmount() === 0;
     return transport.writable;
   }
 
   /** The polling transport while the session polls (the engine routes GET and POST to it). */
   get pollingTransport(): PollingTransport | null {
-    return this.transport.name === "polling" ? this.transport : null;
+    return this.current.name === "polling" ? this.current : null;
   }
 
   /** The websocket to publish from when this session is the `except` of a publish. */
   get nativeSocket(): ServerWebSocket<EngineWsData> | null {
-    return this.phase === "open" && this.transport.name === "websocket" ? this.transport.ws : null;
+    return this.phase === "open" && this.current.name === "websocket" ? this.current.ws : null;
   }
 
   /** Sends the open packet and starts the heartbeat. `upgrades` are the transports it may move to. */
@@ -164,10 +181,10 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
       pingTimeout,
       maxPayload: maxHttpBufferSize,
     });
-    if (log.debugEnabled) log.debug("session opened", { sid: this.id, transport: this.transport.name });
+    if (log.debugEnabled) log.debug("session opened", { sid: this.id, transport: this.current.name });
     this.sendPacket(`0${handshake}`, false);
     this.timer = setTimeout(heartbeatTick, pingInterval, this);
-    if (this.transport.name === "websocket") this.host.onWebSocketSession();
+    if (this.current.name === "websocket") this.host.onWebSocketSession();
   }
 
   // ── outgoing ────────────────────────────────────────────────────────────────────────────────
@@ -184,6 +201,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   /** Queues packets that are already encoded (a publish encodes once for every receiver). */
   sendEncoded(packets: readonly OutPacket[], compress: boolean): void {
     if (this.phase === "closing" || this.phase === "closed") return;
+    if (this.hasListener("packetCreate")) this.notePublished(packets, compress);
     if (this.canWriteDirectly()) {
       this.writeAllDirect(packets, compress);
       return;
@@ -194,6 +212,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   private sendPacket(packet: OutPacket, compress: boolean): void {
     if (this.phase === "closing" || this.phase === "closed") return;
+    if (this.hasListener("packetCreate")) this.emit("packetCreate", describeOutPacket(packet, compress));
     if (this.canWriteDirectly()) {
       this.writeDirect(packet, compress);
       return;
@@ -201,14 +220,22 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     if (this.enqueue(packet, compress)) this.flush();
   }
 
+  /**
+   * `packetCreate` for packets sent to this session: its own sends, and the broadcasts it receives
+   * through a native publish (the engine calls this for those, see `watchPackets`).
+   */
+  notePublished(packets: readonly OutPacket[], compress: boolean): void {
+    for (const packet of packets) this.emit("packetCreate", describeOutPacket(packet, compress));
+  }
+
   /** A websocket session with nothing queued writes straight to the socket: the hot path. */
   private canWriteDirectly(): boolean {
-    return this.transport.name === "websocket" && this.phase === "open" && this.buffer === null;
+    return this.current.name === "websocket" && this.phase === "open" && this.buffer === null;
   }
 
   /** Writes one frame to the websocket; false when that closed the session as a slow client. */
   private writeDirect(packet: OutPacket, compress: boolean): boolean {
-    const ws = this.transport as WebSocketTransport<EngineWsData>;
+    const ws = this.current as WebSocketTransport<EngineWsData>;
     if (ws.write(packet, compress) === SendStatus.OVER_LIMIT) {
       this.closeSlowClient();
       return false;
@@ -238,16 +265,16 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   /** Hands the write buffer to the transport when it can take it. */
   private flush(): void {
     const packets = this.buffer;
-    if (this.phase === "closed" || packets === null || !this.transport.writable) return;
+    if (this.phase === "closed" || packets === null || !this.current.writable) return;
     const compress = this.bufferCompress;
     this.buffer = null;
     this.bufferedBytes = 0;
     this.bufferCompress = false;
-    if (this.transport.name === "websocket") {
+    if (this.current.name === "websocket") {
       this.writeAllDirect(packets, compress);
       return;
     }
-    this.transport.send(packets, compress);
+    this.current.send(packets, compress);
     this.emit("drain");
   }
 
@@ -274,6 +301,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   onPacket(type: PacketType | -1, data: RawData): void {
     if (this.phase !== "open" && this.phase !== "upgrading") return;
+    if (this.hasListener("packet")) this.emit("packet", describeInPacket(type, data));
     // Any packet proves the client alive: extend the pong wait once, as engine.io does.
     if (this.awaitingPong && !this.pongWaitExtended && type !== PacketType.PONG) {
       this.timer?.refresh();
@@ -282,12 +310,14 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     switch (type) {
       case PacketType.MESSAGE:
         this.receiver?.onEngineMessage(data);
+        this.emit("data", data);
         this.emit("message", data);
         return;
       case PacketType.PONG:
         if (!this.awaitingPong) return;
         this.awaitingPong = false;
         this.restartTimer(this.host.opts.pingInterval);
+        this.emit("heartbeat");
         return;
       case PacketType.PING:
         // In v4 only the server pings.
@@ -323,13 +353,13 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
         this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
         return;
       }
-      this.transport.send([ENCODED_CLOSE], false);
+      this.current.send([ENCODED_CLOSE], false);
       this.finalize(this.closeReason);
       return;
     }
     if (this.phase === "upgrading" && this.probeConfirmed && this.buffer === null) {
       // The client is switching: end its poll at once instead of holding it for a ping interval.
-      this.transport.send([ENCODED_NOOP], false);
+      this.current.send([ENCODED_NOOP], false);
       return;
     }
     this.flush();
@@ -364,12 +394,12 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   /** True when the session already runs over a websocket or is probing one. */
   hasWebSocket(): boolean {
-    return this.transport.name === "websocket" || this.probe !== null;
+    return this.current.name === "websocket" || this.probe !== null;
   }
 
   /** True when a websocket may start probing this session for an upgrade. */
   canUpgrade(): boolean {
-    return this.phase === "open" && this.transport.name === "polling" && this.probe === null;
+    return this.phase === "open" && this.current.name === "polling" && this.probe === null;
   }
 
   /** A websocket with this session's id connected: it probes until the client sends `5`. */
@@ -383,7 +413,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   /** A frame on a websocket of this session: the main transport, or the upgrade probe. */
   onWebSocketMessage(ws: ServerWebSocket<EngineWsData>, message: string | Uint8Array): void {
-    if (this.transport.name === "websocket" && this.transport.ws === ws) {
+    if (this.current.name === "websocket" && this.current.ws === ws) {
       this.onWebSocketFrame(message);
       return;
     }
@@ -394,7 +424,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     if (message === ENCODED_PROBE_PING) {
       this.probeConfirmed = true;
       this.probe.write(ENCODED_PROBE_PONG, false);
-      if (this.transport.writable && this.buffer === null) this.transport.send([ENCODED_NOOP], false);
+      if (this.current.writable && this.buffer === null) this.current.send([ENCODED_NOOP], false);
+      this.emit("upgrading", this.probe);
       return;
     }
     if (message === UPGRADE_PACKET) {
@@ -415,8 +446,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     const probe = this.probe;
     if (probe === null || (this.phase !== "upgrading" && this.phase !== "closing")) return;
     this.clearProbe();
-    const polling = this.transport as PollingTransport;
-    this.transport = probe;
+    const polling = this.current as PollingTransport;
+    this.current = probe;
     polling.discard();
     if (this.phase === "closing") {
       this.flush();
@@ -435,7 +466,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     }
     this.host.onWebSocketSession();
     if (log.debugEnabled) log.debug("session upgraded", { sid: this.id });
-    this.emit("upgrade");
+    this.emit("upgrade", probe);
   }
 
   /** Drops a pending upgrade probe (timeout, bad frame, or the session closing). */
@@ -475,7 +506,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
       this.endCloseWithoutProbe();
       return;
     }
-    if (this.transport.name !== "websocket" || this.transport.ws !== ws) return;
+    if (this.current.name !== "websocket" || this.current.ws !== ws) return;
     const failed =
       code === WsCloseCode.MESSAGE_TOO_BIG ||
       code === WsCloseCode.INVALID_PAYLOAD ||
@@ -487,9 +518,40 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   /** Bun flushed a backpressured websocket: tell listeners waiting to write again. */
   onWebSocketDrain(ws: ServerWebSocket<EngineWsData>): void {
-    if (this.phase === "open" && this.transport.name === "websocket" && this.transport.ws === ws) {
+    if (this.phase === "open" && this.current.name === "websocket" && this.current.ws === ws) {
       this.emit("drain");
     }
+  }
+
+  // ── listeners ───────────────────────────────────────────────────────────────────────────────
+
+  override on<E extends keyof EngineSocketEvents & string>(event: E, listener: EngineSocketEvents[E]): this {
+    super.on(event, listener);
+    if (event === "packetCreate") this.updateWatch();
+    return this;
+  }
+
+  override off<E extends keyof EngineSocketEvents & string>(
+    event: E,
+    listener?: EngineSocketEvents[E],
+  ): this {
+    super.off(event, listener);
+    if (event === "packetCreate") this.updateWatch();
+    return this;
+  }
+
+  override removeAllListeners(event?: keyof EngineSocketEvents & string): this {
+    super.removeAllListeners(event);
+    this.updateWatch();
+    return this;
+  }
+
+  /** Tells the engine whether broadcasts to this session must be reported as `packetCreate`. */
+  private updateWatch(): void {
+    const wanted = this.phase !== "closed" && this.hasListener("packetCreate");
+    if (wanted === this.watched) return;
+    this.watched = wanted;
+    this.host.watchPackets(this, wanted);
   }
 
   // ── the layer above ─────────────────────────────────────────────────────────────────────────
@@ -511,13 +573,15 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
       if (topics.has(topic)) return;
       topics.add(topic);
     }
-    if (this.transport.name === "websocket") this.transport.ws.subscribe(topic);
+    if (this.current.name === "websocket") this.current.ws.subscribe(topic);
     else this.host.pollingSubscribe(topic, this);
+    if (this.watched) this.host.watchedTopic(topic, this, true);
   }
 
   unsubscribe(topic: string): void {
     if (!this.forgetTopic(topic) || this.phase === "closed") return;
-    if (this.transport.name === "websocket") this.transport.ws.unsubscribe(topic);
+    if (this.watched) this.host.watchedTopic(topic, this, false);
+    if (this.current.name === "websocket") this.current.ws.unsubscribe(topic);
     else this.host.pollingUnsubscribe(topic, this);
   }
 
@@ -526,7 +590,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
    * one over the limit is closed as a slow client.
    */
   enforceBufferLimit(): void {
-    if (this.phase === "open" && this.transport.name === "websocket" && this.transport.overLimit()) {
+    if (this.phase === "open" && this.current.name === "websocket" && this.current.overLimit()) {
       this.closeSlowClient();
     }
   }
@@ -544,7 +608,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   close(reason: EngineCloseReason = CloseReason.FORCED_CLOSE): void {
     if (this.phase !== "open" && this.phase !== "upgrading") return;
     if (!this.probeConfirmed) this.abortUpgrade();
-    if (this.transport.name === "websocket") {
+    if (this.current.name === "websocket") {
       this.flush();
       this.finalize(reason);
       return;
@@ -554,14 +618,14 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     // A closing session takes no more publishes: it must not count as a subscriber either.
     for (const topic of this.topicList()) this.host.pollingUnsubscribe(topic, this);
     this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
-    if (this.transport.writable) this.onPollReady();
+    if (this.current.writable) this.onPollReady();
   }
 
   /** Closes at once without waiting for a poll (server shutdown). */
   terminate(reason: EngineCloseReason): void {
     if (this.phase === "closed") return;
-    if (this.transport.name === "polling" && this.transport.writable) {
-      this.transport.send([...(this.buffer ?? []), ENCODED_CLOSE], this.bufferCompress);
+    if (this.current.name === "polling" && this.current.writable) {
+      this.current.send([...(this.buffer ?? []), ENCODED_CLOSE], this.bufferCompress);
     }
     this.finalize(reason);
   }
@@ -584,11 +648,15 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.abortUpgrade();
-    if (this.transport.name === "websocket") {
-      this.transport.close(wsCode, wsCode === WsCloseCode.SLOW_CLIENT ? CloseReason.SLOW_CLIENT : undefined);
-    } else this.transport.close();
+    if (this.current.name === "websocket") {
+      this.current.close(wsCode, wsCode === WsCloseCode.SLOW_CLIENT ? CloseReason.SLOW_CLIENT : undefined);
+    } else this.current.close();
     this.buffer = null;
     this.bufferedBytes = 0;
+    if (this.watched) {
+      this.watched = false;
+      this.host.watchPackets(this, false);
+    }
     this.host.onSessionClosed(this);
     if (log.debugEnabled) log.debug("session closed", { sid: this.id, reason, description });
     const receiver = this.receiver;

@@ -110,7 +110,7 @@ describe("engine close paths release timers and topics", () => {
     const { socket, url, wsUrl } = await openPolling(t);
     const ws = new WsClient(wsUrl);
     await confirmProbe(ws, url);
-    const upgraded = new Promise<void>((resolve) => socket.once("upgrade", resolve));
+    const upgraded = new Promise<void>((resolve) => socket.once("upgrade", () => resolve()));
     ws.send("5");
     await upgraded;
     expect(t.engine.subscriberCount(TOPIC)).toBe(1);

@@ -72,7 +72,7 @@ describe("engine publish (EnginePublisher)", () => {
     expect(await ws.next()).toBe("3probe");
     t.engine.publish("topic-x", "during");
     ws.send("5");
-    await new Promise<void>((r) => socket.once("upgrade", r));
+    await new Promise<void>((r) => socket.once("upgrade", () => r()));
     t.engine.publish("topic-x", "after");
     expect(await ws.next()).toBe("4during");
     expect(await ws.next()).toBe("4after");

@@ -151,7 +151,7 @@ describe("engine polling: slow POST bodies", () => {
       await ws.opened;
       ws.send("2probe");
       expect(await ws.next()).toBe("3probe");
-      const upgraded = new Promise<void>((resolve) => socket.once("upgrade", resolve));
+      const upgraded = new Promise<void>((resolve) => socket.once("upgrade", () => resolve()));
       ws.send("5");
       await withTimeout(upgraded, "upgrade");
       const { status } = await slow.answer();

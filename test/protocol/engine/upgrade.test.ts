@@ -42,7 +42,7 @@ describe("engine upgrade polling → websocket", () => {
 
   test("probe: 2probe → 3probe, the waiting GET gets a noop, then 5 switches and flushes the polling queue over the websocket", async () => {
     const { socket, url, wsUrl } = await openPolling(t);
-    const upgraded = new Promise<void>((resolve) => socket.once("upgrade", resolve));
+    const upgraded = new Promise<void>((resolve) => socket.once("upgrade", () => resolve()));
     const pendingGet = get(url);
     await Bun.sleep(20);
     const ws = new WsClient(wsUrl);
@@ -117,7 +117,7 @@ describe("engine upgrade polling → websocket", () => {
 
   test("an empty binary message queued during the probe is flushed over the websocket and the session stays open", async () => {
     const { socket, url, wsUrl } = await openPolling(t);
-    const upgraded = new Promise<void>((resolve) => socket.once("upgrade", resolve));
+    const upgraded = new Promise<void>((resolve) => socket.once("upgrade", () => resolve()));
     const ws = new WsClient(wsUrl);
     await ws.opened;
     ws.send("2probe");

@@ -15,6 +15,7 @@ export class FakeEngineSocket implements EngineSocket {
   readonly id = `fake${count++}`.padEnd(20, "x");
   state: EngineSocketState = "open";
   readonly transportName = "websocket" as const;
+  readonly transport = { name: "websocket" as const };
   writable = true;
   /** Each send or sendMany call, as the list of frames it carried. */
   readonly calls: RawData[][] = [];
