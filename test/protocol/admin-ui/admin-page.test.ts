@@ -3,7 +3,7 @@
  * own origin, in headless Chromium against Switchboard running the official instrument(): it logs
  * in, lists the servers and the sockets, and does so on one node and across two nodes over Redis.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, test } from "bun:test";
 import { join, normalize } from "node:path";
 import { instrument } from "@socket.io/admin-ui";
 import type { Browser, Page } from "playwright-core";
