@@ -15,6 +15,7 @@ import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { createHttpApp } from "./http/app.ts";
 import { ChatMetrics } from "./metrics/chat-metrics.ts";
+import { enableAdminUi } from "./realtime/admin-ui.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
 import { type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
@@ -101,6 +102,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       for (const metric of cluster.metrics()) ctx.metrics.registry.register(metric);
     }
     const realtime = createRealtime(ctx, cluster?.serverOptions ?? {});
+    if (config.adminUi) await enableAdminUi(realtime.io, config.adminUi, cluster?.nodeId);
     notifier.target = realtime.notifier;
     const http = createHttpApp(ctx);
 

@@ -86,7 +86,32 @@ export interface Config {
   cluster: ClusterConfig | null;
   /** REUSE_PORT=1: bind the public port with SO_REUSEPORT (set by the `--workers N` supervisor). */
   reusePort: boolean;
+  /** ADMIN_UI and friends: socket.io's admin UI on this server (docs/admin-ui.md). Null: off (default). */
+  adminUi: AdminUiConfig | null;
 }
+
+export type AdminUiMode = "production" | "development";
+
+/** The socket.io admin UI (`@socket.io/admin-ui`), enabled with ADMIN_UI=true. */
+export interface AdminUiConfig {
+  /**
+   * ADMIN_UI_USERNAME and ADMIN_UI_PASSWORD_HASH (a bcrypt hash, as instrument() expects). Both are
+   * required in production; elsewhere both unset means no authentication (with a warning).
+   */
+  auth: { username: string; passwordHash: string } | null;
+  /**
+   * ADMIN_UI_MODE: "production" (default: server stats and aggregated counts only) or "development"
+   * (also the socket list and every event, which costs a message to the UI per event).
+   */
+  mode: AdminUiMode;
+  /** ADMIN_UI_NAMESPACE: the namespace the UI connects to. Default "/admin". */
+  namespace: string;
+  /** ADMIN_UI_READONLY: hide the actions (join, leave, emit, disconnect). Default false. */
+  readonly: boolean;
+}
+
+/** A bcrypt hash as bcryptjs reads it ($2a$, $2b$ or $2y$, cost, 53 characters of salt and hash). */
+const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 
 export const MIN_SECRET_LENGTH = 32;
 export const DEFAULT_WHATSAPP_PHONE_NUMBER_ID = "demo-phone-number-id";
@@ -190,6 +215,28 @@ export function loadConfig(env: Env = process.env): Config {
   if (channel === "whatsapp" && !whatsappAccessToken)
     problems.push("WHATSAPP_ACCESS_TOKEN is required when CHANNEL=whatsapp");
 
+  function parseAdminUi(): AdminUiConfig {
+    const username = str("ADMIN_UI_USERNAME");
+    const passwordHash = str("ADMIN_UI_PASSWORD_HASH");
+    if (passwordHash !== undefined && !BCRYPT_HASH.test(passwordHash))
+      problems.push("ADMIN_UI_PASSWORD_HASH must be a bcrypt hash ($2b$10$…), not a password");
+    if ((username === undefined) !== (passwordHash === undefined))
+      problems.push("ADMIN_UI_USERNAME and ADMIN_UI_PASSWORD_HASH go together: set both or neither");
+    else if (username === undefined && nodeEnv === "production")
+      problems.push("ADMIN_UI=true requires ADMIN_UI_USERNAME and ADMIN_UI_PASSWORD_HASH in production");
+    const namespace = str("ADMIN_UI_NAMESPACE") ?? "/admin";
+    if (!/^\/[\w-]+$/.test(namespace) || namespace === "/")
+      problems.push(`ADMIN_UI_NAMESPACE must be a namespace like /admin (got "${namespace}")`);
+    return {
+      auth: username !== undefined && passwordHash !== undefined ? { username, passwordHash } : null,
+      mode: oneOf<AdminUiMode>("ADMIN_UI_MODE", ["production", "development"], "production"),
+      namespace,
+      readonly: bool("ADMIN_UI_READONLY", false),
+    };
+  }
+
+  const adminUi = bool("ADMIN_UI", false) ? parseAdminUi() : null;
+
   const config: Config = {
     nodeEnv,
     host: str("HOST") ?? (nodeEnv === "production" ? "0.0.0.0" : "127.0.0.1"),
@@ -227,6 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: bool("TRUST_PROXY", false),
     cluster: null,
     reusePort: bool("REUSE_PORT", false),
+    adminUi,
   };
   const cluster = parseClusterConfig(env);
   problems.push(...cluster.problems);
