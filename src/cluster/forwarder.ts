@@ -20,6 +20,17 @@ export const FORWARD_SECRET_HEADER = "x-switchboard-cluster-secret";
 /** Header naming the node that forwarded (for logs, and to refuse a second hop). */
 export const FORWARDED_BY_HEADER = "x-switchboard-forwarded-by";
 
+/**
+ * The Host the client asked for, kept for the owner when the hop replaces Host with the owner's
+ * internal address: the owner's same-origin rule compares a page's Origin with it. A proxy in
+ * front may have set it already; that value wins.
+ */
+export const FORWARDED_HOST_HEADER = "x-forwarded-host";
+
+export function originalHost(req: Request): string {
+  return req.headers.get(FORWARDED_HOST_HEADER) ?? req.headers.get("host") ?? new URL(req.url).host;
+}
+
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and those the hop itself recomputes. */
 const NOT_FORWARDED_REQUEST = [
   "host",
@@ -79,6 +90,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     for (const name of NOT_FORWARDED_REQUEST) headers.delete(name);
     // The hop is on the private network: no compression, the owner's answer is passed through.
     headers.set("accept-encoding", "identity");
+    headers.set(FORWARDED_HOST_HEADER, originalHost(req));
     headers.set(FORWARD_SECRET_HEADER, options.secret);
     headers.set(FORWARDED_BY_HEADER, options.nodeId);
     try {

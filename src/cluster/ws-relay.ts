@@ -13,7 +13,13 @@
 import type { ForeignWebSocket, RelayedWebSocket } from "../../protocol/engine/contract.ts";
 import { CloseReason, WsCloseCode } from "../../protocol/engine/index.ts";
 import { createLogger } from "../../protocol/logger.ts";
-import { FORWARD_SECRET_HEADER, FORWARDED_BY_HEADER, locateForeignOwner } from "./forwarder.ts";
+import {
+  FORWARD_SECRET_HEADER,
+  FORWARDED_BY_HEADER,
+  FORWARDED_HOST_HEADER,
+  locateForeignOwner,
+  originalHost,
+} from "./forwarder.ts";
 import type { NodeRegistry } from "./registry.ts";
 
 const log = createLogger("cluster");
@@ -62,6 +68,7 @@ export function createWebSocketRelay(options: WebSocketRelayOptions): WebSocketR
     const headers: Record<string, string> = {
       [FORWARD_SECRET_HEADER]: options.secret,
       [FORWARDED_BY_HEADER]: options.nodeId,
+      [FORWARDED_HOST_HEADER]: originalHost(req),
     };
     for (const name of RELAYED_HEADERS) {
       const value = req.headers.get(name);

@@ -35,6 +35,16 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
+/**
+ * The host the browser addressed: X-Forwarded-Host when a proxy or another cluster node passed the
+ * request on (the hop's own Host is then an internal address), else Host. A page cannot forge it:
+ * browsers send no custom header on a websocket, and only after a CORS preflight elsewhere.
+ */
+function addressedHost(req: Request): string | null {
+  const forwarded = req.headers.get("x-forwarded-host");
+  return forwarded !== null ? (forwarded.split(",")[0]?.trim() ?? null) : req.headers.get("host");
+}
+
 /** True when `origin` is listed, or is the server's own origin (same-origin pages). */
 export function originAllowed(
   origin: string | null,
@@ -58,12 +68,12 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
     // One origin rule for everything: CORS grants, and the engine's check of every request of a
     // session (polling with a sid, upgrades), which follows the CORS rule.
     cors: {
-      origin: (origin, req) => originAllowed(origin, req.headers.get("host"), allowed),
+      origin: (origin, req) => originAllowed(origin, addressedHost(req), allowed),
       credentials: true,
     },
     // Browsers do not apply CORS to websockets: check the Origin of every handshake ourselves.
     allowRequest: (req) =>
-      originAllowed(req.headers.get("origin"), req.headers.get("host"), allowed) ? true : ORIGIN_REFUSED,
+      originAllowed(req.headers.get("origin"), addressedHost(req), allowed) ? true : ORIGIN_REFUSED,
     maxHttpBufferSize: MAX_CLIENT_PACKET,
   });
   const metrics = ctx.metrics;

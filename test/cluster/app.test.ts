@@ -142,6 +142,43 @@ describe.skipIf(!postgresUp || !hasRedisServer)("the chat server as a two-node c
     expect(answer.startsWith("40{")).toBe(true);
   });
 
+  test("Origin rules hold across nodes: a page of node B's origin is served through forwarding and the relay, a foreign one is refused", async () => {
+    const open = await (await fetch(`${a.url}/socket.io/?EIO=4&transport=polling`)).text();
+    const { sid } = JSON.parse(open.slice(1)) as { sid: string };
+    const onB = `${b.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+    const pageOrigin = new URL(b.url).origin;
+    // Forwarded to node A, whose own Host differs: the addressed host travels with the request.
+    const post = await fetch(onB, {
+      method: "POST",
+      headers: { origin: pageOrigin },
+      body: `40${JSON.stringify({ token })}`,
+    });
+    expect(await post.text()).toBe("ok");
+    const foreign = await fetch(onB, {
+      method: "POST",
+      headers: { origin: "https://evil.example" },
+      body: "2",
+    });
+    expect(foreign.status).toBe(403);
+    expect(await (await fetch(onB, { headers: { origin: pageOrigin } })).text()).toStartWith("40{");
+    // The relayed upgrade of the same session, with the page's Origin, reaches node A and probes.
+    const ws = new WebSocket(onB.replace("http", "ws").replace("transport=polling", "transport=websocket"), {
+      headers: { origin: pageOrigin },
+    } as unknown as string[]);
+    const frames: string[] = [];
+    ws.onmessage = (e) => frames.push(String(e.data));
+    await within(
+      "relayed websocket open",
+      new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      }),
+    );
+    ws.send("2probe");
+    await waitFor("3probe through the relay", () => frames.includes("3probe"));
+    ws.close();
+  });
+
   test("/health and /metrics report the cluster", async () => {
     const health = (await (await fetch(`${a.url}/health`)).json()) as { status: string; redis?: string };
     expect(health.status).toBe("ok");
