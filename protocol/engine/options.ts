@@ -91,11 +91,17 @@ export interface EngineOptions {
   /** Let polling sessions upgrade to websocket. Default true. */
   allowUpgrades?: boolean;
   /**
-   * Decides whether a handshake (polling or websocket) is accepted; a refusal answers 403 with
-   * `{"code":4,"message":"Forbidden"}` (or the returned message). Default: every handshake accepted.
+   * Decides whether a handshake (polling or websocket) is accepted, as `(req, callback)` like
+   * engine.io or by returning the verdict (see `AllowRequest`); a refusal answers 403 with
+   * `{"code":4,"message":"Forbidden"}` (or the given message). Default: every handshake accepted.
    */
   allowRequest?: AllowRequest;
-  /** CORS for the polling transport (and error answers). Default off (no CORS headers). */
+  /**
+   * CORS for the polling transport (and error answers). Its origin rule also guards every request
+   * of an existing session (polling with a sid, upgrades): one carrying an Origin the rule does not
+   * allow is refused 403 (code 4). Without CORS such a request must carry the handshake's Origin,
+   * if the handshake had one. No Origin (not a browser): allowed. Default off (no CORS headers).
+   */
   cors?: CorsOptions | false;
   /** gzip/deflate of polling responses; `false` turns it off. Default on, threshold 1024 bytes. */
   httpCompression?: HttpCompressionOptions | boolean;

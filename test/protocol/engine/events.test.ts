@@ -286,3 +286,26 @@ describe("engine server events", () => {
     ws.close();
   });
 });
+
+describe("docs/engine.md", () => {
+  /** Event names in the first column of the markdown table that follows `heading`. */
+  function tableEvents(doc: string, heading: string): string[] {
+    const table = doc.slice(doc.indexOf(heading)).split("\n\n")[1] ?? "";
+    return table
+      .split("\n")
+      .slice(2)
+      .flatMap((row) => [...(row.split("|")[1] ?? "").matchAll(/`([a-z_A-Z]+)`/g)].map((m) => m[1]!))
+      .sort();
+  }
+
+  async function emitted(file: string): Promise<string[]> {
+    const source = await Bun.file(new URL(`../../../protocol/engine/${file}`, import.meta.url)).text();
+    return [...new Set([...source.matchAll(/emit\("([a-z_A-Z]+)"/g)].map((m) => m[1]!))].sort();
+  }
+
+  test("lists exactly the events the engine and its sessions emit", async () => {
+    const doc = await Bun.file(new URL("../../../docs/engine.md", import.meta.url)).text();
+    expect(tableEvents(doc, "Engine (`io.engine.on")).toEqual(await emitted("engine.ts"));
+    expect(tableEvents(doc, "Connection (`socket.conn.on")).toEqual(await emitted("session.ts"));
+  });
+});
