@@ -20,13 +20,15 @@ export class Client implements EngineReceiver {
   /** The handshake request, summarized once for every namespace this connection joins. */
   readonly request: RequestSummary;
   /**
-   * The connected sockets, one per namespace. Nearly every connection joins exactly one, so that
-   * one is a plain field and a Map exists only for a second namespace (multiplexing): two Maps per
-   * connection were a measurable share of the memory of an idle connection.
+   * Every connected socket this session created. Nearly every connection has exactly one, so that
+   * one is a plain field and an array exists only for more (multiplexing, or several CONNECTs for
+   * one namespace): per-connection Maps were a measurable share of the memory of an idle connection.
+   * As socket.io's Client keeps all of them (its `sockets` map), all of them close with the session,
+   * even when one namespace got several (CONNECTs sent while the first was still in a middleware).
    */
   private first: AnySocket | null = null;
-  /** Sockets of further namespaces, by namespace name. */
-  private others: Map<string, AnySocket> | null = null;
+  /** The sockets after the first, in the order they connected. */
+  private others: AnySocket[] | null = null;
   /**
    * Created at the first frame the text fast path cannot take (a binary packet and its
    * attachments), then used for every frame so reassembly stays in order. A text-only connection
@@ -64,17 +66,24 @@ export class Client implements EngineReceiver {
     else this.conn.sendMany(frames, sendOpts);
   }
 
-  /** The connected sockets, one per namespace joined. */
+  /** Every connected socket of this session, in the order they connected. */
   get sockets(): AnySocket[] {
     const all: AnySocket[] = this.first === null ? [] : [this.first];
-    if (this.others !== null) for (const socket of this.others.values()) all.push(socket);
+    if (this.others !== null) for (const socket of this.others) all.push(socket);
     return all;
   }
 
-  /** The connected socket of namespace `name`, if any. */
+  /**
+   * The socket that receives the packets of namespace `name`: the one that connected last, as
+   * socket.io's `nsps` map (overwritten at each connect) routes them.
+   */
   private socketOf(name: string): AnySocket | undefined {
+    const others = this.others;
+    if (others !== null) {
+      for (let i = others.length - 1; i >= 0; i--) if (others[i]!.nsp.name === name) return others[i];
+    }
     if (this.first !== null && this.first.nsp.name === name) return this.first;
-    return this.others?.get(name);
+    return undefined;
   }
 
   /** Disconnect every namespace, then close the connection. */
@@ -87,12 +96,15 @@ export class Client implements EngineReceiver {
 
   /** @internal A socket left its namespace. */
   remove(socket: AnySocket): void {
+    const others = this.others;
     if (this.first === socket) {
-      // Promote a socket of another namespace, so `first` is empty only when no socket is left.
-      const next = this.others?.values().next();
-      this.first = next && !next.done ? next.value : null;
-      if (this.first !== null) this.others!.delete(this.first.nsp.name);
-    } else if (this.others?.get(socket.nsp.name) === socket) this.others.delete(socket.nsp.name);
+      // Promote the next socket, so `first` is empty only when no socket is left.
+      this.first = others?.shift() ?? null;
+    } else if (others !== null) {
+      const i = others.indexOf(socket);
+      if (i >= 0) others.splice(i, 1);
+    }
+    if (this.others?.length === 0) this.others = null;
   }
 
   /** @internal EngineReceiver: a message of the session. */
@@ -155,8 +167,8 @@ export class Client implements EngineReceiver {
     nsp._add(this, auth, (socket) => {
       if (this.first === null) this.first = socket;
       else {
-        this.others ??= new Map();
-        this.others.set(nsp.name, socket);
+        this.others ??= [];
+        this.others.push(socket);
       }
       if (this.connectTimer) {
         clearTimeout(this.connectTimer);
