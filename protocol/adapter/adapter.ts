@@ -22,10 +22,13 @@
  */
 import { EventEmitter } from "node:events";
 import type { EngineSocket, RawData } from "../engine/contract.ts";
+import { createLogger } from "../logger.ts";
 import { encodePacket } from "../socketio/packet-codec.ts";
+import { runHook } from "../user-hooks.ts";
 import type { AnyNamespace, AnySocket } from "./host.ts";
 import { namespaceTopic, roomTopic } from "./topics.ts";
 import type {
+  AdapterEvents,
   BroadcastFlags,
   BroadcastOptions,
   Packet,
@@ -46,6 +49,8 @@ export function writeOptions(flags: BroadcastFlags | undefined): WriteOptions {
   return { volatile: flags?.volatile, compress: flags?.compress !== false };
 }
 
+const log = createLogger("adapter");
+
 export class Adapter extends EventEmitter {
   /** Room → ids of its local members. A socket id is also a room holding that socket. */
   readonly rooms = new Map<Room, Set<SocketId>>();
@@ -54,6 +59,19 @@ export class Adapter extends EventEmitter {
 
   constructor(readonly nsp: AnyNamespace) {
     super();
+  }
+
+  /**
+   * A room event (create-room, join-room, ...) for the application's listeners. Each runs even if
+   * another throws (logged): the rooms bookkeeping around the emit must finish whatever they do.
+   */
+  private announce(ev: keyof AdapterEvents, ...args: string[]): void {
+    if (this.listenerCount(ev) === 0) return;
+    for (const listener of this.rawListeners(ev)) {
+      runHook(log, "room event listener failed", { nsp: this.nsp.name, event: ev }, () =>
+        (listener as (...a: string[]) => unknown).apply(this, args),
+      );
+    }
   }
 
   /** Called once when the namespace is created (a cluster adapter connects here). */
@@ -80,11 +98,11 @@ export class Adapter extends EventEmitter {
       if (!members) {
         members = new Set();
         this.rooms.set(room, members);
-        this.emit("create-room", room);
+        this.announce("create-room", room);
       }
       if (members.has(id)) continue;
       members.add(id);
-      this.emit("join-room", room, id);
+      this.announce("join-room", room, id);
       // The own-id room is joined once at connect and left at disconnect: it carries the
       // namespace-wide subscription; other rooms get their own topic.
       conn?.subscribe(room === id ? namespaceTopic(this.nsp.name) : roomTopic(this.nsp.name, room));
@@ -107,9 +125,9 @@ export class Adapter extends EventEmitter {
   private removeMember(room: Room, id: SocketId, conn: EngineSocket | undefined): void {
     const members = this.rooms.get(room);
     if (!members?.delete(id)) return;
-    this.emit("leave-room", room, id);
+    this.announce("leave-room", room, id);
     conn?.unsubscribe(room === id ? namespaceTopic(this.nsp.name) : roomTopic(this.nsp.name, room));
-    if (members.size === 0 && this.rooms.delete(room)) this.emit("delete-room", room);
+    if (members.size === 0 && this.rooms.delete(room)) this.announce("delete-room", room);
   }
 
   /** Send one packet to every matching local socket. It is encoded once, whatever the audience. */

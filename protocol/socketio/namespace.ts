@@ -5,7 +5,7 @@
 import type { Adapter } from "../adapter/adapter.ts";
 import { Adapter as InMemoryAdapter } from "../adapter/adapter.ts";
 import { SessionAwareAdapter } from "../adapter/session-aware.ts";
-import type { Room } from "../adapter/types.ts";
+import type { Room, Session } from "../adapter/types.ts";
 import { createLogger } from "../logger.ts";
 import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.ts";
 import type { Client } from "./client.ts";
@@ -204,12 +204,20 @@ export class Namespace<
     const recovery = this.server.opts.connectionStateRecovery;
     const { pid, offset } = auth;
     if (recovery && typeof pid === "string" && typeof offset === "string") {
-      this.adapter.restoreSession(pid, offset).then(
+      const fresh = (err: unknown) => {
+        log.warn("session restore failed", { nsp: this.name, error: err });
+        this.admit(new Socket(this, client, auth), onConnected);
+      };
+      let restoring: Promise<Session | null>;
+      try {
+        restoring = this.adapter.restoreSession(pid, offset);
+      } catch (err) {
+        fresh(err);
+        return;
+      }
+      restoring.then(
         (session) => this.admit(new Socket(this, client, auth, session ?? undefined), onConnected),
-        (err) => {
-          log.warn("session restore failed", { nsp: this.name, error: err });
-          this.admit(new Socket(this, client, auth), onConnected);
-        },
+        fresh,
       );
       return;
     }
@@ -224,20 +232,25 @@ export class Namespace<
       this.doConnect(socket, onConnected);
       return;
     }
-    runMiddlewares(this._fns, socket, (err?: MiddlewareError) => {
-      if (socket.client.conn.state !== "open") {
-        socket._cleanup();
-        return;
-      }
-      if (err) {
-        socket._cleanup();
-        socket._error(
-          err.data === undefined ? { message: err.message } : { message: err.message, data: err.data },
-        );
-        return;
-      }
-      this.doConnect(socket, onConnected);
-    });
+    runMiddlewares(
+      this._fns,
+      socket,
+      (err?: MiddlewareError) => {
+        if (socket.client.conn.state !== "open") {
+          socket._cleanup();
+          return;
+        }
+        if (err) {
+          socket._cleanup();
+          socket._error(
+            err.data === undefined ? { message: err.message } : { message: err.message, data: err.data },
+          );
+          return;
+        }
+        this.doConnect(socket, onConnected);
+      },
+      log,
+    );
   }
 
   private doConnect(
@@ -248,12 +261,9 @@ export class Namespace<
     this.sockets.set(socket.id, socket);
     socket._onconnect();
     onConnected(socket);
-    try {
-      this.emitReserved("connect", socket);
-      this.emitReserved("connection", socket);
-    } catch (err) {
-      log.error("connection handler threw", { nsp: this.name, sid: socket.id, error: err });
-    }
+    // A throwing or rejecting listener is logged by the emitter; the socket stays connected.
+    this.emitReserved("connect", socket);
+    this.emitReserved("connection", socket);
   }
 
   /** @internal A socket left. */

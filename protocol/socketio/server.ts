@@ -8,6 +8,7 @@ import type { EngineSocket } from "../engine/contract.ts";
 import { Engine, type EngineHandler, type EngineOptions, type FallbackHandler } from "../engine/index.ts";
 import type { EngineWsData } from "../engine/session.ts";
 import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.ts";
 import { Client } from "./client.ts";
 import type { Middleware } from "./middleware.ts";
@@ -172,14 +173,26 @@ export class Server<
         return;
       }
       const [matcher, parent] = entry;
-      matcher(name, auth, (err, allow) => {
+      let answered = false;
+      const answer = (err: Error | null, allow: boolean): void => {
+        if (answered) return;
+        answered = true;
         if (err || !allow) {
           next(i + 1);
           return;
         }
         const existing = this._nsps.get(name);
         fn((existing ?? parent.createChild(name)) as unknown as Namespace);
-      });
+      };
+      // A matcher that throws or rejects is logged and counts as "no match": the client gets
+      // "Invalid namespace" unless a later pattern accepts the name.
+      runHook(
+        log,
+        "dynamic namespace function failed",
+        { nsp: name },
+        () => matcher(name, auth, answer),
+        (err) => answer(err, false),
+      );
     };
     next(0);
   }

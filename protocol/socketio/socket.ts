@@ -7,6 +7,7 @@ import { type Adapter, writeOptions } from "../adapter/adapter.ts";
 import type { BroadcastFlags, Room, Session } from "../adapter/types.ts";
 import type { EngineSocket } from "../engine/contract.ts";
 import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
 import { type AckCallback, once, registerAck } from "./acks.ts";
 import { BroadcastOperator } from "./broadcast-operator.ts";
 import { type CatchAllListener, CatchAllListeners } from "./catch-all.ts";
@@ -364,7 +365,10 @@ export class Socket<
   /** @internal Connected to the namespace: join rooms, answer CONNECT, replay missed packets. */
   _onconnect(): void {
     this.state = "connected";
-    this.adapter.addAll(this.id, new Set(this.pendingRooms ? [this.id, ...this.pendingRooms] : [this.id]));
+    const rooms = new Set(this.pendingRooms ? [this.id, ...this.pendingRooms] : [this.id]);
+    runHook(log, "adapter addAll failed", { sid: this.id, nsp: this.nsp.name }, () =>
+      this.adapter.addAll(this.id, rooms),
+    );
     this.pendingRooms = undefined;
     this.packet({
       type: PacketType.CONNECT,
@@ -405,10 +409,15 @@ export class Socket<
       this.emitUntyped(...args);
       return;
     }
-    runMiddlewares(this.fns, args, (err) => {
-      if (err) this.onerror(err);
-      else if (this.connected) this.emitUntyped(...args);
-    });
+    runMiddlewares(
+      this.fns,
+      args,
+      (err) => {
+        if (err) this.onerror(err);
+        else if (this.connected) this.emitUntyped(...args);
+      },
+      log,
+    );
   }
 
   private onack(packet: Packet): void {
@@ -417,7 +426,8 @@ export class Socket<
     const ack = acks?.get(packet.id);
     if (!acks || !ack) return;
     acks.delete(packet.id);
-    ack.apply(this, (packet.data ?? []) as unknown[]);
+    const args = (packet.data ?? []) as unknown[];
+    runHook(log, "ack callback failed", { sid: this.id, nsp: this.nsp.name }, () => ack.apply(this, args));
   }
 
   /** @internal An error for this socket: a middleware refusal or a parse error. */
@@ -440,7 +450,10 @@ export class Socket<
       RECOVERABLE_DISCONNECT_REASONS.has(reason) &&
       this.pid
     ) {
-      this.adapter.persistSession({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
+      const session = { sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data };
+      runHook(log, "adapter persistSession failed", { sid: this.id, nsp: this.nsp.name }, () =>
+        this.adapter.persistSession(session),
+      );
     }
     this._cleanup();
     this.client.remove(this);
@@ -450,7 +463,9 @@ export class Socket<
   /** @internal Leave every room and the namespace. */
   _cleanup(): void {
     this.state = "disconnected";
-    this.adapter.delAll(this.id);
+    runHook(log, "adapter delAll failed", { sid: this.id, nsp: this.nsp.name }, () =>
+      this.adapter.delAll(this.id),
+    );
     this.outgoing?.remove();
     this.nsp._remove(this);
   }
