@@ -23,9 +23,8 @@
 import { EventEmitter } from "node:events";
 import type { EngineSocket, RawData } from "../engine/contract.ts";
 import { createLogger } from "../logger.ts";
-import { encodePacket } from "../socketio/packet-codec.ts";
 import { runHook } from "../user-hooks.ts";
-import type { AnyNamespace, AnySocket } from "./host.ts";
+import type { AnyNamespace, AnySocket, WriteOptions } from "./host.ts";
 import { namespaceTopic, roomTopic } from "./topics.ts";
 import type {
   AdapterEvents,
@@ -38,11 +37,7 @@ import type {
   SocketId,
 } from "./types.ts";
 
-/** How the frames of one packet are written to one engine session. */
-export interface WriteOptions {
-  volatile?: boolean;
-  compress?: boolean;
-}
+export type { WriteOptions };
 
 /** The write options of a packet sent with these flags (compression on unless turned off). */
 export function writeOptions(flags: BroadcastFlags | undefined): WriteOptions {
@@ -133,7 +128,7 @@ export class Adapter extends EventEmitter {
   /** Send one packet to every matching local socket. It is encoded once, whatever the audience. */
   broadcast(packet: Packet, opts: BroadcastOptions): void {
     packet.nsp = this.nsp.name;
-    const frames = encodePacket(packet);
+    const frames = this.nsp.server.encoder.encode(packet);
     if (this.publish(frames, opts)) return;
     const write = writeOptions(opts.flags);
     this.apply(opts, (socket) => {
@@ -155,7 +150,7 @@ export class Adapter extends EventEmitter {
     packet.nsp = this.nsp.name;
     packet.id = this.nsp._nextAckId();
     const id = packet.id;
-    const frames = encodePacket(packet);
+    const frames = this.nsp.server.encoder.encode(packet);
     const write = writeOptions(opts.flags);
     let clientCount = 0;
     this.apply(opts, (socket) => {

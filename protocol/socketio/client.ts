@@ -5,14 +5,13 @@
  * namespace within connectTimeout, and one that sends a malformed packet ("parse error").
  */
 
-import type { WriteOptions } from "../adapter/adapter.ts";
+import type { WriteOptions } from "../adapter/host.ts";
 import type { EngineCloseReason, EngineReceiver, EngineSocket, RawData } from "../engine/contract.ts";
 import { createLogger } from "../logger.ts";
 import { type RequestSummary, summarizeRequest } from "./handshake.ts";
-import { encodePacket, type Packet, PacketDecoder, PacketType } from "./packet-codec.ts";
+import { type FrameDecoder, type Packet, PacketType } from "./packet-codec.ts";
 import { type DisconnectReason, DisconnectReasons, ErrorMessages } from "./reasons.ts";
 import type { AnyServer, AnySocket } from "./server-types.ts";
-import { decodeTextPacket } from "./text-packet.ts";
 
 const log = createLogger("socketio");
 
@@ -34,7 +33,7 @@ export class Client implements EngineReceiver {
    * attachments), then used for every frame so reassembly stays in order. A text-only connection
    * never allocates one.
    */
-  private decoder: PacketDecoder | null = null;
+  private decoder: FrameDecoder | null = null;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -55,7 +54,7 @@ export class Client implements EngineReceiver {
   /** Encode and write one packet. */
   writePacket(packet: Packet, opts: WriteOptions = {}): void {
     if (this.conn.state !== "open") return;
-    this.writeToEngine(encodePacket(packet), opts);
+    this.writeToEngine(this.server._codec.encode(packet), opts);
   }
 
   /** Write already-encoded frames (adapters encode a broadcast once and call this per receiver). */
@@ -111,12 +110,13 @@ export class Client implements EngineReceiver {
   onEngineMessage(data: RawData): void {
     try {
       if (this.decoder === null) {
-        const packet = typeof data === "string" ? decodeTextPacket(data) : undefined;
+        const codec = this.server._codec;
+        const packet = codec.decodeStandalone(data);
         if (packet !== undefined) {
           this.ondecoded(packet);
           return;
         }
-        this.decoder = new PacketDecoder(this.server.opts.maxAttachments, (p) => this.ondecoded(p));
+        this.decoder = codec.createDecoder((p) => this.ondecoded(p));
       }
       this.decoder.add(data);
     } catch (err) {

@@ -3,6 +3,7 @@
  * namespaces (static and dynamic), and shortcuts to the main namespace ("/").
  */
 import type { Server as BunServer } from "bun";
+import type { PacketEncoder } from "../adapter/host.ts";
 import type { Room } from "../adapter/types.ts";
 import type { EngineSocket } from "../engine/contract.ts";
 import { Engine, type EngineHandler, type EngineOptions, type FallbackHandler } from "../engine/index.ts";
@@ -19,6 +20,7 @@ import {
   resolveSocketIoOptions,
   type SocketIoOptions,
 } from "./options.ts";
+import { createCodec, type PacketCodec } from "./packet-codec.ts";
 import { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.ts";
 import { DisconnectReasons } from "./reasons.ts";
 import type { Socket } from "./socket.ts";
@@ -76,6 +78,8 @@ export class Server<
   SocketData = unknown,
 > {
   readonly opts: ResolvedSocketIoOptions;
+  /** @internal Packets to frames and back, with the `parser` option. */
+  readonly _codec: PacketCodec;
   /** The Engine.IO server underneath (sessions, transports, native publish). */
   readonly engine: Engine;
   /** The main namespace "/". */
@@ -94,12 +98,18 @@ export class Server<
 
   constructor(opts: ServerOptions = {}) {
     this.opts = resolveSocketIoOptions(opts);
+    this._codec = createCodec(this.opts.parser, this.opts.maxAttachments);
     this.engine = new Engine({ ...opts, path: this.opts.path });
     this.engine.on("connection", (conn: EngineSocket) => {
       new Client(this, conn);
     });
     this.sockets = new MainNamespace(this, "/");
     this._nsps.set("/", this.sockets);
+  }
+
+  /** Encodes packets with the server's parser (adapters encode a broadcast once with it). */
+  get encoder(): PacketEncoder {
+    return this._codec;
   }
 
   /** The adapter factory namespaces are built with. */
