@@ -53,6 +53,11 @@ export interface SocketIoOptions {
    * Default socket.io-parser.
    */
   parser: Parser | undefined;
+  /**
+   * Serve the browser bundles of the installed socket.io-client under `path`
+   * (`socket.io.min.js`, ...), as socket.io does. Default true.
+   */
+  serveClient: boolean;
 }
 
 export const SOCKETIO_DEFAULTS: Readonly<
@@ -62,6 +67,7 @@ export const SOCKETIO_DEFAULTS: Readonly<
   connectTimeout: 45_000,
   cleanupEmptyChildNamespaces: false,
   maxAttachments: 10,
+  serveClient: true,
 };
 
 export const RECOVERY_DEFAULTS: Readonly<ConnectionStateRecoveryOptions> = {
@@ -84,6 +90,7 @@ export function resolveSocketIoOptions(opts: Partial<SocketIoOptions>): Resolved
     maxAttachments: opts.maxAttachments ?? SOCKETIO_DEFAULTS.maxAttachments,
     adapter: opts.adapter,
     parser: opts.parser,
+    serveClient: opts.serveClient ?? SOCKETIO_DEFAULTS.serveClient,
     connectionStateRecovery: opts.connectionStateRecovery
       ? { ...RECOVERY_DEFAULTS, ...opts.connectionStateRecovery }
       : undefined,

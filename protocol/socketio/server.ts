@@ -12,6 +12,7 @@ import { createLogger } from "../logger.ts";
 import { runHook } from "../user-hooks.ts";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.ts";
 import { Client } from "./client.ts";
+import { ClientBundle } from "./client-bundle.ts";
 import type { Middleware } from "./middleware.ts";
 import { Namespace, type NamespaceReservedEvents } from "./namespace.ts";
 import {
@@ -80,6 +81,7 @@ export class Server<
   readonly opts: ResolvedSocketIoOptions;
   /** @internal Packets to frames and back, with the `parser` option. */
   readonly _codec: PacketCodec;
+  private readonly clientBundle: ClientBundle | null;
   /** The Engine.IO server underneath (sessions, transports, native publish). */
   readonly engine: Engine;
   /** The main namespace "/". */
@@ -100,6 +102,9 @@ export class Server<
     this.opts = resolveSocketIoOptions(opts);
     this._codec = createCodec(this.opts.parser, this.opts.maxAttachments);
     this.engine = new Engine({ ...opts, path: this.opts.path });
+    this.clientBundle = this.opts.serveClient
+      ? new ClientBundle(this.opts.path, this.engine.opts.cors)
+      : null;
     this.engine.on("connection", (conn: EngineSocket) => {
       new Client(this, conn);
     });
@@ -117,14 +122,27 @@ export class Server<
     return this.opts.adapter;
   }
 
-  /** `{ fetch, websocket }` for Bun.serve; other paths go to `fallback` (a Hono app's fetch, say). */
+  /**
+   * `{ fetch, websocket }` for Bun.serve; other paths go to `fallback` (a Hono app's fetch, say).
+   * With `serveClient`, the client bundles are answered before the engine sees the request.
+   */
   handler(fallback?: FallbackHandler): EngineHandler {
-    return this.engine.handler(fallback);
+    const engine = this.engine.handler(fallback);
+    const bundle = this.clientBundle;
+    if (bundle === null) return engine;
+    return {
+      fetch: (req, server) => {
+        const name = bundle.match(req);
+        if (name === undefined) return engine.fetch(req, server);
+        return bundle.serve(req, name).then((res) => res ?? engine.fetch(req, server));
+      },
+      websocket: engine.websocket,
+    };
   }
 
   /** Start a Bun server of its own on `port` (0 picks a free one); `close()` stops it. */
   listen(port: number, hostname?: string): BunServer<EngineWsData> {
-    return this.engine.listen(port, hostname);
+    return this.engine.listen(port, hostname, this.handler());
   }
 
   /**
