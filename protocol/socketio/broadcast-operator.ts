@@ -4,7 +4,7 @@
  * receiver), fetchSockets, socketsJoin/Leave, disconnectSockets. The adapter does the work.
  */
 import type { Adapter } from "../adapter/adapter.ts";
-import type { BroadcastFlags, BroadcastOptions, Room } from "../adapter/types.ts";
+import type { BroadcastFlags, BroadcastOptions, Room, SocketId } from "../adapter/types.ts";
 import { createLogger } from "../logger.ts";
 import { runHook } from "../user-hooks.ts";
 import { type Packet, PacketType } from "./packet-codec.ts";
@@ -171,6 +171,14 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
           )
         : (socket as Socket<EventsMap, EmitEvents, EventsMap, SocketData>),
     );
+  }
+
+  /**
+   * Ids of the selected sockets on this node (socket.io's deprecated `allSockets`; a cluster adapter
+   * may answer for the whole cluster). Prefer `fetchSockets`.
+   */
+  allSockets(): Promise<Set<SocketId>> {
+    return this.adapter.sockets(this.rooms);
   }
 
   socketsJoin(room: Room | Room[]): void {

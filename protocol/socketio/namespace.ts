@@ -7,6 +7,7 @@ import { Adapter as InMemoryAdapter } from "../adapter/adapter.ts";
 import { SessionAwareAdapter } from "../adapter/session-aware.ts";
 import type { Room, Session } from "../adapter/types.ts";
 import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
 import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.ts";
 import type { Client } from "./client.ts";
 import { type Middleware, type MiddlewareError, runMiddlewares } from "./middleware.ts";
@@ -78,10 +79,19 @@ export class Namespace<
     readonly name: string,
   ) {
     super();
-    this.adapter = createAdapter(server.opts.adapter, this as never, !!server.opts.connectionStateRecovery);
-    const ready = this.adapter.init();
-    if (ready instanceof Promise)
-      ready.catch((err) => log.error("adapter init failed", { nsp: name, error: err }));
+    this.adapter = this._initAdapter();
+  }
+
+  /** @internal Build (again, after `io.adapter(factory)`) this namespace's adapter and start it. */
+  _initAdapter(): Adapter {
+    const adapter = createAdapter(
+      this.server.opts.adapter,
+      this as never,
+      !!this.server.opts.connectionStateRecovery,
+    );
+    this.adapter = adapter;
+    runHook(log, "adapter init failed", { nsp: this.name }, () => adapter.init());
+    return adapter;
   }
 
   /** @internal Next packet id for an ack (shared by every socket of the namespace). */
@@ -181,6 +191,16 @@ export class Namespace<
       // biome-ignore lint/suspicious/noExplicitAny: the ack is appended to the typed arguments
       (this.serverSideEmit as (ev: string, ...a: any[]) => boolean)(ev, ...args, ack);
     });
+  }
+
+  /** Ids of every socket of the namespace (socket.io's deprecated `allSockets`; prefer `fetchSockets`). */
+  allSockets(): Promise<Set<string>> {
+    return this.operator().allSockets();
+  }
+
+  /** Alias of `send`, as socket.io's `write`. */
+  write(...args: EventParams<EmitEvents, "message">): this {
+    return this.send(...args);
   }
 
   /** `emit("message", ...args)`, as socket.io's `send`. */

@@ -81,7 +81,7 @@ export class Server<
   readonly opts: ResolvedSocketIoOptions;
   /** @internal Packets to frames and back, with the `parser` option. */
   readonly _codec: PacketCodec;
-  private readonly clientBundle: ClientBundle | null;
+  private clientBundle: ClientBundle | null;
   /** The Engine.IO server underneath (sessions, transports, native publish). */
   readonly engine: Engine;
   /** The main namespace "/". */
@@ -117,9 +117,46 @@ export class Server<
     return this._codec;
   }
 
-  /** The adapter factory namespaces are built with. */
-  adapter(): AdapterConstructor | undefined {
-    return this.opts.adapter;
+  /** Whether the client bundles are served (`serveClient` option); with a value, turns it on or off. */
+  serveClient(): boolean;
+  serveClient(v: boolean): this;
+  serveClient(v?: boolean): this | boolean {
+    if (v === undefined) return this.opts.serveClient;
+    this.opts.serveClient = v;
+    this.clientBundle = v
+      ? (this.clientBundle ?? new ClientBundle(this.opts.path, this.engine.opts.cors))
+      : null;
+    return this;
+  }
+
+  /**
+   * The path the server answers on. Read-only here: the engine is built with it, so it is given
+   * as the `path` option.
+   */
+  path(): string {
+    return this.opts.path;
+  }
+
+  /** The `connectTimeout` in milliseconds; with a value, sets it for connections opened later. */
+  connectTimeout(): number;
+  connectTimeout(v: number): this;
+  connectTimeout(v?: number): this | number {
+    if (v === undefined) return this.opts.connectTimeout;
+    this.opts.connectTimeout = v;
+    return this;
+  }
+
+  /**
+   * The adapter factory namespaces are built with; with a factory, every namespace (existing ones
+   * too) gets a new adapter built by it, as socket.io's `io.adapter(v)`.
+   */
+  adapter(): AdapterConstructor | undefined;
+  adapter(v: AdapterConstructor): this;
+  adapter(v?: AdapterConstructor): this | AdapterConstructor | undefined {
+    if (v === undefined) return this.opts.adapter;
+    this.opts.adapter = v;
+    for (const nsp of this._nsps.values()) nsp._initAdapter();
+    return this;
   }
 
   /**
@@ -128,13 +165,13 @@ export class Server<
    */
   handler(fallback?: FallbackHandler): EngineHandler {
     const engine = this.engine.handler(fallback);
-    const bundle = this.clientBundle;
-    if (bundle === null) return engine;
+    // Looked up per request: `serveClient(false)` after the handler was built still applies.
     return {
       fetch: (req, server) => {
-        const name = bundle.match(req);
+        const bundle = this.clientBundle;
+        const name = bundle?.match(req);
         if (name === undefined) return engine.fetch(req, server);
-        return bundle.serve(req, name).then((res) => res ?? engine.fetch(req, server));
+        return bundle!.serve(req, name).then((res) => res ?? engine.fetch(req, server));
       },
       websocket: engine.websocket,
     };
@@ -225,8 +262,21 @@ export class Server<
     next(0);
   }
 
-  /** Disconnect every socket ("server shutting down"), close the adapters, then the engine. */
-  async close(): Promise<void> {
+  /**
+   * Disconnect every socket ("server shutting down"), close the adapters, then the engine; `fn`
+   * is called once done, as socket.io's `close(fn)`.
+   */
+  async close(fn?: (err?: Error) => void): Promise<void> {
+    try {
+      await this.shutdown();
+    } catch (err) {
+      fn?.(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    fn?.();
+  }
+
+  private async shutdown(): Promise<void> {
     await Promise.allSettled(
       [...this._nsps.values()].map(async (nsp) => {
         for (const socket of [...nsp.sockets.values()])
@@ -327,6 +377,78 @@ export class Server<
   send(...args: EventParams<EmitEvents, "message">): this {
     this.sockets.send(...args);
     return this;
+  }
+
+  write(...args: EventParams<EmitEvents, "message">): this {
+    this.sockets.send(...args);
+    return this;
+  }
+
+  /** Ids of the main namespace's sockets (socket.io's deprecated `allSockets`; prefer `fetchSockets`). */
+  allSockets(): Promise<Set<string>> {
+    return this.sockets.allSockets();
+  }
+
+  // ── EventEmitter methods, on the main namespace as socket.io proxies them ──────────────────────
+
+  addListener<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    return this.on(ev, listener);
+  }
+
+  removeListener<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    return this.off(ev, listener);
+  }
+
+  prependListener<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    this.sockets.prependListener(ev, listener as never);
+    return this;
+  }
+
+  prependOnceListener<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    this.sockets.prependOnceListener(ev, listener as never);
+    return this;
+  }
+
+  removeAllListeners(ev?: MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): this {
+    this.sockets.removeAllListeners(ev);
+    return this;
+  }
+
+  listeners(ev: MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): Function[] {
+    return this.sockets.listeners(ev);
+  }
+
+  rawListeners(ev: MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): Function[] {
+    return this.sockets.rawListeners(ev);
+  }
+
+  listenerCount(ev: MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): number {
+    return this.sockets.listenerCount(ev);
+  }
+
+  eventNames(): (string | symbol)[] {
+    return this.sockets.eventNames();
+  }
+
+  setMaxListeners(n: number): this {
+    this.sockets.setMaxListeners(n);
+    return this;
+  }
+
+  getMaxListeners(): number {
+    return this.sockets.getMaxListeners();
   }
 
   fetchSockets(): Promise<

@@ -46,6 +46,15 @@ export interface SocketReservedEvents {
   error: (err: Error) => void;
 }
 
+/** `socket.request`: the parts of Node's IncomingMessage a socket.io application reads. */
+export interface SocketRequest {
+  headers: Record<string, string>;
+  url: string;
+  method: string;
+  connection: { remoteAddress: string };
+  socket: { remoteAddress: string };
+}
+
 /** An incoming event as per-packet middlewares see it: `[eventName, ...args]`. */
 export type Event = [string, ...unknown[]];
 
@@ -152,6 +161,22 @@ export class Socket<
     return this.state !== "connected";
   }
 
+  /**
+   * The request that opened the connection, with the fields of Node's IncomingMessage that code
+   * written for socket.io reads (`headers` as a plain object with lower-case names, `url`, `method`,
+   * `connection.remoteAddress`); the web-standard headers are `socket.conn.request.headers`.
+   */
+  get request(): SocketRequest {
+    const request = this.client.request;
+    return {
+      headers: request.headers,
+      url: request.url,
+      method: "GET",
+      connection: { remoteAddress: request.address },
+      socket: { remoteAddress: request.address },
+    };
+  }
+
   /** The engine session under this socket. */
   get conn(): EngineSocket {
     return this.client.conn;
@@ -180,6 +205,11 @@ export class Socket<
       this.packet(packet, flags);
     }
     return true;
+  }
+
+  /** Alias of `send`, as socket.io's `write`. */
+  write(...args: EventParams<EmitEvents, "message">): this {
+    return this.send(...args);
   }
 
   /** `emit("message", ...args)`, as socket.io's `send`. */
