@@ -5,7 +5,7 @@
  * adapters of existing namespaces.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { Adapter, type Socket } from "../../../protocol/index.ts";
+import { Adapter, type DefaultEventsMap, RemoteSocket, type Socket } from "../../../protocol/index.ts";
 import { Harness, next, TRANSPORTS } from "./support.ts";
 
 let h: Harness;
@@ -106,5 +106,21 @@ describe("socket.request", () => {
     expect(socket.request.url.startsWith("/socket.io/?EIO=4")).toBe(true);
     expect(socket.request.method).toBe("GET");
     expect(socket.request.connection.remoteAddress).toContain("127.0.0.1");
+  });
+});
+
+describe("RemoteSocket", () => {
+  test("timeout(ms).emitWithAck resolves with the socket's one answer, as socket.io's", async () => {
+    h = new Harness(TRANSPORTS.websocket);
+    const client = await h.connected();
+    client.on("ask", (ack: (answer: string) => void) => ack("yes"));
+    const socket = h.serverSocket(client);
+    // The cluster adapter builds it from another node's report; the same operations go through the adapter.
+    const remote = new RemoteSocket<DefaultEventsMap, unknown>(
+      h.io.sockets.adapter,
+      { id: socket.id, handshake: socket.handshake, rooms: [...socket.rooms], data: socket.data },
+      () => true,
+    );
+    expect(await remote.timeout(2000).emitWithAck("ask")).toBe("yes");
   });
 });
