@@ -98,7 +98,20 @@ export class Server<
     { regex: RegExp; parent: ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> }
   >();
 
-  constructor(opts: ServerOptions = {}) {
+  /**
+   * `new Server(opts)`, or `new Server(port, opts)` which also listens on `port` (as socket.io's).
+   * socket.io's `new Server(httpServer, opts)` has no equivalent on Bun: a Node http server is
+   * refused with a message pointing to `io.handler()`.
+   */
+  // The options form last: ConstructorParameters<typeof Server> (used by callers) reads it.
+  constructor(port: number, opts?: ServerOptions);
+  constructor(opts?: ServerOptions);
+  constructor(portOrOpts: number | ServerOptions = {}, maybeOpts: ServerOptions = {}) {
+    const opts = typeof portOrOpts === "number" ? maybeOpts : portOrOpts;
+    if (isNodeHttpServer(opts))
+      throw new TypeError(
+        "Switchboard runs on Bun.serve, not on a Node http server: use Bun.serve({ ...io.handler(app) }) or io.listen(port)",
+      );
     this.opts = resolveSocketIoOptions(opts);
     this._codec = createCodec(this.opts.parser, this.opts.maxAttachments);
     this.engine = new Engine({ ...opts, path: this.opts.path });
@@ -110,6 +123,7 @@ export class Server<
     });
     this.sockets = new MainNamespace(this, "/");
     this._nsps.set("/", this.sockets);
+    if (typeof portOrOpts === "number") this.listen(portOrOpts);
   }
 
   /** Encodes packets with the server's parser (adapters encode a broadcast once with it). */
@@ -468,6 +482,16 @@ export class Server<
   disconnectSockets(close = false): void {
     this.sockets.disconnectSockets(close);
   }
+}
+
+/** A Node `http.Server` (what socket.io's constructor and `attach` take), told apart from options. */
+function isNodeHttpServer(value: unknown): boolean {
+  const candidate = value as { listen?: unknown; on?: unknown; address?: unknown };
+  return (
+    typeof candidate.listen === "function" &&
+    typeof candidate.on === "function" &&
+    typeof candidate.address === "function"
+  );
 }
 
 /** The main namespace also announces new namespaces ("new_namespace"). */

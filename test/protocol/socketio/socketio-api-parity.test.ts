@@ -5,7 +5,14 @@
  * adapters of existing namespaces.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { Adapter, type DefaultEventsMap, RemoteSocket, type Socket } from "../../../protocol/index.ts";
+import { createServer } from "node:http";
+import {
+  Adapter,
+  type DefaultEventsMap,
+  RemoteSocket,
+  Server,
+  type Socket,
+} from "../../../protocol/index.ts";
 import { Harness, next, TRANSPORTS } from "./support.ts";
 
 let h: Harness;
@@ -122,5 +129,26 @@ describe("RemoteSocket", () => {
       () => true,
     );
     expect(await remote.timeout(2000).emitWithAck("ask")).toBe("yes");
+  });
+});
+
+describe("constructor forms", () => {
+  test("new Server(port, opts) listens on the port, as socket.io's", async () => {
+    const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+    const port = probe.port ?? 0;
+    await probe.stop(true);
+    const io = new Server(port, { serveClient: true });
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/socket.io/?EIO=4&transport=polling`);
+      expect(res.status).toBe(200);
+      expect((await res.text()).startsWith("0{")).toBe(true);
+    } finally {
+      await io.close();
+    }
+  });
+
+  test("a Node http server is refused with a message that names the Bun way", () => {
+    const nodeServer = createServer();
+    expect(() => new Server(nodeServer as never)).toThrow(/io\.handler/);
   });
 });
