@@ -14,7 +14,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import type { MessageContent } from "../src/shared/events.ts";
+import type { MessageContent } from "./message-content.ts";
 
 export const userRole = pgEnum("user_role", ["org_admin", "agent", "viewer"]);
 export const conversationStatus = pgEnum("conversation_status", [

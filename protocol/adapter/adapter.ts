@@ -22,10 +22,12 @@
  */
 import { EventEmitter } from "node:events";
 import type { EngineSocket, RawData } from "../engine/contract.ts";
-import { encodePacket } from "../socketio/packet-codec.ts";
-import type { AnyNamespace, AnySocket } from "./host.ts";
+import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
+import type { AnyNamespace, AnySocket, WriteOptions } from "./host.ts";
 import { namespaceTopic, roomTopic } from "./topics.ts";
 import type {
+  AdapterEvents,
   BroadcastFlags,
   BroadcastOptions,
   Packet,
@@ -35,16 +37,14 @@ import type {
   SocketId,
 } from "./types.ts";
 
-/** How the frames of one packet are written to one engine session. */
-export interface WriteOptions {
-  volatile?: boolean;
-  compress?: boolean;
-}
+export type { WriteOptions };
 
 /** The write options of a packet sent with these flags (compression on unless turned off). */
 export function writeOptions(flags: BroadcastFlags | undefined): WriteOptions {
   return { volatile: flags?.volatile, compress: flags?.compress !== false };
 }
+
+const log = createLogger("adapter");
 
 export class Adapter extends EventEmitter {
   /** Room → ids of its local members. A socket id is also a room holding that socket. */
@@ -54,6 +54,19 @@ export class Adapter extends EventEmitter {
 
   constructor(readonly nsp: AnyNamespace) {
     super();
+  }
+
+  /**
+   * A room event (create-room, join-room, ...) for the application's listeners. Each runs even if
+   * another throws (logged): the rooms bookkeeping around the emit must finish whatever they do.
+   */
+  private announce(ev: keyof AdapterEvents, ...args: string[]): void {
+    if (this.listenerCount(ev) === 0) return;
+    for (const listener of this.rawListeners(ev)) {
+      runHook(log, "room event listener failed", { nsp: this.nsp.name, event: ev }, () =>
+        (listener as (...a: string[]) => unknown).apply(this, args),
+      );
+    }
   }
 
   /** Called once when the namespace is created (a cluster adapter connects here). */
@@ -80,11 +93,11 @@ export class Adapter extends EventEmitter {
       if (!members) {
         members = new Set();
         this.rooms.set(room, members);
-        this.emit("create-room", room);
+        this.announce("create-room", room);
       }
       if (members.has(id)) continue;
       members.add(id);
-      this.emit("join-room", room, id);
+      this.announce("join-room", room, id);
       // The own-id room is joined once at connect and left at disconnect: it carries the
       // namespace-wide subscription; other rooms get their own topic.
       conn?.subscribe(room === id ? namespaceTopic(this.nsp.name) : roomTopic(this.nsp.name, room));
@@ -107,15 +120,15 @@ export class Adapter extends EventEmitter {
   private removeMember(room: Room, id: SocketId, conn: EngineSocket | undefined): void {
     const members = this.rooms.get(room);
     if (!members?.delete(id)) return;
-    this.emit("leave-room", room, id);
+    this.announce("leave-room", room, id);
     conn?.unsubscribe(room === id ? namespaceTopic(this.nsp.name) : roomTopic(this.nsp.name, room));
-    if (members.size === 0 && this.rooms.delete(room)) this.emit("delete-room", room);
+    if (members.size === 0 && this.rooms.delete(room)) this.announce("delete-room", room);
   }
 
   /** Send one packet to every matching local socket. It is encoded once, whatever the audience. */
   broadcast(packet: Packet, opts: BroadcastOptions): void {
     packet.nsp = this.nsp.name;
-    const frames = encodePacket(packet);
+    const frames = this.nsp.server.encoder.encode(packet);
     if (this.publish(frames, opts)) return;
     const write = writeOptions(opts.flags);
     this.apply(opts, (socket) => {
@@ -137,7 +150,7 @@ export class Adapter extends EventEmitter {
     packet.nsp = this.nsp.name;
     packet.id = this.nsp._nextAckId();
     const id = packet.id;
-    const frames = encodePacket(packet);
+    const frames = this.nsp.server.encoder.encode(packet);
     const write = writeOptions(opts.flags);
     let clientCount = 0;
     this.apply(opts, (socket) => {

@@ -131,12 +131,15 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     };
   }
 
-  /** Starts a Bun server of its own (stopped by `close()`). */
-  listen(port: number, hostname?: string): Server<EngineWsData> {
+  /**
+   * Starts a Bun server of its own (stopped by `close()`); `handler` wraps the engine's (the
+   * Socket.IO layer serves the client bundles in front of it).
+   */
+  listen(port: number, hostname?: string, handler: EngineHandler = this.handler()): Server<EngineWsData> {
     const server = Bun.serve<EngineWsData>({
       port,
       ...(hostname === undefined ? {} : { hostname }),
-      ...this.handler(),
+      ...handler,
     });
     this.ownServer = server;
     this.adoptServer(server);

@@ -1,5 +1,9 @@
 /** Ack bookkeeping shared by sockets: pending acks of sent packets, and one-shot answers. */
+import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
 import { ErrorMessages } from "./reasons.ts";
+
+const log = createLogger("socketio");
 
 export type AckCallback = (...args: unknown[]) => void;
 
@@ -19,7 +23,8 @@ export function registerAck(
   }
   const timer = setTimeout(() => {
     acks.delete(id);
-    ack(new Error(ErrorMessages.ACK_TIMEOUT));
+    // In a timer: a throw here would be an uncaught exception.
+    runHook(log, "ack callback failed", { id }, () => ack(new Error(ErrorMessages.ACK_TIMEOUT)));
   }, timeout);
   acks.set(id, (...args) => {
     clearTimeout(timer);

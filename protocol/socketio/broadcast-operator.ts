@@ -4,7 +4,9 @@
  * receiver), fetchSockets, socketsJoin/Leave, disconnectSockets. The adapter does the work.
  */
 import type { Adapter } from "../adapter/adapter.ts";
-import type { BroadcastFlags, BroadcastOptions, Room } from "../adapter/types.ts";
+import type { BroadcastFlags, BroadcastOptions, Room, SocketId } from "../adapter/types.ts";
+import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
 import { type Packet, PacketType } from "./packet-codec.ts";
 import { ErrorMessages, RESERVED_EVENTS } from "./reasons.ts";
 import { RemoteSocket, type SocketDetails } from "./remote-socket.ts";
@@ -19,6 +21,8 @@ import type {
   Last,
   MultiAckResult,
 } from "./typed-events.ts";
+
+const log = createLogger("socketio");
 
 export { RemoteSocket };
 
@@ -102,15 +106,18 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     let expectedServerCount = -1;
     let actualServerCount = 0;
     let expectedClientCount = 0;
+    const fields = { nsp: this.adapter.nsp.name };
     const timer = setTimeout(() => {
       timedOut = true;
-      ack(new Error(ErrorMessages.ACK_TIMEOUT), single ? null : responses);
+      runHook(log, "ack callback failed", fields, () =>
+        ack(new Error(ErrorMessages.ACK_TIMEOUT), single ? null : responses),
+      );
     }, this.flags.timeout);
     const check = () => {
       if (timedOut || expectedServerCount !== actualServerCount || responses.length !== expectedClientCount)
         return;
       clearTimeout(timer);
-      ack(null, single ? responses[0] : responses);
+      runHook(log, "ack callback failed", fields, () => ack(null, single ? responses[0] : responses));
     };
     this.adapter.broadcastWithAck(
       packet,
@@ -125,10 +132,14 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
         check();
       },
     );
-    this.adapter.serverCount().then((count) => {
-      expectedServerCount = count;
-      check();
-    });
+    this.adapter.serverCount().then(
+      (count) => {
+        expectedServerCount = count;
+        check();
+      },
+      // The timeout answers the ack: nothing else to do than say why it will.
+      (err: unknown) => log.error("adapter serverCount failed", { ...fields, error: err }),
+    );
   }
 
   /** `emit` returning a promise of every receiver's answer (rejected on timeout). */
@@ -160,6 +171,14 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
           )
         : (socket as Socket<EventsMap, EmitEvents, EventsMap, SocketData>),
     );
+  }
+
+  /**
+   * Ids of the selected sockets on this node (socket.io's deprecated `allSockets`; a cluster adapter
+   * may answer for the whole cluster). Prefer `fetchSockets`.
+   */
+  allSockets(): Promise<Set<SocketId>> {
+    return this.adapter.sockets(this.rooms);
   }
 
   socketsJoin(room: Room | Room[]): void {

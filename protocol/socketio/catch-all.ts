@@ -3,6 +3,11 @@
  * and reports when it becomes empty or non-empty (outgoing watchers turn the native fan-out off).
  */
 
+import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
+
+const log = createLogger("socketio");
+
 export type CatchAllListener = (event: string, ...args: unknown[]) => void;
 
 export class CatchAllListeners {
@@ -34,7 +39,10 @@ export class CatchAllListeners {
   /** Call each listener with `(event, ...args)`; a listener added meanwhile waits for the next call. */
   call(thisArg: unknown, event: string, args: readonly unknown[]): void {
     if (!this.list) return;
-    for (const listener of this.list) listener.call(thisArg, event, ...args);
+    for (const listener of this.list) {
+      // Application code: a throw or rejection is logged and the next listener still runs.
+      runHook(log, "catch-all listener failed", { event }, () => listener.call(thisArg, event, ...args));
+    }
   }
 
   private set(list: CatchAllListener[]): void {

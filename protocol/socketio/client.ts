@@ -5,14 +5,13 @@
  * namespace within connectTimeout, and one that sends a malformed packet ("parse error").
  */
 
-import type { WriteOptions } from "../adapter/adapter.ts";
+import type { WriteOptions } from "../adapter/host.ts";
 import type { EngineCloseReason, EngineReceiver, EngineSocket, RawData } from "../engine/contract.ts";
 import { createLogger } from "../logger.ts";
 import { type RequestSummary, summarizeRequest } from "./handshake.ts";
-import { encodePacket, type Packet, PacketDecoder, PacketType } from "./packet-codec.ts";
+import { type FrameDecoder, type Packet, PacketType } from "./packet-codec.ts";
 import { type DisconnectReason, DisconnectReasons, ErrorMessages } from "./reasons.ts";
 import type { AnyServer, AnySocket } from "./server-types.ts";
-import { decodeTextPacket } from "./text-packet.ts";
 
 const log = createLogger("socketio");
 
@@ -20,19 +19,21 @@ export class Client implements EngineReceiver {
   /** The handshake request, summarized once for every namespace this connection joins. */
   readonly request: RequestSummary;
   /**
-   * The connected sockets, one per namespace. Nearly every connection joins exactly one, so that
-   * one is a plain field and a Map exists only for a second namespace (multiplexing): two Maps per
-   * connection were a measurable share of the memory of an idle connection.
+   * Every connected socket this session created. Nearly every connection has exactly one, so that
+   * one is a plain field and an array exists only for more (multiplexing, or several CONNECTs for
+   * one namespace): per-connection Maps were a measurable share of the memory of an idle connection.
+   * As socket.io's Client keeps all of them (its `sockets` map), all of them close with the session,
+   * even when one namespace got several (CONNECTs sent while the first was still in a middleware).
    */
   private first: AnySocket | null = null;
-  /** Sockets of further namespaces, by namespace name. */
-  private others: Map<string, AnySocket> | null = null;
+  /** The sockets after the first, in the order they connected. */
+  private others: AnySocket[] | null = null;
   /**
    * Created at the first frame the text fast path cannot take (a binary packet and its
    * attachments), then used for every frame so reassembly stays in order. A text-only connection
    * never allocates one.
    */
-  private decoder: PacketDecoder | null = null;
+  private decoder: FrameDecoder | null = null;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -53,7 +54,7 @@ export class Client implements EngineReceiver {
   /** Encode and write one packet. */
   writePacket(packet: Packet, opts: WriteOptions = {}): void {
     if (this.conn.state !== "open") return;
-    this.writeToEngine(encodePacket(packet), opts);
+    this.writeToEngine(this.server._codec.encode(packet), opts);
   }
 
   /** Write already-encoded frames (adapters encode a broadcast once and call this per receiver). */
@@ -64,17 +65,24 @@ export class Client implements EngineReceiver {
     else this.conn.sendMany(frames, sendOpts);
   }
 
-  /** The connected sockets, one per namespace joined. */
+  /** Every connected socket of this session, in the order they connected. */
   get sockets(): AnySocket[] {
     const all: AnySocket[] = this.first === null ? [] : [this.first];
-    if (this.others !== null) for (const socket of this.others.values()) all.push(socket);
+    if (this.others !== null) for (const socket of this.others) all.push(socket);
     return all;
   }
 
-  /** The connected socket of namespace `name`, if any. */
+  /**
+   * The socket that receives the packets of namespace `name`: the one that connected last, as
+   * socket.io's `nsps` map (overwritten at each connect) routes them.
+   */
   private socketOf(name: string): AnySocket | undefined {
+    const others = this.others;
+    if (others !== null) {
+      for (let i = others.length - 1; i >= 0; i--) if (others[i]!.nsp.name === name) return others[i];
+    }
     if (this.first !== null && this.first.nsp.name === name) return this.first;
-    return this.others?.get(name);
+    return undefined;
   }
 
   /** Disconnect every namespace, then close the connection. */
@@ -87,24 +95,28 @@ export class Client implements EngineReceiver {
 
   /** @internal A socket left its namespace. */
   remove(socket: AnySocket): void {
+    const others = this.others;
     if (this.first === socket) {
-      // Promote a socket of another namespace, so `first` is empty only when no socket is left.
-      const next = this.others?.values().next();
-      this.first = next && !next.done ? next.value : null;
-      if (this.first !== null) this.others!.delete(this.first.nsp.name);
-    } else if (this.others?.get(socket.nsp.name) === socket) this.others.delete(socket.nsp.name);
+      // Promote the next socket, so `first` is empty only when no socket is left.
+      this.first = others?.shift() ?? null;
+    } else if (others !== null) {
+      const i = others.indexOf(socket);
+      if (i >= 0) others.splice(i, 1);
+    }
+    if (this.others?.length === 0) this.others = null;
   }
 
   /** @internal EngineReceiver: a message of the session. */
   onEngineMessage(data: RawData): void {
     try {
       if (this.decoder === null) {
-        const packet = typeof data === "string" ? decodeTextPacket(data) : undefined;
+        const codec = this.server._codec;
+        const packet = codec.decodeStandalone(data);
         if (packet !== undefined) {
           this.ondecoded(packet);
           return;
         }
-        this.decoder = new PacketDecoder(this.server.opts.maxAttachments, (p) => this.ondecoded(p));
+        this.decoder = codec.createDecoder((p) => this.ondecoded(p));
       }
       this.decoder.add(data);
     } catch (err) {
@@ -155,8 +167,8 @@ export class Client implements EngineReceiver {
     nsp._add(this, auth, (socket) => {
       if (this.first === null) this.first = socket;
       else {
-        this.others ??= new Map();
-        this.others.set(nsp.name, socket);
+        this.others ??= [];
+        this.others.push(socket);
       }
       if (this.connectTimer) {
         clearTimeout(this.connectTimer);

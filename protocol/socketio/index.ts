@@ -11,7 +11,7 @@ export {
   SOCKETIO_DEFAULTS,
   type SocketIoOptions,
 } from "./options.ts";
-export { type Packet, PacketType } from "./packet-codec.ts";
+export { type Packet, PacketType, type Parser, type ParserDecoder } from "./packet-codec.ts";
 export { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.ts";
 export {
   type DisconnectReason,

@@ -1,8 +1,11 @@
 /**
  * Runs a chain of `(arg, next)` middlewares in order; the first `next(err)` stops it. With no
  * middleware the callback runs synchronously, so the common case adds no tick. A middleware that
- * throws counts as `next(err)`.
+ * throws, or an async one whose promise rejects, counts as `next(err)` (and is logged): application
+ * code never takes the process down, and the client gets its refusal instead of waiting forever.
  */
+import type { Logger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
 
 /** An error a middleware passes to `next`; `data` travels to the client in CONNECT_ERROR. */
 export interface MiddlewareError extends Error {
@@ -10,12 +13,14 @@ export interface MiddlewareError extends Error {
 }
 
 export type Next = (err?: MiddlewareError) => void;
-export type Middleware<T> = (arg: T, next: Next) => void;
+/** May be async: a rejection is `next(err)`. */
+export type Middleware<T> = (arg: T, next: Next) => void | Promise<void>;
 
 export function runMiddlewares<T>(
   fns: readonly Middleware<T>[],
   arg: T,
   done: (err?: MiddlewareError) => void,
+  log: Logger,
 ): void {
   if (fns.length === 0) {
     done();
@@ -34,11 +39,7 @@ export function runMiddlewares<T>(
       if (err) done(err);
       else step(i + 1);
     };
-    try {
-      fn(arg, next);
-    } catch (err) {
-      next(err instanceof Error ? err : new Error(String(err)));
-    }
+    runHook(log, "middleware failed", {}, () => fn(arg, next), next);
   };
   step(0);
 }

@@ -5,8 +5,9 @@
 import type { Adapter } from "../adapter/adapter.ts";
 import { Adapter as InMemoryAdapter } from "../adapter/adapter.ts";
 import { SessionAwareAdapter } from "../adapter/session-aware.ts";
-import type { Room } from "../adapter/types.ts";
+import type { Room, Session } from "../adapter/types.ts";
 import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
 import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.ts";
 import type { Client } from "./client.ts";
 import { type Middleware, type MiddlewareError, runMiddlewares } from "./middleware.ts";
@@ -78,10 +79,19 @@ export class Namespace<
     readonly name: string,
   ) {
     super();
-    this.adapter = createAdapter(server.opts.adapter, this as never, !!server.opts.connectionStateRecovery);
-    const ready = this.adapter.init();
-    if (ready instanceof Promise)
-      ready.catch((err) => log.error("adapter init failed", { nsp: name, error: err }));
+    this.adapter = this._initAdapter();
+  }
+
+  /** @internal Build (again, after `io.adapter(factory)`) this namespace's adapter and start it. */
+  _initAdapter(): Adapter {
+    const adapter = createAdapter(
+      this.server.opts.adapter,
+      this as never,
+      !!this.server.opts.connectionStateRecovery,
+    );
+    this.adapter = adapter;
+    runHook(log, "adapter init failed", { nsp: this.name }, () => adapter.init());
+    return adapter;
   }
 
   /** @internal Next packet id for an ack (shared by every socket of the namespace). */
@@ -183,6 +193,16 @@ export class Namespace<
     });
   }
 
+  /** Ids of every socket of the namespace (socket.io's deprecated `allSockets`; prefer `fetchSockets`). */
+  allSockets(): Promise<Set<string>> {
+    return this.operator().allSockets();
+  }
+
+  /** Alias of `send`, as socket.io's `write`. */
+  write(...args: EventParams<EmitEvents, "message">): this {
+    return this.send(...args);
+  }
+
   /** `emit("message", ...args)`, as socket.io's `send`. */
   send(...args: EventParams<EmitEvents, "message">): this {
     // biome-ignore lint/suspicious/noExplicitAny: "message" may be absent from a typed map
@@ -204,12 +224,20 @@ export class Namespace<
     const recovery = this.server.opts.connectionStateRecovery;
     const { pid, offset } = auth;
     if (recovery && typeof pid === "string" && typeof offset === "string") {
-      this.adapter.restoreSession(pid, offset).then(
+      const fresh = (err: unknown) => {
+        log.warn("session restore failed", { nsp: this.name, error: err });
+        this.admit(new Socket(this, client, auth), onConnected);
+      };
+      let restoring: Promise<Session | null>;
+      try {
+        restoring = this.adapter.restoreSession(pid, offset);
+      } catch (err) {
+        fresh(err);
+        return;
+      }
+      restoring.then(
         (session) => this.admit(new Socket(this, client, auth, session ?? undefined), onConnected),
-        (err) => {
-          log.warn("session restore failed", { nsp: this.name, error: err });
-          this.admit(new Socket(this, client, auth), onConnected);
-        },
+        fresh,
       );
       return;
     }
@@ -224,20 +252,25 @@ export class Namespace<
       this.doConnect(socket, onConnected);
       return;
     }
-    runMiddlewares(this._fns, socket, (err?: MiddlewareError) => {
-      if (socket.client.conn.state !== "open") {
-        socket._cleanup();
-        return;
-      }
-      if (err) {
-        socket._cleanup();
-        socket._error(
-          err.data === undefined ? { message: err.message } : { message: err.message, data: err.data },
-        );
-        return;
-      }
-      this.doConnect(socket, onConnected);
-    });
+    runMiddlewares(
+      this._fns,
+      socket,
+      (err?: MiddlewareError) => {
+        if (socket.client.conn.state !== "open") {
+          socket._cleanup();
+          return;
+        }
+        if (err) {
+          socket._cleanup();
+          socket._error(
+            err.data === undefined ? { message: err.message } : { message: err.message, data: err.data },
+          );
+          return;
+        }
+        this.doConnect(socket, onConnected);
+      },
+      log,
+    );
   }
 
   private doConnect(
@@ -248,12 +281,9 @@ export class Namespace<
     this.sockets.set(socket.id, socket);
     socket._onconnect();
     onConnected(socket);
-    try {
-      this.emitReserved("connect", socket);
-      this.emitReserved("connection", socket);
-    } catch (err) {
-      log.error("connection handler threw", { nsp: this.name, sid: socket.id, error: err });
-    }
+    // A throwing or rejecting listener is logged by the emitter; the socket stays connected.
+    this.emitReserved("connect", socket);
+    this.emitReserved("connection", socket);
   }
 
   /** @internal A socket left. */

@@ -3,6 +3,7 @@
  * the engine's options (see server.ts).
  */
 import type { Adapter } from "../adapter/adapter.ts";
+import type { Parser } from "./packet-codec.ts";
 import type { AnyNamespace } from "./server-types.ts";
 
 /** Builds the adapter of a namespace: a class (`new`) or a factory function (called). */
@@ -46,13 +47,27 @@ export interface SocketIoOptions {
    * parse error (protects the server from unbounded reassembly). Default 10.
    */
   maxAttachments: number;
+  /**
+   * The packet parser, as socket.io's `parser` option: a module with socket.io-parser's `Encoder`
+   * and `Decoder` shape, such as `socket.io-msgpack-parser` (clients must use the same one).
+   * Default socket.io-parser.
+   */
+  parser: Parser | undefined;
+  /**
+   * Serve the browser bundles of the installed socket.io-client under `path`
+   * (`socket.io.min.js`, ...), as socket.io does. Default true.
+   */
+  serveClient: boolean;
 }
 
-export const SOCKETIO_DEFAULTS: Readonly<Omit<SocketIoOptions, "connectionStateRecovery" | "adapter">> = {
+export const SOCKETIO_DEFAULTS: Readonly<
+  Omit<SocketIoOptions, "connectionStateRecovery" | "adapter" | "parser">
+> = {
   path: "/socket.io/",
   connectTimeout: 45_000,
   cleanupEmptyChildNamespaces: false,
   maxAttachments: 10,
+  serveClient: true,
 };
 
 export const RECOVERY_DEFAULTS: Readonly<ConnectionStateRecoveryOptions> = {
@@ -74,6 +89,8 @@ export function resolveSocketIoOptions(opts: Partial<SocketIoOptions>): Resolved
       opts.cleanupEmptyChildNamespaces ?? SOCKETIO_DEFAULTS.cleanupEmptyChildNamespaces,
     maxAttachments: opts.maxAttachments ?? SOCKETIO_DEFAULTS.maxAttachments,
     adapter: opts.adapter,
+    parser: opts.parser,
+    serveClient: opts.serveClient ?? SOCKETIO_DEFAULTS.serveClient,
     connectionStateRecovery: opts.connectionStateRecovery
       ? { ...RECOVERY_DEFAULTS, ...opts.connectionStateRecovery }
       : undefined,

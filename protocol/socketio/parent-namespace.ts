@@ -5,15 +5,20 @@
  */
 import { Adapter } from "../adapter/adapter.ts";
 import type { BroadcastOptions, Packet } from "../adapter/types.ts";
+import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
 import { Namespace } from "./namespace.ts";
 import type { DefaultEventsMap, EventsMap } from "./typed-events.ts";
 
-/** Decides whether `name` is served: `next(null, true)` accepts. */
+/**
+ * Decides whether `name` is served: `next(null, true)` accepts. May be async: a throw or a rejection
+ * is logged and refuses the name.
+ */
 export type NamespaceMatcher = (
   name: string,
   auth: Record<string, unknown>,
   next: (err: Error | null, allow: boolean) => void,
-) => void;
+) => void | Promise<void>;
 
 /** Broadcasts on a parent go to each child's own adapter, which encodes for its namespace. */
 class ParentBroadcastAdapter extends Adapter {
@@ -27,6 +32,8 @@ class ParentBroadcastAdapter extends Adapter {
     }
   }
 }
+
+const log = createLogger("socketio");
 
 let parentCount = 0;
 
@@ -53,7 +60,7 @@ export class ParentNamespace<
     this.children.add(child);
     if (this.server.opts.cleanupEmptyChildNamespaces) {
       child._onEmpty = () => {
-        child.adapter.close();
+        runHook(log, "adapter close failed", { nsp: name }, () => child.adapter.close());
         this.server._nsps.delete(name);
         this.children.delete(child);
       };

@@ -4,8 +4,9 @@
  */
 import type { Adapter } from "../adapter/adapter.ts";
 import type { Room } from "../adapter/types.ts";
+import { BroadcastOperator } from "./broadcast-operator.ts";
 import type { Handshake } from "./handshake.ts";
-import type { EventNames, EventParams, EventsMap } from "./typed-events.ts";
+import type { DecorateAcknowledgements, EventNames, EventParams, EventsMap } from "./typed-events.ts";
 
 /** What a cluster adapter reports for a remote socket. */
 export interface SocketDetails<SocketData> {
@@ -34,6 +35,19 @@ export class RemoteSocket<EmitEvents extends EventsMap, SocketData> {
 
   emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     return this.send(this.id, ev, args);
+  }
+
+  /**
+   * The next emit expects the socket's ack within `ms`: `timeout(ms).emit(ev, ..., (err, answer) => ...)`
+   * or `timeout(ms).emitWithAck(ev, ...)`, resolving with this socket's one answer, as socket.io's.
+   */
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData> {
+    return new BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>(
+      this.adapter,
+      new Set([this.id]),
+      new Set(),
+      { expectSingleResponse: true },
+    ).timeout(ms) as never;
   }
 
   join(room: Room | Room[]): void {

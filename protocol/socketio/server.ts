@@ -3,13 +3,16 @@
  * namespaces (static and dynamic), and shortcuts to the main namespace ("/").
  */
 import type { Server as BunServer } from "bun";
+import type { PacketEncoder } from "../adapter/host.ts";
 import type { Room } from "../adapter/types.ts";
 import type { EngineSocket } from "../engine/contract.ts";
 import { Engine, type EngineHandler, type EngineOptions, type FallbackHandler } from "../engine/index.ts";
 import type { EngineWsData } from "../engine/session.ts";
 import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.ts";
 import { Client } from "./client.ts";
+import { ClientBundle } from "./client-bundle.ts";
 import type { Middleware } from "./middleware.ts";
 import { Namespace, type NamespaceReservedEvents } from "./namespace.ts";
 import {
@@ -18,6 +21,7 @@ import {
   resolveSocketIoOptions,
   type SocketIoOptions,
 } from "./options.ts";
+import { createCodec, type PacketCodec } from "./packet-codec.ts";
 import { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.ts";
 import { DisconnectReasons } from "./reasons.ts";
 import type { Socket } from "./socket.ts";
@@ -75,6 +79,9 @@ export class Server<
   SocketData = unknown,
 > {
   readonly opts: ResolvedSocketIoOptions;
+  /** @internal Packets to frames and back, with the `parser` option. */
+  readonly _codec: PacketCodec;
+  private clientBundle: ClientBundle | null;
   /** The Engine.IO server underneath (sessions, transports, native publish). */
   readonly engine: Engine;
   /** The main namespace "/". */
@@ -91,29 +98,102 @@ export class Server<
     { regex: RegExp; parent: ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> }
   >();
 
-  constructor(opts: ServerOptions = {}) {
+  /**
+   * `new Server(opts)`, or `new Server(port, opts)` which also listens on `port` (as socket.io's).
+   * socket.io's `new Server(httpServer, opts)` has no equivalent on Bun: a Node http server is
+   * refused with a message pointing to `io.handler()`.
+   */
+  // The options form last: ConstructorParameters<typeof Server> (used by callers) reads it.
+  constructor(port: number, opts?: ServerOptions);
+  constructor(opts?: ServerOptions);
+  constructor(portOrOpts: number | ServerOptions = {}, maybeOpts: ServerOptions = {}) {
+    const opts = typeof portOrOpts === "number" ? maybeOpts : portOrOpts;
+    if (isNodeHttpServer(opts))
+      throw new TypeError(
+        "Switchboard runs on Bun.serve, not on a Node http server: use Bun.serve({ ...io.handler(app) }) or io.listen(port)",
+      );
     this.opts = resolveSocketIoOptions(opts);
+    this._codec = createCodec(this.opts.parser, this.opts.maxAttachments);
     this.engine = new Engine({ ...opts, path: this.opts.path });
+    this.clientBundle = this.opts.serveClient
+      ? new ClientBundle(this.opts.path, this.engine.opts.cors)
+      : null;
     this.engine.on("connection", (conn: EngineSocket) => {
       new Client(this, conn);
     });
     this.sockets = new MainNamespace(this, "/");
     this._nsps.set("/", this.sockets);
+    if (typeof portOrOpts === "number") this.listen(portOrOpts);
   }
 
-  /** The adapter factory namespaces are built with. */
-  adapter(): AdapterConstructor | undefined {
-    return this.opts.adapter;
+  /** Encodes packets with the server's parser (adapters encode a broadcast once with it). */
+  get encoder(): PacketEncoder {
+    return this._codec;
   }
 
-  /** `{ fetch, websocket }` for Bun.serve; other paths go to `fallback` (a Hono app's fetch, say). */
+  /** Whether the client bundles are served (`serveClient` option); with a value, turns it on or off. */
+  serveClient(): boolean;
+  serveClient(v: boolean): this;
+  serveClient(v?: boolean): this | boolean {
+    if (v === undefined) return this.opts.serveClient;
+    this.opts.serveClient = v;
+    this.clientBundle = v
+      ? (this.clientBundle ?? new ClientBundle(this.opts.path, this.engine.opts.cors))
+      : null;
+    return this;
+  }
+
+  /**
+   * The path the server answers on. Read-only here: the engine is built with it, so it is given
+   * as the `path` option.
+   */
+  path(): string {
+    return this.opts.path;
+  }
+
+  /** The `connectTimeout` in milliseconds; with a value, sets it for connections opened later. */
+  connectTimeout(): number;
+  connectTimeout(v: number): this;
+  connectTimeout(v?: number): this | number {
+    if (v === undefined) return this.opts.connectTimeout;
+    this.opts.connectTimeout = v;
+    return this;
+  }
+
+  /**
+   * The adapter factory namespaces are built with; with a factory, every namespace (existing ones
+   * too) gets a new adapter built by it, as socket.io's `io.adapter(v)`.
+   */
+  adapter(): AdapterConstructor | undefined;
+  adapter(v: AdapterConstructor): this;
+  adapter(v?: AdapterConstructor): this | AdapterConstructor | undefined {
+    if (v === undefined) return this.opts.adapter;
+    this.opts.adapter = v;
+    for (const nsp of this._nsps.values()) nsp._initAdapter();
+    return this;
+  }
+
+  /**
+   * `{ fetch, websocket }` for Bun.serve; other paths go to `fallback` (a Hono app's fetch, say).
+   * With `serveClient`, the client bundles are answered before the engine sees the request.
+   */
   handler(fallback?: FallbackHandler): EngineHandler {
-    return this.engine.handler(fallback);
+    const engine = this.engine.handler(fallback);
+    // Looked up per request: `serveClient(false)` after the handler was built still applies.
+    return {
+      fetch: (req, server) => {
+        const bundle = this.clientBundle;
+        const name = bundle?.match(req);
+        if (name === undefined) return engine.fetch(req, server);
+        return bundle!.serve(req, name).then((res) => res ?? engine.fetch(req, server));
+      },
+      websocket: engine.websocket,
+    };
   }
 
   /** Start a Bun server of its own on `port` (0 picks a free one); `close()` stops it. */
   listen(port: number, hostname?: string): BunServer<EngineWsData> {
-    return this.engine.listen(port, hostname);
+    return this.engine.listen(port, hostname, this.handler());
   }
 
   /**
@@ -172,20 +252,45 @@ export class Server<
         return;
       }
       const [matcher, parent] = entry;
-      matcher(name, auth, (err, allow) => {
+      let answered = false;
+      const answer = (err: Error | null, allow: boolean): void => {
+        if (answered) return;
+        answered = true;
         if (err || !allow) {
           next(i + 1);
           return;
         }
         const existing = this._nsps.get(name);
         fn((existing ?? parent.createChild(name)) as unknown as Namespace);
-      });
+      };
+      // A matcher that throws or rejects is logged and counts as "no match": the client gets
+      // "Invalid namespace" unless a later pattern accepts the name.
+      runHook(
+        log,
+        "dynamic namespace function failed",
+        { nsp: name },
+        () => matcher(name, auth, answer),
+        (err) => answer(err, false),
+      );
     };
     next(0);
   }
 
-  /** Disconnect every socket ("server shutting down"), close the adapters, then the engine. */
-  async close(): Promise<void> {
+  /**
+   * Disconnect every socket ("server shutting down"), close the adapters, then the engine; `fn`
+   * is called once done, as socket.io's `close(fn)`.
+   */
+  async close(fn?: (err?: Error) => void): Promise<void> {
+    try {
+      await this.shutdown();
+    } catch (err) {
+      fn?.(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    fn?.();
+  }
+
+  private async shutdown(): Promise<void> {
     await Promise.allSettled(
       [...this._nsps.values()].map(async (nsp) => {
         for (const socket of [...nsp.sockets.values()])
@@ -288,6 +393,78 @@ export class Server<
     return this;
   }
 
+  write(...args: EventParams<EmitEvents, "message">): this {
+    this.sockets.send(...args);
+    return this;
+  }
+
+  /** Ids of the main namespace's sockets (socket.io's deprecated `allSockets`; prefer `fetchSockets`). */
+  allSockets(): Promise<Set<string>> {
+    return this.sockets.allSockets();
+  }
+
+  // ── EventEmitter methods, on the main namespace as socket.io proxies them ──────────────────────
+
+  addListener<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    return this.on(ev, listener);
+  }
+
+  removeListener<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    return this.off(ev, listener);
+  }
+
+  prependListener<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    this.sockets.prependListener(ev, listener as never);
+    return this;
+  }
+
+  prependOnceListener<Ev extends MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    this.sockets.prependOnceListener(ev, listener as never);
+    return this;
+  }
+
+  removeAllListeners(ev?: MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): this {
+    this.sockets.removeAllListeners(ev);
+    return this;
+  }
+
+  listeners(ev: MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): Function[] {
+    return this.sockets.listeners(ev);
+  }
+
+  rawListeners(ev: MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): Function[] {
+    return this.sockets.rawListeners(ev);
+  }
+
+  listenerCount(ev: MainEventName<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): number {
+    return this.sockets.listenerCount(ev);
+  }
+
+  eventNames(): (string | symbol)[] {
+    return this.sockets.eventNames();
+  }
+
+  setMaxListeners(n: number): this {
+    this.sockets.setMaxListeners(n);
+    return this;
+  }
+
+  getMaxListeners(): number {
+    return this.sockets.getMaxListeners();
+  }
+
   fetchSockets(): Promise<
     (Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | RemoteSocket<EmitEvents, SocketData>)[]
   > {
@@ -305,6 +482,16 @@ export class Server<
   disconnectSockets(close = false): void {
     this.sockets.disconnectSockets(close);
   }
+}
+
+/** A Node `http.Server` (what socket.io's constructor and `attach` take), told apart from options. */
+function isNodeHttpServer(value: unknown): boolean {
+  const candidate = value as { listen?: unknown; on?: unknown; address?: unknown };
+  return (
+    typeof candidate.listen === "function" &&
+    typeof candidate.on === "function" &&
+    typeof candidate.address === "function"
+  );
 }
 
 /** The main namespace also announces new namespaces ("new_namespace"). */

@@ -7,6 +7,7 @@ import { type Adapter, writeOptions } from "../adapter/adapter.ts";
 import type { BroadcastFlags, Room, Session } from "../adapter/types.ts";
 import type { EngineSocket } from "../engine/contract.ts";
 import { createLogger } from "../logger.ts";
+import { runHook } from "../user-hooks.ts";
 import { type AckCallback, once, registerAck } from "./acks.ts";
 import { BroadcastOperator } from "./broadcast-operator.ts";
 import { type CatchAllListener, CatchAllListeners } from "./catch-all.ts";
@@ -43,6 +44,15 @@ export interface SocketReservedEvents {
   disconnect: (reason: DisconnectReason, description?: unknown) => void;
   disconnecting: (reason: DisconnectReason, description?: unknown) => void;
   error: (err: Error) => void;
+}
+
+/** `socket.request`: the parts of Node's IncomingMessage a socket.io application reads. */
+export interface SocketRequest {
+  headers: Record<string, string>;
+  url: string;
+  method: string;
+  connection: { remoteAddress: string };
+  socket: { remoteAddress: string };
 }
 
 /** An incoming event as per-packet middlewares see it: `[eventName, ...args]`. */
@@ -151,6 +161,22 @@ export class Socket<
     return this.state !== "connected";
   }
 
+  /**
+   * The request that opened the connection, with the fields of Node's IncomingMessage that code
+   * written for socket.io reads (`headers` as a plain object with lower-case names, `url`, `method`,
+   * `connection.remoteAddress`); the web-standard headers are `socket.conn.request.headers`.
+   */
+  get request(): SocketRequest {
+    const request = this.client.request;
+    return {
+      headers: request.headers,
+      url: request.url,
+      method: "GET",
+      connection: { remoteAddress: request.address },
+      socket: { remoteAddress: request.address },
+    };
+  }
+
   /** The engine session under this socket. */
   get conn(): EngineSocket {
     return this.client.conn;
@@ -179,6 +205,11 @@ export class Socket<
       this.packet(packet, flags);
     }
     return true;
+  }
+
+  /** Alias of `send`, as socket.io's `write`. */
+  write(...args: EventParams<EmitEvents, "message">): this {
+    return this.send(...args);
   }
 
   /** `emit("message", ...args)`, as socket.io's `send`. */
@@ -364,7 +395,10 @@ export class Socket<
   /** @internal Connected to the namespace: join rooms, answer CONNECT, replay missed packets. */
   _onconnect(): void {
     this.state = "connected";
-    this.adapter.addAll(this.id, new Set(this.pendingRooms ? [this.id, ...this.pendingRooms] : [this.id]));
+    const rooms = new Set(this.pendingRooms ? [this.id, ...this.pendingRooms] : [this.id]);
+    runHook(log, "adapter addAll failed", { sid: this.id, nsp: this.nsp.name }, () =>
+      this.adapter.addAll(this.id, rooms),
+    );
     this.pendingRooms = undefined;
     this.packet({
       type: PacketType.CONNECT,
@@ -405,10 +439,15 @@ export class Socket<
       this.emitUntyped(...args);
       return;
     }
-    runMiddlewares(this.fns, args, (err) => {
-      if (err) this.onerror(err);
-      else if (this.connected) this.emitUntyped(...args);
-    });
+    runMiddlewares(
+      this.fns,
+      args,
+      (err) => {
+        if (err) this.onerror(err);
+        else if (this.connected) this.emitUntyped(...args);
+      },
+      log,
+    );
   }
 
   private onack(packet: Packet): void {
@@ -417,7 +456,8 @@ export class Socket<
     const ack = acks?.get(packet.id);
     if (!acks || !ack) return;
     acks.delete(packet.id);
-    ack.apply(this, (packet.data ?? []) as unknown[]);
+    const args = (packet.data ?? []) as unknown[];
+    runHook(log, "ack callback failed", { sid: this.id, nsp: this.nsp.name }, () => ack.apply(this, args));
   }
 
   /** @internal An error for this socket: a middleware refusal or a parse error. */
@@ -440,7 +480,10 @@ export class Socket<
       RECOVERABLE_DISCONNECT_REASONS.has(reason) &&
       this.pid
     ) {
-      this.adapter.persistSession({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
+      const session = { sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data };
+      runHook(log, "adapter persistSession failed", { sid: this.id, nsp: this.nsp.name }, () =>
+        this.adapter.persistSession(session),
+      );
     }
     this._cleanup();
     this.client.remove(this);
@@ -450,7 +493,9 @@ export class Socket<
   /** @internal Leave every room and the namespace. */
   _cleanup(): void {
     this.state = "disconnected";
-    this.adapter.delAll(this.id);
+    runHook(log, "adapter delAll failed", { sid: this.id, nsp: this.nsp.name }, () =>
+      this.adapter.delAll(this.id),
+    );
     this.outgoing?.remove();
     this.nsp._remove(this);
   }

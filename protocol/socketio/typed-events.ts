@@ -4,6 +4,10 @@
  * Nothing here exists at run time except `TypedEmitter`.
  */
 import { EventEmitter } from "node:events";
+import { createLogger } from "../logger.ts";
+import { watchResult } from "../user-hooks.ts";
+
+const log = createLogger("socketio");
 
 /** A map from event name to listener signature. */
 // biome-ignore lint/suspicious/noExplicitAny: listener maps are any-typed by definition
@@ -101,19 +105,42 @@ export class TypedEmitter<Listen extends EventsMap, Reserved extends EventsMap =
     return super.off(ev, listener);
   }
 
-  /** Emit a library event (connection, disconnect, ...) to local listeners. */
+  /**
+   * Emit a library event (connection, disconnect, ...) to local listeners. Application code: see
+   * `callListeners`.
+   */
   protected emitReserved<Ev extends EventNames<Reserved>>(
     ev: Ev,
     ...args: EventParams<Reserved, Ev>
   ): boolean {
-    return super.emit(ev, ...args);
+    return this.callListeners(ev, args);
   }
 
   /** Emit any event to local listeners, bypassing the types (incoming client events). */
   protected emitUntyped(ev: string, ...args: unknown[]): boolean {
-    return super.emit(ev, ...args);
+    return this.callListeners(ev, args);
+  }
+
+  /**
+   * Call each listener of `ev`: one that throws, or returns a promise that rejects (an async
+   * handler), is logged, and the others still run. The library's bookkeeping and the application
+   * often listen to the same event (disconnect): one failing must not skip another, nor end the
+   * process. (Bun's emitter does not apply `captureRejections` to a subclass's `super.emit`.)
+   */
+  private callListeners(ev: string, args: readonly unknown[]): boolean {
+    if (this.listenerCount(ev) === 0) return false;
+    for (const listener of this.rawListeners(ev)) {
+      let result: unknown;
+      try {
+        result = (listener as (...a: unknown[]) => unknown).apply(this, args as unknown[]);
+      } catch (err) {
+        log.error("listener threw", { event: ev, error: err });
+        continue;
+      }
+      watchResult(log, "listener rejected", { event: ev }, result);
+    }
+    return true;
   }
 }
 
-/** What a broadcast `emitWithAck` resolves to: the `responses` argument of the decorated ack. */
 export type MultiAckResult<Ack> = Ack extends (err: Error, responses: infer R) => unknown ? R : never;

@@ -31,6 +31,8 @@ const MAX_CLIENT_PACKET = 64 * 1024;
 export interface Realtime {
   io: ChatServer;
   notifier: RealtimeNotifier;
+  /** Live sockets of `userId` on this node, as the per-user connection cap counts them. */
+  connectionsOf(userId: string): number;
   /** Stops timers and closes every connection. */
   close(): Promise<void>;
 }
@@ -138,6 +140,7 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
   return {
     io,
     notifier: new RealtimeNotifier(io, metrics),
+    connectionsOf: (userId) => limiter.count(userId),
     async close() {
       expiry.clearAll();
       typing.clearAll();

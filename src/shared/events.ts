@@ -4,6 +4,7 @@
  *
  * Wire names are snake_case on purpose: they are the JSON the stock socket.io-client receives.
  */
+import type { MessageContent } from "../../db/message-content.ts";
 import type { Conversation } from "./api.ts";
 
 /** A UUID string (v4 for ids Switchboard creates). */
@@ -37,20 +38,8 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
 ];
 export const MESSAGE_STATUSES: readonly MessageStatus[] = ["pending", "sent", "delivered", "read", "failed"];
 
-/**
- * Content of a message (stored as jsonb). `text` for text messages; media messages carry a link
- * and optional caption/filename; template messages carry the template name, language and params.
- */
-export interface MessageContent {
-  text?: string;
-  url?: string;
-  caption?: string;
-  filename?: string;
-  mime_type?: string;
-  template_name?: string;
-  language?: string;
-  parameters?: string[];
-}
+/** Content of a message (stored as jsonb): defined next to the schema, which stores it. */
+export type { MessageContent };
 
 /** A stored message, exactly as `message:new` and the REST API deliver it. */
 export interface Message {

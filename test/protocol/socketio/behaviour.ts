@@ -3,6 +3,7 @@
  * only, polling only, polling then websocket) with the stock socket.io-client against a live server.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import type { ManagerOptions, SocketOptions } from "socket.io-client";
 import type { ServerOptions, Socket } from "../../../protocol/index.ts";
 import { Harness, next, sleep, type TransportConfig, WAIT_MS, withTimeout } from "./support.ts";
 
@@ -10,6 +11,8 @@ import { Harness, next, sleep, type TransportConfig, WAIT_MS, withTimeout } from
 export interface SuiteVariant {
   /** Added to every server's options (e.g. `{ adapter: createAdapter(...) }`). */
   serverOptions?: () => ServerOptions;
+  /** Added to every stock client's options (`{ parser }` for a custom parser). */
+  clientOptions?: Partial<ManagerOptions & SocketOptions>;
   /** Run the connection-state recovery tests (needs an adapter that stores sessions). Default true. */
   recovery?: boolean;
   /** Suffix of the describe title. */
@@ -20,7 +23,7 @@ export function socketBehaviourSuite(transport: TransportConfig, variant: SuiteV
   describe(`Socket.IO over ${transport.name}${variant.label ? ` (${variant.label})` : ""}`, () => {
     const harnesses: Harness[] = [];
     const start = (opts: ServerOptions = {}) => {
-      const h = new Harness(transport, { ...variant.serverOptions?.(), ...opts });
+      const h = new Harness(transport, { ...variant.serverOptions?.(), ...opts }, variant.clientOptions);
       harnesses.push(h);
       return h;
     };

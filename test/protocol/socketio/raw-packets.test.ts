@@ -182,6 +182,10 @@ describe("malformed packets close the connection as a parse error", () => {
     ["an event that is not an array", (raw) => raw.send('2{"a":1}')],
     ["more attachments than the default cap (10)", (raw) => raw.send('511-["x"]')],
     ["more attachments than maxAttachments", (raw) => raw.send('53-["x"]'), { maxAttachments: 2 }],
+    // socket.io-parser 4.2.7: a binary packet must announce at least one attachment.
+    ["a binary event that declares 0 attachments", (raw) => raw.send('50-["x"]')],
+    ["a binary ack that declares 0 attachments", (raw) => raw.send("60-1[]")],
+    ["a negative attachment count", (raw) => raw.send('5-1-["x"]')],
     ["a binary frame with no binary packet pending", (raw) => raw.send(new Uint8Array([1]))],
     [
       "text while attachments are pending",

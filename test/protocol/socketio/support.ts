@@ -71,6 +71,8 @@ export class Harness {
   constructor(
     readonly transport: TransportConfig,
     opts: ServerOptions = {},
+    /** Added to every client's options (the same `parser` as the server's, say). */
+    private readonly clientOptions: Partial<ManagerOptions & SocketOptions> = {},
   ) {
     this.io = new Server({ pingInterval: 2000, pingTimeout: 2000, ...opts });
     this.port = this.io.listen(0, "127.0.0.1").port ?? 0;
@@ -86,6 +88,7 @@ export class Harness {
       forceNew: true,
       reconnection: false,
       transports: this.transport.transports,
+      ...this.clientOptions,
       ...opts,
     });
     this.clients.add(socket);
