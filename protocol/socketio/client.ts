@@ -29,9 +29,10 @@ export class Client implements EngineReceiver {
   /** The sockets after the first, in the order they connected. */
   private others: AnySocket[] | null = null;
   /**
-   * Created at the first frame the text fast path cannot take (a binary packet and its
-   * attachments), then used for every frame so reassembly stays in order. A text-only connection
-   * never allocates one.
+   * Created at the first frame the codec cannot decode on its own (with the default parser: a
+   * binary packet and its attachments; with a custom parser: the first frame), then used for every
+   * frame so reassembly stays in order. A text-only connection on the default parser never
+   * allocates one.
    */
   private decoder: FrameDecoder | null = null;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;

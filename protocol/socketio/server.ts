@@ -116,7 +116,7 @@ export class Server<
     this._codec = createCodec(this.opts.parser, this.opts.maxAttachments);
     this.engine = new Engine({ ...opts, path: this.opts.path });
     this.clientBundle = this.opts.serveClient
-      ? new ClientBundle(this.opts.path, this.engine.opts.cors)
+      ? new ClientBundle(this.engine.opts.path, this.engine.opts.cors)
       : null;
     this.engine.on("connection", (conn: EngineSocket) => {
       new Client(this, conn);
@@ -138,17 +138,17 @@ export class Server<
     if (v === undefined) return this.opts.serveClient;
     this.opts.serveClient = v;
     this.clientBundle = v
-      ? (this.clientBundle ?? new ClientBundle(this.opts.path, this.engine.opts.cors))
+      ? (this.clientBundle ?? new ClientBundle(this.engine.opts.path, this.engine.opts.cors))
       : null;
     return this;
   }
 
   /**
-   * The path the server answers on. Read-only here: the engine is built with it, so it is given
-   * as the `path` option.
+   * The path the server answers on, without its trailing slash as socket.io's `path()` returns it.
+   * Read-only here: the engine is built with it, so it is given as the `path` option.
    */
   path(): string {
-    return this.opts.path;
+    return this.engine.opts.path.replace(/\/$/, "");
   }
 
   /** The `connectTimeout` in milliseconds; with a value, sets it for connections opened later. */

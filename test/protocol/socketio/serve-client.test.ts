@@ -131,6 +131,14 @@ describe("serveClient (default on)", () => {
   });
 });
 
+describe("serveClient with a custom path", () => {
+  test("the files are under the path, given without its trailing slash as socket.io users write it", async () => {
+    const url = start({ path: "/custom" });
+    expect((await get(`${url}/custom/socket.io.min.js`)).status).toBe(200);
+    expect((await get(`${url}/socket.io/socket.io.min.js`)).status).toBe(404);
+  });
+});
+
 describe("serveClient: false", () => {
   test("the files are not served; the path is the engine's", async () => {
     const url = start({ serveClient: false });

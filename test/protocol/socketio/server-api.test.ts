@@ -89,9 +89,11 @@ describe("embedding", () => {
       ...io.handler((req) => new Response(`app:${new URL(req.url).pathname}`)),
     });
     const client = connectClient(`http://127.0.0.1:${server.port}`, { forceNew: true, reconnection: false });
+    // Listened for at once: the welcome may arrive while the fetch below is in flight.
+    const welcome = next(client, "welcome");
     try {
       expect(await (await fetch(`http://127.0.0.1:${server.port}/health`)).text()).toBe("app:/health");
-      await next(client, "welcome");
+      await welcome;
     } finally {
       client.disconnect();
       await io.close();

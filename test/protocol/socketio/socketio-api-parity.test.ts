@@ -24,7 +24,7 @@ describe("Server option accessors", () => {
   test("serveClient(), path(), connectTimeout() read and set as socket.io's", async () => {
     h = new Harness(TRANSPORTS.websocket);
     expect(h.io.serveClient()).toBe(true);
-    expect(h.io.path()).toBe("/socket.io/");
+    expect(h.io.path()).toBe("/socket.io");
     expect(h.io.connectTimeout()).toBe(45_000);
     expect(h.io.connectTimeout(1000)).toBe(h.io);
     expect(h.io.connectTimeout()).toBe(1000);

@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket as ClientSocket } from "socket.io-client";
 import type { Server } from "../../../protocol/index.ts";
-import { Harness, next, sleep, TRANSPORTS, WAIT_MS } from "./support.ts";
+import { Harness, next, sleep, TRANSPORTS, WAIT_MS, withTimeout } from "./support.ts";
 
 const escaped: unknown[] = [];
 const onEscape = (err: unknown) => escaped.push(err);
@@ -27,6 +27,7 @@ afterEach(async () => {
 });
 
 function setup(configure: (io: Server) => void): Harness {
+  thrown = 0;
   h = new Harness(TRANSPORTS.websocket, { connectionStateRecovery: undefined });
   // Every server of this suite answers "echo" on "/", to prove it still serves.
   h.io.on("connection", (socket) =>
@@ -38,13 +39,29 @@ function setup(configure: (io: Server) => void): Harness {
 
 /** A fresh client on "/" gets its echo back: the server is alive and serving. */
 async function stillServes(): Promise<void> {
+  await until("the hook to run", () => thrown > 0);
   await sleep(20); // let a late rejection surface before looking
   const other = await h.connected();
   expect(await other.timeout(WAIT_MS).emitWithAck("echo", "alive")).toBe("alive");
   expect(escaped).toEqual([]);
 }
 
-const boom = () => new Error("boom");
+/** Errors the hooks of the current test threw: proves each hook ran before the checks. */
+let thrown = 0;
+const boom = () => {
+  thrown++;
+  return new Error("boom");
+};
+
+/** Resolves once `done()` holds (bounded): the server side of a disconnect takes a moment. */
+function until(what: string, done: () => boolean): Promise<void> {
+  return withTimeout(
+    (async () => {
+      while (!done()) await sleep(5);
+    })(),
+    what,
+  );
+}
 
 async function connectError(socket: ClientSocket): Promise<Error> {
   const [err] = await next<[Error]>(socket, "connect_error");
@@ -195,7 +212,6 @@ describe("ack callbacks", () => {
       ),
     );
     await h.connected("/guarded");
-    await sleep(50);
     await stillServes();
   });
 
@@ -211,7 +227,6 @@ describe("ack callbacks", () => {
       ),
     );
     await h.connected("/guarded");
-    await sleep(50);
     await stillServes();
   });
 });
@@ -255,8 +270,7 @@ describe("connection and disconnect listeners", () => {
     );
     const client = await h.connected("/guarded");
     client.disconnect();
-    await sleep(50);
-    expect(h.io.of("/guarded").sockets.size).toBe(0);
+    await until("the socket to leave", () => h.io.of("/guarded").sockets.size === 0);
     await stillServes();
   });
 });
@@ -314,12 +328,12 @@ describe("adapter hooks", () => {
     await socket.join("room-1");
     expect(socket.rooms.has("room-1")).toBe(true);
     client.disconnect();
-    await sleep(50);
-    expect(h.io.of("/guarded").adapter.rooms.size).toBe(0);
+    await until("every room to empty", () => h.io.of("/guarded").adapter.rooms.size === 0);
     await stillServes();
   });
 
   test("an adapter whose persistSession and serverCount reject is logged", async () => {
+    thrown = 0;
     h = new Harness(TRANSPORTS.websocket, { connectionStateRecovery: {} });
     h.io.on("connection", (socket) =>
       socket.on("echo", (value: unknown, ack: (v: unknown) => void) => ack(value)),
@@ -329,10 +343,10 @@ describe("adapter hooks", () => {
     nsp.adapter.serverCount = () => Promise.reject(boom());
     const client = await h.connected("/guarded");
     nsp.timeout(10).emit("ask", () => {});
-    await sleep(50);
+    await until("serverCount to be asked", () => thrown === 1);
     // The engine closes the transport: a recoverable reason, so the session is persisted.
     h.serverSocket(client, "/guarded").conn.close();
-    await sleep(50);
+    await until("persistSession to be asked", () => thrown === 2);
     await stillServes();
   });
 });
