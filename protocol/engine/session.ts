@@ -201,7 +201,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   /** Queues packets that are already encoded (a publish encodes once for every receiver). */
   sendEncoded(packets: readonly OutPacket[], compress: boolean): void {
     if (this.phase === "closing" || this.phase === "closed") return;
-    if (this.hasListener("packetCreate")) this.notePublished(packets, compress);
+    if (this.hasListener("packetCreate")) this.reportCreated(packets, compress);
     if (this.canWriteDirectly()) {
       this.writeAllDirect(packets, compress);
       return;
@@ -224,7 +224,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
    * `packetCreate` for packets sent to this session: its own sends, and the broadcasts it receives
    * through a native publish (the engine calls this for those, see `watchPackets`).
    */
-  notePublished(packets: readonly OutPacket[], compress: boolean): void {
+  reportCreated(packets: readonly OutPacket[], compress: boolean): void {
     for (const packet of packets) this.emit("packetCreate", describeOutPacket(packet, compress));
   }
 
