@@ -3,7 +3,7 @@
  * (`ENGINE_DEFAULTS`).
  */
 import type { Server } from "bun";
-import type { EngineTransportName, ForeignWebSocket } from "./contract.ts";
+import type { EngineTransportName, ForeignWebSocket, RawData } from "./contract.ts";
 import { type CookieOptions, type ResolvedCookieOptions, resolveCookie } from "./cookie.ts";
 
 /** Result of `allowRequest`: `true` accepts; `false` refuses with "Forbidden"; a string refuses with that message. */
@@ -112,6 +112,8 @@ export interface EngineOptions {
    * an object overrides those. Default false (no cookie).
    */
   cookie?: boolean | CookieOptions;
+  /** A message packet sent to every session right after its open packet, as engine.io's. Default none. */
+  initialPacket?: RawData;
   /** Websocket permessage-deflate (works with native publish). Default false. */
   perMessageDeflate?: boolean;
   /**
@@ -164,6 +166,7 @@ export interface ResolvedEngineOptions {
   httpCompression: Required<HttpCompressionOptions> | false;
   perMessageDeflate: boolean;
   cookie: ResolvedCookieOptions | false;
+  initialPacket: RawData | undefined;
   generateId: EngineOptions["generateId"];
   maxBufferedBytes: number;
   backpressureCheckInterval: number;
@@ -218,6 +221,7 @@ export function resolveOptions(opts: EngineOptions = {}): ResolvedEngineOptions 
           },
     perMessageDeflate: opts.perMessageDeflate ?? d.perMessageDeflate,
     cookie: resolveCookie(opts.cookie),
+    initialPacket: opts.initialPacket,
     generateId: opts.generateId,
     maxBufferedBytes: opts.maxBufferedBytes ?? d.maxBufferedBytes,
     backpressureCheckInterval: opts.backpressureCheckInterval ?? d.backpressureCheckInterval,

@@ -183,6 +183,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     });
     if (log.debugEnabled) log.debug("session opened", { sid: this.id, transport: this.current.name });
     this.sendPacket(`0${handshake}`, false);
+    const initial = this.host.opts.initialPacket;
+    if (initial !== undefined) this.send(initial);
     this.timer = setTimeout(heartbeatTick, pingInterval, this);
     if (this.current.name === "websocket") this.host.onWebSocketSession();
   }

@@ -358,3 +358,21 @@ describe("engine option cookie", () => {
     expect(() => startEngine({ cookie: { name: "bad name;" } })).toThrow("invalid cookie name");
   });
 });
+
+describe("engine option initialPacket", () => {
+  test("follows the open packet on both transports", async () => {
+    const t = startEngine({ initialPacket: "welcome" });
+    try {
+      const text = await (await get(t.url({ transport: "polling" }))).text();
+      const [open, initial] = text.split("\x1e");
+      expect(open!.startsWith("0{")).toBe(true);
+      expect(initial).toBe("4welcome");
+      const ws = new WsClient(t.url({ transport: "websocket" }, "ws"));
+      expect(((await ws.next()) as string).startsWith("0{")).toBe(true);
+      expect(await ws.next()).toBe("4welcome");
+      ws.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
