@@ -13,6 +13,7 @@ import type {
   PublishOptions,
   RawData,
 } from "./contract.ts";
+import { serializeCookie } from "./cookie.ts";
 import { corsAllowsOrigin, corsHeaders, isPreflight } from "./cors.ts";
 import { Emitter } from "./emitter.ts";
 import {
@@ -314,8 +315,8 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     const polling = session.pollingTransport;
     if (!polling) return statusResponse(HTTP_METHOD_NOT_HANDLED, extra);
     if (req.method === "GET")
-      return polling.onPoll(req, server as Server<unknown>, this.answerHeaders(req, extra, false));
-    if (req.method === "POST") return polling.onData(req, this.answerHeaders(req, extra, false));
+      return polling.onPoll(req, server as Server<unknown>, this.answerHeaders(req, extra, null));
+    if (req.method === "POST") return polling.onData(req, this.answerHeaders(req, extra, null));
     return statusResponse(HTTP_METHOD_NOT_HANDLED, extra);
   }
 
@@ -329,7 +330,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     if (transport === "websocket" && session.hasWebSocket()) {
       // engine.io accepts the websocket (101) and closes it at once: the session that upgraded, or
       // is probing, stays as it is. See onWebSocketOpen.
-      const headers = this.upgradeHeaders(req, false);
+      const headers = this.upgradeHeaders(req, null);
       if (server.upgrade(req, { headers, data: { session: null, handshake: null, server } }))
         return undefined;
     }
@@ -337,7 +338,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: ErrorContextName.UPGRADE_REFUSED }, extra);
     }
     this.adoptServer(server);
-    const headers = this.upgradeHeaders(req, false);
+    const headers = this.upgradeHeaders(req, null);
     if (server.upgrade(req, { headers, data: { session, handshake: null, server } })) return undefined;
     return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: ErrorContextName.UPGRADE_REFUSED }, extra);
   }
@@ -401,7 +402,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     );
     if (transport === "websocket") {
       this.adoptServer(server);
-      const headers = this.upgradeHeaders(req, true);
+      const headers = this.upgradeHeaders(req, id);
       if (server.upgrade(req, { headers, data: { session: null, handshake: { id, request }, server } }))
         return undefined;
       return this.fail(
@@ -417,26 +418,31 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       (owner) => new PollingTransport(owner, this.pollingOptions),
     );
     const polling = session.pollingTransport!;
-    const response = polling.onPoll(req, server as Server<unknown>, this.answerHeaders(req, extra, true));
+    const response = polling.onPoll(req, server as Server<unknown>, this.answerHeaders(req, extra, id));
     this.emit("connection", session);
     return response;
   }
 
   /**
-   * The headers of a successful answer: `extra` (CORS), plus what `initial_headers` (handshakes
-   * only) and `headers` listeners add to it, as engine.io lets them. Untouched when nobody listens.
+   * The headers of a successful answer: `extra` (CORS), plus, for a handshake (`handshakeId` set),
+   * the `cookie` option's cookie and what `initial_headers` listeners add, then what `headers`
+   * listeners add, in engine.io's order. Untouched when none of these applies.
    */
-  private answerHeaders(req: Request, extra: ExtraHeaders, initial: boolean): ExtraHeaders {
-    if (!this.hasListener("headers") && !(initial && this.hasListener("initial_headers"))) return extra;
+  private answerHeaders(req: Request, extra: ExtraHeaders, handshakeId: string | null): ExtraHeaders {
+    const initial = handshakeId !== null;
+    const cookie = initial ? this.opts.cookie : false;
+    if (!cookie && !this.hasListener("headers") && !(initial && this.hasListener("initial_headers")))
+      return extra;
     const headers: Record<string, string | readonly string[]> = { ...extra };
+    if (cookie) headers["Set-Cookie"] = [serializeCookie(cookie, handshakeId!)];
     if (initial) this.emit("initial_headers", headers, req);
     this.emit("headers", headers, req);
     return headers;
   }
 
-  /** Headers for a websocket's 101 answer: only what `initial_headers` / `headers` listeners set. */
-  private upgradeHeaders(req: Request, initial: boolean): Headers | undefined {
-    const headers = this.answerHeaders(req, null, initial);
+  /** Headers for a websocket's 101 answer: the handshake cookie and what listeners set. */
+  private upgradeHeaders(req: Request, handshakeId: string | null): Headers | undefined {
+    const headers = this.answerHeaders(req, null, handshakeId);
     return headers === null ? undefined : headersFrom(headers);
   }
 

@@ -66,7 +66,7 @@ export class Fanout {
     const watched = this.watchedTopics.get(topic);
     if (!watched) return;
     for (const session of watched) {
-      if (session !== except && session.nativeSocket !== null) session.notePublished(encoded, compress);
+      if (session !== except && session.nativeSocket !== null) session.reportCreated(encoded, compress);
     }
   }
 

@@ -1,6 +1,7 @@
 /** The Engine.IO v4 server: `new Engine(opts)`, like the engine.io package, on Bun.serve. */
 
 export type * from "./contract.ts";
+export type { CookieOptions } from "./cookie.ts";
 export {
   type ConnectionErrorEvent,
   Engine,

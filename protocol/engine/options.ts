@@ -3,7 +3,8 @@
  * (`ENGINE_DEFAULTS`).
  */
 import type { Server } from "bun";
-import type { EngineTransportName, ForeignWebSocket } from "./contract.ts";
+import type { EngineTransportName, ForeignWebSocket, RawData } from "./contract.ts";
+import { type CookieOptions, type ResolvedCookieOptions, resolveCookie } from "./cookie.ts";
 
 /** Result of `allowRequest`: `true` accepts; `false` refuses with "Forbidden"; a string refuses with that message. */
 export type AllowRequestResult = boolean | string;
@@ -105,6 +106,14 @@ export interface EngineOptions {
   cors?: CorsOptions | false;
   /** gzip/deflate of polling responses; `false` turns it off. Default on, threshold 1024 bytes. */
   httpCompression?: HttpCompressionOptions | boolean;
+  /**
+   * A cookie holding the session id on every handshake answer (polling and websocket), as
+   * engine.io's `cookie` option: `true` is `{ name: "io", path: "/", httpOnly: true, sameSite: "lax" }`,
+   * an object overrides those. Default false (no cookie).
+   */
+  cookie?: boolean | CookieOptions;
+  /** A message packet sent to every session right after its open packet, as engine.io's. Default none. */
+  initialPacket?: RawData;
   /** Websocket permessage-deflate (works with native publish). Default false. */
   perMessageDeflate?: boolean;
   /**
@@ -156,6 +165,8 @@ export interface ResolvedEngineOptions {
   /** `false` when off. */
   httpCompression: Required<HttpCompressionOptions> | false;
   perMessageDeflate: boolean;
+  cookie: ResolvedCookieOptions | false;
+  initialPacket: RawData | undefined;
   generateId: EngineOptions["generateId"];
   maxBufferedBytes: number;
   backpressureCheckInterval: number;
@@ -209,6 +220,8 @@ export function resolveOptions(opts: EngineOptions = {}): ResolvedEngineOptions 
               (compression === true ? undefined : compression.threshold) ?? d.httpCompressionThreshold,
           },
     perMessageDeflate: opts.perMessageDeflate ?? d.perMessageDeflate,
+    cookie: resolveCookie(opts.cookie),
+    initialPacket: opts.initialPacket,
     generateId: opts.generateId,
     maxBufferedBytes: opts.maxBufferedBytes ?? d.maxBufferedBytes,
     backpressureCheckInterval: opts.backpressureCheckInterval ?? d.backpressureCheckInterval,

@@ -183,6 +183,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     });
     if (log.debugEnabled) log.debug("session opened", { sid: this.id, transport: this.current.name });
     this.sendPacket(`0${handshake}`, false);
+    const initial = this.host.opts.initialPacket;
+    if (initial !== undefined) this.send(initial);
     this.timer = setTimeout(heartbeatTick, pingInterval, this);
     if (this.current.name === "websocket") this.host.onWebSocketSession();
   }
@@ -201,7 +203,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   /** Queues packets that are already encoded (a publish encodes once for every receiver). */
   sendEncoded(packets: readonly OutPacket[], compress: boolean): void {
     if (this.phase === "closing" || this.phase === "closed") return;
-    if (this.hasListener("packetCreate")) this.notePublished(packets, compress);
+    if (this.hasListener("packetCreate")) this.reportCreated(packets, compress);
     if (this.canWriteDirectly()) {
       this.writeAllDirect(packets, compress);
       return;
@@ -224,7 +226,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
    * `packetCreate` for packets sent to this session: its own sends, and the broadcasts it receives
    * through a native publish (the engine calls this for those, see `watchPackets`).
    */
-  notePublished(packets: readonly OutPacket[], compress: boolean): void {
+  reportCreated(packets: readonly OutPacket[], compress: boolean): void {
     for (const packet of packets) this.emit("packetCreate", describeOutPacket(packet, compress));
   }
 

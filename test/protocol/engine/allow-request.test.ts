@@ -188,3 +188,27 @@ describe("the stock client against allowRequest hooks", () => {
     }
   });
 });
+
+describe("other engine hooks that throw", () => {
+  test("a cors origin function that throws answers that request 400 and the engine serves the next ones", async () => {
+    const t = startEngine({
+      cors: {
+        origin: (origin) => {
+          if (origin === "https://bug.example") throw new Error("origin hook bug");
+          return true;
+        },
+      },
+    });
+    try {
+      const bad = await get(t.url({ transport: "polling" }), { headers: { Origin: "https://bug.example" } });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({ code: 3, message: "Bad request" });
+      await expectAccepted(t);
+      const ok = await get(t.url({ transport: "polling" }), { headers: { Origin: "https://fine.example" } });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get("access-control-allow-origin")).toBe("https://fine.example");
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -309,3 +309,70 @@ describe("docs/engine.md", () => {
     expect(tableEvents(doc, "Connection (`socket.conn.on")).toEqual(await emitted("session.ts"));
   });
 });
+
+describe("engine option cookie", () => {
+  test("true sets engine.io's io cookie with the session id on the polling and websocket handshakes only", async () => {
+    const t = startEngine({ cookie: true });
+    try {
+      const res = await get(t.url({ transport: "polling" }));
+      const sid = JSON.parse((await res.text()).slice(1)).sid as string;
+      expect(res.headers.getSetCookie()).toEqual([`io=${sid}; Path=/; HttpOnly; SameSite=Lax`]);
+      const later = await post(t.url({ transport: "polling", sid }), "4x");
+      expect(later.headers.getSetCookie()).toEqual([]);
+      const conn = await rawUpgrade(t.url({ transport: "websocket" }, "ws"));
+      try {
+        const head = (await conn.until((b) => b.includes("\r\n\r\n"), "the 101")).toString("latin1");
+        expect(head).toMatch(/\r\nset-cookie: io=[\w-]{20}; Path=\/; HttpOnly; SameSite=Lax\r\n/i);
+      } finally {
+        conn.destroy();
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("an object overrides engine.io's defaults; initial_headers listeners see the cookie", async () => {
+    const t = startEngine({
+      cookie: { name: "lb", sameSite: "strict", secure: true, httpOnly: false, maxAge: 60 },
+    });
+    const seen: unknown[] = [];
+    t.engine.on("initial_headers", (headers) => seen.push(headers["Set-Cookie"]));
+    try {
+      const res = await get(t.url({ transport: "polling" }));
+      const sid = JSON.parse((await res.text()).slice(1)).sid as string;
+      const cookie = `lb=${sid}; Max-Age=60; Path=/; Secure; SameSite=Strict`;
+      expect(res.headers.getSetCookie()).toEqual([cookie]);
+      expect(seen).toEqual([[cookie]]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("off by default; a name that cannot be a cookie fails at construction", async () => {
+    const t = startEngine();
+    try {
+      expect((await get(t.url({ transport: "polling" }))).headers.getSetCookie()).toEqual([]);
+    } finally {
+      await t.close();
+    }
+    expect(() => startEngine({ cookie: { name: "bad name;" } })).toThrow("invalid cookie name");
+  });
+});
+
+describe("engine option initialPacket", () => {
+  test("follows the open packet on both transports", async () => {
+    const t = startEngine({ initialPacket: "welcome" });
+    try {
+      const text = await (await get(t.url({ transport: "polling" }))).text();
+      const [open, initial] = text.split("\x1e");
+      expect(open!.startsWith("0{")).toBe(true);
+      expect(initial).toBe("4welcome");
+      const ws = new WsClient(t.url({ transport: "websocket" }, "ws"));
+      expect(((await ws.next()) as string).startsWith("0{")).toBe(true);
+      expect(await ws.next()).toBe("4welcome");
+      ws.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
