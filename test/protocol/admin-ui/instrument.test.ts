@@ -186,3 +186,48 @@ describe("@socket.io/admin-ui instrument() on Switchboard", () => {
     expect(a.connected).toBe(true);
   });
 });
+
+describe("packetCreate under Socket.IO broadcasts (what the admin UI counts)", () => {
+  test("io.to(room).emit reports one packetCreate per receiver, websocket and polling alike, and none to others", async () => {
+    const io = new Server({ pingInterval: 10_000, pingTimeout: 10_000 });
+    const url = `http://127.0.0.1:${io.listen(0, "127.0.0.1").port}`;
+    const created = new Map<string, string[]>();
+    io.engine.on("connection", (conn) => {
+      const list: string[] = [];
+      created.set(conn.id, list);
+      conn.on("packetCreate", (p) => {
+        if (p.type === "message") list.push(String(p.data));
+      });
+    });
+    io.on("connection", (socket) => {
+      if (socket.handshake.auth.room) socket.join(socket.handshake.auth.room as string);
+    });
+    const clients: ClientSocket[] = [];
+    try {
+      const setups = [
+        { transports: ["websocket"], room: "news" },
+        { transports: ["polling"], room: "news" },
+        { transports: ["websocket"], room: "other" },
+      ] as const;
+      for (const { transports, room } of setups) {
+        const c = connectClient(url, {
+          forceNew: true,
+          reconnection: false,
+          transports: [...transports],
+          auth: { room },
+        });
+        clients.push(c);
+        await next(c, "connect");
+      }
+      const received = clients.slice(0, 2).map((c) => next<[string]>(c, "headline"));
+      io.to("news").emit("headline", "extra");
+      for (const r of received) expect((await r)[0]).toBe("extra");
+      const headline = '2["headline","extra"]';
+      const perSession = [...created.values()].map((list) => list.filter((d) => d === headline).length);
+      expect(perSession.sort()).toEqual([0, 1, 1]);
+    } finally {
+      for (const c of clients) c.disconnect();
+      await io.close();
+    }
+  });
+});
