@@ -1,5 +1,6 @@
 /** Reading and validating request input; every failure is a 400 naming the field. */
 import type { Context } from "hono";
+import { cleanText, type TextShape } from "../shared/text.ts";
 import { UUID_RE } from "../shared/uuid.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid } from "./errors.ts";
 
@@ -57,6 +58,10 @@ export async function readRawBody(c: Context, limit: number): Promise<Uint8Array
 export const NUL_REFUSED = "must not contain the NUL character (U+0000)";
 export const hasNul = (s: string): boolean => s.includes("\u0000");
 
+/**
+ * A string taken verbatim (credentials, tokens: compared, never stored as text): required, within
+ * `max`, without NUL. Text that is stored goes through requireText instead.
+ */
 export function requireString(
   obj: Record<string, unknown>,
   field: string,
@@ -79,6 +84,39 @@ export function optionalString(
 ): string | undefined {
   if (obj[field] === undefined || obj[field] === null) return undefined;
   return requireString(obj, field, opts);
+}
+
+export interface TextOptions {
+  /** Longest accepted text after normalization (src/shared/text.ts TEXT_LIMITS). */
+  max: number;
+  /** The field's name in errors. Default: `field`. */
+  path?: string;
+  /** Default "multiline". */
+  shape?: TextShape;
+}
+
+/**
+ * Free text that will be stored (message text, captions, names): normalized by the one text rule
+ * (src/shared/text.ts), then required non-blank and within `max`, else a 400 naming the field.
+ */
+export function requireText(obj: Record<string, unknown>, field: string, opts: TextOptions): string {
+  const name = opts.path ?? field;
+  const v = obj[field];
+  const text = typeof v === "string" ? cleanText(v, opts.shape) : undefined;
+  if (text === undefined || text.trim() === "")
+    throw invalid(name, "is required and must be a non-empty string");
+  if (text.length > opts.max) throw invalid(name, `must be at most ${opts.max} characters`);
+  return text;
+}
+
+/** requireText for a field that may be absent (undefined or null). */
+export function optionalText(
+  obj: Record<string, unknown>,
+  field: string,
+  opts: TextOptions,
+): string | undefined {
+  if (obj[field] === undefined || obj[field] === null) return undefined;
+  return requireText(obj, field, opts);
 }
 
 export function uuidParam(value: string | undefined, field: string): string {

@@ -1,7 +1,10 @@
 /**
  * The WhatsApp webhook: GET answers Meta's verification handshake, POST stores what it reports.
  * A POST without a valid X-Hub-Signature-256 is refused with 401 before anything is parsed or
- * stored. A valid one is answered 200 once stored (Meta retries anything else).
+ * stored. A signed one is answered 200 once every valid item is stored, also when some items were
+ * malformed or refused by the database (they are logged and counted, see src/services/inbound.ts):
+ * Meta retries anything but a 2xx, and retrying cannot fix a bad item. Only a body that is not a
+ * WhatsApp webhook at all is a 400, and an unreachable database a 503 (worth a retry).
  */
 import { Hono } from "hono";
 import type { AppContext } from "../../context.ts";
@@ -52,6 +55,7 @@ export function webhookRoutes(ctx: AppContext): Hono {
       duplicate_messages: result.duplicateMessages,
       applied_statuses: result.appliedStatuses,
       ignored_statuses: result.ignoredStatuses,
+      rejected_items: result.rejected.length,
     });
   });
 
