@@ -1,5 +1,6 @@
 /** Reading and validating request input; every failure is a 400 naming the field. */
 import type { Context } from "hono";
+import { PG_INT_MAX } from "../shared/ranges.ts";
 import { cleanText, type TextShape } from "../shared/text.ts";
 import { UUID_RE } from "../shared/uuid.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid } from "./errors.ts";
@@ -124,18 +125,24 @@ export function uuidParam(value: string | undefined, field: string): string {
   return value.toLowerCase();
 }
 
-/** An optional integer query parameter within [min, max]. */
+/**
+ * An optional integer query parameter within [min, max] (absent or empty: undefined). The default
+ * `max` is what a PostgreSQL integer column holds, since every such parameter ends up compared with
+ * one: beyond it the database would refuse the query. Decimal digits only ("1e3", "0x10", " 1" and
+ * "1.0" are refused), so the number read is the number written.
+ */
 export function intQuery(
   value: string | undefined,
   field: string,
   min: number,
-  max: number = Number.MAX_SAFE_INTEGER,
+  max: number = PG_INT_MAX,
 ): number | undefined {
   if (value === undefined || value === "") return undefined;
   if (!/^-?\d+$/.test(value)) throw invalid(field, "must be an integer");
-  const n = Number(value);
-  if (n < min || n > max) throw invalid(field, `must be between ${min} and ${max}`);
-  return n;
+  // Compared as text-exact integers: Number("9007199254740993") would round into range.
+  const n = BigInt(value);
+  if (n < BigInt(min) || n > BigInt(max)) throw invalid(field, `must be between ${min} and ${max}`);
+  return Number(n);
 }
 
 /** The client's address: the first X-Forwarded-For hop behind a trusted proxy, else the socket's. */

@@ -8,14 +8,15 @@ import { eq } from "drizzle-orm";
 import { contacts, messages } from "../../db/schema.ts";
 import { signPayload } from "../../src/http/webhooks/signature.ts";
 import { parseWhatsappWebhook } from "../../src/http/webhooks/whatsapp-payload.ts";
+import { MAX_DATE_MS } from "../../src/shared/ranges.ts";
 import { backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
 import { type Harness, startHarness, TEST_APP_SECRET, TEST_PHONE_NUMBER_ID } from "./harness.ts";
 
 const PATH = "/api/v1/webhooks/whatsapp";
 const NUL = "\u0000";
 const MESSAGE_0 = "entry[0].changes[0].value.messages[0]";
-/** The last second a Date can hold (8.64e15 ms). */
-const MAX_DATE_S = 8.64e12;
+/** The last second the database takes (9999-12-31T23:59:59Z). */
+const MAX_DATE_S = Math.floor(MAX_DATE_MS / 1000);
 
 function payload(value: Record<string, unknown>, phoneNumberId = TEST_PHONE_NUMBER_ID) {
   return {
@@ -41,7 +42,7 @@ function rejection(body: unknown) {
 }
 
 describe("WhatsApp webhook parser: timestamps", () => {
-  test.each(["1e20", "NaN", "-1", "0", "", "  ", "12abc", String(MAX_DATE_S + 1)])(
+  test.each(["1e20", "NaN", "-1", "0", "", "  ", "12abc", String(MAX_DATE_S + 1), "8640000000000"])(
     "message timestamp %p sets the message aside with its place and reason",
     (timestamp) => {
       expect(rejection(payload({ messages: [text("wamid.t", "1555", "hi", timestamp)] }))).toEqual({
@@ -84,7 +85,7 @@ describe("WhatsApp webhook parser: timestamps", () => {
     ]);
   });
 
-  test("valid timestamps (string, number, the Date range's last second) parse exactly; an absent one means now", () => {
+  test("valid timestamps (string, number, the storable range's last second) parse exactly; an absent one means now", () => {
     const before = Date.now();
     const batch = parseWhatsappWebhook(
       payload({

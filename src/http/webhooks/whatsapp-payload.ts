@@ -13,6 +13,7 @@
 import type { ReportedStatus, StatusReport } from "../../channels/channel.ts";
 import type { InboundBatch, InboundMessage, RejectedItem, RejectReason } from "../../services/inbound.ts";
 import type { MessageContent, MessageType } from "../../shared/events.ts";
+import { isStorableDate } from "../../shared/ranges.ts";
 import { cleanText, TEXT_LIMITS, type TextShape, truncateText } from "../../shared/text.ts";
 import { invalid } from "../errors.ts";
 
@@ -35,18 +36,15 @@ function identifier(v: unknown): string | undefined {
 const REPORTED: readonly ReportedStatus[] = ["sent", "delivered", "read", "failed"];
 const MEDIA: readonly MessageType[] = ["image", "video", "audio", "document"];
 
-/** The largest |milliseconds| a Date holds (ECMA-262 TimeClip); beyond it a Date is Invalid. */
-const MAX_DATE_MS = 8.64e15;
-
 /**
  * WhatsApp timestamps are unix seconds as strings. An absent one means "now"; a present one that is
- * not a positive finite number of seconds within the Date range is null (the item is rejected),
- * since an Invalid Date cannot be stored.
+ * not a positive number of seconds within the storable range (src/shared/ranges.ts) is null (the
+ * item is rejected), since the database could not store it.
  */
 function time(v: unknown): Date | null {
   if (v === undefined) return new Date();
   const n = typeof v === "number" || (typeof v === "string" && v.trim() !== "") ? Number(v) : Number.NaN;
-  if (!Number.isFinite(n) || n <= 0 || n * 1000 > MAX_DATE_MS) return null;
+  if (!(n > 0) || !isStorableDate(n * 1000)) return null;
   return new Date(n * 1000);
 }
 
