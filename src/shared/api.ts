@@ -85,6 +85,11 @@ export interface Conversation {
   /** Highest message seq in the conversation (0 when empty). */
   last_seq: number;
   created_at: IsoTimestamp;
+  /**
+   * When WhatsApp's 24-hour customer-service window closes (24 h after the contact's last message);
+   * null when the contact never wrote since this was tracked. Past it, only templates can be sent.
+   */
+  service_window_expires_at: IsoTimestamp | null;
 }
 
 /**

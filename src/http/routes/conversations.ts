@@ -24,6 +24,7 @@ import {
 import { TEXT_LIMITS } from "../../shared/text.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, notFound } from "../errors.ts";
+import { requireServiceWindow } from "../service-window.ts";
 import { intQuery, optionalText, readJsonObject, requireText, UUID_RE, uuidParam } from "../validate.ts";
 
 export const DEFAULT_CONVERSATION_PAGE = 20;
@@ -105,6 +106,7 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
     const { messageType, content } = parseOutgoing(body);
     const { conversation, contact } = await load(principal, id, true);
+    if (ctx.config.serviceWindowEnforced) await requireServiceWindow(db, conversation, messageType);
     const message = await ctx.sender.send(conversation, contact, {
       senderId: principal.user_id,
       messageType,

@@ -1,0 +1,24 @@
+/** The service-window refusal as the HTTP API answers it (rule: src/services/service-window.ts). */
+import type { Database } from "../../db/client.ts";
+import type { ConversationRow } from "../../db/schema.ts";
+import { checkServiceWindow } from "../services/service-window.ts";
+import type { MessageType } from "../shared/events.ts";
+import { HTTP_ERROR_CODES, HttpError } from "./errors.ts";
+
+/** Throws 409 `outside_service_window` when a message of `messageType` may not be sent now. */
+export async function requireServiceWindow(
+  db: Database,
+  conversation: ConversationRow,
+  messageType: MessageType,
+): Promise<void> {
+  const verdict = await checkServiceWindow(db, conversation, messageType);
+  if (verdict.allowed) return;
+  const since = verdict.expiredAt
+    ? `closed at ${verdict.expiredAt.toISOString()}`
+    : "not open: the contact never wrote";
+  throw new HttpError(
+    409,
+    HTTP_ERROR_CODES.outsideServiceWindow,
+    `the 24-hour customer service window is ${since}; only a template message can be sent`,
+  );
+}
