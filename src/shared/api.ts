@@ -21,6 +21,9 @@ export const API_PATHS = {
   conversations: `${API_PREFIX}/conversations`,
   messages: (conversationId: Uuid): string => `${API_PREFIX}/conversations/${conversationId}/messages`,
   whatsappWebhook: `${API_PREFIX}/webhooks/whatsapp`,
+  /** Sandbox channel only (404 elsewhere). */
+  sandbox: `${API_PREFIX}/sandbox`,
+  sandboxCustomerMessages: `${API_PREFIX}/sandbox/customer-messages`,
   health: "/health",
   metrics: "/metrics",
 } as const;
@@ -151,4 +154,17 @@ export interface HealthResponse {
   node_id?: string;
   uptime_s: number;
   version: string;
+}
+
+/** POST /api/v1/sandbox/customer-messages (CHANNEL=sandbox only): a customer writes in. */
+export interface SimulatedCustomerRequest {
+  /** The customer's number in international format ("+15550001111"). */
+  from: string;
+  name?: string;
+  text: string;
+}
+
+/** 201 answer: the inbound message as stored (also delivered as `message:new`). */
+export interface SimulatedCustomerResponse {
+  message: Message;
 }

@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import type { AppContext } from "../../context.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, unauthorized } from "../errors.ts";
 import { readRawBody } from "../validate.ts";
+import { resolveWebhookAppSecret } from "../webhooks/app-secret.ts";
 import { SIGNATURE_HEADER, verifySignature } from "../webhooks/signature.ts";
 import { parseWhatsappWebhook } from "../webhooks/whatsapp-payload.ts";
 
@@ -22,7 +23,8 @@ export const WEBHOOK_ERRORS = {
 
 export function webhookRoutes(ctx: AppContext): Hono {
   const app = new Hono();
-  const { whatsappAppSecret, whatsappVerifyToken, webhookBodyLimit } = ctx.config;
+  const { whatsappVerifyToken, webhookBodyLimit } = ctx.config;
+  const whatsappAppSecret = resolveWebhookAppSecret(ctx.config);
 
   app.get("/whatsapp", (c) => {
     const mode = c.req.query("hub.mode");
