@@ -6,7 +6,11 @@ const NOW = Date.parse("2026-12-04T12:00:00.000Z");
 
 describe("service window state in the inbox", () => {
   test("open while the expiry is ahead, closed from the expiry on", () => {
-    expect(windowState("2026-12-04T12:00:01.000Z", NOW).open).toBe(true);
+    expect(windowState("2026-12-04T12:00:01.000Z", NOW)).toMatchObject({
+      open: true,
+      label: expect.stringContaining("less than 1 min left"),
+    });
+    expect(windowState("2026-12-05T11:30:00.000Z", NOW).label).toContain("23 h 30 min left");
     expect(windowState("2026-12-04T12:00:00.000Z", NOW).open).toBe(false);
     expect(windowState("2026-12-03T12:00:00.000Z", NOW)).toMatchObject({
       open: false,

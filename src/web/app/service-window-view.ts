@@ -14,8 +14,17 @@ export interface WindowState {
 /** What to show for a window that closes at `expiresAt` (null: the contact never wrote), at `now`. */
 export function windowState(expiresAt: string | null, now: number = Date.now()): WindowState {
   const closes = expiresAt ? Date.parse(expiresAt) : Number.NaN;
-  if (Number.isFinite(closes) && closes > now)
-    return { open: true, label: `Service window open until ${timeOf(expiresAt)}` };
+  if (Number.isFinite(closes) && closes > now) {
+    // A time of day alone is ambiguous for a 24-hour window: say how long is left, then when.
+    const minutes = Math.floor((closes - now) / 60_000);
+    const left =
+      minutes >= 60
+        ? `${Math.floor(minutes / 60)} h ${minutes % 60} min`
+        : minutes > 0
+          ? `${minutes} min`
+          : "less than 1 min";
+    return { open: true, label: `Service window open: ${left} left (closes at ${timeOf(expiresAt)})` };
+  }
   return {
     open: false,
     label: expiresAt
