@@ -14,6 +14,26 @@ import { type Harness, startHarness } from "./harness.ts";
 import { postWebhook, webhookPayload, webhookTextMessage, webhookTimestamp } from "./webhook-payloads.ts";
 
 const SECRET_TEXT = "my card number is 4111";
+/** The text the test trigger refuses; it must never reach a log line. */
+const POISON_TEXT = "poison: my IBAN is DE89 3704";
+
+/** Warnings reach stderr unless the test process runs with LOG_LEVEL=error or silent. */
+const WARNINGS_SHOWN = !["error", "silent"].includes((process.env.LOG_LEVEL ?? "info").toLowerCase());
+
+/** Runs `fn` while recording what the process writes to stderr (where warnings go). */
+async function capturingStderr<T>(fn: () => Promise<T>): Promise<{ result: T; logged: string }> {
+  const original = process.stderr.write;
+  let logged = "";
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    logged += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { result: await fn(), logged };
+  } finally {
+    process.stderr.write = original;
+  }
+}
 
 describe("webhook parser: one malformed item never hides its neighbours", () => {
   test("each malformed item is set aside with its place and reason, without its text", () => {
@@ -114,8 +134,8 @@ for (const backend of await backends()) {
       await db().execute(
         sql.raw(`CREATE OR REPLACE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN
-            IF NEW.content->>'text' = 'poison' OR NEW.whatsapp_message_id = 'wamid.out.poison' THEN
-              RAISE EXCEPTION 'poisoned row';
+            IF NEW.content->>'text' = '${POISON_TEXT}' OR NEW.whatsapp_message_id = 'wamid.out.poison' THEN
+              RAISE EXCEPTION 'refused by the test trigger';
             END IF;
             RETURN NEW;
           END $$`),
@@ -140,20 +160,27 @@ for (const backend of await backends()) {
         whatsappMessageId: "wamid.out.ok",
       });
       const before = await rejectedCount("message", "invalid_timestamp");
-      const res = await postWebhook(
-        h,
-        webhookPayload({
-          messages: [
-            { ...webhookTextMessage("wamid.iso.bad", h.fx.contactWhatsappId, "x"), timestamp: "1e20" },
-            webhookTextMessage("wamid.iso.good", h.fx.contactWhatsappId, "valid"),
-            { type: "text" },
-          ],
-          statuses: [
-            { id: "wamid.out.ok", status: "delivered", timestamp: webhookTimestamp() },
-            { id: "wamid.out.ok", status: "sideways", timestamp: webhookTimestamp() },
-          ],
-        }),
+      const { result: res, logged } = await capturingStderr(() =>
+        postWebhook(
+          h,
+          webhookPayload({
+            messages: [
+              {
+                ...webhookTextMessage("wamid.iso.bad", h.fx.contactWhatsappId, SECRET_TEXT),
+                timestamp: "1e20",
+              },
+              webhookTextMessage("wamid.iso.good", h.fx.contactWhatsappId, "valid"),
+              { type: "text" },
+            ],
+            statuses: [
+              { id: "wamid.out.ok", status: "delivered", timestamp: webhookTimestamp() },
+              { id: "wamid.out.ok", status: "sideways", timestamp: webhookTimestamp() },
+            ],
+          }),
+        ),
       );
+      if (WARNINGS_SHOWN) expect(logged).toContain("invalid_timestamp");
+      expect(logged).not.toContain(SECRET_TEXT);
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ stored_messages: 1, applied_statuses: 1, rejected_items: 3 });
       expect(await stored("wamid.iso.good")).toBe(1);
@@ -191,7 +218,7 @@ for (const backend of await backends()) {
         const body = webhookPayload({
           messages: [
             webhookTextMessage("wamid.db.1", h.fx.contactWhatsappId, "before"),
-            webhookTextMessage("wamid.db.poison", h.fx.contactWhatsappId, "poison"),
+            webhookTextMessage("wamid.db.poison", h.fx.contactWhatsappId, POISON_TEXT),
             webhookTextMessage("wamid.db.2", "15550008888", "after, from a new contact"),
           ],
           statuses: [
