@@ -47,6 +47,7 @@ export type RejectReason =
   | "missing_phone_number_id"
   | "invalid_timestamp"
   | "unsupported_status"
+  | "unknown_phone_number_id"
   | "storage_error";
 
 /** An item of a batch that was not applied: where it was, and why (never its text). */
@@ -178,6 +179,9 @@ export class InboundService {
         } else if (outcome.kind === "ignored") {
           out.ignoredStatuses++;
           if (outcome.orphan) orphans.push(outcome.orphan);
+        } else if (outcome.kind === "unrouted") {
+          // No organization has this business number: counted, so a misconfiguration shows on /metrics.
+          out.rejected.push({ ...item, reason: "unknown_phone_number_id" });
         }
       };
       for (const [i, m] of batch.messages.entries())

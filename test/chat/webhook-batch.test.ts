@@ -191,6 +191,17 @@ for (const backend of await backends()) {
       expect(await rejectedCount("status", "unsupported_status")).toBeGreaterThanOrEqual(1);
     });
 
+    test("a message for a business number no organization has is not stored, and counted", async () => {
+      const body = webhookPayload({ messages: [webhookTextMessage("wamid.unrouted", "15550006666", "hi")] });
+      body.entry[0]!.changes[0]!.value.metadata.phone_number_id = "nobody-has-this-number";
+      const before = await rejectedCount("message", "unknown_phone_number_id");
+      const res = await postWebhook(h, body);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ stored_messages: 0, rejected_items: 1 });
+      expect(await stored("wamid.unrouted")).toBe(0);
+      expect(await rejectedCount("message", "unknown_phone_number_id")).toBe(before + 1);
+    });
+
     test("an item the database refuses is rolled back alone: the others of the batch are stored; a retry stays idempotent", async () => {
       await insertMessage(db(), {
         conversationId: h.fx.convAssigned.id,
