@@ -6,10 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { count, eq, sql } from "drizzle-orm";
+import postgres from "postgres";
 import { messages } from "../../db/schema.ts";
 import { parseWhatsappWebhook } from "../../src/http/webhooks/whatsapp-payload.ts";
 import { insertMessage } from "../../src/services/messages.ts";
 import { backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
+import { TEST_POSTGRES_URL } from "../support/services.ts";
 import { type Harness, startHarness } from "./harness.ts";
 import { postWebhook, webhookPayload, webhookTextMessage, webhookTimestamp } from "./webhook-payloads.ts";
 
@@ -190,6 +192,33 @@ for (const backend of await backends()) {
       expect(await rejectedCount("message", "missing_id")).toBeGreaterThanOrEqual(1);
       expect(await rejectedCount("status", "unsupported_status")).toBeGreaterThanOrEqual(1);
     });
+
+    test.skipIf(backend.name !== "postgres")(
+      "an unreachable database is a 503 (the provider retries), never a 200 with every item set aside",
+      async () => {
+        const dbName = new URL(h.server.ctx.config.databaseUrl!).pathname.slice(1);
+        const admin = postgres(TEST_POSTGRES_URL, { max: 1, onnotice: () => {} });
+        // Statuses only: each is its own statement, so the per-item isolation meets the outage first.
+        const body = webhookPayload({
+          statuses: [
+            { id: "wamid.out.ok", status: "read", timestamp: webhookTimestamp() },
+            { id: "wamid.out.fine", status: "read", timestamp: webhookTimestamp() },
+          ],
+        });
+        const before = await rejectedCount("status", "storage_error");
+        try {
+          await admin.unsafe(`ALTER DATABASE "${dbName}" WITH ALLOW_CONNECTIONS false`);
+          await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${dbName} AND pid <> pg_backend_pid()`;
+          const res = await postWebhook(h, body);
+          expect(res.status).toBe(503);
+          expect(res.headers.get("retry-after")).toBe("1");
+        } finally {
+          await admin.unsafe(`ALTER DATABASE "${dbName}" WITH ALLOW_CONNECTIONS true`);
+          await admin.end({ timeout: 2 });
+        }
+        expect(await rejectedCount("status", "storage_error")).toBe(before);
+      },
+    );
 
     test("a message for a business number no organization has is not stored, and counted", async () => {
       const body = webhookPayload({ messages: [webhookTextMessage("wamid.unrouted", "15550006666", "hi")] });
