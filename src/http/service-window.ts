@@ -13,12 +13,11 @@ export async function requireServiceWindow(
 ): Promise<void> {
   const verdict = await checkServiceWindow(db, conversation, messageType);
   if (verdict.allowed) return;
-  const since = verdict.expiredAt
-    ? `closed at ${verdict.expiredAt.toISOString()}`
-    : "not open: the contact never wrote";
   throw new HttpError(
     409,
     HTTP_ERROR_CODES.outsideServiceWindow,
-    `the 24-hour customer service window is ${since}; only a template message can be sent`,
+    verdict.expiredAt
+      ? `the 24-hour customer service window closed at ${verdict.expiredAt.toISOString()}; only a template message can be sent`
+      : "the contact has not written yet, so no customer service window is open; only a template message can be sent",
   );
 }

@@ -4,6 +4,8 @@
  * the sandbox's "simulate customer" panel, whose message reopens the window live.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { eq } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
 import { conversations } from "../../db/schema.ts";
@@ -13,6 +15,7 @@ import { type Backend, DEMO_ADMIN_EMAIL, DEMO_PASSWORD, startBackend } from "../
 import { hasChromium, launchChromium } from "./support/chromium.ts";
 
 const STEP_TIMEOUT = 10_000;
+const OUTPUT_DIR = resolve(import.meta.dir, "../../test-output");
 
 describe.skipIf(!hasChromium())("inbound pieces of the inbox in Chromium", () => {
   let backend: Backend;
@@ -21,6 +24,7 @@ describe.skipIf(!hasChromium())("inbound pieces of the inbox in Chromium", () =>
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
+    await mkdir(OUTPUT_DIR, { recursive: true });
     backend = await startBackend({ webUi: true, env: { SERVICE_WINDOW_ENFORCED: "true" } });
     // The demo contact last wrote 25 hours ago: the window is closed when the inbox opens.
     await backend.running.ctx.database.db
@@ -53,6 +57,9 @@ describe.skipIf(!hasChromium())("inbound pieces of the inbox in Chromium", () =>
     await page.getByTestId("template-name").fill("order_update");
     await page.getByTestId("template-send").click();
     await page.locator("[data-testid=message-text]", { hasText: "[template order_update]" }).waitFor();
+    const file = join(OUTPUT_DIR, "browser-service-window-closed.png");
+    await page.screenshot({ path: file });
+    expect((await Bun.file(file).stat()).size).toBeGreaterThan(1000);
   }, 30_000);
 
   test("the sandbox panel makes the customer write in, which reopens the window live", async () => {
