@@ -89,6 +89,11 @@ export const conversations = pgTable(
     assignedAgentId: uuid("assigned_agent_id").references(() => users.id, { onDelete: "set null" }),
     status: conversationStatus("status").notNull().default("open"),
     lastMessageAt: tstz("last_message_at"),
+    /**
+     * When the contact last wrote (the newest inbound message's time): WhatsApp's 24-hour customer
+     * service window runs from it (src/services/service-window.ts). Set with every inbound message.
+     */
+    lastInboundAt: tstz("last_inbound_at"),
     /** Highest message seq; bumped under the row lock in the transaction that stores a message. */
     lastSeq: integer("last_seq").notNull().default(0),
     createdAt: tstz("created_at").notNull().defaultNow(),

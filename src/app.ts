@@ -79,7 +79,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
     const notifier = new ForwardingNotifier();
     const channel = options.channel ?? createChannel(config);
-    const inbound = new InboundService(database.db, notifier);
+    const metrics = new ChatMetrics();
+    const inbound = new InboundService(database.db, notifier, (item) =>
+      metrics.inboundRejected.inc({ kind: item.kind, reason: item.reason }),
+    );
     channel.attach?.((statuses) => inbound.ingest({ messages: [], statuses }).then(() => {}));
     const ctx: AppContext = {
       config,
@@ -90,7 +93,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         accessTtlS: config.accessTokenTtlS,
         refreshTtlS: config.refreshTokenTtlS,
       }),
-      metrics: new ChatMetrics(),
+      metrics,
       channel,
       sender: new MessageSender(database.db, channel, notifier, (id) => inbound.replay(id)),
       inbound,

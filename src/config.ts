@@ -61,6 +61,12 @@ export interface Config {
   webhookBodyLimit: number;
   /** CHANNEL: outbound channel, "sandbox" (default: fakes sent → delivered → read) or "whatsapp". */
   channel: ChannelKind;
+  /**
+   * SERVICE_WINDOW_ENFORCED: refuse free-form messages (409 outside_service_window) when the
+   * contact's last message is over 24 h old; templates always pass. Default true with
+   * CHANNEL=whatsapp (the provider would refuse them), false with the sandbox.
+   */
+  serviceWindowEnforced: boolean;
   /** SANDBOX_STEP_MS: delay between the sandbox's status steps. Default 300. */
   sandboxStepMs: number;
   /** WHATSAPP_API_BASE_URL: Graph API base. Default https://graph.facebook.com/v21.0. */
@@ -260,6 +266,7 @@ export function loadConfig(env: Env = process.env): Config {
     httpBodyLimit: int("HTTP_BODY_LIMIT", 64 * 1024, 1024),
     webhookBodyLimit: int("WEBHOOK_BODY_LIMIT", 1024 * 1024, 1024),
     channel,
+    serviceWindowEnforced: bool("SERVICE_WINDOW_ENFORCED", channel === "whatsapp"),
     sandboxStepMs: int("SANDBOX_STEP_MS", 300, 0),
     whatsappApiBaseUrl: url("WHATSAPP_API_BASE_URL", "https://graph.facebook.com/v21.0", [
       "http:",

@@ -12,6 +12,8 @@ import {
   type RefreshResponse,
   type SendMessageRequest,
   type SendMessageResponse,
+  type SimulatedCustomerRequest,
+  type SimulatedCustomerResponse,
   type UserSummary,
 } from "../shared/api.ts";
 import type { Message, Uuid } from "../shared/events.ts";
@@ -96,6 +98,30 @@ export class ApiClient {
   /** Sends a text message (the common case of `sendMessage`). */
   sendText(conversationId: Uuid, text: string): Promise<SendMessageResponse> {
     return this.sendMessage(conversationId, { message_type: "text", content: { text } });
+  }
+
+  /** Sends a template (the only message allowed outside the 24-hour service window). */
+  sendTemplate(conversationId: Uuid, templateName: string, language: string): Promise<SendMessageResponse> {
+    return this.sendMessage(conversationId, {
+      message_type: "template",
+      content: { template_name: templateName, language },
+    });
+  }
+
+  /** True when the server runs the sandbox channel (its demo tools exist); false on a 404. */
+  async sandboxEnabled(): Promise<boolean> {
+    try {
+      await this.#request("GET", API_PATHS.sandbox);
+      return true;
+    } catch (err) {
+      if (err instanceof ApiRequestError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Sandbox only: a customer writes in (stored through the real inbound path). */
+  simulateCustomer(request: SimulatedCustomerRequest): Promise<SimulatedCustomerResponse> {
+    return this.#request("POST", API_PATHS.sandboxCustomerMessages, { body: request });
   }
 
   async #request<T>(

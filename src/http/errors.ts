@@ -18,6 +18,8 @@ export const HTTP_ERROR_CODES = {
   payloadTooLarge: "payload_too_large",
   unsupportedMediaType: "unsupported_media_type",
   rateLimited: "rate_limited",
+  /** A free-form message to a contact whose 24-hour service window is closed (send a template). */
+  outsideServiceWindow: "outside_service_window",
   internal: "internal_error",
   unavailable: "service_unavailable",
 } as const;

@@ -1,5 +1,7 @@
 /** Reading and validating request input; every failure is a 400 naming the field. */
 import type { Context } from "hono";
+import { PG_INT_MAX } from "../shared/ranges.ts";
+import { cleanText, type TextShape } from "../shared/text.ts";
 import { UUID_RE } from "../shared/uuid.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid } from "./errors.ts";
 
@@ -57,6 +59,10 @@ export async function readRawBody(c: Context, limit: number): Promise<Uint8Array
 export const NUL_REFUSED = "must not contain the NUL character (U+0000)";
 export const hasNul = (s: string): boolean => s.includes("\u0000");
 
+/**
+ * A string taken verbatim (credentials, tokens: compared, never stored as text): required, within
+ * `max`, without NUL. Text that is stored goes through requireText instead.
+ */
 export function requireString(
   obj: Record<string, unknown>,
   field: string,
@@ -81,23 +87,62 @@ export function optionalString(
   return requireString(obj, field, opts);
 }
 
+export interface TextOptions {
+  /** Longest accepted text after normalization (src/shared/text.ts TEXT_LIMITS). */
+  max: number;
+  /** The field's name in errors. Default: `field`. */
+  path?: string;
+  /** Default "multiline". */
+  shape?: TextShape;
+}
+
+/**
+ * Free text that will be stored (message text, captions, names): normalized by the one text rule
+ * (src/shared/text.ts), then required non-blank and within `max`, else a 400 naming the field.
+ */
+export function requireText(obj: Record<string, unknown>, field: string, opts: TextOptions): string {
+  const name = opts.path ?? field;
+  const v = obj[field];
+  const text = typeof v === "string" ? cleanText(v, opts.shape) : undefined;
+  if (text === undefined || text.trim() === "")
+    throw invalid(name, "is required and must be a non-empty string");
+  if (text.length > opts.max) throw invalid(name, `must be at most ${opts.max} characters`);
+  return text;
+}
+
+/** requireText for a field that may be absent (undefined or null). */
+export function optionalText(
+  obj: Record<string, unknown>,
+  field: string,
+  opts: TextOptions,
+): string | undefined {
+  if (obj[field] === undefined || obj[field] === null) return undefined;
+  return requireText(obj, field, opts);
+}
+
 export function uuidParam(value: string | undefined, field: string): string {
   if (!value || !UUID_RE.test(value)) throw invalid(field, "must be a UUID");
   return value.toLowerCase();
 }
 
-/** An optional integer query parameter within [min, max]. */
+/**
+ * An optional integer query parameter within [min, max] (absent or empty: undefined). The default
+ * `max` is what a PostgreSQL integer column holds, since every such parameter ends up compared with
+ * one: beyond it the database would refuse the query. Decimal digits only ("1e3", "0x10", " 1" and
+ * "1.0" are refused), so the number read is the number written.
+ */
 export function intQuery(
   value: string | undefined,
   field: string,
   min: number,
-  max: number = Number.MAX_SAFE_INTEGER,
+  max: number = PG_INT_MAX,
 ): number | undefined {
   if (value === undefined || value === "") return undefined;
   if (!/^-?\d+$/.test(value)) throw invalid(field, "must be an integer");
-  const n = Number(value);
-  if (n < min || n > max) throw invalid(field, `must be between ${min} and ${max}`);
-  return n;
+  // Compared as text-exact integers: Number("9007199254740993") would round into range.
+  const n = BigInt(value);
+  if (n < BigInt(min) || n > BigInt(max)) throw invalid(field, `must be between ${min} and ${max}`);
+  return Number(n);
 }
 
 /** The client's address: the first X-Forwarded-For hop behind a trusted proxy, else the socket's. */

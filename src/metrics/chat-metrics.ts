@@ -26,6 +26,13 @@ export class ChatMetrics {
       "Client events dropped by the rate limiter, by event.",
     ),
   );
+  /** Webhook (and sandbox) items set aside: malformed in the payload, or refused by the database. */
+  readonly inboundRejected = this.registry.register(
+    new Counter(
+      "switchboard_inbound_rejected_items_total",
+      "Inbound webhook items not applied, by kind (message, status, change) and reason.",
+    ),
+  );
   /** Seconds from the commit of a message or status change to its emit. */
   readonly persistToEmit = this.registry.register(
     new Histogram(

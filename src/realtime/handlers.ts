@@ -14,6 +14,7 @@ import {
   type ErrorCode,
   type ServerToClientEvents,
 } from "../shared/events.ts";
+import { cleanDeep } from "../shared/text.ts";
 import { UUID_RE } from "../shared/uuid.ts";
 import type { SessionExpiry } from "./session-expiry.ts";
 import { type ChatSocket, errorEvent } from "./types.ts";
@@ -47,11 +48,14 @@ interface Deps {
   count: (event: keyof ServerToClientEvents) => void;
 }
 
-/** Splits `(payload?, ack?)` so clients may omit the payload or the ack. */
+/**
+ * Splits `(payload?, ack?)` so clients may omit the payload or the ack. Every string of the payload
+ * passes the one text rule (src/shared/text.ts) here, so no handler sees raw socket text.
+ */
 function split(args: unknown[]): { payload: unknown; ack: AnyAck | undefined } {
   const last = args[args.length - 1];
   const ack = typeof last === "function" ? (last as AnyAck) : undefined;
-  return { payload: ack ? (args.length > 1 ? args[0] : undefined) : args[0], ack };
+  return { payload: cleanDeep(ack ? (args.length > 1 ? args[0] : undefined) : args[0]), ack };
 }
 
 function conversationIdOf(payload: unknown): string | null {

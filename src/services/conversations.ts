@@ -12,6 +12,7 @@ import type { Database, Tx } from "../../db/client.ts";
 import { type ContactRow, type ConversationRow, contacts, conversations } from "../../db/schema.ts";
 import type { Conversation } from "../shared/api.ts";
 import type { ConversationStatus, UserRole, Uuid } from "../shared/events.ts";
+import { isStorableDate } from "../shared/ranges.ts";
 import { UUID_RE } from "../shared/uuid.ts";
 import { toConversation } from "./mappers.ts";
 import { prepared } from "./prepared.ts";
@@ -91,8 +92,8 @@ export function decodeListCursor(cursor: string): ListCursor | null {
   try {
     const c = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as ListCursor;
     // Both values reach SQL as uuid / timestamptz: anything PostgreSQL might refuse (an id that is
-    // 36 dashes, a date only JavaScript parses) would surface as a 500 instead of this 400.
-    const okT = c.t === null || (typeof c.t === "string" && !Number.isNaN(Date.parse(c.t)));
+    // 36 dashes, a date only JavaScript parses, a year beyond 9999) would surface as a 500 instead of this 400.
+    const okT = c.t === null || (typeof c.t === "string" && isStorableDate(Date.parse(c.t)));
     const okId = typeof c.id === "string" && UUID_RE.test(c.id);
     if (!okT || !okId) return null;
     return { t: c.t === null ? null : new Date(c.t).toISOString(), id: c.id.toLowerCase() };

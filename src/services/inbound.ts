@@ -1,12 +1,18 @@
 /**
  * Applying what the channel reports (the WhatsApp webhook, or the sandbox): inbound messages and
- * status updates. A batch with messages is stored in ONE transaction (a batch of statuses only needs
- * none: each status change is one guarded statement); events are published in order only after
- * everything is stored. Idempotent by WhatsApp message id: a retried webhook stores and emits nothing
- * new. Statuses of one message in a batch are coalesced into the furthest one.
+ * status updates, item by item. A batch with messages runs in ONE transaction (serialized by an
+ * advisory lock: contact/conversation creation and dedup checks must not interleave) with a
+ * savepoint per item, so an item the database refuses is rolled back alone and its neighbours are
+ * still stored; a batch of statuses only needs no transaction (each status change is one guarded
+ * statement). Items set aside (malformed in the payload, or refused by the database) are logged
+ * without their text and reported to `onRejected` (the /metrics counter). Only an unreachable
+ * database fails the whole batch (the provider retries it). Events are published in order only
+ * after everything is stored. Idempotent by WhatsApp message id: a retried webhook stores and emits
+ * nothing new. Statuses of one message in a batch are coalesced into the furthest one.
  */
 import { and, desc, eq, notInArray, sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
+import { isDatabaseUnavailable } from "../../db/errors.ts";
 import { contacts, conversations, messages, organizations } from "../../db/schema.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { StatusReport } from "../channels/channel.ts";
@@ -33,9 +39,31 @@ export interface InboundMessage {
   content: MessageContent;
 }
 
+/** Why an item of a batch was set aside. Stable values: they are the /metrics `reason` label. */
+export type RejectReason =
+  | "not_an_object"
+  | "missing_id"
+  | "missing_from"
+  | "missing_phone_number_id"
+  | "invalid_timestamp"
+  | "unsupported_status"
+  | "unknown_phone_number_id"
+  | "storage_error";
+
+/** An item of a batch that was not applied: where it was, and why (never its text). */
+export interface RejectedItem {
+  kind: "message" | "status" | "change";
+  /** Its place in the payload, e.g. `entry[0].changes[0].value.messages[2]`. */
+  where: string;
+  reason: RejectReason;
+  whatsappMessageId?: string;
+}
+
 export interface InboundBatch {
   messages: InboundMessage[];
   statuses: StatusReport[];
+  /** Items the parser already set aside (counted and logged with the storage rejections). */
+  rejected?: RejectedItem[];
 }
 
 export interface IngestResult {
@@ -44,7 +72,16 @@ export interface IngestResult {
   duplicateMessages: number;
   appliedStatuses: number;
   ignoredStatuses: number;
+  rejected: RejectedItem[];
 }
+
+/** What one item did, applied to the result only once its savepoint is released. */
+type ItemOutcome =
+  | { kind: "stored"; events: ChatEvent[] }
+  | { kind: "duplicate" }
+  | { kind: "unrouted" }
+  | { kind: "applied"; events: ChatEvent[] }
+  | { kind: "ignored"; orphan: StatusReport | null };
 
 /**
  * Reports about a channel id not stored yet (the provider's webhook can beat the answer of the send
@@ -62,6 +99,8 @@ export class InboundService {
   constructor(
     private readonly db: Database,
     private readonly notifier: ChatNotifier,
+    /** Called once per item set aside (the /metrics counter). */
+    private readonly onRejected: (item: RejectedItem) => void = () => {},
   ) {}
 
   /** The channel id of an outbound message is now stored: applies reports that arrived before it. */
@@ -105,7 +144,7 @@ export class InboundService {
 
   async ingest(batch: InboundBatch): Promise<IngestResult> {
     const orphans: StatusReport[] = [];
-    const apply = async (tx: Database | Tx) => {
+    const apply = async (tx: Database | Tx, inTransaction: boolean) => {
       if (batch.messages.length > 0) await tx.execute(sql`SELECT pg_advisory_xact_lock(${INGEST_LOCK_KEY})`);
       const out: IngestResult = {
         events: [],
@@ -113,32 +152,92 @@ export class InboundService {
         duplicateMessages: 0,
         appliedStatuses: 0,
         ignoredStatuses: 0,
+        rejected: [...(batch.rejected ?? [])],
       };
       const orgs = new Map<string, Uuid | null>();
-      for (const m of batch.messages) await this.#storeMessage(tx, m, orgs, out);
-      for (const report of coalesce(batch.statuses)) {
-        const row = await advanceStatus(
-          tx,
-          { whatsappMessageId: report.whatsappMessageId },
-          {
-            status: report.status,
-            at: report.at,
-            errorCode: report.errorCode ?? null,
-            errorMessage: report.errorMessage ?? null,
-          },
-        );
-        if (!row) {
-          out.ignoredStatuses++;
-          const [known] = await tx
-            .select({ id: messages.id })
-            .from(messages)
-            .where(eq(messages.whatsappMessageId, report.whatsappMessageId))
-            .limit(1);
-          if (!known) orphans.push(report);
-          continue;
+      // Per item: a savepoint inside the batch's transaction, else the item's own statement.
+      const isolated = async (
+        item: Omit<RejectedItem, "reason">,
+        work: (q: Database | Tx) => Promise<ItemOutcome>,
+      ) => {
+        let outcome: ItemOutcome;
+        try {
+          outcome = inTransaction ? await tx.transaction(work) : await work(tx);
+        } catch (err) {
+          if (isDatabaseUnavailable(err)) throw err;
+          log.warn("inbound item refused by the database: skipped", { ...item, error: errorSummary(err) });
+          out.rejected.push({ ...item, reason: "storage_error" });
+          return;
         }
-        out.appliedStatuses++;
-        out.events.push({
+        if (outcome.kind === "stored") {
+          out.storedMessages++;
+          out.events.push(...outcome.events);
+        } else if (outcome.kind === "duplicate") out.duplicateMessages++;
+        else if (outcome.kind === "applied") {
+          out.appliedStatuses++;
+          out.events.push(...outcome.events);
+        } else if (outcome.kind === "ignored") {
+          out.ignoredStatuses++;
+          if (outcome.orphan) orphans.push(outcome.orphan);
+        } else if (outcome.kind === "unrouted") {
+          // No organization has this business number: counted, so a misconfiguration shows on /metrics.
+          out.rejected.push({ ...item, reason: "unknown_phone_number_id" });
+        }
+      };
+      for (const [i, m] of batch.messages.entries())
+        await isolated(
+          { kind: "message", where: `messages[${i}]`, whatsappMessageId: m.whatsappMessageId },
+          (q) => this.#storeMessage(q, m, orgs),
+        );
+      for (const [i, report] of coalesce(batch.statuses).entries())
+        await isolated(
+          { kind: "status", where: `statuses[${i}]`, whatsappMessageId: report.whatsappMessageId },
+          (q) => this.#applyStatus(q, report),
+        );
+      return out;
+    };
+    // Messages need the lock and one transaction (contact/conversation creation, dedup). A batch of
+    // statuses only does not: each status UPDATE is atomic and guarded by the statuses it may come
+    // from, so concurrent batches cannot regress a message, and the sandbox's ticks (3 per outbound
+    // message) no longer queue behind one global lock with BEGIN/COMMIT round trips.
+    const result =
+      batch.messages.length > 0
+        ? await this.db.transaction((tx) => apply(tx, true))
+        : await apply(this.db, false);
+    for (const item of batch.rejected ?? []) log.warn("malformed inbound item: skipped", { ...item });
+    for (const item of result.rejected) this.onRejected(item);
+    for (const report of orphans) {
+      this.#keepOrphan(report);
+      // The id may have been stored while this batch ran (after our lookup): then apply it now.
+      void this.#recheck(report.whatsappMessageId);
+    }
+    if (result.events.length > 0) this.notifier.publish(result.events, performance.now());
+    return result;
+  }
+
+  async #applyStatus(tx: Database | Tx, report: StatusReport): Promise<ItemOutcome> {
+    const row = await advanceStatus(
+      tx,
+      { whatsappMessageId: report.whatsappMessageId },
+      {
+        status: report.status,
+        at: report.at,
+        errorCode: report.errorCode ?? null,
+        errorMessage: report.errorMessage ?? null,
+      },
+    );
+    if (!row) {
+      const [known] = await tx
+        .select({ id: messages.id })
+        .from(messages)
+        .where(eq(messages.whatsappMessageId, report.whatsappMessageId))
+        .limit(1);
+      return { kind: "ignored", orphan: known ? null : report };
+    }
+    return {
+      kind: "applied",
+      events: [
+        {
           kind: "message:status",
           status: {
             message_id: row.id,
@@ -149,39 +248,22 @@ export class InboundService {
               ? { error_code: row.errorCode ?? undefined, error_message: row.errorMessage ?? undefined }
               : {}),
           },
-        });
-      }
-      return out;
+        },
+      ],
     };
-    // Messages need the lock and one transaction (contact/conversation creation, dedup). A batch of
-    // statuses only does not: each status UPDATE is atomic and guarded by the statuses it may come
-    // from, so concurrent batches cannot regress a message, and the sandbox's ticks (3 per outbound
-    // message) no longer queue behind one global lock with BEGIN/COMMIT round trips.
-    const result = batch.messages.length > 0 ? await this.db.transaction(apply) : await apply(this.db);
-    for (const report of orphans) {
-      this.#keepOrphan(report);
-      // The id may have been stored while this batch ran (after our lookup): then apply it now.
-      void this.#recheck(report.whatsappMessageId);
-    }
-    if (result.events.length > 0) this.notifier.publish(result.events, performance.now());
-    return result;
   }
 
   async #storeMessage(
     tx: Database | Tx,
     m: InboundMessage,
     orgs: Map<string, Uuid | null>,
-    out: IngestResult,
-  ) {
+  ): Promise<ItemOutcome> {
     const [dup] = await tx
       .select({ id: messages.id })
       .from(messages)
       .where(eq(messages.whatsappMessageId, m.whatsappMessageId))
       .limit(1);
-    if (dup) {
-      out.duplicateMessages++;
-      return;
-    }
+    if (dup) return { kind: "duplicate" };
     let orgId = orgs.get(m.phoneNumberId);
     if (orgId === undefined) {
       const [org] = await tx
@@ -196,7 +278,7 @@ export class InboundService {
       log.warn("inbound message for an unknown phone number id: ignored", {
         phone_number_id: m.phoneNumberId,
       });
-      return;
+      return { kind: "unrouted" };
     }
     const [contact] = await tx
       .insert(contacts)
@@ -229,11 +311,13 @@ export class InboundService {
       whatsappMessageId: m.whatsappMessageId,
       createdAt: m.at,
     });
-    out.storedMessages++;
-    out.events.push(
-      { kind: "message:new", message: toMessage(stored.message) },
-      { kind: "conversation:updated", conversation: toConversation(stored.conversation, contact!) },
-    );
+    return {
+      kind: "stored",
+      events: [
+        { kind: "message:new", message: toMessage(stored.message) },
+        { kind: "conversation:updated", conversation: toConversation(stored.conversation, contact!) },
+      ],
+    };
   }
 }
 
@@ -251,4 +335,17 @@ export function coalesce(reports: readonly StatusReport[]): StatusReport[] {
     byId.set(r.whatsappMessageId, { ...winner, at: prev.at.getTime() > r.at.getTime() ? prev.at : r.at });
   }
   return [...byId.values()];
+}
+
+/** A database error for the log: its SQLSTATE and message, never the statement's parameters (the text). */
+function errorSummary(err: unknown): { code?: string; message: string } {
+  for (
+    let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, d = 0;
+    e && d < 5;
+    d++
+  ) {
+    if (typeof e.code === "string") return { code: e.code, message: String(e.message) };
+    e = e.cause as typeof e;
+  }
+  return { message: err instanceof Error ? err.name : "unknown error" };
 }

@@ -2,6 +2,7 @@
 import type { ContactRow, ConversationRow, MessageRow } from "../../db/schema.ts";
 import type { Conversation } from "../shared/api.ts";
 import type { Message } from "../shared/events.ts";
+import { serviceWindowExpiresAt } from "./service-window.ts";
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -38,5 +39,6 @@ export function toConversation(row: ConversationRow, contact: ContactRow): Conve
     last_message_at: iso(row.lastMessageAt),
     last_seq: row.lastSeq,
     created_at: row.createdAt.toISOString(),
+    service_window_expires_at: iso(serviceWindowExpiresAt(row.lastInboundAt)),
   };
 }

@@ -52,10 +52,15 @@ const INSERT_MESSAGE = new PgDialect().sqlToQuery(sql`
   WITH bumped AS (
     UPDATE conversations
        SET last_seq = last_seq + 1,
-           last_message_at = GREATEST(COALESCE(last_message_at, ${tstzPlaceholder("at")}), ${tstzPlaceholder("at")})
+           last_message_at = GREATEST(COALESCE(last_message_at, ${tstzPlaceholder("at")}), ${tstzPlaceholder("at")}),
+           -- The service window (src/services/service-window.ts) runs from the contact's last message.
+           last_inbound_at = CASE WHEN ${sql.placeholder("direction")}::message_direction = 'inbound'
+                                  THEN GREATEST(COALESCE(last_inbound_at, ${tstzPlaceholder("at")}), ${tstzPlaceholder("at")})
+                                  ELSE last_inbound_at END
      WHERE id = ${sql.placeholder("conversationId")}::uuid
     RETURNING last_seq, contact_id, assigned_agent_id, status,
               (extract(epoch FROM last_message_at) * 1000)::float8 AS last_message_at_ms,
+              (extract(epoch FROM last_inbound_at) * 1000)::float8 AS last_inbound_at_ms,
               (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, organization_id, seq, direction, sender_type, sender_id,
@@ -71,7 +76,7 @@ const INSERT_MESSAGE = new PgDialect().sqlToQuery(sql`
     RETURNING seq
   )
   SELECT inserted.seq, bumped.contact_id, bumped.assigned_agent_id, bumped.status,
-         bumped.last_message_at_ms, bumped.created_at_ms
+         bumped.last_message_at_ms, bumped.last_inbound_at_ms, bumped.created_at_ms
     FROM inserted, bumped`);
 
 interface InsertedRow {
@@ -80,6 +85,7 @@ interface InsertedRow {
   assigned_agent_id: string | null;
   status: ConversationRow["status"];
   last_message_at_ms: number | null;
+  last_inbound_at_ms: number | null;
   created_at_ms: number;
 }
 
@@ -148,6 +154,7 @@ export async function insertMessage(db: Queryable, input: NewMessage): Promise<S
     assignedAgentId: stored.assigned_agent_id,
     status: stored.status,
     lastMessageAt: stored.last_message_at_ms === null ? null : new Date(Number(stored.last_message_at_ms)),
+    lastInboundAt: stored.last_inbound_at_ms === null ? null : new Date(Number(stored.last_inbound_at_ms)),
     lastSeq: seq,
     createdAt: new Date(Number(stored.created_at_ms)),
   };

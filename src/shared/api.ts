@@ -21,6 +21,9 @@ export const API_PATHS = {
   conversations: `${API_PREFIX}/conversations`,
   messages: (conversationId: Uuid): string => `${API_PREFIX}/conversations/${conversationId}/messages`,
   whatsappWebhook: `${API_PREFIX}/webhooks/whatsapp`,
+  /** Sandbox channel only (404 elsewhere). */
+  sandbox: `${API_PREFIX}/sandbox`,
+  sandboxCustomerMessages: `${API_PREFIX}/sandbox/customer-messages`,
   health: "/health",
   metrics: "/metrics",
 } as const;
@@ -85,6 +88,11 @@ export interface Conversation {
   /** Highest message seq in the conversation (0 when empty). */
   last_seq: number;
   created_at: IsoTimestamp;
+  /**
+   * When WhatsApp's 24-hour customer-service window closes (24 h after the contact's last message);
+   * null when the contact never wrote since this was tracked. Past it, only templates can be sent.
+   */
+  service_window_expires_at: IsoTimestamp | null;
 }
 
 /**
@@ -146,4 +154,17 @@ export interface HealthResponse {
   node_id?: string;
   uptime_s: number;
   version: string;
+}
+
+/** POST /api/v1/sandbox/customer-messages (CHANNEL=sandbox only): a customer writes in. */
+export interface SimulatedCustomerRequest {
+  /** The customer's number in international format ("+15550001111"). */
+  from: string;
+  name?: string;
+  text: string;
+}
+
+/** 201 answer: the inbound message as stored (also delivered as `message:new`). */
+export interface SimulatedCustomerResponse {
+  message: Message;
 }

@@ -185,9 +185,10 @@ for (const backend of await backends()) {
       });
     });
 
-    test("a batch that fails half-way stores nothing and emits nothing (one transaction)", async () => {
+    test("an item the database refuses is rolled back alone: its neighbours are stored and emitted, it is reported", async () => {
       const notifier = new RecordingNotifier();
-      const inbound = new InboundService(handle.db, notifier);
+      const rejected: unknown[] = [];
+      const inbound = new InboundService(handle.db, notifier, (item) => rejected.push(item));
       const good = {
         phoneNumberId: "pn-1",
         whatsappMessageId: "wamid.atomic.1",
@@ -198,10 +199,25 @@ for (const backend of await backends()) {
       };
       // An enum value the database refuses makes the second insert fail.
       const bad = { ...good, whatsappMessageId: "wamid.atomic.2", messageType: "sticker" as "text" };
-      await expect(inbound.ingest({ messages: [good, bad], statuses: [] })).rejects.toThrow();
-      const again = await inbound.ingest({ messages: [good], statuses: [] });
-      expect(again.storedMessages).toBe(1);
-      expect(notifier.events.map((e) => e.kind)).toEqual(["message:new", "conversation:updated"]);
+      const third = { ...good, whatsappMessageId: "wamid.atomic.3" };
+      const result = await inbound.ingest({ messages: [good, bad, third], statuses: [] });
+      expect(result).toMatchObject({ storedMessages: 2, duplicateMessages: 0 });
+      expect(rejected).toEqual([
+        {
+          kind: "message",
+          where: "messages[1]",
+          reason: "storage_error",
+          whatsappMessageId: "wamid.atomic.2",
+        },
+      ]);
+      expect(notifier.events.map((e) => e.kind)).toEqual([
+        "message:new",
+        "conversation:updated",
+        "message:new",
+        "conversation:updated",
+      ]);
+      const again = await inbound.ingest({ messages: [good, third], statuses: [] });
+      expect(again).toMatchObject({ storedMessages: 0, duplicateMessages: 2 });
     });
 
     test("seeding happens once, only on an empty database", async () => {

@@ -21,25 +21,15 @@ import {
   type MessageContent,
   type MessageType,
 } from "../../shared/events.ts";
+import { TEXT_LIMITS } from "../../shared/text.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, notFound } from "../errors.ts";
-import {
-  hasNul,
-  intQuery,
-  NUL_REFUSED,
-  optionalString,
-  readJsonObject,
-  requireString,
-  UUID_RE,
-  uuidParam,
-} from "../validate.ts";
+import { requireServiceWindow } from "../service-window.ts";
+import { intQuery, optionalText, readJsonObject, requireText, UUID_RE, uuidParam } from "../validate.ts";
 
 export const DEFAULT_CONVERSATION_PAGE = 20;
 export const DEFAULT_MESSAGE_PAGE = 50;
 export const MAX_PAGE = 100;
-/** WhatsApp's limits: text body 4096 characters, media caption 1024. */
-export const MAX_TEXT = 4096;
-export const MAX_CAPTION = 1024;
 
 export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
@@ -116,6 +106,7 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
     const { messageType, content } = parseOutgoing(body);
     const { conversation, contact } = await load(principal, id, true);
+    if (ctx.config.serviceWindowEnforced) await requireServiceWindow(db, conversation, messageType);
     const message = await ctx.sender.send(conversation, contact, {
       senderId: principal.user_id,
       messageType,
@@ -127,7 +118,10 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
   return app;
 }
 
-/** Validates `{message_type?, content}` per type; keeps only the documented content fields. */
+/**
+ * Validates `{message_type?, content}` per type; keeps only the documented content fields, every
+ * string normalized by the one text rule (src/shared/text.ts) with its limit.
+ */
 export function parseOutgoing(body: Record<string, unknown>): {
   messageType: MessageType;
   content: MessageContent;
@@ -140,34 +134,41 @@ export function parseOutgoing(body: Record<string, unknown>): {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw invalid("content", "must be an object");
   const c = raw as Record<string, unknown>;
-  const opt = (field: string, max: number) => optionalString(c, field, { max, path: `content.${field}` });
+  const line = (field: string, max: number) =>
+    optionalText(c, field, { max, path: `content.${field}`, shape: "line" });
   switch (messageType) {
     case "text":
       return {
         messageType,
-        content: { text: requireString(c, "text", { max: MAX_TEXT, path: "content.text" }) },
+        content: { text: requireText(c, "text", { max: TEXT_LIMITS.messageText, path: "content.text" }) },
       };
     case "template": {
       const params = c.parameters;
       if (params !== undefined && (!Array.isArray(params) || params.some((p) => typeof p !== "string")))
         throw invalid("content.parameters", "must be an array of strings");
-      // Stored in jsonb, which refuses U+0000 in any string.
-      const nul = params ? (params as string[]).findIndex(hasNul) : -1;
-      if (nul >= 0) throw invalid(`content.parameters[${nul}]`, NUL_REFUSED);
+      if (params && params.length > TEXT_LIMITS.templateParameters)
+        throw invalid("content.parameters", `must have at most ${TEXT_LIMITS.templateParameters} items`);
       const content: MessageContent = {
-        template_name: requireString(c, "template_name", { max: 512, path: "content.template_name" }),
+        template_name: requireText(c, "template_name", {
+          max: TEXT_LIMITS.templateName,
+          path: "content.template_name",
+          shape: "line",
+        }),
       };
-      const language = opt("language", 16);
+      const language = line("language", TEXT_LIMITS.language);
       if (language) content.language = language;
-      if (params) content.parameters = params as string[];
+      if (params)
+        content.parameters = (params as string[]).map((p, i) =>
+          requireText({ p }, "p", { max: TEXT_LIMITS.templateParameter, path: `content.parameters[${i}]` }),
+        );
       return { messageType, content };
     }
     default: {
-      const url = requireString(c, "url", { max: 2048, path: "content.url" });
+      const url = requireText(c, "url", { max: TEXT_LIMITS.url, path: "content.url", shape: "line" });
       if (!/^https?:\/\/\S+$/i.test(url)) throw invalid("content.url", "must be an http(s) URL");
       const content: MessageContent = { url };
-      const caption = opt("caption", MAX_CAPTION);
-      const filename = opt("filename", 255);
+      const caption = optionalText(c, "caption", { max: TEXT_LIMITS.caption, path: "content.caption" });
+      const filename = line("filename", TEXT_LIMITS.filename);
       if (caption && messageType !== "audio") content.caption = caption;
       if (filename && messageType === "document") content.filename = filename;
       return { messageType, content };

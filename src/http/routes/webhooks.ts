@@ -1,12 +1,16 @@
 /**
  * The WhatsApp webhook: GET answers Meta's verification handshake, POST stores what it reports.
  * A POST without a valid X-Hub-Signature-256 is refused with 401 before anything is parsed or
- * stored. A valid one is answered 200 once stored (Meta retries anything else).
+ * stored. A signed one is answered 200 once every valid item is stored, also when some items were
+ * malformed or refused by the database (they are logged and counted, see src/services/inbound.ts):
+ * Meta retries anything but a 2xx, and retrying cannot fix a bad item. Only a body that is not a
+ * WhatsApp webhook at all is a 400, and an unreachable database a 503 (worth a retry).
  */
 import { Hono } from "hono";
 import type { AppContext } from "../../context.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, unauthorized } from "../errors.ts";
 import { readRawBody } from "../validate.ts";
+import { resolveWebhookAppSecret } from "../webhooks/app-secret.ts";
 import { SIGNATURE_HEADER, verifySignature } from "../webhooks/signature.ts";
 import { parseWhatsappWebhook } from "../webhooks/whatsapp-payload.ts";
 
@@ -19,7 +23,8 @@ export const WEBHOOK_ERRORS = {
 
 export function webhookRoutes(ctx: AppContext): Hono {
   const app = new Hono();
-  const { whatsappAppSecret, whatsappVerifyToken, webhookBodyLimit } = ctx.config;
+  const { whatsappVerifyToken, webhookBodyLimit } = ctx.config;
+  const whatsappAppSecret = resolveWebhookAppSecret(ctx.config);
 
   app.get("/whatsapp", (c) => {
     const mode = c.req.query("hub.mode");
@@ -52,6 +57,7 @@ export function webhookRoutes(ctx: AppContext): Hono {
       duplicate_messages: result.duplicateMessages,
       applied_statuses: result.appliedStatuses,
       ignored_statuses: result.ignoredStatuses,
+      rejected_items: result.rejected.length,
     });
   });
 

@@ -1,58 +1,80 @@
 /**
  * Turns a WhatsApp Cloud API webhook body (`object: "whatsapp_business_account"`, entry[].changes[]
  * .value with messages[], contacts[], statuses[]) into an InboundBatch, in payload order.
+ *
+ * Item by item: a malformed message or status (no id, a timestamp outside the Date range, ...) is
+ * set aside in `rejected` with its place and a reason, and its neighbours are kept, so one bad item
+ * never makes the provider retry (and us refuse) the valid ones for ever. Only a body that is not a
+ * WhatsApp webhook at all is refused as a whole (400). Every string passes the one text rule
+ * (src/shared/text.ts); texts over their limit are cut, never refused (the sender cannot fix them).
  * Unknown message types are kept as text placeholders so nothing a contact sends disappears.
  * https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components
  */
 import type { ReportedStatus, StatusReport } from "../../channels/channel.ts";
-import type { InboundBatch, InboundMessage } from "../../services/inbound.ts";
+import type { InboundBatch, InboundMessage, RejectedItem, RejectReason } from "../../services/inbound.ts";
 import type { MessageContent, MessageType } from "../../shared/events.ts";
+import { isStorableDate } from "../../shared/ranges.ts";
+import { cleanText, TEXT_LIMITS, type TextShape, truncateText } from "../../shared/text.ts";
 import { invalid } from "../errors.ts";
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-// NUL is stripped: PostgreSQL text/jsonb refuse it, and a webhook that can never be stored would be retried forever.
-const str = (v: unknown): string | undefined =>
-  typeof v === "string" && v !== "" ? v.replaceAll("\u0000", "") : undefined;
+
+/** A normalized, cut string; undefined when absent or empty after normalization. */
+function text(v: unknown, max: number, shape: TextShape = "line"): string | undefined {
+  if (typeof v !== "string") return undefined;
+  const out = truncateText(cleanText(v, shape), max);
+  return out === "" ? undefined : out;
+}
+/** A provider identifier: normalized, and refused (undefined) rather than cut when too long. */
+function identifier(v: unknown): string | undefined {
+  const id = typeof v === "string" ? cleanText(v, "line") : "";
+  return id !== "" && id.length <= TEXT_LIMITS.providerId ? id : undefined;
+}
 
 const REPORTED: readonly ReportedStatus[] = ["sent", "delivered", "read", "failed"];
 const MEDIA: readonly MessageType[] = ["image", "video", "audio", "document"];
 
-/** The largest |milliseconds| a Date holds (ECMA-262 TimeClip); beyond it a Date is Invalid. */
-const MAX_DATE_MS = 8.64e15;
-const TIMESTAMP_REFUSED = "must be positive unix seconds (a number or numeric string) within the Date range";
-
 /**
  * WhatsApp timestamps are unix seconds as strings. An absent one means "now"; a present one that is
- * not a positive finite number of seconds within the Date range is refused (400 naming `field`),
- * since an Invalid Date cannot be stored and would otherwise fail the whole batch with a 500.
+ * not a positive number of seconds within the storable range (src/shared/ranges.ts) is null (the
+ * item is rejected), since the database could not store it.
  */
-function time(v: unknown, field: string): Date {
+function time(v: unknown): Date | null {
   if (v === undefined) return new Date();
   const n = typeof v === "number" || (typeof v === "string" && v.trim() !== "") ? Number(v) : Number.NaN;
-  if (!Number.isFinite(n) || n <= 0 || n * 1000 > MAX_DATE_MS) throw invalid(field, TIMESTAMP_REFUSED);
+  if (!(n > 0) || !isStorableDate(n * 1000)) return null;
   return new Date(n * 1000);
 }
 
 function content(m: Json): { messageType: MessageType; content: MessageContent } {
-  const type = str(m.type) ?? "unknown";
+  const type = text(m.type, 64) ?? "unknown";
   if (type === "text" && isObj(m.text))
-    return { messageType: "text", content: { text: str(m.text.body) ?? "" } };
+    return {
+      messageType: "text",
+      content: { text: text(m.text.body, TEXT_LIMITS.messageText, "multiline") ?? "" },
+    };
   if ((MEDIA as readonly string[]).includes(type) && isObj(m[type])) {
     const media = m[type] as Json;
     const c: MessageContent = {};
     // Inbound media carry a media id to fetch through the Graph API, not a public link.
-    const mediaId = str(media.id);
-    const url = str(media.link) ?? (mediaId ? `whatsapp-media:${mediaId}` : undefined);
+    const mediaId = identifier(media.id);
+    const url = text(media.link, TEXT_LIMITS.url) ?? (mediaId ? `whatsapp-media:${mediaId}` : undefined);
     if (url) c.url = url;
-    if (str(media.caption)) c.caption = str(media.caption);
-    if (str(media.filename)) c.filename = str(media.filename);
-    if (str(media.mime_type)) c.mime_type = str(media.mime_type);
+    const caption = text(media.caption, TEXT_LIMITS.caption, "multiline");
+    const filename = text(media.filename, TEXT_LIMITS.filename);
+    const mimeType = text(media.mime_type, TEXT_LIMITS.mimeType);
+    if (caption) c.caption = caption;
+    if (filename) c.filename = filename;
+    if (mimeType) c.mime_type = mimeType;
     return { messageType: type as MessageType, content: c };
   }
   if (type === "button" && isObj(m.button))
-    return { messageType: "text", content: { text: str(m.button.text) ?? "" } };
+    return {
+      messageType: "text",
+      content: { text: text(m.button.text, TEXT_LIMITS.messageText, "multiline") ?? "" },
+    };
   return { messageType: "text", content: { text: `[unsupported ${type} message]` } };
 }
 
@@ -60,52 +82,81 @@ export function parseWhatsappWebhook(body: unknown): InboundBatch {
   if (!isObj(body)) throw invalid("body", "must be a JSON object");
   if (body.object !== "whatsapp_business_account")
     throw invalid("object", 'must be "whatsapp_business_account"');
-  const batch: InboundBatch = { messages: [], statuses: [] };
+  const batch: InboundBatch = { messages: [], statuses: [], rejected: [] };
+  const reject = (kind: RejectedItem["kind"], where: string, reason: RejectReason, id?: string) =>
+    batch.rejected?.push({ kind, where, reason, ...(id ? { whatsappMessageId: id } : {}) });
   for (const [e, entry] of arr(body.entry).entries()) {
-    if (!isObj(entry)) continue;
+    if (!isObj(entry)) {
+      reject("change", `entry[${e}]`, "not_an_object");
+      continue;
+    }
     for (const [c, change] of arr(entry.changes).entries()) {
-      if (!isObj(change) || !isObj(change.value)) continue;
-      const value = change.value;
       const where = `entry[${e}].changes[${c}].value`;
-      const phoneNumberId = isObj(value.metadata) ? str(value.metadata.phone_number_id) : undefined;
+      if (!isObj(change) || !isObj(change.value)) {
+        reject("change", where, "not_an_object");
+        continue;
+      }
+      const value = change.value;
+      const phoneNumberId = isObj(value.metadata) ? identifier(value.metadata.phone_number_id) : undefined;
       const names = new Map<string, string>();
       for (const contact of arr(value.contacts)) {
-        // Through str() like every other string: a raw name with NUL would fail the contact insert.
-        const waId = isObj(contact) ? str(contact.wa_id) : undefined;
-        const name = isObj(contact) && isObj(contact.profile) ? str(contact.profile.name) : undefined;
+        const waId = isObj(contact) ? identifier(contact.wa_id) : undefined;
+        const name =
+          isObj(contact) && isObj(contact.profile)
+            ? text(contact.profile.name, TEXT_LIMITS.contactName)
+            : undefined;
         if (waId && name) names.set(waId, name);
       }
       for (const [i, m] of arr(value.messages).entries()) {
-        if (!isObj(m) || !phoneNumberId) continue;
-        const id = str(m.id);
-        const from = str(m.from);
-        if (!id || !from) continue;
-        const inbound: InboundMessage = {
-          phoneNumberId,
-          whatsappMessageId: id,
-          from,
-          contactName: names.get(from),
-          at: time(m.timestamp, `${where}.messages[${i}].timestamp`),
-          ...content(m),
-        };
-        batch.messages.push(inbound);
+        const at = `${where}.messages[${i}]`;
+        if (!isObj(m)) {
+          reject("message", at, "not_an_object");
+          continue;
+        }
+        const id = identifier(m.id);
+        const from = identifier(m.from);
+        const sent = time(m.timestamp);
+        if (!id) reject("message", at, "missing_id");
+        else if (!phoneNumberId) reject("message", at, "missing_phone_number_id", id);
+        else if (!from) reject("message", at, "missing_from", id);
+        else if (!sent) reject("message", at, "invalid_timestamp", id);
+        else {
+          const inbound: InboundMessage = {
+            phoneNumberId,
+            whatsappMessageId: id,
+            from,
+            contactName: names.get(from),
+            at: sent,
+            ...content(m),
+          };
+          batch.messages.push(inbound);
+        }
       }
       for (const [i, s] of arr(value.statuses).entries()) {
-        if (!isObj(s)) continue;
-        const id = str(s.id);
-        const status = str(s.status) as ReportedStatus | undefined;
-        if (!id || !status || !REPORTED.includes(status)) continue;
-        const report: StatusReport = {
-          whatsappMessageId: id,
-          status,
-          at: time(s.timestamp, `${where}.statuses[${i}].timestamp`),
-        };
-        const error = arr(s.errors)[0];
-        if (status === "failed" && isObj(error)) {
-          if (error.code !== undefined) report.errorCode = String(error.code).replaceAll("\u0000", "");
-          report.errorMessage = str(error.message) ?? str(error.title) ?? "delivery failed";
+        const at = `${where}.statuses[${i}]`;
+        if (!isObj(s)) {
+          reject("status", at, "not_an_object");
+          continue;
         }
-        batch.statuses.push(report);
+        const id = identifier(s.id);
+        const status = text(s.status, 32) as ReportedStatus | undefined;
+        const when = time(s.timestamp);
+        if (!id) reject("status", at, "missing_id");
+        else if (!status || !REPORTED.includes(status)) reject("status", at, "unsupported_status", id);
+        else if (!when) reject("status", at, "invalid_timestamp", id);
+        else {
+          const report: StatusReport = { whatsappMessageId: id, status, at: when };
+          const error = arr(s.errors)[0];
+          if (status === "failed" && isObj(error)) {
+            const code = error.code === undefined ? undefined : text(String(error.code), 64);
+            if (code) report.errorCode = code;
+            report.errorMessage =
+              text(error.message, TEXT_LIMITS.caption, "multiline") ??
+              text(error.title, TEXT_LIMITS.caption, "multiline") ??
+              "delivery failed";
+          }
+          batch.statuses.push(report);
+        }
       }
     }
   }

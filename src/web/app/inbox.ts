@@ -9,6 +9,8 @@ import type { Uuid } from "../../shared/events.ts";
 import { renderConnectionBadge } from "./connection-badge.ts";
 import { ConversationListView, contactName } from "./conversation-list-view.ts";
 import { h } from "./dom.ts";
+import { ServiceWindowView } from "./service-window-view.ts";
+import { SimulateCustomerPanel } from "./simulate-panel.ts";
 import { ThreadView } from "./thread-view.ts";
 
 export interface InboxOptions {
@@ -24,6 +26,7 @@ export class Inbox {
   readonly #options: InboxOptions;
   readonly #list: ConversationListView;
   readonly #thread: ThreadView;
+  readonly #window: ServiceWindowView;
   readonly #typingOut: TypingNotifier;
   readonly #typingIn: TypingTracker;
   readonly #names = new Map<Uuid, string>();
@@ -44,6 +47,13 @@ export class Inbox {
       },
       onSend: (text) => this.#send(text),
     });
+    this.#window = new ServiceWindowView({
+      onSendTemplate: async (name, language) => {
+        if (this.#selected) await this.#session.api.sendTemplate(this.#selected, name, language);
+      },
+    });
+    // Above the send box (the thread's last element), so the state is read before typing.
+    this.#thread.element.insertBefore(this.#window.element, this.#thread.element.lastElementChild);
     const socket = session.socket;
     this.#typingOut = new TypingNotifier({
       start: (id) => socket.startTyping(id),
@@ -79,8 +89,9 @@ export class Inbox {
         ),
         logout,
       ),
-      h("main", { class: "inbox" }, this.#list.element, this.#thread.element),
+      h("main", { class: "inbox" }, h("div", { class: "sidebar" }, this.#list.element), this.#thread.element),
     );
+    void this.#addSandboxPanel(root);
 
     this.#cleanups.push(
       socket.onConnectionChange(({ state }) => {
@@ -94,7 +105,10 @@ export class Inbox {
       }),
       // The list stays live without joining every conversation; updates missed while disconnected
       // are picked up by reloading the list on every reconnection.
-      socket.onConversationUpdated((conversation) => this.#list.update(conversation)),
+      socket.onConversationUpdated((conversation) => {
+        this.#list.update(conversation);
+        if (conversation.id === this.#selected) this.#window.show(this.#list.find(conversation.id));
+      }),
       socket.onConnected(() => {
         if (this.#listLoaded) void this.#reloadList();
       }),
@@ -131,6 +145,7 @@ export class Inbox {
     this.#list.select(conversationId);
     const conversation = this.#list.find(conversationId);
     this.#thread.open(conversation ? contactName(conversation) : "Conversation", []);
+    this.#window.show(conversation);
     this.#thread.setEnabled(true);
     this.#thread.element.dataset.conversationId = conversationId;
     // Join before reading history: whatever is stored after the read arrives live, and the view drops
@@ -142,10 +157,21 @@ export class Inbox {
     this.#thread.setTyping(typingLabel(this.#typingIn.typists(conversationId).map((id) => this.#nameOf(id))));
   }
 
+  /** With the sandbox channel: the "simulate customer" panel under the conversation list. */
+  async #addSandboxPanel(root: HTMLElement): Promise<void> {
+    const api = this.#session.api;
+    if (!(await api.sandboxEnabled().catch(() => false)) || this.#closed) return;
+    const panel = new SimulateCustomerPanel(async (request) => {
+      await api.simulateCustomer(request);
+    });
+    root.querySelector(".sidebar")?.append(panel.element);
+  }
+
   async #reloadList(): Promise<void> {
     try {
       const page = await this.#session.api.listConversations({ limit: CONVERSATION_PAGE });
       for (const conversation of page.data) this.#list.update(conversation);
+      if (this.#selected) this.#window.show(this.#list.find(this.#selected));
     } catch {
       // The next reconnection (or the next conversation:updated) brings the list up to date.
     }
@@ -157,6 +183,7 @@ export class Inbox {
     this.#closed = true;
     this.#typingOut.dispose();
     this.#typingIn.dispose();
+    this.#window.dispose();
     for (const cleanup of this.#cleanups) cleanup();
     this.#session.socket.close();
     this.#session.tokens.stop();

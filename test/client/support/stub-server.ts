@@ -153,6 +153,7 @@ export async function startStubServer(options: StubServerOptions = {}): Promise<
         last_message_at: messages.at(-1)?.created_at ?? null,
         last_seq: messages.length,
         created_at: new Date().toISOString(),
+        service_window_expires_at: null,
       };
       return send(res, 200, { data: [conversation], next_cursor: null });
     }
