@@ -6,6 +6,7 @@ import type { Server as BunServer } from "bun";
 import { openDatabase } from "../db/client.ts";
 import { createLogger } from "../protocol/logger.ts";
 import { resolveJwtSecret } from "./auth/secret.ts";
+import { SessionStore } from "./auth/sessions.ts";
 import { TokenService } from "./auth/tokens.ts";
 import type { OutboundChannel } from "./channels/channel.ts";
 import { SandboxChannel } from "./channels/sandbox.ts";
@@ -16,6 +17,7 @@ import type { AppContext } from "./context.ts";
 import { createHttpApp } from "./http/app.ts";
 import { ChatMetrics } from "./metrics/chat-metrics.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
+import type { LiveSessions, SessionEndReason } from "./realtime/user-sessions.ts";
 import { type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
 import type { ChatEvent, ChatNotifier } from "./services/notifier.ts";
@@ -50,6 +52,20 @@ class ForwardingNotifier implements ChatNotifier {
   }
 }
 
+/** Lets the HTTP layer be built with a handle on the realtime layer's session control. */
+class ForwardingLiveSessions implements LiveSessions {
+  target: LiveSessions | undefined;
+  endUserSessions(userId: string, reason: SessionEndReason): void {
+    this.target?.endUserSessions(userId, reason);
+  }
+  endSession(sessionId: string, reason: SessionEndReason): void {
+    this.target?.endSession(sessionId, reason);
+  }
+  onUserAccessChanged(userId: string): void {
+    this.target?.onUserAccessChanged(userId);
+  }
+}
+
 function createChannel(config: Config): OutboundChannel {
   if (config.channel === "whatsapp")
     return new WhatsappCloudChannel({
@@ -80,15 +96,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const channel = options.channel ?? createChannel(config);
     const inbound = new InboundService(database.db, notifier);
     channel.attach?.((statuses) => inbound.ingest({ messages: [], statuses }).then(() => {}));
+    const tokens = new TokenService({
+      secret,
+      algorithm: config.jwtAlgorithm,
+      accessTtlS: config.accessTokenTtlS,
+      refreshTtlS: config.refreshTokenTtlS,
+    });
+    const liveSessions = new ForwardingLiveSessions();
     const ctx: AppContext = {
       config,
       database,
-      tokens: new TokenService({
-        secret,
-        algorithm: config.jwtAlgorithm,
-        accessTtlS: config.accessTokenTtlS,
-        refreshTtlS: config.refreshTokenTtlS,
-      }),
+      tokens,
+      sessions: new SessionStore(database.db, tokens),
+      liveSessions,
       metrics: new ChatMetrics(),
       channel,
       sender: new MessageSender(database.db, channel, notifier, (id) => inbound.replay(id)),
@@ -102,6 +122,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
     const realtime = createRealtime(ctx, cluster?.serverOptions ?? {});
     notifier.target = realtime.notifier;
+    liveSessions.target = realtime.sessions;
     const http = createHttpApp(ctx);
 
     if (options.buildWebUi ?? true) {

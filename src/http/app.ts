@@ -12,6 +12,7 @@ import { errorBody, errorResponse, HTTP_ERROR_CODES } from "./errors.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { userRoutes } from "./routes/users.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { serveStatic } from "./static.ts";
 
@@ -44,7 +45,7 @@ export function createHttpApp(ctx: AppContext): Hono {
       origin: (origin) => (allowed.has(origin) ? origin : null),
       credentials: true,
       allowHeaders: ["Authorization", "Content-Type"],
-      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowMethods: ["GET", "POST", "PATCH", "OPTIONS"],
       maxAge: 600,
     }),
   );
@@ -53,6 +54,7 @@ export function createHttpApp(ctx: AppContext): Hono {
   app.route("/", healthRoutes(ctx));
   app.route(`${API_PREFIX}/auth`, authRoutes(ctx));
   app.route(`${API_PREFIX}/conversations`, conversationRoutes(ctx));
+  app.route(`${API_PREFIX}/users`, userRoutes(ctx));
   app.route(`${API_PREFIX}/webhooks`, webhookRoutes(ctx));
   app.all(`${API_PREFIX}/*`, (c) =>
     c.json(errorBody(HTTP_ERROR_CODES.notFound, `no route for ${c.req.method} ${c.req.path}`), 404),

@@ -11,6 +11,7 @@ import {
   organizationInboxRoom,
   organizationQueueRoom,
   type ServerToClientEvents,
+  sessionRoom,
   userRoom,
 } from "../shared/events.ts";
 import { ConnectionLimiter } from "./connection-limit.ts";
@@ -20,6 +21,7 @@ import { RealtimeNotifier } from "./notifier.ts";
 import { SessionExpiry } from "./session-expiry.ts";
 import { type ChatServer, type ChatSocket, errorEvent, eventLabel } from "./types.ts";
 import { TypingTracker } from "./typing.ts";
+import { createLiveSessions, type LiveSessions } from "./user-sessions.ts";
 
 const log = createLogger("realtime");
 
@@ -31,6 +33,8 @@ const MAX_CLIENT_PACKET = 64 * 1024;
 export interface Realtime {
   io: ChatServer;
   notifier: RealtimeNotifier;
+  /** Closes the sockets of a user or a session, cluster-wide (deactivation, logout, role change). */
+  sessions: LiveSessions;
   /** Stops timers and closes every connection. */
   close(): Promise<void>;
 }
@@ -95,6 +99,8 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
     socket.join([
       userRoom(user_id),
       role === "agent" ? organizationQueueRoom(organization_id) : organizationInboxRoom(organization_id),
+      // Logout closes the sockets of one session only (src/realtime/user-sessions.ts).
+      ...(socket.data.session_id ? [sessionRoom(socket.data.session_id)] : []),
     ]);
     socket.use((event, next) => {
       const [name, ...args] = event;
@@ -123,6 +129,7 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
   return {
     io,
     notifier: new RealtimeNotifier(io, metrics),
+    sessions: createLiveSessions(io),
     async close() {
       expiry.clearAll();
       typing.clearAll();

@@ -1,0 +1,40 @@
+/** Helpers of the administration suites: JSON calls and logins that do not trip the login rate limit. */
+import type { ApiError, TokenResponse } from "../../src/shared/api.ts";
+import type { Harness } from "../chat/harness.ts";
+
+export const json = async <T>(res: Response): Promise<T> => (await res.json()) as T;
+export const errorOf = async (res: Response): Promise<ApiError["error"]> => (await json<ApiError>(res)).error;
+
+export interface Calls {
+  post(path: string, body: unknown, token?: string): Promise<Response>;
+  patch(path: string, body: unknown, token?: string): Promise<Response>;
+  /** Logs in from a fresh client address (the harness runs with TRUST_PROXY, the limit is per address). */
+  login(email: string, password: string): Promise<Response>;
+  /** `login` that must succeed. */
+  session(email: string, password: string): Promise<TokenResponse>;
+}
+
+export function calls(h: Harness): Calls {
+  const send = (method: string) => (path: string, body: unknown, token?: string) =>
+    h.api(path, { method, body: JSON.stringify(body), ...(token ? { token } : {}) });
+  const post = send("POST");
+  const login = (email: string, password: string) =>
+    h.api("/api/v1/auth/login", {
+      method: "POST",
+      body: JSON.stringify({ email, password }),
+      headers: { "x-forwarded-for": `10.${rand()}.${rand()}.${rand()}` },
+    });
+  return {
+    post,
+    patch: send("PATCH"),
+    login,
+    async session(email, password) {
+      const res = await login(email, password);
+      if (res.status !== 200)
+        throw new Error(`login of ${email} answered ${res.status}: ${await res.text()}`);
+      return json<TokenResponse>(res);
+    },
+  };
+}
+
+const rand = () => Math.floor(Math.random() * 250) + 1;
