@@ -200,16 +200,19 @@ export const listUsers = (db: Database, organizationId: Uuid): Promise<UserRow[]
 
 /** The user `userId` of `organizationId`; another organization's user is "not found" too. */
 export async function getUser(db: Database, organizationId: Uuid, userId: string): Promise<UserRow> {
-  const user = UUID_RE.test(userId)
-    ? (
-        await db
-          .select()
-          .from(users)
-          .where(and(eq(users.id, userId.toLowerCase()), eq(users.organizationId, organizationId)))
-      )[0]
-    : undefined;
+  const id = userIdOrNotFound(userId);
+  const [user] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, id), eq(users.organizationId, organizationId)));
   if (!user) throw new UserAdminError(USER_ADMIN_ERRORS.notFound, "user not found");
   return user;
+}
+
+/** A user id from outside: a malformed one names no user, so it is "not found" like an unknown one. */
+function userIdOrNotFound(userId: string): Uuid {
+  if (!UUID_RE.test(userId)) throw new UserAdminError(USER_ADMIN_ERRORS.notFound, "user not found");
+  return userId.toLowerCase();
 }
 
 export async function getUserByEmail(db: Database, email: string): Promise<UserRow> {
@@ -257,6 +260,7 @@ export async function updateUser(
   userId: string,
   changes: UserChanges,
 ): Promise<UserUpdate> {
+  const id = userIdOrNotFound(userId);
   return db.transaction(async (tx) => {
     // Serializes every admin-changing update of this organization (the last-admin guard below).
     const [org] = await tx
@@ -268,12 +272,7 @@ export async function updateUser(
       ? await tx
           .select()
           .from(users)
-          .where(
-            and(
-              eq(users.id, UUID_RE.test(userId) ? userId.toLowerCase() : ""),
-              eq(users.organizationId, organizationId),
-            ),
-          )
+          .where(and(eq(users.id, id), eq(users.organizationId, organizationId)))
       : [];
     if (!before) throw new UserAdminError(USER_ADMIN_ERRORS.notFound, "user not found");
     const role = changes.role ?? before.role;
@@ -311,18 +310,14 @@ export async function resetPassword(
   userId: string,
   password?: unknown,
 ): Promise<UserWithPassword> {
+  const id = userIdOrNotFound(userId);
   const generated = password === undefined || password === null ? generatePassword() : undefined;
   const passwordHash = await hashPassword(generated ?? checkPassword(password));
   const user = await db.transaction(async (tx) => {
     const [row] = await tx
       .update(users)
       .set({ passwordHash })
-      .where(
-        and(
-          eq(users.id, UUID_RE.test(userId) ? userId.toLowerCase() : ""),
-          eq(users.organizationId, organizationId),
-        ),
-      )
+      .where(and(eq(users.id, id), eq(users.organizationId, organizationId)))
       .returning();
     if (!row) throw new UserAdminError(USER_ADMIN_ERRORS.notFound, "user not found");
     await revokeUserSessions(tx, row.id, REVOKE_REASONS.passwordChanged);
