@@ -90,7 +90,7 @@ if (running.seeded) {
       : "";
   lines.push(
     "",
-    "  No users yet. Create the first organization and its admin with the CLI" + where + ":",
+    `  No users yet. Create the first organization and its admin with the CLI${where}:`,
     '    bun run users -- create-org "Your Company"',
     '    bun run users -- create --org "Your Company" --email you@example.com --name "Your Name" --role org_admin',
     "  (the password is asked for, or generated and printed once); then log in at the web UI.",

@@ -41,7 +41,7 @@ describe.skipIf(!runnable)("admin page in Chromium", () => {
       .locator('[data-testid=connection-status][data-state="connected"]')
       .waitFor()
       .catch(async (err) => {
-        throw new Error(`${err}\nPAGE: ${await page.locator("body").innerText()}`);
+        throw new Error(`${err}\nPAGE: ${await page.locator("body").textContent()}`);
       });
     return page;
   }
