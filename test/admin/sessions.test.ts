@@ -113,6 +113,20 @@ for (const backend of await backends()) {
       expect((await api.post("/api/v1/auth/logout", {})).status).toBe(400);
     });
 
+    test("auth:refresh on a live socket refuses a token of a revoked session", async () => {
+      const user = h.fx.agent;
+      const live = await api.session(user.email, TEST_PASSWORD);
+      const socket = await h.connect(live.access_token);
+      const ended = await api.session(user.email, TEST_PASSWORD);
+      expect((await api.post("/api/v1/auth/logout", { refresh_token: ended.refresh_token })).status).toBe(
+        204,
+      );
+      const answer = await socket.timeout(3000).emitWithAck("auth:refresh", { token: ended.access_token });
+      expect(answer).toMatchObject({ ok: false, error: { code: "session_revoked" } });
+      const fine = await socket.timeout(3000).emitWithAck("auth:refresh", { token: live.access_token });
+      expect(fine.ok).toBe(true);
+    });
+
     test("an expired refresh token is refused", async () => {
       const shortLived = new SessionStore(
         h.server.ctx.database.db,
