@@ -223,6 +223,23 @@ for (const backend of await backends()) {
         expect((await h.api("/api/v1/auth/me", { token: session.access_token })).status).toBe(401);
       });
 
+      test("a polling socket also hears why before it is closed", async () => {
+        const address = email("poller");
+        const { user } = await created({
+          email: address,
+          name: "Poller",
+          role: "agent",
+          password: NEW_PASSWORD,
+        });
+        const session = await api.session(address, NEW_PASSWORD);
+        const socket = await h.connect(session.access_token, { transports: ["polling"] });
+        const reason = next(socket, "error");
+        const gone = disconnected(socket);
+        expect((await patch(user.id, { active: false })).status).toBe(200);
+        expect((await reason).code).toBe("account_disabled");
+        expect(await gone).toBe("io server disconnect");
+      });
+
       test("a role change closes the user's sockets with role_changed; they reconnect with the new role", async () => {
         const address = email("demoted");
         const { user } = await created({
