@@ -71,15 +71,17 @@ export class SessionStore {
   ) {}
 
   /** Opens a session for `user` (a login) and issues its first token pair. */
-  async start(user: UserRow, db: Queryable = this.db): Promise<IssuedTokens> {
+  async start(user: UserRow): Promise<IssuedTokens> {
     const sessionId = randomUUID();
     const { access, refresh, expiresAt } = await this.#sign(user, sessionId);
-    await db.insert(authSessions).values({ id: sessionId, userId: user.id, expiresAt });
-    await db.insert(refreshTokens).values({ tokenHash: hashToken(refresh), sessionId, expiresAt });
-    // Housekeeping: this user's sessions past their expiry (revoked or not) can go, with their tokens.
-    await db
-      .delete(authSessions)
-      .where(and(eq(authSessions.userId, user.id), lt(authSessions.expiresAt, new Date())));
+    await this.db.transaction(async (tx) => {
+      await tx.insert(authSessions).values({ id: sessionId, userId: user.id, expiresAt });
+      await tx.insert(refreshTokens).values({ tokenHash: hashToken(refresh), sessionId, expiresAt });
+      // Housekeeping: this user's sessions past their expiry (revoked or not) go, with their tokens.
+      await tx
+        .delete(authSessions)
+        .where(and(eq(authSessions.userId, user.id), lt(authSessions.expiresAt, new Date())));
+    });
     return { access_token: access, refresh_token: refresh, session_id: sessionId, user };
   }
 

@@ -13,7 +13,6 @@ import {
   parseUserChanges,
   resetPassword,
   toManagedUser,
-  USER_ADMIN_ERRORS,
   UserAdminError,
   type UserAdminErrorCode,
   updateUser,
@@ -101,5 +100,3 @@ export function userRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   return app;
 }
-
-export { USER_ADMIN_ERRORS };
