@@ -43,6 +43,38 @@ async function cli(env: Record<string, string>, args: string[], stdin?: string):
   return { code, stdout, stderr };
 }
 
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), answering each prompt in turn once it has
+ * been printed: how an operator types a password.
+ */
+async function ttyCli(env: Record<string, string>, args: string[], answers: string[]): Promise<Run> {
+  const command = ["bun", SCRIPT, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", NODE_ENV: "test", ...env },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
+  let stdout = "";
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let prompts = 0;
+  for (;;) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    stdout += decoder.decode(chunk.value);
+    const seen = stdout.match(/Password: /gi)?.length ?? 0;
+    while (prompts < seen && prompts < answers.length) {
+      proc.stdin.write(`${answers[prompts++]}\r`);
+      proc.stdin.flush();
+    }
+  }
+  clearTimeout(timer);
+  const stderr = await new Response(proc.stderr as ReadableStream).text();
+  return { code: await proc.exited, stdout, stderr };
+}
+
 const oneLine = (run: Run) => run.stderr.trim().split("\n");
 
 for (const backend of await backends()) {
@@ -136,12 +168,38 @@ for (const backend of await backends()) {
       ).toBe(true);
     });
 
+    // `script` is util-linux's (Debian: bsdutils, always installed); no skip when it is missing.
+    test("on a terminal the password is asked twice, not echoed; two different answers are refused", async () => {
+      const typed = "typed on the terminal 1";
+      const ok = await ttyCli(
+        instance.env,
+        ["create", "--org", orgId, "--email", "tty@acme.test", "--name", "Tty", "--role", "agent"],
+        [typed, typed],
+      );
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain("Repeat password: ");
+      expect(ok.stdout).not.toContain(typed);
+      expect(await verifyPassword(typed, (await userRow("tty@acme.test"))!.passwordHash)).toBe(true);
+      const differ = await ttyCli(
+        instance.env,
+        ["create", "--org", orgId, "--email", "tty2@acme.test", "--name", "Tty", "--role", "agent"],
+        [typed, "something else entirely"],
+      );
+      expect(differ.code).toBe(2);
+      expect(differ.stdout).toContain("the passwords differ");
+      expect(await userRow("tty2@acme.test")).toBeUndefined();
+    });
+
     test("list shows the users, as a table or as JSON", async () => {
       const table = await run(["list", "--org", orgId]);
       expect(table.code).toBe(0);
       expect(table.stdout).toMatch(/agent@acme\.test\s+Agent\s+agent\s+active\s+Acme Support/);
       const json = JSON.parse((await run(["list", "--json"])).stdout) as ManagedUser[];
-      expect(json.map((u) => u.email).sort()).toEqual(["agent@acme.test", "first@acme.test"]);
+      expect(json.map((u) => u.email).sort()).toEqual([
+        "agent@acme.test",
+        "first@acme.test",
+        "tty@acme.test",
+      ]);
       expect(JSON.stringify(json)).not.toContain("argon2");
     });
 
