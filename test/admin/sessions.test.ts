@@ -2,7 +2,7 @@
  * Login sessions on both databases: refresh-token rotation, reuse detection, logout (and what it does
  * to live sockets), expiry, deactivated accounts, and one's own password change.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema.ts";
 import { SessionStore } from "../../src/auth/sessions.ts";
@@ -19,6 +19,9 @@ import {
 } from "../chat/harness.ts";
 import { backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
 import { type Calls, calls, errorOf, json } from "./support.ts";
+
+// Some tests hash and check several passwords (argon2id): slow on a loaded 2-core machine.
+setDefaultTimeout(60_000);
 
 for (const backend of await backends()) {
   describe(`sessions on ${backend.name}`, () => {

@@ -14,16 +14,32 @@ export interface Calls {
   session(email: string, password: string): Promise<TokenResponse>;
 }
 
-export function calls(h: Harness): Calls {
+/**
+ * Bound of one request. Generous: password hashing and PGlite (one thread) queue up on a loaded
+ * 2-core machine, and the bound only turns a hang into a failure.
+ */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+export function calls(h: Pick<Harness, "url">): Calls {
+  const request = (method: string, path: string, body: unknown, headers: Record<string, string>) =>
+    fetch(`${h.url}${path}`, {
+      method,
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json", ...headers },
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
   const send = (method: string) => (path: string, body: unknown, token?: string) =>
-    h.api(path, { method, body: JSON.stringify(body), ...(token ? { token } : {}) });
+    request(method, path, body, token ? { authorization: `Bearer ${token}` } : {});
   const post = send("POST");
   const login = (email: string, password: string) =>
-    h.api("/api/v1/auth/login", {
-      method: "POST",
-      body: JSON.stringify({ email, password }),
-      headers: { "x-forwarded-for": `10.${rand()}.${rand()}.${rand()}` },
-    });
+    request(
+      "POST",
+      "/api/v1/auth/login",
+      { email, password },
+      {
+        "x-forwarded-for": `10.${rand()}.${rand()}.${rand()}`,
+      },
+    );
   return {
     post,
     patch: send("PATCH"),

@@ -2,7 +2,7 @@
  * User administration over REST on both databases: every endpoint, every role, every refusal, the
  * last-admin guard under concurrency, and the live sockets a change closes.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { organizations, users } from "../../db/schema.ts";
 import { hashPassword } from "../../src/auth/password.ts";
 import type {
@@ -16,6 +16,8 @@ import { backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
 import { type Calls, calls, errorOf, json } from "./support.ts";
 
 const NEW_PASSWORD = "a perfectly good password";
+// Some tests hash and check a dozen passwords (argon2id): slow on a loaded 2-core machine.
+setDefaultTimeout(60_000);
 
 for (const backend of await backends()) {
   describe(`user administration on ${backend.name}`, () => {
