@@ -36,3 +36,16 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/** True for a unique-constraint violation (SQLSTATE 23505), however the driver wraps it. */
+export function isUniqueViolation(err: unknown): boolean {
+  for (
+    let e = err as MaybeDbError | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as MaybeDbError, depth++
+  ) {
+    if (typeof e !== "object") return false;
+    if (e.code === "23505") return true;
+  }
+  return false;
+}

@@ -4,6 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import {
+  boolean,
   index,
   integer,
   jsonb,
@@ -57,9 +58,51 @@ export const users = pgTable(
     name: text("name").notNull(),
     passwordHash: text("password_hash").notNull(),
     role: userRole("role").notNull().default("agent"),
+    active: boolean("active").notNull().default(true),
     createdAt: tstz("created_at").notNull().defaultNow(),
   },
   (t) => [index("users_organization_idx").on(t.organizationId)],
+);
+
+/**
+ * A login session of one device: the family of refresh tokens that descend from one login. Access
+ * tokens name their session (`sid`), so revoking it (logout, password change, deactivation, a
+ * reused refresh token) ends the device's access at once, not when its access token expires.
+ */
+export const authSessions = pgTable(
+  "auth_sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    /** Expiry of its newest refresh token: the session ends if it is not refreshed before then. */
+    expiresAt: tstz("expires_at").notNull(),
+    revokedAt: tstz("revoked_at"),
+    /** Why it was revoked: "logout", "password_changed", "account_disabled", "refresh_token_reused". */
+    revokedReason: text("revoked_reason"),
+  },
+  (t) => [index("auth_sessions_user_idx").on(t.userId)],
+);
+
+/**
+ * Every refresh token ever issued to a session, by the SHA-256 of the token (the token itself is
+ * never stored). A token is good once: using it sets `rotated_at`, and a second use of a rotated
+ * token revokes its whole session (someone else holds a copy).
+ */
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => authSessions.id, { onDelete: "cascade" }),
+    issuedAt: tstz("issued_at").notNull().defaultNow(),
+    expiresAt: tstz("expires_at").notNull(),
+    rotatedAt: tstz("rotated_at"),
+  },
+  (t) => [index("refresh_tokens_session_idx").on(t.sessionId)],
 );
 
 export const contacts = pgTable(
@@ -145,6 +188,7 @@ export const messages = pgTable(
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
+export type AuthSessionRow = typeof authSessions.$inferSelect;
 export type ContactRow = typeof contacts.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;

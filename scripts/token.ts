@@ -1,10 +1,13 @@
 /**
  * Prints an access token for a user, signed with the server's configuration (JWT_SECRET, or the
  * development secret under DATA_DIR): `bun scripts/token.ts [email] [--ttl 3600] [--refresh]`.
- * Default user: admin@demo.local. Handy for curl and the load benchmark.
+ * Default user: admin@demo.local. Handy for curl and the load benchmark. An access token printed
+ * here belongs to no login session (it ends only at its expiry); `--refresh` opens a real session
+ * (src/auth/sessions.ts) and prints its refresh token, which the server rotates like any other.
  */
 import { openDatabase } from "../db/client.ts";
 import { resolveJwtSecret } from "../src/auth/secret.ts";
+import { SessionStore } from "../src/auth/sessions.ts";
 import { TokenService } from "../src/auth/tokens.ts";
 import { loadConfig, parseDurationSeconds } from "../src/config.ts";
 import { DEMO_ADMIN_EMAIL } from "../src/seed.ts";
@@ -43,7 +46,8 @@ try {
       refreshTtlS: config.refreshTokenTtlS,
     });
     const subject = { id: user.id, organization_id: user.organizationId, role: user.role };
-    console.log(await tokens.sign(subject, refresh ? "refresh" : "access", ttl));
+    if (refresh) console.log((await new SessionStore(database.db, tokens).start(user)).refresh_token);
+    else console.log(await tokens.sign(subject, "access", ttl));
   }
 } finally {
   await database.close();

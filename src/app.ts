@@ -6,6 +6,7 @@ import type { Server as BunServer } from "bun";
 import { openDatabase } from "../db/client.ts";
 import { createLogger } from "../protocol/logger.ts";
 import { resolveJwtSecret } from "./auth/secret.ts";
+import { SessionStore } from "./auth/sessions.ts";
 import { TokenService } from "./auth/tokens.ts";
 import type { OutboundChannel } from "./channels/channel.ts";
 import { SandboxChannel } from "./channels/sandbox.ts";
@@ -17,6 +18,7 @@ import { createHttpApp } from "./http/app.ts";
 import { ChatMetrics } from "./metrics/chat-metrics.ts";
 import { enableAdminUi } from "./realtime/admin-ui.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
+import type { LiveSessions, SessionEndReason } from "./realtime/user-sessions.ts";
 import { type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
 import type { ChatEvent, ChatNotifier } from "./services/notifier.ts";
@@ -48,6 +50,20 @@ class ForwardingNotifier implements ChatNotifier {
   target: ChatNotifier | undefined;
   publish(events: readonly ChatEvent[], committedAt: number): void {
     this.target?.publish(events, committedAt);
+  }
+}
+
+/** Lets the HTTP layer be built with a handle on the realtime layer's session control. */
+class ForwardingLiveSessions implements LiveSessions {
+  target: LiveSessions | undefined;
+  endUserSessions(userId: string, reason: SessionEndReason): void {
+    this.target?.endUserSessions(userId, reason);
+  }
+  endSession(sessionId: string, reason: SessionEndReason): void {
+    this.target?.endSession(sessionId, reason);
+  }
+  onUserAccessChanged(userId: string): void {
+    this.target?.onUserAccessChanged(userId);
   }
 }
 
@@ -84,15 +100,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       metrics.inboundRejected.inc({ kind: item.kind, reason: item.reason }),
     );
     channel.attach?.((statuses) => inbound.ingest({ messages: [], statuses }).then(() => {}));
+    const tokens = new TokenService({
+      secret,
+      algorithm: config.jwtAlgorithm,
+      accessTtlS: config.accessTokenTtlS,
+      refreshTtlS: config.refreshTokenTtlS,
+    });
+    const liveSessions = new ForwardingLiveSessions();
     const ctx: AppContext = {
       config,
       database,
-      tokens: new TokenService({
-        secret,
-        algorithm: config.jwtAlgorithm,
-        accessTtlS: config.accessTokenTtlS,
-        refreshTtlS: config.refreshTokenTtlS,
-      }),
+      tokens,
+      sessions: new SessionStore(database.db, tokens),
+      liveSessions,
       metrics,
       channel,
       sender: new MessageSender(database.db, channel, notifier, (id) => inbound.replay(id)),
@@ -107,6 +127,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const realtime = createRealtime(ctx, cluster?.serverOptions ?? {});
     if (config.adminUi) await enableAdminUi(realtime.io, config.adminUi, cluster?.nodeId);
     notifier.target = realtime.notifier;
+    liveSessions.target = realtime.sessions;
     const http = createHttpApp(ctx);
 
     if (options.buildWebUi ?? true) {

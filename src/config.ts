@@ -36,7 +36,10 @@ export interface Config {
   accessTokenTtlS: number;
   /** REFRESH_TOKEN_TTL in seconds (or "7d"). Default 604800 (7 days). */
   refreshTokenTtlS: number;
-  /** SEED_DEMO: seed a demo organization into an empty database. Default true. */
+  /**
+   * SEED_DEMO: seed a demo organization into an empty database. Default true, but false when
+   * NODE_ENV=production (create the first admin there with `bun run users`).
+   */
   seedDemo: boolean;
   /** DEMO_PASSWORD for the demo users. Default: generated and printed at seeding. */
   demoPassword: string | undefined;
@@ -255,7 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtAlgorithm: oneOf<JwtAlgorithm>("JWT_ALGORITHM", ["HS256", "HS384", "HS512"], "HS256"),
     accessTokenTtlS: duration("ACCESS_TOKEN_TTL", 900),
     refreshTokenTtlS: duration("REFRESH_TOKEN_TTL", 7 * 86400),
-    seedDemo: bool("SEED_DEMO", true),
+    seedDemo: bool("SEED_DEMO", nodeEnv !== "production"),
     demoPassword: str("DEMO_PASSWORD"),
     corsOrigins,
     rateLimitPerSecond: int("RATE_LIMIT_EVENTS_PER_SECOND", 10, 1),

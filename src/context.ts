@@ -3,11 +3,13 @@
  * (instead of importing singletons) keeps every layer testable with its own database and clock.
  */
 import type { DatabaseHandle } from "../db/client.ts";
+import type { SessionStore } from "./auth/sessions.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { OutboundChannel } from "./channels/channel.ts";
 import type { ClusterHealth } from "./cluster/index.ts";
 import type { Config } from "./config.ts";
 import type { ChatMetrics } from "./metrics/chat-metrics.ts";
+import type { LiveSessions } from "./realtime/user-sessions.ts";
 import type { InboundService } from "./services/inbound.ts";
 import type { MessageSender } from "./services/outbound.ts";
 
@@ -15,6 +17,10 @@ export interface AppContext {
   config: Config;
   database: DatabaseHandle;
   tokens: TokenService;
+  /** Login sessions and refresh-token rotation. */
+  sessions: SessionStore;
+  /** Closes live sockets when an account or a session changes (the realtime layer, once it exists). */
+  liveSessions: LiveSessions;
   metrics: ChatMetrics;
   channel: OutboundChannel;
   sender: MessageSender;

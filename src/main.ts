@@ -7,6 +7,7 @@ import { startServer } from "./app.ts";
 import { parseWorkersFlag, superviseWorkers } from "./cluster/workers.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL } from "./seed.ts";
+import { countUsers } from "./services/user-admin.ts";
 
 const log = createLogger("main");
 
@@ -81,9 +82,21 @@ if (running.seeded) {
     `  Access token for ${DEMO_ADMIN_EMAIL} (valid ${config.accessTokenTtlS} s):`,
     `    ${token}`,
   );
-} else {
+} else if ((await countUsers(running.ctx.database.db)) === 0) {
+  // An empty production database: nothing can log in until someone makes the first admin.
+  const where =
+    running.ctx.database.kind === "pglite"
+      ? " (stop the server first: the CLI opens the same PGlite directory)"
+      : "";
   lines.push(
-    "  Log in with your users (POST /api/v1/auth/login); `bun scripts/token.ts <email>` prints a token.",
+    "",
+    `  No users yet. Create the first organization and its admin with the CLI${where}:`,
+    '    bun run users -- create-org "Your Company"',
+    '    bun run users -- create --org "Your Company" --email you@example.com --name "Your Name" --role org_admin',
+    "  (the password is asked for, or generated and printed once); then log in at the web UI.",
+    "  More: docs/administration.md",
   );
+} else {
+  lines.push("  Log in with your users (POST /api/v1/auth/login); `bun run users -- --help` manages them.");
 }
 process.stdout.write(`${lines.join("\n")}\n\n`);

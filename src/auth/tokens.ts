@@ -20,6 +20,11 @@ export interface TokenClaims {
   /** Expiry, seconds since epoch. */
   exp: number;
   iat: number;
+  /**
+   * The login session (auth_sessions.id) the token belongs to. Every token issued by login and
+   * refresh has one; tokens minted by scripts/token.ts do not (they end only at `exp`).
+   */
+  sid?: Uuid;
 }
 
 /** The subject of a token. */
@@ -27,6 +32,8 @@ export interface TokenSubject {
   id: Uuid;
   organization_id: Uuid;
   role: UserRole;
+  /** The login session; becomes the `sid` claim. */
+  session_id?: Uuid;
 }
 
 export class TokenError extends Error {
@@ -93,7 +100,13 @@ export class TokenService {
   async sign(subject: TokenSubject, type: TokenType, ttlS?: number): Promise<string> {
     const ttl = ttlS ?? (type === "access" ? this.accessTtlS : this.refreshTtlS);
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ organization_id: subject.organization_id, role: subject.role, type })
+    const claims: Record<string, string> = {
+      organization_id: subject.organization_id,
+      role: subject.role,
+      type,
+    };
+    if (subject.session_id) claims.sid = subject.session_id;
+    return new SignJWT(claims)
       .setProtectedHeader({ alg: this.algorithm, typ: "JWT" })
       .setSubject(subject.id)
       .setIssuedAt(now)
@@ -123,7 +136,7 @@ export class TokenService {
         throw new TokenError(ERROR_CODES.invalidSignature, TOKEN_ERROR_MESSAGES.signature);
       throw new TokenError(ERROR_CODES.invalidToken, TOKEN_ERROR_MESSAGES.malformed);
     }
-    const { sub, organization_id, role, type, exp, iat } = payload;
+    const { sub, organization_id, role, type, exp, iat, sid } = payload;
     if (type !== expected) {
       if (type === "refresh" || type === "access")
         throw new TokenError(
@@ -139,9 +152,12 @@ export class TokenService {
       !UUID_RE.test(organization_id) ||
       !USER_ROLES.includes(role as UserRole) ||
       typeof exp !== "number" ||
-      typeof iat !== "number"
+      typeof iat !== "number" ||
+      (sid !== undefined && (typeof sid !== "string" || !UUID_RE.test(sid)))
     )
       throw new TokenError(ERROR_CODES.invalidToken, TOKEN_ERROR_MESSAGES.claims);
-    return { sub, organization_id, role: role as UserRole, type: expected, exp, iat };
+    const claims: TokenClaims = { sub, organization_id, role: role as UserRole, type: expected, exp, iat };
+    if (sid !== undefined) claims.sid = sid.toLowerCase();
+    return claims;
   }
 }

@@ -4,9 +4,13 @@
  */
 import {
   API_PATHS,
+  type ChangePasswordResponse,
   type ConversationListPage,
   type ConversationListQuery,
+  type CreateUserRequest,
   type LoginResponse,
+  type ManagedUser,
+  type ManagedUserResponse,
   type MessagesPage,
   type MessagesQuery,
   type RefreshResponse,
@@ -14,6 +18,8 @@ import {
   type SendMessageResponse,
   type SimulatedCustomerRequest,
   type SimulatedCustomerResponse,
+  type UpdateUserRequest,
+  type UserListResponse,
   type UserSummary,
 } from "../shared/api.ts";
 import type { Message, Uuid } from "../shared/events.ts";
@@ -63,6 +69,44 @@ export class ApiClient {
 
   refresh(refreshToken: string): Promise<RefreshResponse> {
     return this.#request("POST", API_PATHS.refresh, { body: { refresh_token: refreshToken }, auth: false });
+  }
+
+  /** Ends the session of this refresh token on the server (its sockets are closed too). */
+  async logout(refreshToken: string): Promise<void> {
+    await this.#request("POST", API_PATHS.logout, { body: { refresh_token: refreshToken }, auth: false });
+  }
+
+  /**
+   * Changes one's own password. Every session of the user ends (their sockets are closed); the answer
+   * holds the tokens of a new session: hand them to `TokenManager.setTokens`.
+   */
+  changePassword(currentPassword: string, newPassword: string): Promise<ChangePasswordResponse> {
+    return this.#request("POST", API_PATHS.password, {
+      body: { current_password: currentPassword, new_password: newPassword },
+    });
+  }
+
+  /** org_admin: the users of one's organization. */
+  async listUsers(): Promise<ManagedUser[]> {
+    return (await this.#request<UserListResponse>("GET", API_PATHS.users)).data;
+  }
+
+  /** org_admin: creates a user; without `password` the answer carries a generated one (shown once). */
+  createUser(request: CreateUserRequest): Promise<ManagedUserResponse> {
+    return this.#request("POST", API_PATHS.users, { body: request });
+  }
+
+  /** org_admin: changes a user's name, role or active flag. */
+  async updateUser(userId: Uuid, changes: UpdateUserRequest): Promise<ManagedUser> {
+    return (await this.#request<{ user: ManagedUser }>("PATCH", API_PATHS.user(userId), { body: changes }))
+      .user;
+  }
+
+  /** org_admin: sets a user's password; without `password` one is generated and answered once. */
+  resetPassword(userId: Uuid, password?: string): Promise<ManagedUserResponse> {
+    return this.#request("POST", API_PATHS.userPassword(userId), {
+      body: password === undefined ? {} : { password },
+    });
   }
 
   me(): Promise<UserSummary> {
@@ -125,7 +169,7 @@ export class ApiClient {
   }
 
   async #request<T>(
-    method: "GET" | "POST",
+    method: "GET" | "POST" | "PATCH",
     path: string,
     opts: { body?: unknown; query?: Record<string, string | number | undefined>; auth?: boolean } = {},
   ): Promise<T> {
@@ -150,6 +194,7 @@ export class ApiClient {
     } catch (err) {
       throw new ApiRequestError(0, CLIENT_ERROR_CODES.network, `${method} ${path} failed: ${String(err)}`);
     }
+    if (res.status === 204) return undefined as T;
     const body: unknown = await res.json().catch(() => null);
     if (!res.ok) throw ApiRequestError.fromBody(res.status, body);
     if (body === null) throw new ApiRequestError(res.status, CLIENT_ERROR_CODES.badResponse, "empty body");

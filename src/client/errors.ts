@@ -34,6 +34,8 @@ const FINAL_HANDSHAKE_REFUSALS: ReadonlySet<string> = new Set<ErrorCode>([
   ERROR_CODES.wrongTokenType,
   ERROR_CODES.tokenExpired,
   ERROR_CODES.unknownUser,
+  ERROR_CODES.accountDisabled,
+  ERROR_CODES.sessionRevoked,
 ]);
 
 /**

@@ -436,6 +436,18 @@ export class SocketClient {
       this.#lastError && Date.now() - this.#lastError.at < DISCONNECT_EXPLANATION_WINDOW_MS
         ? this.#lastError.code
         : undefined;
+    // The role changed: the same token reconnects, and the handshake applies the new role.
+    if (recent === ERROR_CODES.roleChanged) {
+      this.#setState("reconnecting", { reason, code: recent });
+      this.#socket.connect();
+      return;
+    }
+    // The account was disabled or the session ended: no retry helps, log in again.
+    if (recent === ERROR_CODES.accountDisabled || recent === ERROR_CODES.sessionRevoked) {
+      this.#tokens?.stop();
+      this.#setState("unauthorized", { reason, code: recent });
+      return;
+    }
     const expiresAt = this.#tokens?.expiresAt ?? null;
     const tokenExpired =
       recent === ERROR_CODES.tokenExpired || (expiresAt !== null && expiresAt <= Date.now());

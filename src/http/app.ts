@@ -13,6 +13,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
+import { userRoutes } from "./routes/users.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { serveStatic } from "./static.ts";
 
@@ -45,7 +46,7 @@ export function createHttpApp(ctx: AppContext): Hono {
       origin: (origin) => (allowed.has(origin) ? origin : null),
       credentials: true,
       allowHeaders: ["Authorization", "Content-Type"],
-      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowMethods: ["GET", "POST", "PATCH", "OPTIONS"],
       maxAge: 600,
     }),
   );
@@ -54,6 +55,7 @@ export function createHttpApp(ctx: AppContext): Hono {
   app.route("/", healthRoutes(ctx));
   app.route(`${API_PREFIX}/auth`, authRoutes(ctx));
   app.route(`${API_PREFIX}/conversations`, conversationRoutes(ctx));
+  app.route(`${API_PREFIX}/users`, userRoutes(ctx));
   app.route(`${API_PREFIX}/webhooks`, webhookRoutes(ctx));
   // Demo tools exist only where no real customer can be impersonated.
   if (ctx.config.channel === "sandbox") app.route(`${API_PREFIX}/sandbox`, sandboxRoutes(ctx));

@@ -1,20 +1,28 @@
 /**
- * Bearer-token authentication of REST calls: sets the Principal or answers 401. As at the socket
- * handshake, the user is read from the database: a deleted user's tokens stop working at once
- * (`unknown_user`), and the role is the stored one, so a demotion takes effect at the next request
- * instead of when the access token expires.
+ * Bearer-token authentication of REST calls: sets the Principal or answers 401 (403
+ * `account_disabled`). The rule is src/auth/access.ts, shared with the socket handshake: a deleted
+ * user's tokens stop working at once (`unknown_user`), a deactivated one's too, a revoked session's
+ * (`session_revoked`) too, and the role is the stored one, so a demotion takes effect at the next
+ * request instead of when the access token expires.
  */
 import type { MiddlewareHandler } from "hono";
 import type { Database } from "../../db/client.ts";
 import type { UserRow } from "../../db/schema.ts";
+import { ACCESS_MESSAGES, authenticateAccessToken } from "../auth/access.ts";
 import { TokenError, type TokenService } from "../auth/tokens.ts";
 import type { ChatMetrics } from "../metrics/chat-metrics.ts";
 import type { Principal } from "../services/conversations.ts";
-import { findUserById } from "../services/users.ts";
 import { ERROR_CODES } from "../shared/events.ts";
-import { unauthorized } from "./errors.ts";
+import { HttpError, unauthorized } from "./errors.ts";
 
-export const UNKNOWN_USER = "the user of this token no longer exists";
+export const UNKNOWN_USER = ACCESS_MESSAGES.unknownUser;
+
+/** A refused token as an HTTP error: 403 for a disabled account (it is known, just not allowed), else 401. */
+export function tokenRefusal(err: TokenError): HttpError {
+  return err.code === ERROR_CODES.accountDisabled
+    ? new HttpError(403, err.code, err.message)
+    : unauthorized(err.message, err.code);
+}
 
 /** What an authenticated request carries: the principal, and the user row it was read from. */
 export type AuthEnv = { Variables: { principal: Principal; user: UserRow } };
@@ -35,20 +43,15 @@ export function requireAuth(
   return async (c, next) => {
     const token = bearerToken(c.req.header("authorization"));
     if (!token) throw unauthorized(MISSING_BEARER);
-    let claims: Awaited<ReturnType<TokenService["verify"]>>;
+    let user: UserRow;
     try {
-      claims = await tokens.verify(token, "access");
+      ({ user } = await authenticateAccessToken(db, tokens, token));
     } catch (err) {
       if (err instanceof TokenError) {
         metrics.authFailures.inc({ code: err.code, via: "http" });
-        throw unauthorized(err.message, err.code);
+        throw tokenRefusal(err);
       }
       throw err;
-    }
-    const user = await findUserById(db, claims.sub);
-    if (!user || user.organizationId !== claims.organization_id) {
-      metrics.authFailures.inc({ code: ERROR_CODES.unknownUser, via: "http" });
-      throw unauthorized(UNKNOWN_USER, ERROR_CODES.unknownUser);
     }
     c.set("principal", { user_id: user.id, organization_id: user.organizationId, role: user.role });
     c.set("user", user);

@@ -4,6 +4,7 @@
  * Access rule: src/services/conversations.ts (canWatch / canWrite).
  */
 import { createLogger } from "../../protocol/logger.ts";
+import { authenticateAccessToken } from "../auth/access.ts";
 import { TokenError } from "../auth/tokens.ts";
 import type { AppContext } from "../context.ts";
 import { canWatch, findConversation } from "../services/conversations.ts";
@@ -181,7 +182,8 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
     if (typeof token !== "string" || !token)
       return refuse(ev, ack, ERROR_CODES.invalidPayload, REALTIME_MESSAGES.badToken, "token");
     try {
-      const claims = await ctx.tokens.verify(token, "access");
+      // The same rule as REST and the handshake: a disabled account or a revoked session cannot extend.
+      const { claims } = await authenticateAccessToken(ctx.database.db, ctx.tokens, token);
       if (claims.sub !== socket.data.user_id)
         return refuse(ev, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.otherUser);
       socket.data.token_exp = claims.exp;

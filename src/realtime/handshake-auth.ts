@@ -4,16 +4,16 @@
  * CONNECT_ERROR whose message says what is wrong and whose `data.code` is a stable ERROR_CODES value.
  */
 import type { MiddlewareError } from "../../protocol/index.ts";
+import { ACCESS_MESSAGES, authenticateAccessToken } from "../auth/access.ts";
 import { TokenError } from "../auth/tokens.ts";
 import type { AppContext } from "../context.ts";
 import { bearerToken } from "../http/auth.ts";
-import { findUserById } from "../services/users.ts";
 import { ERROR_CODES, type ErrorCode } from "../shared/events.ts";
 import type { ChatSocket } from "./types.ts";
 
 export const HANDSHAKE_ERRORS = {
   missing: "authentication required: pass the access token as auth.token",
-  unknownUser: "the user of this token no longer exists",
+  unknownUser: ACCESS_MESSAGES.unknownUser,
   internal: "authentication is unavailable; retry later",
 } as const;
 
@@ -38,14 +38,8 @@ export function handshakeAuth(ctx: AppContext) {
       fail(ERROR_CODES.missingToken, HANDSHAKE_ERRORS.missing);
       return;
     }
-    ctx.tokens
-      .verify(token, "access")
-      .then(async (claims) => {
-        const user = await findUserById(ctx.database.db, claims.sub);
-        if (!user || user.organizationId !== claims.organization_id) {
-          fail(ERROR_CODES.unknownUser, HANDSHAKE_ERRORS.unknownUser);
-          return;
-        }
+    authenticateAccessToken(ctx.database.db, ctx.tokens, token)
+      .then(({ claims, user }) => {
         socket.data = {
           user_id: claims.sub,
           organization_id: claims.organization_id,
@@ -53,6 +47,7 @@ export function handshakeAuth(ctx: AppContext) {
           role: user.role,
           user_name: user.name,
           token_exp: claims.exp,
+          ...(claims.sid ? { session_id: claims.sid } : {}),
         };
         next();
       })

@@ -11,6 +11,7 @@ import {
   organizationInboxRoom,
   organizationQueueRoom,
   type ServerToClientEvents,
+  sessionRoom,
   userRoom,
 } from "../shared/events.ts";
 import { ConnectionLimiter } from "./connection-limit.ts";
@@ -20,6 +21,7 @@ import { RealtimeNotifier } from "./notifier.ts";
 import { SessionExpiry } from "./session-expiry.ts";
 import { type ChatServer, type ChatSocket, errorEvent, eventLabel } from "./types.ts";
 import { TypingTracker } from "./typing.ts";
+import { createLiveSessions, type LiveSessions } from "./user-sessions.ts";
 
 const log = createLogger("realtime");
 
@@ -33,6 +35,8 @@ export interface Realtime {
   notifier: RealtimeNotifier;
   /** Live sockets of `userId` on this node, as the per-user connection cap counts them. */
   connectionsOf(userId: string): number;
+  /** Closes the sockets of a user or a session, cluster-wide (deactivation, logout, role change). */
+  sessions: LiveSessions;
   /** Stops timers and closes every connection. */
   close(): Promise<void>;
 }
@@ -112,6 +116,8 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
     socket.join([
       userRoom(user_id),
       role === "agent" ? organizationQueueRoom(organization_id) : organizationInboxRoom(organization_id),
+      // Logout closes the sockets of one session only (src/realtime/user-sessions.ts).
+      ...(socket.data.session_id ? [sessionRoom(socket.data.session_id)] : []),
     ]);
     socket.use((event, next) => {
       const [name, ...args] = event;
@@ -141,6 +147,7 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
     io,
     notifier: new RealtimeNotifier(io, metrics),
     connectionsOf: (userId) => limiter.count(userId),
+    sessions: createLiveSessions(io),
     async close() {
       expiry.clearAll();
       typing.clearAll();

@@ -18,6 +18,11 @@ export const API_PATHS = {
   login: `${API_PREFIX}/auth/login`,
   refresh: `${API_PREFIX}/auth/refresh`,
   me: `${API_PREFIX}/auth/me`,
+  logout: `${API_PREFIX}/auth/logout`,
+  password: `${API_PREFIX}/auth/password`,
+  users: `${API_PREFIX}/users`,
+  user: (userId: Uuid): string => `${API_PREFIX}/users/${userId}`,
+  userPassword: (userId: Uuid): string => `${API_PREFIX}/users/${userId}/password`,
   conversations: `${API_PREFIX}/conversations`,
   messages: (conversationId: Uuid): string => `${API_PREFIX}/conversations/${conversationId}/messages`,
   whatsappWebhook: `${API_PREFIX}/webhooks/whatsapp`,
@@ -71,6 +76,60 @@ export interface RefreshRequest {
   refresh_token: string;
 }
 export type RefreshResponse = TokenResponse;
+
+/** POST /api/v1/auth/logout: ends the session of this refresh token (204). */
+export interface LogoutRequest {
+  refresh_token: string;
+}
+
+/**
+ * POST /api/v1/auth/password: changes one's own password. Every session of the user is revoked (and
+ * their sockets closed); the answer is a fresh token pair of a new session for the caller.
+ */
+export interface ChangePasswordRequest {
+  current_password: string;
+  new_password: string;
+}
+export type ChangePasswordResponse = TokenResponse;
+
+/** A user as the administration endpoints show it (never the password hash). */
+export interface ManagedUser extends UserSummary {
+  /** False once deactivated: no login, no refresh, no connection. Users are never deleted. */
+  active: boolean;
+  created_at: IsoTimestamp;
+}
+
+/** GET /api/v1/users (org_admin): every user of the caller's organization, by email. */
+export interface UserListResponse {
+  data: ManagedUser[];
+}
+
+/** POST /api/v1/users (org_admin). Without `password` one is generated and answered once. */
+export interface CreateUserRequest {
+  email: string;
+  name: string;
+  role: UserRole;
+  password?: string;
+}
+
+/** Answer of user creation and of a password reset. */
+export interface ManagedUserResponse {
+  user: ManagedUser;
+  /** Present only when the server generated the password: shown once, never stored in clear. */
+  password?: string;
+}
+
+/** PATCH /api/v1/users/:id (org_admin): any of the fields. */
+export interface UpdateUserRequest {
+  name?: string;
+  role?: UserRole;
+  active?: boolean;
+}
+
+/** POST /api/v1/users/:id/password (org_admin). Without `password` one is generated. */
+export interface ResetPasswordRequest {
+  password?: string;
+}
 
 export interface ContactSummary {
   id: Uuid;

@@ -106,6 +106,17 @@ export const ERROR_CODES = {
   tokenExpired: "token_expired",
   /** The user of the token no longer exists. */
   unknownUser: "unknown_user",
+  /** The account is deactivated: no login, no refresh, no connection (sockets are closed with it). */
+  accountDisabled: "account_disabled",
+  /**
+   * The login session was ended (logout, password change, or a refresh token used twice): its tokens
+   * stop working and its sockets are closed with it. Log in again.
+   */
+  sessionRevoked: "session_revoked",
+  /** A refresh token that was already exchanged was offered again; its whole session is revoked. */
+  refreshTokenReused: "refresh_token_reused",
+  /** Disconnect reason: the user's role changed; reconnect (same token) to continue with the new one. */
+  roleChanged: "role_changed",
   /** A newer connection of the same user pushed this one out (max connections per user). */
   connectionLimit: "connection_limit",
   /** The payload is not the documented shape; `field` names what is wrong. */
@@ -221,10 +232,14 @@ export interface SocketData {
   user_name: string;
   /** The access token's `exp` (seconds since epoch); the socket is disconnected when it passes. */
   token_exp: number;
+  /** The login session of the token (absent for tokens minted by scripts/token.ts). */
+  session_id?: Uuid;
 }
 
 /** Room names: every device of a user, and everyone watching a conversation. */
 export const userRoom = (userId: Uuid): string => `user:${userId}`;
+/** Every socket opened with the tokens of one login session (closed together at logout). */
+export const sessionRoom = (sessionId: Uuid): string => `session:${sessionId}`;
 export const conversationRoom = (conversationId: Uuid): string => `conversation:${conversationId}`;
 /** The inbox audiences of an organization: who sees every conversation (org_admin, viewer)... */
 export const organizationInboxRoom = (organizationId: Uuid): string => `org:${organizationId}:inbox`;

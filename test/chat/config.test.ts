@@ -39,6 +39,14 @@ describe("configuration", () => {
     expect(c.pgliteDir).toEndWith(join("data", "pglite"));
   });
 
+  test("SEED_DEMO defaults to false in production and true elsewhere; an explicit value wins", () => {
+    const secret = "x".repeat(32);
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: secret }).seedDemo).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: secret, SEED_DEMO: "true" }).seedDemo).toBe(true);
+    expect(loadConfig({ NODE_ENV: "development" }).seedDemo).toBe(true);
+    expect(loadConfig({ NODE_ENV: "test", SEED_DEMO: "false" }).seedDemo).toBe(false);
+  });
+
   test("production refuses a missing or weak JWT_SECRET", () => {
     expect(problems({ NODE_ENV: "production" })).toContain("JWT_SECRET is required in production");
     expect(problems({ NODE_ENV: "production", JWT_SECRET: "short" })[0]).toContain("at least 32 characters");

@@ -129,22 +129,64 @@ describe("bun run start (src/main.ts)", () => {
   );
 
   test(
-    "SEED_DEMO=false leaves an empty database empty",
+    "production starts empty, its banner says how to make the first admin, and that admin can log in",
     async () => {
       const [pglite] = await backends();
       const fresh = await pglite!.create();
+      const prodEnv = {
+        ...fresh.env,
+        NODE_ENV: "production",
+        HOST: "127.0.0.1",
+        JWT_SECRET: "a-production-secret-of-32-characters!",
+        WEB_DIST_DIR: join(fresh.env.DATA_DIR!, "web"),
+      };
       try {
-        const { proc, output } = await start(
-          { ...fresh.env, SEED_DEMO: "false", WEB_DIST_DIR: join(fresh.env.DATA_DIR!, "web") },
-          /Log in with your users/,
-        );
-        expect(output).not.toContain("Demo data seeded");
-        expect(await stop(proc)).toBe(0);
+        const first = await start(prodEnv, /No users yet[\s\S]*docs\/administration\.md/);
+        expect(first.output).not.toContain("Demo data seeded");
+        expect(first.output).toContain("bun run users -- create-org");
+        expect(first.output).toContain("--role org_admin");
+        expect(await stop(first.proc)).toBe(0);
+
+        const users = join(import.meta.dir, "..", "..", "scripts", "users.ts");
+        const cli = async (args: string[]) => {
+          const proc = Bun.spawn(["bun", users, ...args], {
+            env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...prodEnv },
+            stdin: "ignore",
+            stdout: "pipe",
+            stderr: "pipe",
+          });
+          const out = await new Response(proc.stdout as ReadableStream).text();
+          expect(await proc.exited).toBe(0);
+          return out;
+        };
+        await cli(["create-org", "Your Company"]);
+        const created = await cli([
+          "create",
+          "--org",
+          "Your Company",
+          "--email",
+          "you@example.com",
+          "--name",
+          "You",
+          "--role",
+          "org_admin",
+        ]);
+        const password = /password: (\S+)/.exec(created)![1]!;
+
+        const second = await start(prodEnv, /Log in with your users/);
+        const url = /running on (http:\/\/\S+)/.exec(second.output)![1]!;
+        const login = await fetch(`${url}/api/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: "you@example.com", password }),
+        });
+        expect(login.status).toBe(200);
+        expect(await stop(second.proc)).toBe(0);
       } finally {
         await fresh.dispose();
       }
     },
-    START_TIMEOUT_MS * 2,
+    START_TIMEOUT_MS * 3,
   );
 
   test("production without JWT_SECRET refuses to start with a clear message", async () => {

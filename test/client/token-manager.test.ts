@@ -52,6 +52,26 @@ describe("TokenManager", () => {
     expect(manager.refreshToken).toBe("r2");
   });
 
+  test("each refresh presents the refresh token of the previous answer (the server rotates them)", async () => {
+    const presented: string[] = [];
+    let n = 1;
+    const manager = new TokenManager({
+      refresher: {
+        refresh: async (refreshToken) => {
+          presented.push(refreshToken);
+          n++;
+          return response(jwt(nowSeconds() + 3600, `a${n}`), `r${n}`);
+        },
+      },
+      tokens: { access_token: jwt(nowSeconds() - 10), refresh_token: "r1" },
+    });
+    await manager.refresh();
+    await manager.refresh();
+    await manager.refresh();
+    expect(presented).toEqual(["r1", "r2", "r3"]);
+    expect(manager.refreshToken).toBe("r4");
+  });
+
   test("concurrent refreshes share one request", async () => {
     let calls = 0;
     const manager = new TokenManager({

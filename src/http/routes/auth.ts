@@ -1,20 +1,28 @@
-/** POST /api/v1/auth/login, POST /api/v1/auth/refresh, GET /api/v1/auth/me. */
+/**
+ * POST /api/v1/auth/login, /refresh, /logout, /password and GET /api/v1/auth/me.
+ * Sessions and refresh-token rotation: src/auth/sessions.ts. Password rules: src/services/user-admin.ts.
+ */
 import { Hono } from "hono";
-import type { UserRow } from "../../../db/schema.ts";
 import { verifyPassword } from "../../auth/password.ts";
+import type { IssuedTokens } from "../../auth/sessions.ts";
 import { TokenError } from "../../auth/tokens.ts";
 import type { AppContext } from "../../context.ts";
 import { TokenBuckets } from "../../limits/token-bucket.ts";
-import { findUserByEmail, findUserById, toUserSummary } from "../../services/users.ts";
+import { changeOwnPassword } from "../../services/user-admin.ts";
+import { findUserByEmail, toUserSummary } from "../../services/users.ts";
 import type { TokenResponse } from "../../shared/api.ts";
-import { type AuthEnv, requireAuth } from "../auth.ts";
+import { ERROR_CODES } from "../../shared/events.ts";
+import { type AuthEnv, requireAuth, tokenRefusal } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, unauthorized } from "../errors.ts";
 import { clientAddress, readJsonObject, requireString } from "../validate.ts";
+import { userAdminError } from "./users.ts";
 
 export const LOGIN_FAILED = "invalid email or password";
-export const REFRESH_FAILED_UNKNOWN_USER = "the user of this refresh token no longer exists";
+export const ACCOUNT_DISABLED = "this account is disabled; ask an administrator of your organization";
 /** Login attempts per client address: 10 at once, then one every 6 seconds. */
 const LOGIN_RATE = { ratePerSecond: 1 / 6, burst: 10 };
+/** Own-password changes per user (each checks the current password): 5 at once, then one a minute. */
+const PASSWORD_RATE = { ratePerSecond: 1 / 60, burst: 5 };
 
 // A fixed hash so an unknown email costs as much as a wrong password (no user enumeration by timing).
 const DUMMY_HASH = Bun.password.hash("switchboard-dummy-password");
@@ -23,21 +31,24 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const db = ctx.database.db;
   const loginLimiter = new TokenBuckets(LOGIN_RATE);
+  const passwordLimiter = new TokenBuckets(PASSWORD_RATE);
+  const auth = requireAuth(ctx.tokens, ctx.metrics, db);
 
-  const issue = async (user: UserRow): Promise<TokenResponse> => {
-    const subject = { id: user.id, organization_id: user.organizationId, role: user.role };
-    const [access_token, refresh_token] = await Promise.all([
-      ctx.tokens.sign(subject, "access"),
-      ctx.tokens.sign(subject, "refresh"),
-    ]);
-    return {
-      access_token,
-      refresh_token,
-      token_type: "Bearer",
-      expires_in: ctx.tokens.accessTtlS,
-      refresh_expires_in: ctx.tokens.refreshTtlS,
-      user: toUserSummary(user),
-    };
+  const answer = (issued: IssuedTokens): TokenResponse => ({
+    access_token: issued.access_token,
+    refresh_token: issued.refresh_token,
+    token_type: "Bearer",
+    expires_in: ctx.tokens.accessTtlS,
+    refresh_expires_in: ctx.tokens.refreshTtlS,
+    user: toUserSummary(issued.user),
+  });
+
+  const refused = (err: unknown, via: string): never => {
+    if (err instanceof TokenError) {
+      ctx.metrics.authFailures.inc({ code: err.code, via });
+      throw tokenRefusal(err);
+    }
+    throw err;
   };
 
   app.post("/login", async (c) => {
@@ -53,31 +64,52 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
       ctx.metrics.authFailures.inc({ code: "invalid_credentials", via: "login" });
       throw unauthorized(LOGIN_FAILED, "invalid_credentials");
     }
-    return c.json(await issue(user));
+    // Said only to someone who knows the password, so it reveals nothing to a guesser.
+    if (!user.active) {
+      ctx.metrics.authFailures.inc({ code: ERROR_CODES.accountDisabled, via: "login" });
+      throw new HttpError(403, ERROR_CODES.accountDisabled, ACCOUNT_DISABLED);
+    }
+    return c.json(answer(await ctx.sessions.start(user)));
   });
 
   app.post("/refresh", async (c) => {
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
     const token = requireString(body, "refresh_token", { max: 4096 });
-    let sub: string;
-    try {
-      sub = (await ctx.tokens.verify(token, "refresh")).sub;
-    } catch (err) {
-      if (err instanceof TokenError) {
-        ctx.metrics.authFailures.inc({ code: err.code, via: "refresh" });
-        throw unauthorized(err.message, err.code);
-      }
-      throw err;
+    const outcome = await ctx.sessions.rotate(token).catch((err) => refused(err, "refresh"));
+    if (!outcome.ok) {
+      // A reused token: whoever holds the session's sockets is no longer trusted either.
+      if (outcome.revokedSessionId)
+        ctx.liveSessions.endSession(outcome.revokedSessionId, ERROR_CODES.sessionRevoked);
+      return refused(outcome.error, "refresh");
     }
-    const user = await findUserById(db, sub);
-    if (!user) throw unauthorized(REFRESH_FAILED_UNKNOWN_USER, "unknown_user");
-    return c.json(await issue(user));
+    return c.json(answer(outcome.tokens));
+  });
+
+  app.post("/logout", async (c) => {
+    const body = await readJsonObject(c, ctx.config.httpBodyLimit);
+    const token = requireString(body, "refresh_token", { max: 4096 });
+    const sessionId = await ctx.sessions.logout(token).catch((err) => refused(err, "logout"));
+    if (sessionId) ctx.liveSessions.endSession(sessionId, ERROR_CODES.sessionRevoked);
+    return c.body(null, 204);
+  });
+
+  app.post("/password", auth, async (c) => {
+    const user = c.get("user");
+    if (!passwordLimiter.take(user.id))
+      throw new HttpError(429, HTTP_ERROR_CODES.rateLimited, "too many password changes; retry later");
+    const body = await readJsonObject(c, ctx.config.httpBodyLimit);
+    let updated: typeof user;
+    try {
+      updated = await changeOwnPassword(db, user, body.current_password, body.new_password);
+    } catch (err) {
+      throw userAdminError(err);
+    }
+    ctx.liveSessions.endUserSessions(user.id, ERROR_CODES.sessionRevoked);
+    return c.json(answer(await ctx.sessions.start(updated)));
   });
 
   // requireAuth has just read the user: no second lookup.
-  app.get("/me", requireAuth(ctx.tokens, ctx.metrics, ctx.database.db), (c) =>
-    c.json({ user: toUserSummary(c.get("user")) }),
-  );
+  app.get("/me", auth, (c) => c.json({ user: toUserSummary(c.get("user")) }));
 
   return app;
 }

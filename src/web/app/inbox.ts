@@ -82,6 +82,7 @@ export class Inbox {
         h("span", { class: "brand" }, "Switchboard"),
         h("span", { class: "spacer" }),
         badge.element,
+        user.role === "org_admin" && h("a", { href: "#admin", "data-testid": "admin-link" }, "Users"),
         h(
           "span",
           { "data-testid": "current-user", "data-user-id": user.id },

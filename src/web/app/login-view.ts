@@ -50,7 +50,9 @@ export function renderLogin(root: HTMLElement, options: LoginViewOptions): void 
         error.textContent =
           err instanceof ApiRequestError && err.status === 401
             ? "Wrong email or password."
-            : `Could not log in: ${err instanceof Error ? err.message : String(err)}`;
+            : err instanceof ApiRequestError && err.code === "account_disabled"
+              ? "This account is disabled. Ask an administrator of your organization."
+              : `Could not log in: ${err instanceof Error ? err.message : String(err)}`;
       },
     );
   });
