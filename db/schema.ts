@@ -4,6 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import {
+  boolean,
   index,
   integer,
   jsonb,
@@ -17,13 +18,8 @@ import {
 import type { MessageContent } from "../src/shared/events.ts";
 
 export const userRole = pgEnum("user_role", ["org_admin", "agent", "viewer"]);
-export const conversationStatus = pgEnum("conversation_status", [
-  "open",
-  "active",
-  "queued",
-  "closed",
-  "archived",
-]);
+/** The lifecycle: queued (no assignee) → open (assigned) → resolved → reopened (queued or open). */
+export const conversationStatus = pgEnum("conversation_status", ["queued", "open", "resolved"]);
 export const messageDirection = pgEnum("message_direction", ["inbound", "outbound"]);
 export const senderType = pgEnum("sender_type", ["contact", "agent", "bot", "system"]);
 export const messageType = pgEnum("message_type", [
@@ -57,6 +53,7 @@ export const users = pgTable(
     name: text("name").notNull(),
     passwordHash: text("password_hash").notNull(),
     role: userRole("role").notNull().default("agent"),
+    active: boolean("active").notNull().default(true),
     createdAt: tstz("created_at").notNull().defaultNow(),
   },
   (t) => [index("users_organization_idx").on(t.organizationId)],
@@ -87,7 +84,7 @@ export const conversations = pgTable(
       .notNull()
       .references(() => contacts.id, { onDelete: "cascade" }),
     assignedAgentId: uuid("assigned_agent_id").references(() => users.id, { onDelete: "set null" }),
-    status: conversationStatus("status").notNull().default("open"),
+    status: conversationStatus("status").notNull().default("queued"),
     lastMessageAt: tstz("last_message_at"),
     /** Highest message seq; bumped under the row lock in the transaction that stores a message. */
     lastSeq: integer("last_seq").notNull().default(0),

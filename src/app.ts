@@ -18,6 +18,7 @@ import { ChatMetrics } from "./metrics/chat-metrics.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
 import { type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
+import { type LiveAccess, noLiveAccess } from "./services/live-access.ts";
 import type { ChatEvent, ChatNotifier } from "./services/notifier.ts";
 import { MessageSender } from "./services/outbound.ts";
 
@@ -40,6 +41,17 @@ export interface RunningServer {
   seeded: SeedResult | null;
   /** Graceful stop: no new connections, sockets closed, background sends settled, database closed. */
   stop(): Promise<void>;
+}
+
+/** Lets routes be built before the realtime layer that enforces access on live sockets exists. */
+class ForwardingLiveAccess implements LiveAccess {
+  target: LiveAccess = noLiveAccess;
+  conversationChanged(conversation: Parameters<LiveAccess["conversationChanged"]>[0]): Promise<void> {
+    return this.target.conversationChanged(conversation);
+  }
+  userChanged(userId: string): Promise<void> {
+    return this.target.userChanged(userId);
+  }
 }
 
 /** Lets services be built before the realtime layer that delivers their events exists. */
@@ -77,6 +89,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       : null;
 
     const notifier = new ForwardingNotifier();
+    const liveAccess = new ForwardingLiveAccess();
     const channel = options.channel ?? createChannel(config);
     const inbound = new InboundService(database.db, notifier);
     channel.attach?.((statuses) => inbound.ingest({ messages: [], statuses }).then(() => {}));
@@ -93,6 +106,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       channel,
       sender: new MessageSender(database.db, channel, notifier, (id) => inbound.replay(id)),
       inbound,
+      notifier,
+      liveAccess,
       startedAt: Date.now(),
     };
     const cluster: ClusterNode | null = config.cluster ? createClusterNode(config.cluster) : null;
@@ -102,6 +117,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
     const realtime = createRealtime(ctx, cluster?.serverOptions ?? {});
     notifier.target = realtime.notifier;
+    liveAccess.target = realtime.liveAccess;
     const http = createHttpApp(ctx);
 
     if (options.buildWebUi ?? true) {

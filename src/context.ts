@@ -9,6 +9,8 @@ import type { ClusterHealth } from "./cluster/index.ts";
 import type { Config } from "./config.ts";
 import type { ChatMetrics } from "./metrics/chat-metrics.ts";
 import type { InboundService } from "./services/inbound.ts";
+import type { LiveAccess } from "./services/live-access.ts";
+import type { ChatNotifier } from "./services/notifier.ts";
 import type { MessageSender } from "./services/outbound.ts";
 
 export interface AppContext {
@@ -19,6 +21,10 @@ export interface AppContext {
   channel: OutboundChannel;
   sender: MessageSender;
   inbound: InboundService;
+  /** Announces committed changes (to live sockets once the realtime layer is up). */
+  notifier: ChatNotifier;
+  /** Brings live sockets in line after an access change (assignment, role, active flag, logout). */
+  liveAccess: LiveAccess;
   /** Process start (ms since epoch), for /health. */
   startedAt: number;
   /** Set on a cluster node: its Redis link, for /health. */

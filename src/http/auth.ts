@@ -9,12 +9,13 @@ import type { Database } from "../../db/client.ts";
 import type { UserRow } from "../../db/schema.ts";
 import { TokenError, type TokenService } from "../auth/tokens.ts";
 import type { ChatMetrics } from "../metrics/chat-metrics.ts";
-import type { Principal } from "../services/conversations.ts";
+import type { Principal } from "../services/access.ts";
 import { findUserById } from "../services/users.ts";
 import { ERROR_CODES } from "../shared/events.ts";
 import { unauthorized } from "./errors.ts";
 
 export const UNKNOWN_USER = "the user of this token no longer exists";
+export const ACCOUNT_DISABLED = "this account is deactivated";
 
 /** What an authenticated request carries: the principal, and the user row it was read from. */
 export type AuthEnv = { Variables: { principal: Principal; user: UserRow } };
@@ -49,6 +50,10 @@ export function requireAuth(
     if (!user || user.organizationId !== claims.organization_id) {
       metrics.authFailures.inc({ code: ERROR_CODES.unknownUser, via: "http" });
       throw unauthorized(UNKNOWN_USER, ERROR_CODES.unknownUser);
+    }
+    if (!user.active) {
+      metrics.authFailures.inc({ code: ERROR_CODES.accountDisabled, via: "http" });
+      throw unauthorized(ACCOUNT_DISABLED, ERROR_CODES.accountDisabled);
     }
     c.set("principal", { user_id: user.id, organization_id: user.organizationId, role: user.role });
     c.set("user", user);

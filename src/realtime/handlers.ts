@@ -1,12 +1,13 @@
 /**
  * The chat's client events on one connected socket. Each handler validates its payload, answers
  * with an event (and the optional ack), and refuses with `error {message, code, event}`.
- * Access rule: src/services/conversations.ts (canWatch / canWrite).
+ * Access rule: src/services/access.ts (decideAccess), the one place that decides it.
  */
 import { createLogger } from "../../protocol/logger.ts";
 import { TokenError } from "../auth/tokens.ts";
 import type { AppContext } from "../context.ts";
-import { canWatch, findConversation } from "../services/conversations.ts";
+import { decideAccess, mayWriteAtAll } from "../services/access.ts";
+import { findConversation } from "../services/conversations.ts";
 import {
   type AckResponse,
   conversationRoom,
@@ -15,6 +16,7 @@ import {
   type ServerToClientEvents,
 } from "../shared/events.ts";
 import { UUID_RE } from "../shared/uuid.ts";
+import type { RealtimeLiveAccess } from "./live-access.ts";
 import type { SessionExpiry } from "./session-expiry.ts";
 import { type ChatSocket, errorEvent } from "./types.ts";
 import type { TypingTracker } from "./typing.ts";
@@ -45,6 +47,7 @@ interface Deps {
   expiry: SessionExpiry;
   /** Counts an emit to this socket in the metrics. */
   count: (event: keyof ServerToClientEvents) => void;
+  liveAccess: RealtimeLiveAccess;
 }
 
 /** Splits `(payload?, ack?)` so clients may omit the payload or the ack. */
@@ -63,7 +66,10 @@ function conversationIdOf(payload: unknown): string | null {
 const joinedCount = (socket: ChatSocket): number =>
   [...socket.rooms].filter((r) => r.startsWith(CONVERSATION_PREFIX)).length;
 
-export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, count }: Deps): void {
+export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, count, liveAccess }: Deps): void {
+  // Joins still being checked: they count against MAX_CONVERSATIONS_PER_SOCKET from the start, so a
+  // burst of concurrent joins cannot pass the cap while each awaits the database.
+  const pendingJoins = new Set<string>();
   const refuse = (
     event: string,
     ack: AnyAck | undefined,
@@ -102,16 +108,24 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
         "conversation_id",
       );
     const room = conversationRoom(id);
-    if (!socket.rooms.has(room) && joinedCount(socket) >= ctx.config.maxConversationsPerSocket)
-      return refuse(ev, ack, ERROR_CODES.tooManyConversations, REALTIME_MESSAGES.tooMany);
-    const conversation = await findConversation(ctx.database.db, socket.data.organization_id, id);
-    const verdict = canWatch(socket.data, conversation);
-    if (verdict === "not_found" || !conversation)
-      return refuse(ev, ack, ERROR_CODES.conversationNotFound, REALTIME_MESSAGES.notFound);
-    if (verdict === "forbidden")
-      return refuse(ev, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.assignedElsewhere);
-    if (!socket.connected) return;
-    await socket.join(room);
+    if (!socket.rooms.has(room) && !pendingJoins.has(room)) {
+      if (joinedCount(socket) + pendingJoins.size >= ctx.config.maxConversationsPerSocket)
+        return refuse(ev, ack, ERROR_CODES.tooManyConversations, REALTIME_MESSAGES.tooMany);
+      pendingJoins.add(room);
+    }
+    let conversation: Awaited<ReturnType<typeof findConversation>>;
+    try {
+      conversation = await findConversation(ctx.database.db, socket.data.organization_id, id);
+      const decision = decideAccess(socket.data, conversation, "read");
+      if (decision.verdict === "not_found" || !conversation)
+        return refuse(ev, ack, ERROR_CODES.conversationNotFound, REALTIME_MESSAGES.notFound);
+      if (decision.verdict === "forbidden")
+        return refuse(ev, ack, ERROR_CODES.forbidden, decision.reason ?? REALTIME_MESSAGES.assignedElsewhere);
+      if (!socket.connected) return;
+      await socket.join(room);
+    } finally {
+      pendingJoins.delete(room);
+    }
     const joined = { conversation_id: id, message: REALTIME_MESSAGES.joined, last_seq: conversation.lastSeq };
     socket.emit("joined_conversation", joined);
     count("joined_conversation");
@@ -152,7 +166,8 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
         );
       if (!socket.rooms.has(conversationRoom(id)))
         return refuse(event, ack, ERROR_CODES.notJoined, REALTIME_MESSAGES.notJoined);
-      if (socket.data.role === "viewer")
+      // Joined means the rule lets it read (rooms follow every change); typing also needs write.
+      if (!mayWriteAtAll(socket.data.role))
         return refuse(event, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.viewerReadOnly);
       if (event === "typing_start") typing.start(socket, id);
       else typing.stop(socket, id);
@@ -182,6 +197,9 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
         return refuse(ev, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.otherUser);
       socket.data.token_exp = claims.exp;
       expiry.arm(socket);
+      // The stored user, not the token, decides: current role, organization and active flag.
+      await liveAccess.reconcileUser(socket.data.user_id);
+      if (!socket.connected) return;
       ack?.({ ok: true, expires_at: claims.exp });
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;

@@ -14,6 +14,7 @@ import type { ChatSocket } from "./types.ts";
 export const HANDSHAKE_ERRORS = {
   missing: "authentication required: pass the access token as auth.token",
   unknownUser: "the user of this token no longer exists",
+  accountDisabled: "this account is deactivated",
   internal: "authentication is unavailable; retry later",
 } as const;
 
@@ -44,6 +45,10 @@ export function handshakeAuth(ctx: AppContext) {
         const user = await findUserById(ctx.database.db, claims.sub);
         if (!user || user.organizationId !== claims.organization_id) {
           fail(ERROR_CODES.unknownUser, HANDSHAKE_ERRORS.unknownUser);
+          return;
+        }
+        if (!user.active) {
+          fail(ERROR_CODES.accountDisabled, HANDSHAKE_ERRORS.accountDisabled);
           return;
         }
         socket.data = {

@@ -6,16 +6,12 @@ import { Server, type ServerOptions } from "../../protocol/index.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
 import { TokenBuckets } from "../limits/token-bucket.ts";
-import {
-  ERROR_CODES,
-  organizationInboxRoom,
-  organizationQueueRoom,
-  type ServerToClientEvents,
-  userRoom,
-} from "../shared/events.ts";
+import { organizationRoomFor } from "../services/access.ts";
+import { ERROR_CODES, type ServerToClientEvents, userRoom } from "../shared/events.ts";
 import { ConnectionLimiter } from "./connection-limit.ts";
 import { REALTIME_MESSAGES, registerHandlers } from "./handlers.ts";
 import { handshakeAuth } from "./handshake-auth.ts";
+import { RealtimeLiveAccess } from "./live-access.ts";
 import { RealtimeNotifier } from "./notifier.ts";
 import { SessionExpiry } from "./session-expiry.ts";
 import { type ChatServer, type ChatSocket, errorEvent, eventLabel } from "./types.ts";
@@ -31,6 +27,8 @@ const MAX_CLIENT_PACKET = 64 * 1024;
 export interface Realtime {
   io: ChatServer;
   notifier: RealtimeNotifier;
+  /** Keeps live sockets in line with the access rule after a change (cluster-wide). */
+  liveAccess: RealtimeLiveAccess;
   /** Stops timers and closes every connection. */
   close(): Promise<void>;
 }
@@ -86,16 +84,14 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
   });
 
   io.use(handshakeAuth(ctx));
+  const liveAccess = new RealtimeLiveAccess(io, ctx.database.db);
 
   io.on("connection", (socket: ChatSocket) => {
     const { user_id, organization_id, role } = socket.data;
     log.debug("socket connected", { socket: socket.id, user_id });
     // conversation:updated reaches a socket through these (see inboxAudience): its user's room, and
     // the organization's inbox (sees every conversation) or queue (agents: unassigned ones).
-    socket.join([
-      userRoom(user_id),
-      role === "agent" ? organizationQueueRoom(organization_id) : organizationInboxRoom(organization_id),
-    ]);
+    socket.join([userRoom(user_id), organizationRoomFor(role, organization_id)]);
     socket.use((event, next) => {
       const [name, ...args] = event;
       metrics.eventsReceived.inc({ event: eventLabel(name) });
@@ -107,7 +103,7 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
       const ack = args[args.length - 1];
       if (typeof ack === "function") ack({ ok: false, error });
     });
-    registerHandlers(socket, { ctx, typing, expiry, count });
+    registerHandlers(socket, { ctx, typing, expiry, count, liveAccess });
     socket.on("disconnecting", () => typing.stopAll(socket));
     socket.on("disconnect", (reason) => {
       limiter.remove(socket);
@@ -123,6 +119,7 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
   return {
     io,
     notifier: new RealtimeNotifier(io, metrics),
+    liveAccess,
     async close() {
       expiry.clearAll();
       typing.clearAll();

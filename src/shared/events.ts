@@ -12,7 +12,8 @@ export type Uuid = string;
 export type IsoTimestamp = string;
 
 export type UserRole = "org_admin" | "agent" | "viewer";
-export type ConversationStatus = "open" | "active" | "queued" | "closed" | "archived";
+/** queued (no assignee) → open (assigned) → resolved → reopened: docs/team-inbox.md. */
+export type ConversationStatus = "queued" | "open" | "resolved";
 export type MessageDirection = "inbound" | "outbound";
 export type SenderType = "contact" | "agent" | "bot" | "system";
 export type MessageType = "text" | "image" | "video" | "audio" | "document" | "template";
@@ -20,13 +21,7 @@ export type MessageType = "text" | "image" | "video" | "audio" | "document" | "t
 export type MessageStatus = "pending" | "sent" | "delivered" | "read" | "failed";
 
 export const USER_ROLES: readonly UserRole[] = ["org_admin", "agent", "viewer"];
-export const CONVERSATION_STATUSES: readonly ConversationStatus[] = [
-  "open",
-  "active",
-  "queued",
-  "closed",
-  "archived",
-];
+export const CONVERSATION_STATUSES: readonly ConversationStatus[] = ["queued", "open", "resolved"];
 export const MESSAGE_TYPES: readonly MessageType[] = [
   "text",
   "image",
@@ -50,6 +45,48 @@ export interface MessageContent {
   template_name?: string;
   language?: string;
   parameters?: string[];
+  /** On a system line (sender_type "system"): the lifecycle action it records; `text` says it in words. */
+  action?: ConversationAction;
+}
+
+/** The lifecycle actions a system line records. */
+export type ConversationActionKind = "claimed" | "assigned" | "unassigned" | "resolved" | "reopened";
+
+/** Who did what to a conversation; `actor_*` null when the system did it (an inbound message reopened it). */
+export interface ConversationAction {
+  kind: ConversationActionKind;
+  actor_id: Uuid | null;
+  actor_name: string | null;
+  /** The assignee after the action (null: the queue). */
+  assignee_id: Uuid | null;
+  assignee_name: string | null;
+}
+
+/** `conversation:assigned`: to the new assignee's `user:{id}` room. */
+export interface ConversationAssignedEvent {
+  conversation: Conversation;
+  /** Who assigned it (null when the system did: a reopen by an inbound message). */
+  assigned_by: { id: Uuid; name: string } | null;
+}
+
+/** Availability of a user: online (a live connection anywhere), away (they said so), offline. */
+export type PresenceStatus = "online" | "away" | "offline";
+
+/** `presence:updated` (to the organization) and one entry of GET /api/v1/presence. */
+export interface PresenceEvent {
+  user_id: Uuid;
+  status: PresenceStatus;
+}
+
+/** Payload of `presence:set`. */
+export interface PresenceSetRequest {
+  status: "online" | "away";
+}
+
+/** `conversation:viewers`: who is watching (has joined) a conversation, to its room. */
+export interface ConversationViewersEvent {
+  conversation_id: Uuid;
+  viewers: { user_id: Uuid; user_name: string }[];
 }
 
 /** A stored message, exactly as `message:new` and the REST API deliver it. */
@@ -133,6 +170,8 @@ export const ERROR_CODES = {
   rateLimited: "rate_limited",
   /** Something failed on the server; retrying may help. */
   internalError: "internal_error",
+  /** The account was deactivated: the socket is disconnected and cannot reconnect. */
+  accountDisabled: "account_disabled",
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
@@ -171,7 +210,12 @@ export interface JoinedConversation {
 export interface LeftConversation {
   conversation_id: Uuid;
   message: string;
+  /** Set when the server removed the socket: "access_revoked" (the rule no longer lets it watch). */
+  reason?: LeaveReason;
 }
+
+/** Why the server took a socket out of a conversation. */
+export type LeaveReason = "access_revoked";
 
 export interface PongEvent {
   timestamp: IsoTimestamp;
@@ -201,6 +245,8 @@ export interface ClientToServerEvents {
   ping: (ack?: Ack<PongEvent>) => void;
   /** Extend the live socket's session with a new access token without reconnecting. */
   "auth:refresh": (payload: AuthRefreshRequest, ack?: Ack<AuthRefreshResult>) => void;
+  /** Set one's availability (every connection of the user); answers with the resulting presence. */
+  "presence:set": (payload: PresenceSetRequest, ack?: Ack<PresenceEvent>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -214,14 +260,22 @@ export interface ServerToClientEvents {
    * conversation), to everyone who may watch it without having joined it.
    */
   "conversation:updated": (conversation: Conversation) => void;
+  /** A conversation was assigned to this user (claim, assign, reopen to its assignee). */
+  "conversation:assigned": (payload: ConversationAssignedEvent) => void;
+  /** A user of the organization became online, away or offline. */
+  "presence:updated": (payload: PresenceEvent) => void;
+  /** Who is watching a conversation changed (to its room). */
+  "conversation:viewers": (payload: ConversationViewersEvent) => void;
   user_typing: (payload: UserTypingEvent) => void;
   error: (payload: ErrorEvent) => void;
   pong: (payload: PongEvent) => void;
 }
 
-/** Events between server nodes (none yet). */
-// biome-ignore lint/suspicious/noEmptyInterface: Socket.IO's generic slot; nodes exchange no custom events yet.
-export interface InterServerEvents {}
+/** Events between server nodes (serverSideEmit). */
+export interface InterServerEvents {
+  /** A user's role, organization or name changed: each node refreshes its sockets' data of that user. */
+  "access:user_changed": (userId: Uuid) => void;
+}
 
 /** What the server keeps on `socket.data` after the handshake. */
 export interface SocketData {

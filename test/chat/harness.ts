@@ -222,10 +222,10 @@ async function createFixtures(server: RunningServer): Promise<Fixtures> {
   const [convAssigned, convQueue, convOther, convB] = await db
     .insert(conversations)
     .values([
-      { organizationId: orgA!.id, contactId: cA!.id, assignedAgentId: u[1]!.id, status: "active" },
+      { organizationId: orgA!.id, contactId: cA!.id, assignedAgentId: u[1]!.id, status: "open" },
       { organizationId: orgA!.id, contactId: cA2!.id, status: "queued" },
-      { organizationId: orgA!.id, contactId: cA3!.id, assignedAgentId: u[2]!.id, status: "active" },
-      { organizationId: orgB!.id, contactId: cB!.id, status: "open" },
+      { organizationId: orgA!.id, contactId: cA3!.id, assignedAgentId: u[2]!.id, status: "open" },
+      { organizationId: orgB!.id, contactId: cB!.id, status: "queued" },
     ])
     .returning();
   return {
