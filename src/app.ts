@@ -118,6 +118,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const realtime = createRealtime(ctx, cluster?.serverOptions ?? {});
     notifier.target = realtime.notifier;
     liveAccess.target = realtime.liveAccess;
+    ctx.presence = realtime.presence;
     const http = createHttpApp(ctx);
 
     if (options.buildWebUi ?? true) {

@@ -17,6 +17,7 @@ import {
 } from "../shared/events.ts";
 import { UUID_RE } from "../shared/uuid.ts";
 import type { RealtimeLiveAccess } from "./live-access.ts";
+import type { Presence } from "./presence.ts";
 import type { SessionExpiry } from "./session-expiry.ts";
 import { type ChatSocket, errorEvent } from "./types.ts";
 import type { TypingTracker } from "./typing.ts";
@@ -35,6 +36,7 @@ export const REALTIME_MESSAGES = {
   notJoined: "join the conversation before typing in it",
   tooMany: "too many conversations joined on this connection; leave one first",
   badToken: "token is required",
+  badPresence: 'status must be "online" or "away"',
   otherUser: "the new token belongs to another user",
   internal: "internal error; retry later",
 } as const;
@@ -48,6 +50,7 @@ interface Deps {
   /** Counts an emit to this socket in the metrics. */
   count: (event: keyof ServerToClientEvents) => void;
   liveAccess: RealtimeLiveAccess;
+  presence: Presence;
 }
 
 /** Splits `(payload?, ack?)` so clients may omit the payload or the ack. */
@@ -66,7 +69,10 @@ function conversationIdOf(payload: unknown): string | null {
 const joinedCount = (socket: ChatSocket): number =>
   [...socket.rooms].filter((r) => r.startsWith(CONVERSATION_PREFIX)).length;
 
-export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, count, liveAccess }: Deps): void {
+export function registerHandlers(
+  socket: ChatSocket,
+  { ctx, typing, expiry, count, liveAccess, presence }: Deps,
+): void {
   // Joins still being checked: they count against MAX_CONVERSATIONS_PER_SOCKET from the start, so a
   // burst of concurrent joins cannot pass the cap while each awaits the database.
   const pendingJoins = new Set<string>();
@@ -130,6 +136,7 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
     socket.emit("joined_conversation", joined);
     count("joined_conversation");
     ack?.({ ok: true, ...joined });
+    await presence.announceViewers(room, id);
   });
 
   on("leave_conversation", async (...args) => {
@@ -144,11 +151,13 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
         "conversation_id",
       );
     typing.stop(socket, id);
+    const wasIn = socket.rooms.has(conversationRoom(id));
     await socket.leave(conversationRoom(id));
     const left = { conversation_id: id, message: REALTIME_MESSAGES.left };
     socket.emit("left_conversation", left);
     count("left_conversation");
     ack?.({ ok: true, ...left });
+    if (wasIn) await presence.announceViewers(conversationRoom(id), id);
   });
 
   const onTyping =
@@ -182,6 +191,16 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
     socket.emit("pong", pong);
     count("pong");
     ack?.({ ok: true, ...pong });
+  });
+
+  on("presence:set", async (...args) => {
+    const { payload, ack } = split(args);
+    const status =
+      typeof payload === "object" && payload !== null ? (payload as { status?: unknown }).status : undefined;
+    if (status !== "online" && status !== "away")
+      return refuse("presence:set", ack, ERROR_CODES.invalidPayload, REALTIME_MESSAGES.badPresence, "status");
+    const event = await presence.set(socket, status);
+    ack?.({ ok: true, ...event });
   });
 
   on("auth:refresh", async (...args) => {

@@ -59,6 +59,8 @@ export class RealtimeLiveAccess implements LiveAccess {
   constructor(
     private readonly io: ChatServer,
     private readonly db: Database,
+    /** Told after sockets were taken out of a conversation (its viewers changed). */
+    private readonly onRevoked: (conversationId: Uuid) => void = () => {},
   ) {
     // Another node changed a user: refresh the data of this node's sockets of that user.
     this.io.on("access:user_changed", (userId) => {
@@ -72,7 +74,9 @@ export class RealtimeLiveAccess implements LiveAccess {
   async conversationChanged(conversation: ConversationScope & { id: Uuid }): Promise<void> {
     const room = conversationRoom(conversation.id);
     const sockets = (await this.io.in(room).fetchSockets()) as unknown as SocketHandle[];
-    for (const socket of sockets) if (!mayRead(socket.data, conversation)) revoke(socket, conversation.id);
+    const revoked = sockets.filter((socket) => !mayRead(socket.data, conversation));
+    for (const socket of revoked) revoke(socket, conversation.id);
+    if (revoked.length > 0) this.onRevoked(conversation.id);
   }
 
   userChanged(userId: Uuid): Promise<void> {

@@ -7,12 +7,13 @@ import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
 import { TokenBuckets } from "../limits/token-bucket.ts";
 import { organizationRoomFor } from "../services/access.ts";
-import { ERROR_CODES, type ServerToClientEvents, userRoom } from "../shared/events.ts";
+import { conversationRoom, ERROR_CODES, type ServerToClientEvents, userRoom } from "../shared/events.ts";
 import { ConnectionLimiter } from "./connection-limit.ts";
 import { REALTIME_MESSAGES, registerHandlers } from "./handlers.ts";
 import { handshakeAuth } from "./handshake-auth.ts";
 import { RealtimeLiveAccess } from "./live-access.ts";
 import { RealtimeNotifier } from "./notifier.ts";
+import { PRESENCE_SWEEP_MS, Presence } from "./presence.ts";
 import { SessionExpiry } from "./session-expiry.ts";
 import { type ChatServer, type ChatSocket, errorEvent, eventLabel } from "./types.ts";
 import { TypingTracker } from "./typing.ts";
@@ -29,6 +30,8 @@ export interface Realtime {
   notifier: RealtimeNotifier;
   /** Keeps live sockets in line with the access rule after a change (cluster-wide). */
   liveAccess: RealtimeLiveAccess;
+  /** Who is online, and who watches a conversation. */
+  presence: Presence;
   /** Stops timers and closes every connection. */
   close(): Promise<void>;
 }
@@ -84,7 +87,14 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
   });
 
   io.use(handshakeAuth(ctx));
-  const liveAccess = new RealtimeLiveAccess(io, ctx.database.db);
+  // Only a cluster can lose a node without its sockets saying goodbye: only then sweep.
+  const presence = new Presence(io, ctx.database.db, {
+    sweepMs: ctx.config.cluster ? PRESENCE_SWEEP_MS : null,
+  });
+  const logFailure = (what: string) => (error: unknown) => log.warn(what, { error });
+  const liveAccess = new RealtimeLiveAccess(io, ctx.database.db, (id) =>
+    presence.announceViewers(conversationRoom(id), id).catch(logFailure("viewers update failed")),
+  );
 
   io.on("connection", (socket: ChatSocket) => {
     const { user_id, organization_id, role } = socket.data;
@@ -103,24 +113,36 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
       const ack = args[args.length - 1];
       if (typeof ack === "function") ack({ ok: false, error });
     });
-    registerHandlers(socket, { ctx, typing, expiry, count, liveAccess });
-    socket.on("disconnecting", () => typing.stopAll(socket));
+    registerHandlers(socket, { ctx, typing, expiry, count, liveAccess, presence });
+    let watched: string[] = [];
+    socket.on("disconnecting", () => {
+      typing.stopAll(socket);
+      watched = [...socket.rooms].filter((r) => r.startsWith("conversation:"));
+    });
     socket.on("disconnect", (reason) => {
       limiter.remove(socket);
       expiry.clear(socket);
+      presence.disconnected(socket.data).catch(logFailure("presence update failed"));
+      for (const room of watched)
+        presence
+          .announceViewers(room, room.slice("conversation:".length))
+          .catch(logFailure("viewers update failed"));
       log.debug("socket disconnected", { socket: socket.id, user_id, reason });
     });
     socket.emit("connected", { message: REALTIME_MESSAGES.connected, user_id });
     count("connected");
     expiry.arm(socket);
     limiter.add(socket);
+    presence.connected(socket).catch(logFailure("presence update failed"));
   });
 
   return {
     io,
     notifier: new RealtimeNotifier(io, metrics),
     liveAccess,
+    presence,
     async close() {
+      presence.close();
       expiry.clearAll();
       typing.clearAll();
       await io.close();

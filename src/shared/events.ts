@@ -275,6 +275,8 @@ export interface ServerToClientEvents {
 export interface InterServerEvents {
   /** A user's role, organization or name changed: each node refreshes its sockets' data of that user. */
   "access:user_changed": (userId: Uuid) => void;
+  /** A user set their availability: each node flags that user's sockets. */
+  "presence:away": (userId: Uuid, away: boolean) => void;
 }
 
 /** What the server keeps on `socket.data` after the handshake. */
@@ -286,6 +288,8 @@ export interface SocketData {
   user_name: string;
   /** The access token's `exp` (seconds since epoch); the socket is disconnected when it passes. */
   token_exp: number;
+  /** Set by `presence:set` "away" (on every connection of the user); absent means online. */
+  away?: boolean;
 }
 
 /** Room names: every device of a user, and everyone watching a conversation. */
