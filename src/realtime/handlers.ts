@@ -129,6 +129,17 @@ export function registerHandlers(
         return refuse(ev, ack, ERROR_CODES.forbidden, decision.reason ?? REALTIME_MESSAGES.assignedElsewhere);
       if (!socket.connected) return;
       await socket.join(room);
+      // An assignment committed while this join was checked revoked the room's members before this
+      // socket was one of them: read again now that it is in, so it cannot keep what it just lost.
+      const after = await findConversation(ctx.database.db, socket.data.organization_id, id);
+      const still = decideAccess(socket.data, after, "read");
+      if (still.verdict !== "allowed") {
+        await socket.leave(room);
+        return still.verdict === "not_found"
+          ? refuse(ev, ack, ERROR_CODES.conversationNotFound, REALTIME_MESSAGES.notFound)
+          : refuse(ev, ack, ERROR_CODES.forbidden, still.reason ?? REALTIME_MESSAGES.assignedElsewhere);
+      }
+      conversation = after ?? conversation;
     } finally {
       pendingJoins.delete(room);
     }
