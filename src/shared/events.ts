@@ -172,6 +172,8 @@ export const ERROR_CODES = {
   internalError: "internal_error",
   /** The account was deactivated: the socket is disconnected and cannot reconnect. */
   accountDisabled: "account_disabled",
+  /** The user's sessions were revoked (logout, password change): log in again. */
+  sessionRevoked: "session_revoked",
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

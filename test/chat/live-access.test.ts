@@ -249,6 +249,32 @@ for (const setup of setups) {
       }
     });
 
+    test("revoked sessions (logout): every socket of the user is disconnected with session_revoked", async () => {
+      const user = h.fx.viewer;
+      const socket = await watcher(user);
+      const errors = collect(socket, "error");
+      const gone = disconnected(socket, REVOKE_MS);
+      await h.server.ctx.liveAccess.sessionsRevoked(user.id);
+      expect(await gone).toBe("io server disconnect");
+      if (errors.length > 0) expect(errors[0]?.code).toBe("session_revoked");
+    });
+
+    test("auth:refresh re-reads the user: a demotion applies to the live socket at once", async () => {
+      const user = h.fx.spare[3]!;
+      const c = await conversation(h.fx.agent2);
+      const socket = await watcher(user);
+      expect(await join(socket, c.id)).toMatchObject({ ok: true });
+      const left = next(socket, "left_conversation", REVOKE_MS, (l) => l.conversation_id === c.id);
+      await db().update(users).set({ role: "agent" }).where(eq(users.id, user.id));
+      try {
+        const ack = await socket.timeout(WAIT_MS).emitWithAck("auth:refresh", { token: await h.token(user) });
+        expect(ack).toMatchObject({ ok: true });
+        expect((await left).reason).toBe("access_revoked");
+      } finally {
+        await setRole(user, "org_admin");
+      }
+    });
+
     test("auth:refresh re-reads the user: a deactivated account is disconnected", async () => {
       const user = h.fx.spare[3]!;
       const socket = await watcher(user);
