@@ -103,9 +103,13 @@ describe.skipIf(!hasChromium())("team inbox lifecycle in Chromium", () => {
       await page.getByTestId("tab-queue").click();
       await item(page, id).waitFor();
     }
+    const queueCount = async (page: Page) => Number(await page.getByTestId("tab-queue-count").textContent());
+    const before = await queueCount(bruno);
+    expect(before).toBeGreaterThanOrEqual(1);
     await openConversation(ana, id);
     await ana.getByTestId("action-claim").click();
     await gone(bruno, id);
+    expect(await queueCount(bruno)).toBe(before - 1);
     await systemLine(ana, /Demo Agent claimed this conversation/);
     await ana.getByTestId("tab-mine").click();
     await item(ana, id).waitFor();

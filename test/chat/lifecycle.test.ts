@@ -284,6 +284,52 @@ for (const backend of await backends()) {
       expect((await systemLines(c.id)).map((l) => l.content.action?.kind)).toEqual(["claimed"]);
     });
 
+    test("an org_admin claims, resolves and reopens any conversation; their reply does not claim a queued one", async () => {
+      const queued = await conversation(null);
+      const reply = await h.api(`/api/v1/conversations/${queued.id}/messages`, {
+        method: "POST",
+        token: await h.token(h.fx.admin),
+        body: JSON.stringify({ content: { text: "an admin answers" } }),
+      });
+      expect(reply.status).toBe(201);
+      expect((await stored(queued.id)).status).toBe("queued");
+      const claimed = await act(h.fx.admin, queued.id, "claim");
+      expect(claimed.body.conversation).toMatchObject({ status: "open", assigned_agent_id: h.fx.admin.id });
+      const colleague = await conversation(h.fx.agent2);
+      expect((await act(h.fx.admin, colleague.id, "resolve")).status).toBe(200);
+      const reopened = await act(h.fx.admin, colleague.id, "reopen");
+      expect(reopened.body.conversation).toMatchObject({ status: "open", assigned_agent_id: h.fx.agent2.id });
+    });
+
+    test("an agent resolves and reopens a queued conversation, but not a colleague's resolved one", async () => {
+      const queued = await conversation(null);
+      const done = await act(h.fx.agent, queued.id, "resolve");
+      expect(done.body.conversation).toMatchObject({ status: "resolved", assigned_agent_id: null });
+      const back = await act(h.fx.agent, queued.id, "reopen");
+      expect(back.body.conversation).toMatchObject({ status: "queued", assigned_agent_id: null });
+      const colleagues = await conversation(h.fx.agent2, "resolved");
+      const refused = await act(h.fx.agent, colleagues.id, "reopen");
+      expect([refused.status, refused.body.error?.code]).toEqual([403, "forbidden"]);
+      const foreign = await act(h.fx.admin, h.fx.convB.id, "resolve");
+      expect([foreign.status, foreign.body.error?.code]).toEqual([404, "not_found"]);
+    });
+
+    test("a resolve goes out live: the system line to the room, conversation:updated to the inbox, nothing to another organization", async () => {
+      const c = await conversation(h.fx.agent);
+      const admin = await inbox(h.fx.admin);
+      const otherOrg = await inbox(h.fx.adminB);
+      const heardB: Conversation[] = [];
+      otherOrg.on("conversation:updated", (u) => heardB.push(u));
+      const watcher = await inbox(h.fx.agent);
+      await watcher.timeout(3000).emitWithAck("join_conversation", { conversation_id: c.id });
+      const line = next(watcher, "message:new", undefined, (m) => m.sender_type === "system");
+      const update = next(admin, "conversation:updated", undefined, (u) => u.id === c.id);
+      expect((await act(h.fx.agent, c.id, "resolve")).status).toBe(200);
+      expect((await line).content.action?.kind).toBe("resolved");
+      expect((await update).status).toBe("resolved");
+      expect(heardB.filter((u) => u.id === c.id)).toEqual([]);
+    });
+
     test("lists: an agent sees the queue and their own, never a colleague's; view=all is for admins and viewers", async () => {
       const mine = await conversation(h.fx.agent);
       const colleague = await conversation(h.fx.agent2);
