@@ -45,6 +45,23 @@ describe.skipIf(!hasChromium())("team inbox lifecycle in Chromium", () => {
     return page;
   }
 
+  /** An inbound text message from `from` (through the path the verified webhook takes). */
+  const inbound = (from: string, text: string, name?: string) =>
+    backend.running.ctx.inbound.ingest({
+      messages: [
+        {
+          phoneNumberId: backend.running.ctx.config.whatsappPhoneNumberId,
+          whatsappMessageId: `wamid.lifecycle.${from}.${++seq}`,
+          from,
+          ...(name ? { contactName: name } : {}),
+          at: new Date(),
+          messageType: "text",
+          content: { text },
+        },
+      ],
+      statuses: [],
+    });
+
   /** A new queued conversation of the demo organization with a first inbound message. */
   async function queuedConversation(name: string): Promise<string> {
     const from = `4917${String(Date.now()).slice(-6)}${++seq}`;
@@ -187,6 +204,28 @@ describe.skipIf(!hasChromium())("team inbox lifecycle in Chromium", () => {
     await backend.running.ctx.liveAccess.userChanged(carlaId);
     await carla.locator('[data-testid=thread][data-revoked="true"]').waitFor();
     expect(await carla.getByTestId("composer-input").isDisabled()).toBeTrue();
+  }, 30_000);
+
+  test("new inbound messages in one's own conversations count in the tab title", async () => {
+    const id = await queuedConversation("Title Customer");
+    const [row] = await backend.running.ctx.database.db
+      .update(conversations)
+      .set({ assignedAgentId: brunoId, status: "open" })
+      .where(eq(conversations.id, id))
+      .returning({ contactId: conversations.contactId });
+    const [contact] = await backend.running.ctx.database.db
+      .select({ whatsappId: contacts.whatsappId })
+      .from(contacts)
+      .where(eq(contacts.id, row!.contactId));
+    await bruno.getByTestId("tab-mine").click();
+    const titleBefore = await bruno.title();
+    await inbound(contact!.whatsappId, "Are you there?");
+    await inbound(contact!.whatsappId, "Hello?");
+    await item(bruno, id).waitFor();
+    const deadline = Date.now() + STEP_TIMEOUT;
+    while (!/^\(\d+\) Switchboard$/.test(await bruno.title()) && Date.now() < deadline) await Bun.sleep(50);
+    expect(await bruno.title()).toMatch(/^\((\d+)\) Switchboard$/);
+    expect(await bruno.title()).not.toBe(titleBefore);
   }, 30_000);
 
   test("usable on a 390 px wide screen: tabs, list, thread and composer all within the viewport", async () => {
