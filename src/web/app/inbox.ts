@@ -164,7 +164,8 @@ export class Inbox {
     this.#list.select(conversationId);
     const conversation = this.#list.find(conversationId);
     this.#thread.open(conversation ? contactName(conversation) : "Conversation", []);
-    this.#thread.setEnabled(true);
+    // Viewers are read-only: the server would refuse their messages anyway.
+    this.#thread.setEnabled(this.#session.user.role !== "viewer");
     this.#thread.element.dataset.conversationId = conversationId;
     // Join before reading history: whatever is stored after the read arrives live, and the view drops
     // what arrives both ways.
