@@ -12,7 +12,7 @@
  * - `away` lives on the sockets (socket.data.away) so it dies with them; a new connection of a user
  *   who is away elsewhere inherits it.
  */
-import { inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
 import { users } from "../../db/schema.ts";
 import { createLogger } from "../../protocol/logger.ts";
@@ -118,7 +118,7 @@ export class Presence {
       this.db
         .select({ id: users.id, name: users.name, role: users.role, active: users.active })
         .from(users)
-        .where(inArray(users.organizationId, [organizationId])),
+        .where(eq(users.organizationId, organizationId)),
       this.io.in(orgRooms(organizationId)).fetchSockets() as unknown as Promise<SocketView[]>,
     ]);
     const byUser = groupByUser(sockets);
