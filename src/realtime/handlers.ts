@@ -147,7 +147,7 @@ export function registerHandlers(
     socket.emit("joined_conversation", joined);
     count("joined_conversation");
     ack?.({ ok: true, ...joined });
-    await presence.announceViewers(room, id);
+    void presence.announceViewers(room, id);
   });
 
   on("leave_conversation", async (...args) => {
@@ -168,7 +168,7 @@ export function registerHandlers(
     socket.emit("left_conversation", left);
     count("left_conversation");
     ack?.({ ok: true, ...left });
-    if (wasIn) await presence.announceViewers(conversationRoom(id), id);
+    if (wasIn) void presence.announceViewers(conversationRoom(id), id);
   });
 
   const onTyping =

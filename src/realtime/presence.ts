@@ -33,6 +33,9 @@ const log = createLogger("realtime");
 /** Default sweep period: a dead node's agents are offline within twice this (well under 15 s). */
 export const PRESENCE_SWEEP_MS = 5000;
 
+/** Joins and leaves of one conversation within this window are announced once. */
+export const VIEWERS_DELAY_MS = 100;
+
 interface SocketView {
   readonly id: string;
   readonly data: { user_id: Uuid; organization_id: Uuid; user_name: string; away?: boolean };
@@ -48,6 +51,7 @@ export function statusOf(sockets: readonly SocketView[]): PresenceStatus {
 
 export class Presence {
   #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #viewerAnnouncements = new Map<string, Promise<void>>();
   /** Per user: [organization, status] as of the previous sweep. */
   #lastSweep = new Map<Uuid, [Uuid, PresenceStatus]>();
 
@@ -76,8 +80,24 @@ export class Presence {
     this.io.to(orgRooms(organizationId)).emit("presence:updated", event);
   }
 
+  /** This node's sockets of a user, from the adapter's room index (no allocation, no cluster request). */
+  #localIds(userId: Uuid): ReadonlySet<string> | undefined {
+    return this.io.of("/").adapter.rooms.get(userRoom(userId));
+  }
+
   /** After the socket joined its rooms: the first connection makes the user online (or inherits away). */
   async connected(socket: ChatSocket): Promise<void> {
+    // Another socket of the user on this node: already present; inherit its flag without asking the cluster.
+    const local = this.#localIds(socket.data.user_id);
+    if (local && local.size > 1) {
+      for (const id of local) {
+        const other = id === socket.id ? undefined : this.io.of("/").sockets.get(id);
+        if (other) {
+          if (other.data.away) socket.data.away = true;
+          return;
+        }
+      }
+    }
     const others = (await this.#userSockets(socket.data.user_id)).filter((s) => s.id !== socket.id);
     if (others.length > 0) {
       if (others.every((s) => s.data.away)) socket.data.away = true;
@@ -88,6 +108,7 @@ export class Presence {
 
   /** After the socket left its rooms: the last connection gone makes the user offline. */
   async disconnected(data: SocketView["data"]): Promise<void> {
+    if ((this.#localIds(data.user_id)?.size ?? 0) > 0) return; // still connected on this node
     const left = await this.#userSockets(data.user_id);
     if (left.length === 0) this.#announce(data.organization_id, { user_id: data.user_id, status: "offline" });
   }
@@ -140,8 +161,26 @@ export class Presence {
     this.#lastSweep = now;
   }
 
-  /** Who is watching (has joined) a conversation, to its room. */
-  async announceViewers(room: string, conversationId: Uuid): Promise<void> {
+  /**
+   * Who is watching (has joined) a conversation, to its room. Coalesced per room over VIEWERS_DELAY_MS:
+   * a burst of joins (a reconnect storm) costs one cluster fetch and one event, not one per join.
+   * Never rejects (a failure is logged).
+   */
+  announceViewers(room: string, conversationId: Uuid): Promise<void> {
+    let pending = this.#viewerAnnouncements.get(room);
+    if (!pending) {
+      pending = Bun.sleep(VIEWERS_DELAY_MS)
+        .then(() => {
+          this.#viewerAnnouncements.delete(room);
+          return this.#sendViewers(room, conversationId);
+        })
+        .catch((error) => log.warn("viewers update failed", { room, error }));
+      this.#viewerAnnouncements.set(room, pending);
+    }
+    return pending;
+  }
+
+  async #sendViewers(room: string, conversationId: Uuid): Promise<void> {
     const sockets = (await this.io.in(room).fetchSockets()) as unknown as SocketView[];
     const seen = new Map<Uuid, string>();
     for (const s of sockets) seen.set(s.data.user_id, s.data.user_name);

@@ -92,9 +92,9 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
     sweepMs: ctx.config.cluster ? PRESENCE_SWEEP_MS : null,
   });
   const logFailure = (what: string) => (error: unknown) => log.warn(what, { error });
-  const liveAccess = new RealtimeLiveAccess(io, ctx.database.db, (id) =>
-    presence.announceViewers(conversationRoom(id), id).catch(logFailure("viewers update failed")),
-  );
+  const liveAccess = new RealtimeLiveAccess(io, ctx.database.db, (id) => {
+    void presence.announceViewers(conversationRoom(id), id);
+  });
 
   io.on("connection", (socket: ChatSocket) => {
     const { user_id, organization_id, role } = socket.data;
@@ -123,10 +123,7 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
       limiter.remove(socket);
       expiry.clear(socket);
       presence.disconnected(socket.data).catch(logFailure("presence update failed"));
-      for (const room of watched)
-        presence
-          .announceViewers(room, room.slice("conversation:".length))
-          .catch(logFailure("viewers update failed"));
+      for (const room of watched) void presence.announceViewers(room, room.slice("conversation:".length));
       log.debug("socket disconnected", { socket: socket.id, user_id, reason });
     });
     socket.emit("connected", { message: REALTIME_MESSAGES.connected, user_id });
