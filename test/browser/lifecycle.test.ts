@@ -115,6 +115,9 @@ describe.skipIf(!hasChromium())("team inbox lifecycle in Chromium", () => {
   }, 30_000);
 
   test("an agent claims from the queue: it leaves the other agent's queue live and shows a system line", async () => {
+    // All is for org_admins and viewers only.
+    expect(await ana.getByTestId("tab-all").count()).toBe(0);
+    expect(await carla.getByTestId("tab-all").count()).toBe(1);
     const id = await queuedConversation("Queue Customer");
     for (const page of [ana, bruno]) {
       await page.getByTestId("tab-queue").click();
