@@ -13,4 +13,19 @@ export interface MessageContent {
   template_name?: string;
   language?: string;
   parameters?: string[];
+  /** On a system line (sender_type "system"): the lifecycle action it records; `text` says it in words. */
+  action?: ConversationAction;
+}
+
+/** The lifecycle actions a system line records. */
+export type ConversationActionKind = "claimed" | "assigned" | "unassigned" | "resolved" | "reopened";
+
+/** Who did what to a conversation; `actor_*` null when the system did it (an inbound message reopened it). */
+export interface ConversationAction {
+  kind: ConversationActionKind;
+  actor_id: string | null;
+  actor_name: string | null;
+  /** The assignee after the action (null: the queue). */
+  assignee_id: string | null;
+  assignee_name: string | null;
 }

@@ -18,13 +18,8 @@ import {
 import type { MessageContent } from "./message-content.ts";
 
 export const userRole = pgEnum("user_role", ["org_admin", "agent", "viewer"]);
-export const conversationStatus = pgEnum("conversation_status", [
-  "open",
-  "active",
-  "queued",
-  "closed",
-  "archived",
-]);
+/** The lifecycle: queued (no assignee) → open (assigned) → resolved → reopened (queued or open). */
+export const conversationStatus = pgEnum("conversation_status", ["queued", "open", "resolved"]);
 export const messageDirection = pgEnum("message_direction", ["inbound", "outbound"]);
 export const senderType = pgEnum("sender_type", ["contact", "agent", "bot", "system"]);
 export const messageType = pgEnum("message_type", [
@@ -130,7 +125,7 @@ export const conversations = pgTable(
       .notNull()
       .references(() => contacts.id, { onDelete: "cascade" }),
     assignedAgentId: uuid("assigned_agent_id").references(() => users.id, { onDelete: "set null" }),
-    status: conversationStatus("status").notNull().default("open"),
+    status: conversationStatus("status").notNull().default("queued"),
     lastMessageAt: tstz("last_message_at"),
     /**
      * When the contact last wrote (the newest inbound message's time): WhatsApp's 24-hour customer

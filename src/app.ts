@@ -21,6 +21,7 @@ import { createRealtime, type Realtime } from "./realtime/server.ts";
 import type { LiveSessions, SessionEndReason } from "./realtime/user-sessions.ts";
 import { type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
+import { type LiveAccess, noLiveAccess } from "./services/live-access.ts";
 import type { ChatEvent, ChatNotifier } from "./services/notifier.ts";
 import { MessageSender } from "./services/outbound.ts";
 
@@ -45,6 +46,20 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Lets routes be built before the realtime layer that enforces access on live sockets exists. */
+class ForwardingLiveAccess implements LiveAccess {
+  target: LiveAccess = noLiveAccess;
+  conversationChanged(conversation: Parameters<LiveAccess["conversationChanged"]>[0]): Promise<void> {
+    return this.target.conversationChanged(conversation);
+  }
+  userChanged(userId: string): Promise<void> {
+    return this.target.userChanged(userId);
+  }
+  sessionsRevoked(userId: string): Promise<void> {
+    return this.target.sessionsRevoked(userId);
+  }
+}
+
 /** Lets services be built before the realtime layer that delivers their events exists. */
 class ForwardingNotifier implements ChatNotifier {
   target: ChatNotifier | undefined;
@@ -61,9 +76,6 @@ class ForwardingLiveSessions implements LiveSessions {
   }
   endSession(sessionId: string, reason: SessionEndReason): void {
     this.target?.endSession(sessionId, reason);
-  }
-  onUserAccessChanged(userId: string): void {
-    this.target?.onUserAccessChanged(userId);
   }
 }
 
@@ -94,6 +106,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       : null;
 
     const notifier = new ForwardingNotifier();
+    const liveAccess = new ForwardingLiveAccess();
     const channel = options.channel ?? createChannel(config);
     const metrics = new ChatMetrics();
     const inbound = new InboundService(database.db, notifier, (item) =>
@@ -117,6 +130,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       channel,
       sender: new MessageSender(database.db, channel, notifier, (id) => inbound.replay(id)),
       inbound,
+      notifier,
+      liveAccess,
       startedAt: Date.now(),
     };
     const cluster: ClusterNode | null = config.cluster ? createClusterNode(config.cluster) : null;
@@ -128,6 +143,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (config.adminUi) await enableAdminUi(realtime.io, config.adminUi, cluster?.nodeId);
     notifier.target = realtime.notifier;
     liveSessions.target = realtime.sessions;
+    liveAccess.target = realtime.liveAccess;
+    ctx.presence = realtime.presence;
     const http = createHttpApp(ctx);
 
     if (options.buildWebUi ?? true) {

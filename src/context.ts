@@ -11,6 +11,15 @@ import type { Config } from "./config.ts";
 import type { ChatMetrics } from "./metrics/chat-metrics.ts";
 import type { LiveSessions } from "./realtime/user-sessions.ts";
 import type { InboundService } from "./services/inbound.ts";
+import type { LiveAccess } from "./services/live-access.ts";
+import type { ChatNotifier } from "./services/notifier.ts";
+import type { PresenceList } from "./shared/api.ts";
+import type { Uuid } from "./shared/events.ts";
+
+export interface PresenceDirectory {
+  list(organizationId: Uuid): Promise<PresenceList["data"]>;
+}
+
 import type { MessageSender } from "./services/outbound.ts";
 
 export interface AppContext {
@@ -25,6 +34,12 @@ export interface AppContext {
   channel: OutboundChannel;
   sender: MessageSender;
   inbound: InboundService;
+  /** Announces committed changes (to live sockets once the realtime layer is up). */
+  notifier: ChatNotifier;
+  /** Brings live sockets in line after an access change (assignment, role, active flag, logout). */
+  liveAccess: LiveAccess;
+  /** Who is online (set once the realtime layer is up): GET /api/v1/presence. */
+  presence?: PresenceDirectory;
   /** Process start (ms since epoch), for /health. */
   startedAt: number;
   /** Set on a cluster node: its Redis link, for /health. */

@@ -66,7 +66,7 @@ export async function seedIfEmpty(db: Database, options: SeedOptions): Promise<S
         organizationId: org!.id,
         contactId: contact!.id,
         assignedAgentId: agent!.id,
-        status: "active",
+        status: "open",
       })
       .returning();
     await insertMessage(tx, {

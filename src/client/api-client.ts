@@ -4,7 +4,10 @@
  */
 import {
   API_PATHS,
+  type AssignRequest,
   type ChangePasswordResponse,
+  type ConversationActionResponse,
+  type ConversationCounts,
   type ConversationListPage,
   type ConversationListQuery,
   type CreateUserRequest,
@@ -13,6 +16,7 @@ import {
   type ManagedUserResponse,
   type MessagesPage,
   type MessagesQuery,
+  type PresenceList,
   type RefreshResponse,
   type SendMessageRequest,
   type SendMessageResponse,
@@ -137,6 +141,35 @@ export class ApiClient {
 
   sendMessage(conversationId: Uuid, request: SendMessageRequest): Promise<SendMessageResponse> {
     return this.#request("POST", API_PATHS.messages(conversationId), { body: request });
+  }
+
+  /** GET /conversations/counts: conversations to handle per inbox tab. */
+  conversationCounts(): Promise<ConversationCounts> {
+    return this.#request("GET", API_PATHS.conversationCounts);
+  }
+
+  /** Takes a queued conversation (409 `already_claimed` when someone was faster). */
+  claim(conversationId: Uuid): Promise<ConversationActionResponse> {
+    return this.#request("POST", API_PATHS.conversationAction(conversationId, "claim"));
+  }
+
+  /** Assigns to an active agent or org_admin, or back to the queue with null. */
+  assign(conversationId: Uuid, agentId: Uuid | null): Promise<ConversationActionResponse> {
+    const body: AssignRequest = { agent_id: agentId };
+    return this.#request("POST", API_PATHS.conversationAction(conversationId, "assign"), { body });
+  }
+
+  resolve(conversationId: Uuid): Promise<ConversationActionResponse> {
+    return this.#request("POST", API_PATHS.conversationAction(conversationId, "resolve"));
+  }
+
+  reopen(conversationId: Uuid): Promise<ConversationActionResponse> {
+    return this.#request("POST", API_PATHS.conversationAction(conversationId, "reopen"));
+  }
+
+  /** GET /presence: the organization's agents and admins with their availability. */
+  presence(): Promise<PresenceList> {
+    return this.#request("GET", API_PATHS.presence);
   }
 
   /** Sends a text message (the common case of `sendMessage`). */

@@ -13,6 +13,8 @@ import type {
   AuthRefreshResult,
   ClientToServerEvents,
   ConnectedEvent,
+  ConversationAssignedEvent,
+  ConversationViewersEvent,
   ErrorCode,
   ErrorEvent,
   JoinedConversation,
@@ -20,6 +22,7 @@ import type {
   Message,
   MessageStatusEvent,
   PongEvent,
+  PresenceEvent,
   ServerToClientEvents,
   UserTypingEvent,
   Uuid,
@@ -77,6 +80,14 @@ export interface SocketClientEvents {
    * whether or not it is joined. Not replayed after a reconnect: reload the list on `connected`.
    */
   "conversation:updated": (conversation: Conversation) => void;
+  /** A conversation was assigned to this user (claim, assign, reopen for them). */
+  "conversation:assigned": (event: ConversationAssignedEvent) => void;
+  /** The server took this socket out of a conversation (`reason: "access_revoked"`): it is no longer watched. */
+  "conversation:revoked": (event: LeftConversation) => void;
+  /** Who watches a joined conversation changed. */
+  "conversation:viewers": (event: ConversationViewersEvent) => void;
+  /** A user of the organization became online, away or offline. */
+  "presence:updated": (event: PresenceEvent) => void;
   connection: (change: ConnectionChange) => void;
   /** The server's `connected` greeting after each (re)connection. */
   connected: (event: ConnectedEvent) => void;
@@ -374,6 +385,13 @@ export class SocketClient {
     this.#listeners.off(event, listener);
   }
 
+  /** Sets this user's availability on every connection of theirs; answers the resulting presence. */
+  async setPresence(status: "online" | "away"): Promise<PresenceEvent> {
+    return this.#ack<PresenceEvent>("presence:set", (ack) =>
+      this.#socket.emit("presence:set", { status }, ack),
+    );
+  }
+
   /** Round trip to the server (`ping` → `pong`); answers the server's time. */
   async ping(): Promise<string> {
     const res = await this.#ack<PongEvent>("ping", (ack) => this.#socket.emit("ping", ack));
@@ -416,6 +434,15 @@ export class SocketClient {
     socket.on("conversation:updated", (conversation) =>
       this.#listeners.emit("conversation:updated", conversation),
     );
+    socket.on("conversation:assigned", (event) => this.#listeners.emit("conversation:assigned", event));
+    socket.on("conversation:viewers", (event) => this.#listeners.emit("conversation:viewers", event));
+    socket.on("presence:updated", (event) => this.#listeners.emit("presence:updated", event));
+    socket.on("left_conversation", (event) => {
+      // Our own leave answers without a reason; a server-side removal is final: do not re-join.
+      if (event.reason === undefined) return;
+      this.#forget(event.conversation_id);
+      this.#listeners.emit("conversation:revoked", event);
+    });
     socket.on("error", (event) => {
       this.#lastError = { code: event.code, at: Date.now() };
       this.#listeners.emit("error", event);
@@ -436,12 +463,6 @@ export class SocketClient {
       this.#lastError && Date.now() - this.#lastError.at < DISCONNECT_EXPLANATION_WINDOW_MS
         ? this.#lastError.code
         : undefined;
-    // The role changed: the same token reconnects, and the handshake applies the new role.
-    if (recent === ERROR_CODES.roleChanged) {
-      this.#setState("reconnecting", { reason, code: recent });
-      this.#socket.connect();
-      return;
-    }
     // The account was disabled or the session ended: no retry helps, log in again.
     if (recent === ERROR_CODES.accountDisabled || recent === ERROR_CODES.sessionRevoked) {
       this.#tokens?.stop();

@@ -12,6 +12,7 @@ import { errorBody, errorResponse, HTTP_ERROR_CODES } from "./errors.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { presenceRoutes } from "./routes/presence.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
 import { userRoutes } from "./routes/users.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
@@ -56,6 +57,7 @@ export function createHttpApp(ctx: AppContext): Hono {
   app.route(`${API_PREFIX}/auth`, authRoutes(ctx));
   app.route(`${API_PREFIX}/conversations`, conversationRoutes(ctx));
   app.route(`${API_PREFIX}/users`, userRoutes(ctx));
+  app.route(`${API_PREFIX}/presence`, presenceRoutes(ctx));
   app.route(`${API_PREFIX}/webhooks`, webhookRoutes(ctx));
   // Demo tools exist only where no real customer can be impersonated.
   if (ctx.config.channel === "sandbox") app.route(`${API_PREFIX}/sandbox`, sandboxRoutes(ctx));

@@ -11,7 +11,7 @@ import type { UserRow } from "../../db/schema.ts";
 import { ACCESS_MESSAGES, authenticateAccessToken } from "../auth/access.ts";
 import { TokenError, type TokenService } from "../auth/tokens.ts";
 import type { ChatMetrics } from "../metrics/chat-metrics.ts";
-import type { Principal } from "../services/conversations.ts";
+import type { Principal } from "../services/access.ts";
 import { ERROR_CODES } from "../shared/events.ts";
 import { HttpError, unauthorized } from "./errors.ts";
 

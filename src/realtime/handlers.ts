@@ -1,13 +1,14 @@
 /**
  * The chat's client events on one connected socket. Each handler validates its payload, answers
  * with an event (and the optional ack), and refuses with `error {message, code, event}`.
- * Access rule: src/services/conversations.ts (canWatch / canWrite).
+ * Access rule: src/services/access.ts (decideAccess), the one place that decides it.
  */
 import { createLogger } from "../../protocol/logger.ts";
 import { authenticateAccessToken } from "../auth/access.ts";
 import { TokenError } from "../auth/tokens.ts";
 import type { AppContext } from "../context.ts";
-import { canWatch, findConversation } from "../services/conversations.ts";
+import { decideAccess, mayWriteAtAll } from "../services/access.ts";
+import { findConversation } from "../services/conversations.ts";
 import {
   type AckResponse,
   conversationRoom,
@@ -17,6 +18,8 @@ import {
 } from "../shared/events.ts";
 import { cleanDeep } from "../shared/text.ts";
 import { UUID_RE } from "../shared/uuid.ts";
+import type { RealtimeLiveAccess } from "./live-access.ts";
+import type { Presence } from "./presence.ts";
 import type { SessionExpiry } from "./session-expiry.ts";
 import { type ChatSocket, errorEvent } from "./types.ts";
 import type { TypingTracker } from "./typing.ts";
@@ -35,6 +38,7 @@ export const REALTIME_MESSAGES = {
   notJoined: "join the conversation before typing in it",
   tooMany: "too many conversations joined on this connection; leave one first",
   badToken: "token is required",
+  badPresence: 'status must be "online" or "away"',
   otherUser: "the new token belongs to another user",
   internal: "internal error; retry later",
 } as const;
@@ -47,6 +51,8 @@ interface Deps {
   expiry: SessionExpiry;
   /** Counts an emit to this socket in the metrics. */
   count: (event: keyof ServerToClientEvents) => void;
+  liveAccess: RealtimeLiveAccess;
+  presence: Presence;
 }
 
 /**
@@ -68,7 +74,13 @@ function conversationIdOf(payload: unknown): string | null {
 const joinedCount = (socket: ChatSocket): number =>
   [...socket.rooms].filter((r) => r.startsWith(CONVERSATION_PREFIX)).length;
 
-export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, count }: Deps): void {
+export function registerHandlers(
+  socket: ChatSocket,
+  { ctx, typing, expiry, count, liveAccess, presence }: Deps,
+): void {
+  // Joins still being checked: they count against MAX_CONVERSATIONS_PER_SOCKET from the start, so a
+  // burst of concurrent joins cannot pass the cap while each awaits the database.
+  const pendingJoins = new Set<string>();
   const refuse = (
     event: string,
     ack: AnyAck | undefined,
@@ -107,20 +119,40 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
         "conversation_id",
       );
     const room = conversationRoom(id);
-    if (!socket.rooms.has(room) && joinedCount(socket) >= ctx.config.maxConversationsPerSocket)
-      return refuse(ev, ack, ERROR_CODES.tooManyConversations, REALTIME_MESSAGES.tooMany);
-    const conversation = await findConversation(ctx.database.db, socket.data.organization_id, id);
-    const verdict = canWatch(socket.data, conversation);
-    if (verdict === "not_found" || !conversation)
-      return refuse(ev, ack, ERROR_CODES.conversationNotFound, REALTIME_MESSAGES.notFound);
-    if (verdict === "forbidden")
-      return refuse(ev, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.assignedElsewhere);
-    if (!socket.connected) return;
-    await socket.join(room);
+    if (!socket.rooms.has(room) && !pendingJoins.has(room)) {
+      if (joinedCount(socket) + pendingJoins.size >= ctx.config.maxConversationsPerSocket)
+        return refuse(ev, ack, ERROR_CODES.tooManyConversations, REALTIME_MESSAGES.tooMany);
+      pendingJoins.add(room);
+    }
+    let conversation: Awaited<ReturnType<typeof findConversation>>;
+    try {
+      conversation = await findConversation(ctx.database.db, socket.data.organization_id, id);
+      const decision = decideAccess(socket.data, conversation, "read");
+      if (decision.verdict === "not_found" || !conversation)
+        return refuse(ev, ack, ERROR_CODES.conversationNotFound, REALTIME_MESSAGES.notFound);
+      if (decision.verdict === "forbidden")
+        return refuse(ev, ack, ERROR_CODES.forbidden, decision.reason ?? REALTIME_MESSAGES.assignedElsewhere);
+      if (!socket.connected) return;
+      await socket.join(room);
+      // An assignment committed while this join was checked revoked the room's members before this
+      // socket was one of them: read again now that it is in, so it cannot keep what it just lost.
+      const after = await findConversation(ctx.database.db, socket.data.organization_id, id);
+      const still = decideAccess(socket.data, after, "read");
+      if (still.verdict !== "allowed") {
+        await socket.leave(room);
+        return still.verdict === "not_found"
+          ? refuse(ev, ack, ERROR_CODES.conversationNotFound, REALTIME_MESSAGES.notFound)
+          : refuse(ev, ack, ERROR_CODES.forbidden, still.reason ?? REALTIME_MESSAGES.assignedElsewhere);
+      }
+      conversation = after ?? conversation;
+    } finally {
+      pendingJoins.delete(room);
+    }
     const joined = { conversation_id: id, message: REALTIME_MESSAGES.joined, last_seq: conversation.lastSeq };
     socket.emit("joined_conversation", joined);
     count("joined_conversation");
     ack?.({ ok: true, ...joined });
+    void presence.announceViewers(room, id);
   });
 
   on("leave_conversation", async (...args) => {
@@ -135,11 +167,13 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
         "conversation_id",
       );
     typing.stop(socket, id);
+    const wasIn = socket.rooms.has(conversationRoom(id));
     await socket.leave(conversationRoom(id));
     const left = { conversation_id: id, message: REALTIME_MESSAGES.left };
     socket.emit("left_conversation", left);
     count("left_conversation");
     ack?.({ ok: true, ...left });
+    if (wasIn) void presence.announceViewers(conversationRoom(id), id);
   });
 
   const onTyping =
@@ -157,7 +191,8 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
         );
       if (!socket.rooms.has(conversationRoom(id)))
         return refuse(event, ack, ERROR_CODES.notJoined, REALTIME_MESSAGES.notJoined);
-      if (socket.data.role === "viewer")
+      // Joined means the rule lets it read (rooms follow every change); typing also needs write.
+      if (!mayWriteAtAll(socket.data.role))
         return refuse(event, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.viewerReadOnly);
       if (event === "typing_start") typing.start(socket, id);
       else typing.stop(socket, id);
@@ -174,6 +209,16 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
     ack?.({ ok: true, ...pong });
   });
 
+  on("presence:set", async (...args) => {
+    const { payload, ack } = split(args);
+    const status =
+      typeof payload === "object" && payload !== null ? (payload as { status?: unknown }).status : undefined;
+    if (status !== "online" && status !== "away")
+      return refuse("presence:set", ack, ERROR_CODES.invalidPayload, REALTIME_MESSAGES.badPresence, "status");
+    const event = await presence.set(socket, status);
+    ack?.({ ok: true, ...event });
+  });
+
   on("auth:refresh", async (...args) => {
     const { payload, ack } = split(args);
     const ev = "auth:refresh";
@@ -188,11 +233,16 @@ export function registerHandlers(socket: ChatSocket, { ctx, typing, expiry, coun
         return refuse(ev, ack, ERROR_CODES.forbidden, REALTIME_MESSAGES.otherUser);
       socket.data.token_exp = claims.exp;
       expiry.arm(socket);
+      // The stored user, not the token, decides: current role, organization and active flag.
+      await liveAccess.reconcileUser(socket.data.user_id);
+      if (!socket.connected) return;
       ack?.({ ok: true, expires_at: claims.exp });
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;
       ctx.metrics.authFailures.inc({ code: err.code, via: "auth:refresh" });
       refuse(ev, ack, err.code, err.message);
+      // A deactivated account keeps no live socket: the reconcile disconnects it with account_disabled.
+      if (err.code === ERROR_CODES.accountDisabled) await liveAccess.reconcileUser(socket.data.user_id);
     }
   });
 }

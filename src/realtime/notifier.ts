@@ -1,17 +1,14 @@
 /**
- * Committed changes → `message:new` / `message:status` to the conversation's room, and
- * `conversation:updated` to the inbox audiences that may see the conversation (the same rule as
- * joining it: org_admin and viewer every one, agents the queue and their own), in order.
+ * Committed changes → `message:new` / `message:status` to the conversation's room,
+ * `conversation:updated` to the inbox audiences that may see the conversation (the access rule's
+ * inboxAudience, src/services/access.ts; after a change of assignee, the former audience too), and
+ * `conversation:assigned` to the new assignee's room, in order.
  */
 import type { ChatMetrics } from "../metrics/chat-metrics.ts";
+import { inboxAudience } from "../services/access.ts";
 import type { ChatEvent, ChatNotifier } from "../services/notifier.ts";
 import type { Conversation } from "../shared/api.ts";
-import {
-  conversationRoom,
-  organizationInboxRoom,
-  organizationQueueRoom,
-  userRoom,
-} from "../shared/events.ts";
+import { conversationRoom, type Uuid, userRoom } from "../shared/events.ts";
 import type { ChatServer } from "./types.ts";
 
 export class RealtimeNotifier implements ChatNotifier {
@@ -22,23 +19,38 @@ export class RealtimeNotifier implements ChatNotifier {
 
   publish(events: readonly ChatEvent[], committedAt: number): void {
     for (const event of events) {
-      if (event.kind === "message:new")
-        this.io.to(conversationRoom(event.message.conversation_id)).emit("message:new", event.message);
-      else if (event.kind === "message:status")
-        this.io.to(conversationRoom(event.status.conversation_id)).emit("message:status", event.status);
-      else this.io.to(inboxAudience(event.conversation)).emit("conversation:updated", event.conversation);
+      switch (event.kind) {
+        case "message:new":
+          this.io.to(conversationRoom(event.message.conversation_id)).emit("message:new", event.message);
+          break;
+        case "message:status":
+          this.io.to(conversationRoom(event.status.conversation_id)).emit("message:status", event.status);
+          break;
+        case "conversation:updated":
+          this.io
+            .to(updateAudience(event.conversation, event.formerAssignee))
+            .emit("conversation:updated", event.conversation);
+          break;
+        case "conversation:assigned": {
+          const assignee = event.assigned.conversation.assigned_agent_id;
+          if (assignee) this.io.to(userRoom(assignee)).emit("conversation:assigned", event.assigned);
+          break;
+        }
+      }
       this.metrics.eventsEmitted.inc({ event: event.kind });
       this.metrics.persistToEmit.observe((performance.now() - committedAt) / 1000);
     }
   }
 }
 
-/** Who may see `conversation` in their inbox: see canWatch in src/services/conversations.ts. */
-export function inboxAudience(conversation: Conversation): string[] {
-  const org = conversation.organization_id;
-  const agents =
-    conversation.assigned_agent_id === null
-      ? organizationQueueRoom(org)
-      : userRoom(conversation.assigned_agent_id);
-  return [organizationInboxRoom(org), agents];
+const scopeOf = (c: Conversation, assignee: Uuid | null) => ({
+  organizationId: c.organization_id,
+  assignedAgentId: assignee,
+});
+
+/** Who hears a conversation's update: its audience now, plus the former one after a change of assignee. */
+export function updateAudience(conversation: Conversation, formerAssignee?: Uuid | null): string[] {
+  const now = inboxAudience(scopeOf(conversation, conversation.assigned_agent_id));
+  if (formerAssignee === undefined || formerAssignee === conversation.assigned_agent_id) return now;
+  return [...new Set([...now, ...inboxAudience(scopeOf(conversation, formerAssignee))])];
 }

@@ -6,10 +6,10 @@ import { Server, type ServerOptions } from "../../protocol/index.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
 import { TokenBuckets } from "../limits/token-bucket.ts";
+import { organizationRoomFor } from "../services/access.ts";
 import {
+  conversationRoom,
   ERROR_CODES,
-  organizationInboxRoom,
-  organizationQueueRoom,
   type ServerToClientEvents,
   sessionRoom,
   userRoom,
@@ -17,7 +17,9 @@ import {
 import { ConnectionLimiter } from "./connection-limit.ts";
 import { REALTIME_MESSAGES, registerHandlers } from "./handlers.ts";
 import { handshakeAuth } from "./handshake-auth.ts";
+import { RealtimeLiveAccess } from "./live-access.ts";
 import { RealtimeNotifier } from "./notifier.ts";
+import { PRESENCE_SWEEP_MS, Presence } from "./presence.ts";
 import { SessionExpiry } from "./session-expiry.ts";
 import { type ChatServer, type ChatSocket, errorEvent, eventLabel } from "./types.ts";
 import { TypingTracker } from "./typing.ts";
@@ -37,6 +39,10 @@ export interface Realtime {
   connectionsOf(userId: string): number;
   /** Closes the sockets of a user or a session, cluster-wide (deactivation, logout, role change). */
   sessions: LiveSessions;
+  /** Keeps live sockets in line with the access rule after a change (cluster-wide). */
+  liveAccess: RealtimeLiveAccess;
+  /** Who is online, and who watches a conversation. */
+  presence: Presence;
   /** Stops timers and closes every connection. */
   close(): Promise<void>;
 }
@@ -107,6 +113,14 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
   });
 
   io.use(handshakeAuth(ctx));
+  // Only a cluster can lose a node without its sockets saying goodbye: only then sweep.
+  const presence = new Presence(io, ctx.database.db, {
+    sweepMs: ctx.config.cluster ? PRESENCE_SWEEP_MS : null,
+  });
+  const logFailure = (what: string) => (error: unknown) => log.warn(what, { error });
+  const liveAccess = new RealtimeLiveAccess(io, ctx.database.db, (id) => {
+    void presence.announceViewers(conversationRoom(id), id);
+  });
 
   io.on("connection", (socket: ChatSocket) => {
     const { user_id, organization_id, role } = socket.data;
@@ -115,7 +129,7 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
     // the organization's inbox (sees every conversation) or queue (agents: unassigned ones).
     socket.join([
       userRoom(user_id),
-      role === "agent" ? organizationQueueRoom(organization_id) : organizationInboxRoom(organization_id),
+      organizationRoomFor(role, organization_id),
       // Logout closes the sockets of one session only (src/realtime/user-sessions.ts).
       ...(socket.data.session_id ? [sessionRoom(socket.data.session_id)] : []),
     ]);
@@ -130,17 +144,24 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
       const ack = args[args.length - 1];
       if (typeof ack === "function") ack({ ok: false, error });
     });
-    registerHandlers(socket, { ctx, typing, expiry, count });
-    socket.on("disconnecting", () => typing.stopAll(socket));
+    registerHandlers(socket, { ctx, typing, expiry, count, liveAccess, presence });
+    let watched: string[] = [];
+    socket.on("disconnecting", () => {
+      typing.stopAll(socket);
+      watched = [...socket.rooms].filter((r) => r.startsWith("conversation:"));
+    });
     socket.on("disconnect", (reason) => {
       limiter.remove(socket);
       expiry.clear(socket);
+      presence.disconnected(socket.data).catch(logFailure("presence update failed"));
+      for (const room of watched) void presence.announceViewers(room, room.slice("conversation:".length));
       log.debug("socket disconnected", { socket: socket.id, user_id, reason });
     });
     socket.emit("connected", { message: REALTIME_MESSAGES.connected, user_id });
     count("connected");
     expiry.arm(socket);
     limiter.add(socket);
+    presence.connected(socket).catch(logFailure("presence update failed"));
   });
 
   return {
@@ -148,7 +169,10 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
     notifier: new RealtimeNotifier(io, metrics),
     connectionsOf: (userId) => limiter.count(userId),
     sessions: createLiveSessions(io),
+    liveAccess,
+    presence,
     async close() {
+      presence.close();
       expiry.clearAll();
       typing.clearAll();
       await io.close();

@@ -30,5 +30,6 @@ export const CLIENT_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEv
   "typing_stop",
   "ping",
   "auth:refresh",
+  "presence:set",
 ]);
 export const eventLabel = (event: string): string => (CLIENT_EVENTS.has(event) ? event : "other");

@@ -1,45 +1,20 @@
 /**
- * Conversation reads and the access rule for watching one.
- *
- * Access rule (join_conversation, history, sending): the conversation must belong to the user's
- * organization (otherwise it is "not found", never "forbidden", so ids of other organizations leak
- * nothing). Within the organization, org_admin and viewer may watch any conversation; an agent may
- * watch conversations assigned to them and unassigned ones (the queue), not a colleague's. Viewers
- * are read-only: they cannot send messages or type.
+ * Conversation reads: one conversation, and the inbox list. Who may see what: src/services/access.ts.
  */
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
 import { type ContactRow, type ConversationRow, contacts, conversations } from "../../db/schema.ts";
 import type { Conversation } from "../shared/api.ts";
-import type { ConversationStatus, UserRole, Uuid } from "../shared/events.ts";
+import type { ConversationStatus, Uuid } from "../shared/events.ts";
 import { isStorableDate } from "../shared/ranges.ts";
 import { UUID_RE } from "../shared/uuid.ts";
+import { type ListView, listFilter, type Principal } from "./access.ts";
 import { toConversation } from "./mappers.ts";
 import { prepared } from "./prepared.ts";
 
 type Queryable = Database | Tx;
 
-/** Who is asking (from the verified token). */
-export interface Principal {
-  user_id: Uuid;
-  organization_id: Uuid;
-  role: UserRole;
-}
-
-export type AccessVerdict = "allowed" | "not_found" | "forbidden";
-
-export function canWatch(principal: Principal, conversation: ConversationRow | null): AccessVerdict {
-  if (!conversation || conversation.organizationId !== principal.organization_id) return "not_found";
-  if (principal.role !== "agent") return "allowed";
-  return conversation.assignedAgentId === null || conversation.assignedAgentId === principal.user_id
-    ? "allowed"
-    : "forbidden";
-}
-
-export function canWrite(principal: Principal, conversation: ConversationRow | null): AccessVerdict {
-  const verdict = canWatch(principal, conversation);
-  return verdict === "allowed" && principal.role === "viewer" ? "forbidden" : verdict;
-}
+export type { Principal } from "./access.ts";
 
 /** The conversation if it is in `organizationId`, else null. */
 export async function findConversation(
@@ -104,16 +79,17 @@ export function decodeListCursor(cursor: string): ListCursor | null {
 
 export interface ListQuery {
   limit: number;
+  view?: ListView;
   cursor?: ListCursor;
   status?: ConversationStatus;
 }
 
 export async function listConversations(
   db: Queryable,
-  organizationId: Uuid,
+  principal: Principal,
   query: ListQuery,
 ): Promise<{ data: Conversation[]; nextCursor: string | null }> {
-  const filters = [eq(conversations.organizationId, organizationId)];
+  const filters = [listFilter(principal, query.view)];
   if (query.status) filters.push(eq(conversations.status, query.status));
   const c = query.cursor;
   if (c) {
@@ -145,4 +121,21 @@ export async function listConversations(
         })
       : null;
   return { data: page.map((r) => toConversation(r.conversation, r.contact)), nextCursor };
+}
+
+/** The inbox tabs' counts of conversations still to handle (not resolved). `all` only for the roles that list it. */
+export async function countConversations(
+  db: Queryable,
+  principal: Principal,
+): Promise<{ mine: number; queue: number; all?: number }> {
+  const [row] = await db
+    .select({
+      mine: sql<number>`count(*) FILTER (WHERE ${conversations.assignedAgentId} = ${principal.user_id} AND ${conversations.status} = 'open')`,
+      queue: sql<number>`count(*) FILTER (WHERE ${conversations.status} = 'queued')`,
+      all: sql<number>`count(*) FILTER (WHERE ${conversations.status} <> 'resolved')`,
+    })
+    .from(conversations)
+    .where(eq(conversations.organizationId, principal.organization_id));
+  const counts = { mine: Number(row?.mine ?? 0), queue: Number(row?.queue ?? 0) };
+  return principal.role === "agent" ? counts : { ...counts, all: Number(row?.all ?? 0) };
 }

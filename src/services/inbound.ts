@@ -10,13 +10,14 @@
  * after everything is stored. Idempotent by WhatsApp message id: a retried webhook stores and emits
  * nothing new. Statuses of one message in a batch are coalesced into the furthest one.
  */
-import { and, desc, eq, notInArray, sql } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
 import { isDatabaseUnavailable } from "../../db/errors.ts";
 import { contacts, conversations, messages, organizations } from "../../db/schema.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { StatusReport } from "../channels/channel.ts";
 import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
+import { reopenOnInbound } from "./lifecycle.ts";
 import { toConversation, toMessage } from "./mappers.ts";
 import { furthest } from "./message-status.ts";
 import { advanceStatus, insertMessage } from "./messages.ts";
@@ -89,9 +90,6 @@ type ItemOutcome =
  */
 export const ORPHAN_TTL_MS = 60_000;
 const MAX_ORPHANS = 10_000;
-
-/** Conversations in these statuses are over: a new inbound message opens a fresh one. */
-const ENDED = ["closed", "archived"] as const;
 
 export class InboundService {
   readonly #orphans = new Map<string, { report: StatusReport; expires: number }>();
@@ -288,17 +286,20 @@ export class InboundService {
         set: { name: sql`COALESCE(EXCLUDED.name, ${contacts.name})` },
       })
       .returning();
+    // The contact's conversation; a resolved one is reopened (docs/team-inbox.md), never duplicated.
     let [conversation] = await tx
-      .select({ id: conversations.id })
+      .select()
       .from(conversations)
-      .where(and(eq(conversations.contactId, contact!.id), notInArray(conversations.status, [...ENDED])))
+      .where(eq(conversations.contactId, contact!.id))
       .orderBy(desc(conversations.createdAt))
       .limit(1);
+    const reopened: ChatEvent[] =
+      conversation?.status === "resolved" ? await reopenOnInbound(tx as Tx, conversation, contact!) : [];
     if (!conversation) {
       [conversation] = await tx
         .insert(conversations)
         .values({ organizationId: orgId, contactId: contact!.id, status: "queued" })
-        .returning({ id: conversations.id });
+        .returning();
     }
     const stored = await insertMessage(tx, {
       conversationId: conversation!.id,
@@ -314,6 +315,7 @@ export class InboundService {
     return {
       kind: "stored",
       events: [
+        ...reopened,
         { kind: "message:new", message: toMessage(stored.message) },
         { kind: "conversation:updated", conversation: toConversation(stored.conversation, contact!) },
       ],

@@ -5,14 +5,20 @@
  * Services call it only after the transaction that stored the change has committed.
  */
 import type { Conversation } from "../shared/api.ts";
-import type { Message, MessageStatusEvent } from "../shared/events.ts";
+import type { ConversationAssignedEvent, Message, MessageStatusEvent, Uuid } from "../shared/events.ts";
 
 /** A committed change, in the order it must reach clients. */
 export type ChatEvent =
   | { kind: "message:new"; message: Message }
   | { kind: "message:status"; status: MessageStatusEvent }
-  /** A conversation's inbox entry changed (a message was stored in it, or it was opened). */
-  | { kind: "conversation:updated"; conversation: Conversation };
+  /**
+   * A conversation's inbox entry changed (a message was stored in it, or a lifecycle action).
+   * `formerAssignee` is set when the assignee changed: the audience of the former state hears it
+   * too (so it leaves the other agents' queue, or the former assignee's Mine tab).
+   */
+  | { kind: "conversation:updated"; conversation: Conversation; formerAssignee?: Uuid | null }
+  /** To the new assignee. */
+  | { kind: "conversation:assigned"; assigned: ConversationAssignedEvent };
 
 export interface ChatNotifier {
   /** `committedAt` is `performance.now()` right after the commit (for the latency histogram). */

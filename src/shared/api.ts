@@ -8,6 +8,7 @@ import type {
   Message,
   MessageContent,
   MessageType,
+  PresenceStatus,
   UserRole,
   Uuid,
 } from "./events.ts";
@@ -24,6 +25,11 @@ export const API_PATHS = {
   user: (userId: Uuid): string => `${API_PREFIX}/users/${userId}`,
   userPassword: (userId: Uuid): string => `${API_PREFIX}/users/${userId}/password`,
   conversations: `${API_PREFIX}/conversations`,
+  conversationCounts: `${API_PREFIX}/conversations/counts`,
+  /** POST: claim, assign ({agent_id}), resolve, reopen. */
+  conversationAction: (conversationId: Uuid, action: ConversationActionName): string =>
+    `${API_PREFIX}/conversations/${conversationId}/${action}`,
+  presence: `${API_PREFIX}/presence`,
   messages: (conversationId: Uuid): string => `${API_PREFIX}/conversations/${conversationId}/messages`,
   whatsappWebhook: `${API_PREFIX}/webhooks/whatsapp`,
   /** Sandbox channel only (404 elsewhere). */
@@ -161,6 +167,8 @@ export interface Conversation {
 export interface ConversationListQuery {
   /** 1..100, default 20. */
   limit?: number;
+  /** mine: assigned to me; queue: unassigned and queued; all: the organization (not for agents). Default: all I may see. */
+  view?: "mine" | "queue" | "all";
   cursor?: string;
   status?: ConversationStatus;
 }
@@ -200,6 +208,31 @@ export interface SendMessageRequest {
 /** 201 answer: the stored message, still "pending"; its status then moves via `message:status`. */
 export interface SendMessageResponse {
   message: Message;
+}
+
+/** The lifecycle actions, `POST /api/v1/conversations/:id/<action>`. */
+export type ConversationActionName = "claim" | "assign" | "resolve" | "reopen";
+
+/** Body of `assign`: an active agent or org_admin of the organization, or null (back to the queue). */
+export interface AssignRequest {
+  agent_id: Uuid | null;
+}
+
+/** Answer of every lifecycle action: the conversation after it. */
+export interface ConversationActionResponse {
+  conversation: Conversation;
+}
+
+/** GET /api/v1/conversations/counts: conversations still to handle per inbox tab (`all` not for agents). */
+export interface ConversationCounts {
+  mine: number;
+  queue: number;
+  all?: number;
+}
+
+/** GET /api/v1/presence: the organization's agents and admins with their availability. */
+export interface PresenceList {
+  data: { user_id: Uuid; name: string; role: UserRole; status: PresenceStatus }[];
 }
 
 /** GET /health */

@@ -4,7 +4,7 @@
  *
  * Wire names are snake_case on purpose: they are the JSON the stock socket.io-client receives.
  */
-import type { MessageContent } from "../../db/message-content.ts";
+import type { ConversationAction, ConversationActionKind, MessageContent } from "../../db/message-content.ts";
 import type { Conversation } from "./api.ts";
 
 /** A UUID string (v4 for ids Switchboard creates). */
@@ -13,7 +13,8 @@ export type Uuid = string;
 export type IsoTimestamp = string;
 
 export type UserRole = "org_admin" | "agent" | "viewer";
-export type ConversationStatus = "open" | "active" | "queued" | "closed" | "archived";
+/** queued (no assignee) → open (assigned) → resolved → reopened: docs/team-inbox.md. */
+export type ConversationStatus = "queued" | "open" | "resolved";
 export type MessageDirection = "inbound" | "outbound";
 export type SenderType = "contact" | "agent" | "bot" | "system";
 export type MessageType = "text" | "image" | "video" | "audio" | "document" | "template";
@@ -21,13 +22,7 @@ export type MessageType = "text" | "image" | "video" | "audio" | "document" | "t
 export type MessageStatus = "pending" | "sent" | "delivered" | "read" | "failed";
 
 export const USER_ROLES: readonly UserRole[] = ["org_admin", "agent", "viewer"];
-export const CONVERSATION_STATUSES: readonly ConversationStatus[] = [
-  "open",
-  "active",
-  "queued",
-  "closed",
-  "archived",
-];
+export const CONVERSATION_STATUSES: readonly ConversationStatus[] = ["queued", "open", "resolved"];
 export const MESSAGE_TYPES: readonly MessageType[] = [
   "text",
   "image",
@@ -39,7 +34,35 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
 export const MESSAGE_STATUSES: readonly MessageStatus[] = ["pending", "sent", "delivered", "read", "failed"];
 
 /** Content of a message (stored as jsonb): defined next to the schema, which stores it. */
-export type { MessageContent };
+/** A system line's lifecycle action: defined next to MessageContent, which carries it. */
+export type { ConversationAction, ConversationActionKind, MessageContent };
+
+/** `conversation:assigned`: to the new assignee's `user:{id}` room. */
+export interface ConversationAssignedEvent {
+  conversation: Conversation;
+  /** Who assigned it (null when the system did: a reopen by an inbound message). */
+  assigned_by: { id: Uuid; name: string } | null;
+}
+
+/** Availability of a user: online (a live connection anywhere), away (they said so), offline. */
+export type PresenceStatus = "online" | "away" | "offline";
+
+/** `presence:updated` (to the organization) and one entry of GET /api/v1/presence. */
+export interface PresenceEvent {
+  user_id: Uuid;
+  status: PresenceStatus;
+}
+
+/** Payload of `presence:set`. */
+export interface PresenceSetRequest {
+  status: "online" | "away";
+}
+
+/** `conversation:viewers`: who is watching (has joined) a conversation, to its room. */
+export interface ConversationViewersEvent {
+  conversation_id: Uuid;
+  viewers: { user_id: Uuid; user_name: string }[];
+}
 
 /** A stored message, exactly as `message:new` and the REST API deliver it. */
 export interface Message {
@@ -115,8 +138,6 @@ export const ERROR_CODES = {
   sessionRevoked: "session_revoked",
   /** A refresh token that was already exchanged was offered again; its whole session is revoked. */
   refreshTokenReused: "refresh_token_reused",
-  /** Disconnect reason: the user's role changed; reconnect (same token) to continue with the new one. */
-  roleChanged: "role_changed",
   /** A newer connection of the same user pushed this one out (max connections per user). */
   connectionLimit: "connection_limit",
   /** The payload is not the documented shape; `field` names what is wrong. */
@@ -171,7 +192,12 @@ export interface JoinedConversation {
 export interface LeftConversation {
   conversation_id: Uuid;
   message: string;
+  /** Set when the server removed the socket: "access_revoked" (the rule no longer lets it watch). */
+  reason?: LeaveReason;
 }
+
+/** Why the server took a socket out of a conversation. */
+export type LeaveReason = "access_revoked";
 
 export interface PongEvent {
   timestamp: IsoTimestamp;
@@ -201,6 +227,8 @@ export interface ClientToServerEvents {
   ping: (ack?: Ack<PongEvent>) => void;
   /** Extend the live socket's session with a new access token without reconnecting. */
   "auth:refresh": (payload: AuthRefreshRequest, ack?: Ack<AuthRefreshResult>) => void;
+  /** Set one's availability (every connection of the user); answers with the resulting presence. */
+  "presence:set": (payload: PresenceSetRequest, ack?: Ack<PresenceEvent>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -214,14 +242,24 @@ export interface ServerToClientEvents {
    * conversation), to everyone who may watch it without having joined it.
    */
   "conversation:updated": (conversation: Conversation) => void;
+  /** A conversation was assigned to this user (claim, assign, reopen to its assignee). */
+  "conversation:assigned": (payload: ConversationAssignedEvent) => void;
+  /** A user of the organization became online, away or offline. */
+  "presence:updated": (payload: PresenceEvent) => void;
+  /** Who is watching a conversation changed (to its room). */
+  "conversation:viewers": (payload: ConversationViewersEvent) => void;
   user_typing: (payload: UserTypingEvent) => void;
   error: (payload: ErrorEvent) => void;
   pong: (payload: PongEvent) => void;
 }
 
-/** Events between server nodes (none yet). */
-// biome-ignore lint/suspicious/noEmptyInterface: Socket.IO's generic slot; nodes exchange no custom events yet.
-export interface InterServerEvents {}
+/** Events between server nodes (serverSideEmit). */
+export interface InterServerEvents {
+  /** A user's role, organization or name changed: each node refreshes its sockets' data of that user. */
+  "access:user_changed": (userId: Uuid) => void;
+  /** A user set their availability: each node flags that user's sockets. */
+  "presence:away": (userId: Uuid, away: boolean) => void;
+}
 
 /** What the server keeps on `socket.data` after the handshake. */
 export interface SocketData {
@@ -234,6 +272,8 @@ export interface SocketData {
   token_exp: number;
   /** The login session of the token (absent for tokens minted by scripts/token.ts). */
   session_id?: Uuid;
+  /** Set by `presence:set` "away" (on every connection of the user); absent means online. */
+  away?: boolean;
 }
 
 /** Room names: every device of a user, and everyone watching a conversation. */

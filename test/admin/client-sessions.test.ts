@@ -52,7 +52,7 @@ describe("client sessions against the real server", () => {
     expect((await session.api.listConversations()).data).toBeArray();
   });
 
-  test("a role change makes the socket client reconnect by itself", async () => {
+  test("a role change keeps the socket client connected (the server applies the new role live)", async () => {
     const id = await user("promoted@demo.local");
     const { session, states } = await login("promoted@demo.local");
     const admin = await createSession({
@@ -60,10 +60,11 @@ describe("client sessions against the real server", () => {
       email: "admin@demo.local",
       password: DEMO_PASSWORD,
     });
+    const before = states.length;
     await admin.api.updateUser(id, { role: "viewer" });
-    await waitFor("role_changed", () => states.some((s) => s.code === "role_changed"));
-    await waitFor("reconnected", () => session.socket.state === "connected");
-    expect(states.at(-1)?.state).toBe("connected");
+    // The PATCH answers once the live sockets are in line: nothing closed them.
+    expect(session.socket.state).toBe("connected");
+    expect(states.slice(before)).toEqual([]);
   });
 
   test("a deactivation leaves the socket client unauthorized (no reconnection loop)", async () => {

@@ -209,6 +209,8 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
       ],
       statuses: [],
     });
+    // A new conversation is queued: the agent finds it in the Queue tab (their default tab is Mine).
+    await agent.getByTestId("tab-queue").click();
     for (const page of [admin, agent]) {
       const item = page.locator("[data-testid=conversation-item]", { hasText: name });
       await item.waitFor();

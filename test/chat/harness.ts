@@ -75,13 +75,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(
-  backend: Backend,
+/** The environment of a harness server on `instance` (a second node of it takes the same). */
+export function harnessEnv(
+  instance: BackendInstance,
   env: Record<string, string> = {},
-  options: StartOptions = {},
-): Promise<Harness & { instance: BackendInstance }> {
-  const instance = await backend.create();
-  const config = loadConfig({
+): Record<string, string> {
+  return {
     NODE_ENV: "test",
     PORT: "0",
     HOST: "127.0.0.1",
@@ -95,7 +94,24 @@ export async function startHarness(
     SHUTDOWN_TIMEOUT_MS: "3000",
     ...instance.env,
     ...env,
-  });
+  };
+}
+
+/** Another server on the harness's database (a cluster node when `env` has REDIS_URL). */
+export function startPeer(
+  h: Harness & { instance: BackendInstance },
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
+  return startServer(loadConfig(harnessEnv(h.instance, env)), { buildWebUi: false });
+}
+
+export async function startHarness(
+  backend: Backend,
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<Harness & { instance: BackendInstance }> {
+  const instance = await backend.create();
+  const config = loadConfig(harnessEnv(instance, env));
   const server = await startServer(config, { buildWebUi: false, ...options });
   const fx = await createFixtures(server);
   const clients = new Set<ChatClient>();
@@ -222,10 +238,10 @@ async function createFixtures(server: RunningServer): Promise<Fixtures> {
   const [convAssigned, convQueue, convOther, convB] = await db
     .insert(conversations)
     .values([
-      { organizationId: orgA!.id, contactId: cA!.id, assignedAgentId: u[1]!.id, status: "active" },
+      { organizationId: orgA!.id, contactId: cA!.id, assignedAgentId: u[1]!.id, status: "open" },
       { organizationId: orgA!.id, contactId: cA2!.id, status: "queued" },
-      { organizationId: orgA!.id, contactId: cA3!.id, assignedAgentId: u[2]!.id, status: "active" },
-      { organizationId: orgB!.id, contactId: cB!.id, status: "open" },
+      { organizationId: orgA!.id, contactId: cA3!.id, assignedAgentId: u[2]!.id, status: "open" },
+      { organizationId: orgB!.id, contactId: cB!.id, status: "queued" },
     ])
     .returning();
   return {

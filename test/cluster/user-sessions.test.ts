@@ -98,12 +98,18 @@ describe.skipIf(!postgres || !redisUp)("account changes across two nodes over Re
     );
   });
 
-  test("a role change on node A closes the user's socket on node B with role_changed", async () => {
+  test("a role change on node A takes a conversation the new role may not watch from the socket on node B", async () => {
     const { socket } = await onNodeB(a.fx.viewer);
+    const joined = await socket.timeout(WAIT_MS).emitWithAck("join_conversation", {
+      conversation_id: a.fx.convOther.id,
+    });
+    expect(joined.ok).toBe(true);
+    const left = next(socket, "left_conversation", WAIT_MS);
     const admin = await a.token(a.fx.admin);
-    await expectClosed(socket, "role_changed", () =>
-      calls(a).patch(`/api/v1/users/${a.fx.viewer.id}`, { role: "agent" }, admin),
-    );
+    const res = await calls(a).patch(`/api/v1/users/${a.fx.viewer.id}`, { role: "agent" }, admin);
+    expect(res.status).toBe(200);
+    expect(await left).toMatchObject({ conversation_id: a.fx.convOther.id, reason: "access_revoked" });
+    expect(socket.connected).toBe(true);
   });
 
   test("a password reset on node A closes the user's socket on node B with session_revoked", async () => {

@@ -1,19 +1,44 @@
 /**
- * GET /api/v1/conversations, GET and POST /api/v1/conversations/:id/messages.
- * A conversation of another organization answers 404, exactly like one that does not exist.
+ * GET /api/v1/conversations (?view=mine|queue|all), GET /api/v1/conversations/counts,
+ * GET and POST /api/v1/conversations/:id/messages, and the lifecycle actions
+ * POST /api/v1/conversations/:id/{claim,assign,resolve,reopen}.
+ * Who may do what: src/services/access.ts. A conversation of another organization answers 404,
+ * exactly like one that does not exist.
  */
 import { Hono } from "hono";
 import type { AppContext } from "../../context.ts";
 import {
-  canWatch,
-  canWrite,
+  ACCESS_MESSAGES,
+  decideAccess,
+  LIST_VIEWS,
+  type ListView,
+  mayListView,
+} from "../../services/access.ts";
+import {
+  countConversations,
   decodeListCursor,
   findConversationWithContact,
   listConversations,
 } from "../../services/conversations.ts";
+import {
+  type ActionResult,
+  type Actor,
+  assign,
+  claim,
+  claimOnReply,
+  LifecycleError,
+  reopen,
+  resolve,
+} from "../../services/lifecycle.ts";
 import { toMessage } from "../../services/mappers.ts";
 import { findMessage, listMessages } from "../../services/messages.ts";
-import type { ConversationListPage, MessagesPage, SendMessageResponse } from "../../shared/api.ts";
+import type {
+  ConversationActionResponse,
+  ConversationCounts,
+  ConversationListPage,
+  MessagesPage,
+  SendMessageResponse,
+} from "../../shared/api.ts";
 import {
   CONVERSATION_STATUSES,
   type ConversationStatus,
@@ -45,28 +70,96 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
     const status = c.req.query("status");
     if (status !== undefined && !CONVERSATION_STATUSES.includes(status as ConversationStatus))
       throw invalid("status", `must be one of ${CONVERSATION_STATUSES.join(", ")}`);
-    const page = await listConversations(db, principal.organization_id, {
+    const view = c.req.query("view");
+    if (view !== undefined && !LIST_VIEWS.includes(view as ListView))
+      throw invalid("view", `must be one of ${LIST_VIEWS.join(", ")}`);
+    if (view !== undefined && !mayListView(principal.role, view as ListView))
+      throw new HttpError(
+        403,
+        HTTP_ERROR_CODES.forbidden,
+        "agents list their own conversations and the queue",
+      );
+    const page = await listConversations(db, principal, {
       limit,
+      ...(view ? { view: view as ListView } : {}),
       ...(cursor ? { cursor } : {}),
       ...(status ? { status: status as ConversationStatus } : {}),
     });
     return c.json<ConversationListPage>({ data: page.data, next_cursor: page.nextCursor });
   });
 
+  app.get("/counts", async (c) =>
+    c.json<ConversationCounts>(await countConversations(db, c.get("principal"))),
+  );
+
   const load = async (principal: AuthEnv["Variables"]["principal"], id: string, write: boolean) => {
     const found = await findConversationWithContact(db, principal.organization_id, id);
-    const verdict = (write ? canWrite : canWatch)(principal, found?.conversation ?? null);
-    if (verdict === "not_found" || !found) throw notFound("conversation");
-    if (verdict === "forbidden")
+    const decision = decideAccess(principal, found?.conversation ?? null, write ? "write" : "read");
+    if (decision.verdict === "not_found" || !found) throw notFound("conversation");
+    if (decision.verdict === "forbidden")
       throw new HttpError(
         403,
         HTTP_ERROR_CODES.forbidden,
-        write && principal.role === "viewer"
-          ? "viewers cannot send messages"
-          : "this conversation is assigned to another agent",
+        decision.reason ?? ACCESS_MESSAGES.assignedElsewhere,
       );
     return found;
   };
+
+  /** Live sockets follow the change first (a removed watcher hears nothing more), then the events go out. */
+  const announce = async (result: ActionResult) => {
+    await ctx.liveAccess.conversationChanged({
+      id: result.conversation.id,
+      organizationId: result.conversation.organization_id,
+      assignedAgentId: result.conversation.assigned_agent_id,
+    });
+    ctx.notifier.publish(result.events, performance.now());
+  };
+
+  const actorOf = (c: { get(key: "user"): AuthEnv["Variables"]["user"] }): Actor => {
+    const user = c.get("user");
+    return { user_id: user.id, organization_id: user.organizationId, role: user.role, name: user.name };
+  };
+
+  const act = async <R extends ActionResult | null>(run: () => Promise<R>): Promise<R> => {
+    try {
+      const result = await run();
+      if (result) await announce(result);
+      return result;
+    } catch (err) {
+      if (err instanceof LifecycleError) throw new HttpError(err.status, err.code, err.message, err.field);
+      throw err;
+    }
+  };
+
+  app.post("/:id/claim", async (c) => {
+    const id = uuidParam(c.req.param("id"), "id");
+    const result = await act(() => claim(db, actorOf(c), id));
+    return c.json<ConversationActionResponse>({ conversation: result.conversation });
+  });
+
+  app.post("/:id/assign", async (c) => {
+    const id = uuidParam(c.req.param("id"), "id");
+    const body = await readJsonObject(c, ctx.config.httpBodyLimit);
+    const agentId = body.agent_id;
+    if (agentId !== null && (typeof agentId !== "string" || !UUID_RE.test(agentId)))
+      throw invalid("agent_id", "must be a user id (UUID) or null (back to the queue)");
+    const result = await act(() =>
+      assign(db, actorOf(c), id, agentId === null ? null : agentId.toLowerCase()),
+    );
+    return c.json<ConversationActionResponse>({ conversation: result.conversation });
+  });
+
+  app.post("/:id/resolve", async (c) => {
+    const id = uuidParam(c.req.param("id"), "id");
+    const result = await act(() => resolve(db, actorOf(c), id));
+    return c.json<ConversationActionResponse>({ conversation: result.conversation });
+  });
+
+  app.post("/:id/reopen", async (c) => {
+    const id = uuidParam(c.req.param("id"), "id");
+    const result = await act(() => reopen(db, actorOf(c), id));
+    return c.json<ConversationActionResponse>({ conversation: result.conversation });
+  });
 
   app.get("/:id/messages", async (c) => {
     const principal = c.get("principal");
@@ -107,6 +200,8 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
     const { messageType, content } = parseOutgoing(body);
     const { conversation, contact } = await load(principal, id, true);
     if (ctx.config.serviceWindowEnforced) await requireServiceWindow(db, conversation, messageType);
+    // An agent's first reply to a queued conversation claims it (409 already_claimed if beaten).
+    await act(() => claimOnReply(db, actorOf(c), conversation));
     const message = await ctx.sender.send(conversation, contact, {
       senderId: principal.user_id,
       messageType,

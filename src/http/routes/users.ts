@@ -82,7 +82,8 @@ export function userRoutes(ctx: AppContext): Hono<AuthEnv> {
     const changes = parseUserChanges(body);
     const update = await updateUser(db, c.get("principal").organization_id, c.req.param("id"), changes);
     if (update.deactivated) ctx.liveSessions.endUserSessions(update.user.id, ERROR_CODES.accountDisabled);
-    else if (update.roleChanged) ctx.liveSessions.onUserAccessChanged(update.user.id);
+    // A new role: each socket keeps its connection and loses only what the new role may not see.
+    else if (update.roleChanged) await ctx.liveAccess.userChanged(update.user.id);
     return c.json({ user: toManagedUser(update.user) });
   });
 

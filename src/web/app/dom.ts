@@ -33,3 +33,24 @@ export function timeOf(iso: string | null): string {
     ? ""
     : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
+
+/** The calendar day of a timestamp in local time ("2026-12-04"), for day separators. */
+export function dayOf(iso: string): string {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+/** A day as people say it: "Today", "Yesterday", or the date. */
+export function dayLabel(iso: string, now = new Date()): string {
+  const day = dayOf(iso);
+  if (day === dayOf(now.toISOString())) return "Today";
+  if (day === dayOf(new Date(now.getTime() - 86_400_000).toISOString())) return "Yesterday";
+  return new Date(iso).toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" });
+}
+
+/** The time for today's timestamps, the date and time for older ones (the inbox list). */
+export function dateTimeOf(iso: string | null): string {
+  if (!iso) return "";
+  const label = dayLabel(iso);
+  return label === "Today" ? timeOf(iso) : `${label} ${timeOf(iso)}`;
+}

@@ -5,13 +5,16 @@
  */
 
 import { type Session, TypingNotifier, TypingTracker, typingLabel } from "../../client/index.ts";
+import type { Conversation } from "../../shared/api.ts";
 import type { Uuid } from "../../shared/events.ts";
 import { renderConnectionBadge } from "./connection-badge.ts";
 import { ConversationListView, contactName } from "./conversation-list-view.ts";
 import { h } from "./dom.ts";
 import { ServiceWindowView } from "./service-window-view.ts";
 import { SimulateCustomerPanel } from "./simulate-panel.ts";
-import { ThreadView } from "./thread-view.ts";
+import { type Teammate, type ThreadAction, ThreadView } from "./thread-view.ts";
+
+const APP_TITLE = "Switchboard";
 
 export interface InboxOptions {
   /** Called when the session is over (logout, or the refresh token was refused). */
@@ -30,6 +33,8 @@ export class Inbox {
   readonly #typingOut: TypingNotifier;
   readonly #typingIn: TypingTracker;
   readonly #names = new Map<Uuid, string>();
+  /** The organization's agents and admins with their presence (GET /presence, then presence:updated). */
+  readonly #teammates = new Map<Uuid, Teammate>();
   readonly #cleanups: (() => void)[] = [];
   #selected: Uuid | null = null;
   /** Set once the first list is loaded: later greetings are reconnections. */
@@ -40,12 +45,15 @@ export class Inbox {
     this.#session = session;
     this.#options = options;
     this.#names.set(session.user.id, session.user.name || session.user.email);
-    this.#list = new ConversationListView((id) => void this.select(id));
+    this.#list = new ConversationListView((id) => void this.select(id), session.user);
+    this.#list.onUnreadChange = () => this.#updateTitle();
     this.#thread = new ThreadView({
       onInput: () => {
         if (this.#selected) this.#typingOut.input(this.#selected);
       },
       onSend: (text) => this.#send(text),
+      onAction: (action, agentId) => this.#act(action, agentId),
+      nameOf: (id) => this.#nameOf(id),
     });
     this.#window = new ServiceWindowView({
       onSendTemplate: async (name, language) => {
@@ -99,16 +107,35 @@ export class Inbox {
         badge.set(state);
         if (state === "unauthorized") this.close("Your session has expired. Please log in again.");
       }),
-      socket.onNewMessage((message) => {
+      socket.onNewMessage((message, source) => {
         if (message.sender_id) this.#typingIn.clearUser(message.conversation_id, message.sender_id);
+        if (source === "live" && message.direction === "inbound" && document.hidden)
+          this.#notify("New message", message.content.text ?? `[${message.message_type}]`);
         this.#list.touch(message.conversation_id, message.created_at);
         if (message.conversation_id === this.#selected) this.#thread.addMessage(message);
       }),
       // The list stays live without joining every conversation; updates missed while disconnected
       // are picked up by reloading the list on every reconnection.
-      socket.onConversationUpdated((conversation) => {
-        this.#list.update(conversation);
-        if (conversation.id === this.#selected) this.#window.show(this.#list.find(conversation.id));
+      socket.onConversationUpdated((conversation) => this.#onConversation(conversation)),
+      socket.on("conversation:assigned", (event) => {
+        this.#onConversation(event.conversation);
+        const by = event.assigned_by ? ` by ${event.assigned_by.name}` : "";
+        this.#notify(`Assigned to you${by}`, contactName(event.conversation));
+      }),
+      socket.on("conversation:revoked", (event) => {
+        if (user.role === "agent") this.#list.remove(event.conversation_id);
+        if (event.conversation_id === this.#selected)
+          this.#thread.revoke("This conversation is no longer yours to handle.");
+      }),
+      socket.on("conversation:viewers", (event) => {
+        if (event.conversation_id !== this.#selected) return;
+        for (const v of event.viewers) this.#names.set(v.user_id, v.user_name);
+        this.#thread.setViewers(event.viewers.filter((v) => v.user_id !== user.id).map((v) => v.user_name));
+      }),
+      socket.on("presence:updated", (event) => {
+        const known = this.#teammates.get(event.user_id);
+        if (known) known.status = event.status;
+        this.#refreshHeader();
       }),
       socket.onConnected(() => {
         if (this.#listLoaded) void this.#reloadList();
@@ -125,6 +152,9 @@ export class Inbox {
     );
 
     await socket.connect();
+    if (typeof Notification !== "undefined" && Notification.permission === "default")
+      void Notification.requestPermission().catch(() => {});
+    await this.#loadTeammates();
     const page = await this.#session.api.listConversations({ limit: CONVERSATION_PAGE });
     this.#list.setConversations(page.data);
     this.#listLoaded = true;
@@ -147,13 +177,15 @@ export class Inbox {
     const conversation = this.#list.find(conversationId);
     this.#thread.open(conversation ? contactName(conversation) : "Conversation", []);
     this.#window.show(conversation);
-    this.#thread.setEnabled(true);
+    // Viewers are read-only: the server would refuse their messages anyway.
+    this.#thread.setEnabled(this.#session.user.role !== "viewer");
     this.#thread.element.dataset.conversationId = conversationId;
     // Join before reading history: whatever is stored after the read arrives live, and the view drops
     // what arrives both ways.
     await socket.joinConversation(conversationId);
     const history = await socket.loadHistory(conversationId);
     if (this.#selected !== conversationId) return;
+    this.#refreshHeader();
     for (const message of history) this.#thread.addMessage(message);
     this.#thread.setTyping(typingLabel(this.#typingIn.typists(conversationId).map((id) => this.#nameOf(id))));
   }
@@ -166,6 +198,69 @@ export class Inbox {
       await api.simulateCustomer(request);
     });
     root.querySelector(".sidebar")?.append(panel.element);
+  }
+
+  /** A conversation's new state (live update or an action's answer): the list, the header, the title. */
+  #onConversation(conversation: Conversation): void {
+    const { user } = this.#session;
+    const gained = this.#list.update(conversation);
+    if (conversation.id === this.#selected) {
+      this.#refreshHeader();
+      this.#window.show(this.#list.find(conversation.id));
+    }
+    const mine = conversation.assigned_agent_id === user.id;
+    if (gained > 0 && mine && (conversation.id !== this.#selected || document.hidden))
+      this.#notify("New activity", contactName(conversation));
+  }
+
+  #refreshHeader(): void {
+    const conversation = this.#selected ? this.#list.find(this.#selected) : undefined;
+    if (!conversation) return;
+    const teammates = [...this.#teammates.values()].sort((a, b) => a.name.localeCompare(b.name));
+    this.#thread.setConversation(conversation, this.#session.user, teammates);
+  }
+
+  async #loadTeammates(): Promise<void> {
+    try {
+      const { data } = await this.#session.api.presence();
+      for (const t of data) {
+        this.#teammates.set(t.user_id, { user_id: t.user_id, name: t.name, status: t.status });
+        this.#names.set(t.user_id, t.name);
+      }
+    } catch {
+      // Names then fall back to "Teammate …"; the picker lists nobody until the next reload.
+    }
+  }
+
+  async #act(action: ThreadAction, agentId?: Uuid | null): Promise<void> {
+    const id = this.#selected;
+    if (!id) return;
+    const api = this.#session.api;
+    const { conversation } =
+      action === "claim"
+        ? await api.claim(id)
+        : action === "assign"
+          ? await api.assign(id, agentId ?? null)
+          : action === "resolve"
+            ? await api.resolve(id)
+            : await api.reopen(id);
+    this.#onConversation(conversation);
+    this.#refreshHeader();
+  }
+
+  /** Tab title count and a desktop notification (when allowed) for activity in one's own conversations. */
+  #updateTitle(): void {
+    const unread = this.#list.unreadMine;
+    document.title = unread > 0 ? `(${unread}) ${APP_TITLE}` : APP_TITLE;
+  }
+
+  #notify(title: string, body: string): void {
+    if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
+    try {
+      new Notification(title, { body, tag: "switchboard" });
+    } catch {
+      // Some browsers only allow notifications from a service worker: the title count still shows it.
+    }
   }
 
   async #reloadList(): Promise<void> {

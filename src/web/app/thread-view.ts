@@ -3,16 +3,32 @@
  * indicator and the send box. Each message is one element keyed by id, so a message delivered twice
  * is still shown once.
  */
-import type { Message, MessageStatus } from "../../shared/events.ts";
-import { h, timeOf } from "./dom.ts";
+import type { Conversation } from "../../shared/api.ts";
+import type { Message, MessageStatus, PresenceStatus, UserRole, Uuid } from "../../shared/events.ts";
+import { dayLabel, dayOf, h, timeOf } from "./dom.ts";
 import { TICKS } from "./ticks.ts";
+
+export type ThreadAction = "claim" | "assign" | "resolve" | "reopen";
+
+/** An assignable teammate with their availability (the assign picker). */
+export interface Teammate {
+  user_id: Uuid;
+  name: string;
+  status: PresenceStatus;
+}
 
 export interface ThreadViewOptions {
   /** Called on every keystroke in the send box. */
   onInput: () => void;
   /** Called with the text to send; resolve when sent, reject to keep the text and show the error. */
   onSend: (text: string) => Promise<void>;
+  /** A lifecycle button was used (`assign` with the chosen agent, or null for the queue). */
+  onAction: (action: ThreadAction, agentId?: Uuid | null) => Promise<void>;
+  /** The display name of a user id (sending agents, the assignee). */
+  nameOf: (userId: Uuid) => string;
 }
+
+const PRESENCE_DOT: Record<PresenceStatus, string> = { online: "🟢", away: "🟡", offline: "⚪" };
 
 export class ThreadView {
   readonly element: HTMLElement;
@@ -23,9 +39,17 @@ export class ThreadView {
   readonly #send: HTMLButtonElement;
   readonly #error: HTMLParagraphElement;
   readonly #byId = new Map<string, { element: HTMLLIElement; seq: number }>();
+  readonly #options: ThreadViewOptions;
+  readonly #state: HTMLSpanElement;
+  readonly #actions: HTMLDivElement;
+  readonly #viewers: HTMLDivElement;
 
   constructor(options: ThreadViewOptions) {
+    this.#options = options;
     this.#title = h("h2", { "data-testid": "thread-title" });
+    this.#state = h("span", { class: "state", "data-testid": "thread-state" });
+    this.#actions = h("div", { class: "actions", "data-testid": "thread-actions" });
+    this.#viewers = h("div", { class: "viewers", "data-testid": "thread-viewers" });
     this.#list = h("ol", {
       class: "messages",
       "aria-label": "Messages",
@@ -47,7 +71,13 @@ export class ThreadView {
     this.element = h(
       "section",
       { class: "thread", "aria-label": "Conversation", "data-testid": "thread" },
-      h("header", {}, this.#title),
+      h(
+        "header",
+        {},
+        h("div", { class: "title-row" }, this.#title, this.#state),
+        this.#actions,
+        this.#viewers,
+      ),
       this.#list,
       this.#typing,
       this.#error,
@@ -83,9 +113,86 @@ export class ThreadView {
     this.#send.disabled = !enabled;
   }
 
+  /**
+   * Shows the conversation's state and the lifecycle buttons this user may use: claim (queued),
+   * assign (org_admin: any; agent: their own), resolve, reopen. Viewers get none.
+   */
+  setConversation(
+    conversation: Conversation,
+    me: { id: Uuid; role: UserRole },
+    teammates: readonly Teammate[],
+  ): void {
+    const assignee = conversation.assigned_agent_id;
+    this.#state.textContent = `${conversation.status}${assignee ? ` · ${this.#options.nameOf(assignee)}` : ""}`;
+    this.#state.dataset.status = conversation.status;
+    this.element.dataset.status = conversation.status;
+    this.element.dataset.assignee = assignee ?? "";
+    const buttons: Node[] = [];
+    const button = (action: ThreadAction, label: string) => {
+      const b = h("button", { type: "button", "data-testid": `action-${action}` }, label);
+      b.addEventListener("click", () => this.#act(action));
+      return b;
+    };
+    if (me.role !== "viewer") {
+      if (conversation.status === "queued") buttons.push(button("claim", "Claim"));
+      if (conversation.status !== "resolved" && (me.role === "org_admin" || assignee === me.id)) {
+        const picker = h(
+          "select",
+          { "aria-label": "Assign to", "data-testid": "assign-picker" },
+          h("option", { value: "" }, "Assign to…"),
+          h("option", { value: "queue" }, "↩ Back to the queue"),
+          ...teammates
+            .filter((t) => t.user_id !== assignee)
+            .map((t) =>
+              h(
+                "option",
+                { value: t.user_id, "data-status": t.status },
+                `${PRESENCE_DOT[t.status]} ${t.name}`,
+              ),
+            ),
+        );
+        picker.addEventListener("change", () => {
+          const value = picker.value;
+          if (!value) return;
+          void this.#act("assign", value === "queue" ? null : value);
+        });
+        buttons.push(picker);
+      }
+      if (conversation.status !== "resolved") buttons.push(button("resolve", "Resolve"));
+      else buttons.push(button("reopen", "Reopen"));
+    }
+    this.#actions.replaceChildren(...buttons);
+  }
+
+  async #act(action: ThreadAction, agentId?: Uuid | null): Promise<void> {
+    this.#error.textContent = "";
+    try {
+      await this.#options.onAction(action, agentId);
+    } catch (err) {
+      this.#error.textContent = err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  /** Who else is watching (has joined) this conversation. */
+  setViewers(names: readonly string[]): void {
+    this.#viewers.textContent = names.length > 0 ? `Viewing: ${names.join(", ")}` : "";
+  }
+
+  /** The conversation was taken away from this user: nothing more can be done in it here. */
+  revoke(notice: string): void {
+    this.setEnabled(false);
+    this.#actions.replaceChildren();
+    this.#error.textContent = notice;
+    this.element.dataset.revoked = "true";
+  }
+
   /** Starts showing a conversation (clears the previous one). */
   open(title: string, history: readonly Message[]): void {
     this.#title.textContent = title;
+    this.#state.textContent = "";
+    this.#actions.replaceChildren();
+    this.#viewers.textContent = "";
+    delete this.element.dataset.revoked;
     this.#byId.clear();
     this.#list.replaceChildren();
     this.#typing.textContent = "";
@@ -96,7 +203,7 @@ export class ThreadView {
   /** Adds a message in seq order; a message already shown is left alone (answers false). */
   addMessage(message: Message): boolean {
     if (this.#byId.has(message.id)) return false;
-    const element = renderMessage(message);
+    const element = renderMessage(message, this.#options.nameOf);
     // Messages mostly arrive in order: walk back from the end to find the place.
     let before: Element | null = null;
     for (let node = this.#list.lastElementChild; node; node = node.previousElementSibling) {
@@ -105,8 +212,25 @@ export class ThreadView {
     }
     this.#list.insertBefore(element, before);
     this.#byId.set(message.id, { element, seq: message.seq });
+    this.#refreshDays();
     if (!before) this.#list.scrollTop = this.#list.scrollHeight;
     return true;
+  }
+
+  /** One separator before the first message of each day. */
+  #refreshDays(): void {
+    for (const old of this.#list.querySelectorAll(":scope > li.day")) old.remove();
+    let previous = "";
+    for (const node of [...this.#list.children] as HTMLElement[]) {
+      const at = node.querySelector("time")?.getAttribute("datetime");
+      if (!at) continue;
+      const day = dayOf(at);
+      if (day !== previous)
+        node.before(
+          h("li", { class: "day", "data-testid": "day-separator", role: "separator" }, dayLabel(at)),
+        );
+      previous = day;
+    }
   }
 
   setStatus(messageId: string, status: MessageStatus): void {
@@ -121,25 +245,34 @@ export class ThreadView {
   }
 }
 
-function renderMessage(message: Message): HTMLLIElement {
+function renderMessage(message: Message, nameOf: (id: Uuid) => string): HTMLLIElement {
   const outbound = message.direction === "outbound";
+  const system = message.sender_type === "system";
+  const attrs = {
+    class: system ? "message system" : "message",
+    "data-testid": system ? "system-line" : "message",
+    "data-message-id": message.id,
+    "data-seq": message.seq,
+    "data-direction": message.direction,
+    "data-sender-type": message.sender_type,
+    "data-status": message.status,
+  };
+  const time = h("time", { datetime: message.created_at }, timeOf(message.created_at));
+  if (system)
+    return h(
+      "li",
+      attrs,
+      h("span", { class: "text", "data-testid": "message-text" }, messageText(message)),
+      time,
+    );
   return h(
     "li",
-    {
-      class: "message",
-      "data-testid": "message",
-      "data-message-id": message.id,
-      "data-seq": message.seq,
-      "data-direction": message.direction,
-      "data-status": message.status,
-    },
+    attrs,
+    outbound && message.sender_id
+      ? h("div", { class: "sender", "data-testid": "message-sender" }, nameOf(message.sender_id))
+      : null,
     h("div", { class: "text", "data-testid": "message-text" }, messageText(message)),
-    h(
-      "footer",
-      {},
-      h("time", { datetime: message.created_at }, timeOf(message.created_at)),
-      outbound ? renderTick(message.status) : null,
-    ),
+    h("footer", {}, time, outbound ? renderTick(message.status) : null),
   );
 }
 

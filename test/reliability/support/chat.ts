@@ -111,7 +111,7 @@ async function createTenant(running: RunningServer, name: string, passwordHash: 
     .returning();
   const [conversation] = await db
     .insert(conversations)
-    .values({ organizationId, contactId: contact!.id, status: "active" })
+    .values({ organizationId, contactId: contact!.id, status: "queued" })
     .returning();
   return {
     organizationId,
