@@ -11,10 +11,14 @@ import type { OutboundChannel } from "./channels/channel.ts";
 import { SandboxChannel } from "./channels/sandbox.ts";
 import { WhatsappCloudChannel } from "./channels/whatsapp-cloud.ts";
 import { type ClusterNode, createClusterNode } from "./cluster/index.ts";
+import { generateNodeId } from "./cluster/node-id.ts";
 import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { createHttpApp } from "./http/app.ts";
 import { ChatMetrics } from "./metrics/chat-metrics.ts";
+import { OutboxMetrics } from "./outbox/metrics.ts";
+import { SendMessageHandler } from "./outbox/send-message.ts";
+import { OutboxWorker } from "./outbox/worker.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
 import { type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
@@ -38,7 +42,7 @@ export interface RunningServer {
   url: string;
   /** Set when this start seeded the demo data. */
   seeded: SeedResult | null;
-  /** Graceful stop: no new connections, sockets closed, background sends settled, database closed. */
+  /** Graceful stop: no new connections, sockets closed, outbox sends settled or requeued, database closed. */
   stop(): Promise<void>;
 }
 
@@ -56,6 +60,7 @@ function createChannel(config: Config): OutboundChannel {
       baseUrl: config.whatsappApiBaseUrl,
       phoneNumberId: config.whatsappPhoneNumberId,
       accessToken: config.whatsappAccessToken ?? "",
+      timeoutMs: config.whatsappSendTimeoutMs,
     });
   return new SandboxChannel({ stepMs: config.sandboxStepMs });
 }
@@ -80,6 +85,26 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const channel = options.channel ?? createChannel(config);
     const inbound = new InboundService(database.db, notifier);
     channel.attach?.((statuses) => inbound.ingest({ messages: [], statuses }).then(() => {}));
+    const metrics = new ChatMetrics();
+    const outboxMetrics = new OutboxMetrics(database.db, metrics.registry);
+    const outbox = new OutboxWorker(
+      database.db,
+      {
+        send_message: new SendMessageHandler({
+          db: database.db,
+          channel,
+          notifier,
+          retry: { baseMs: config.outbox.retryBaseMs, maxMs: config.outbox.retryMaxMs },
+          onChannelId: (id) => inbound.replay(id),
+        }),
+      },
+      outboxMetrics,
+      {
+        nodeId: config.nodeId ?? config.cluster?.nodeId ?? generateNodeId(),
+        settings: config.outbox,
+        reclaimAllOnStart: database.kind === "pglite",
+      },
+    );
     const ctx: AppContext = {
       config,
       database,
@@ -89,9 +114,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         accessTtlS: config.accessTokenTtlS,
         refreshTtlS: config.refreshTokenTtlS,
       }),
-      metrics: new ChatMetrics(),
+      metrics,
       channel,
-      sender: new MessageSender(database.db, channel, notifier, (id) => inbound.replay(id)),
+      sender: new MessageSender(database.db, notifier, outbox, config.outbox.retryBudgetMs),
+      outbox,
+      outboxMetrics,
       inbound,
       startedAt: Date.now(),
     };
@@ -121,6 +148,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ...handler,
     }) as BunServer<unknown>;
     cluster?.attach(realtime.io.engine);
+    await outbox.start();
     const url = `http://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
     log.info("listening", {
       url,
@@ -139,9 +167,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         // Long polls and websockets would hold the server open: the engine ends them.
         await realtime.close();
         await cluster?.close();
+        // Sends in flight settle within the budget or go back to the queue; only then is the channel cut.
+        await outbox.stop(Math.min(left(), Math.max(0, config.shutdownTimeoutMs / 2)));
         channel.close();
         await Promise.race([requestsDone, Bun.sleep(left())]);
-        await Promise.race([ctx.sender.drain(), Bun.sleep(Math.min(2000, left()))]);
         await server.stop(true);
         await database.close();
       })();

@@ -8,6 +8,8 @@ import type { OutboundChannel } from "./channels/channel.ts";
 import type { ClusterHealth } from "./cluster/index.ts";
 import type { Config } from "./config.ts";
 import type { ChatMetrics } from "./metrics/chat-metrics.ts";
+import type { OutboxMetrics } from "./outbox/metrics.ts";
+import type { OutboxWorker } from "./outbox/worker.ts";
 import type { InboundService } from "./services/inbound.ts";
 import type { MessageSender } from "./services/outbound.ts";
 
@@ -18,6 +20,9 @@ export interface AppContext {
   metrics: ChatMetrics;
   channel: OutboundChannel;
   sender: MessageSender;
+  /** Delivers what `sender` accepted (durable outbox). */
+  outbox: OutboxWorker;
+  outboxMetrics: OutboxMetrics;
   inbound: InboundService;
   /** Process start (ms since epoch), for /health. */
   startedAt: number;

@@ -1,7 +1,8 @@
 /**
  * WhatsApp Cloud API channel: POST {base}/{phone-number-id}/messages with a bearer token
  * (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages). Statuses after
- * "sent" arrive through the webhook, not here.
+ * "sent" arrive through the webhook, not here. Every failure says whether it is worth retrying
+ * (graph-errors.ts); the outbox decides when. One call of `send` is one HTTP request, never more.
  */
 import type { MessageContent, MessageType } from "../shared/events.ts";
 import {
@@ -11,6 +12,7 @@ import {
   type OutboundRequest,
   type OutboundResult,
 } from "./channel.ts";
+import { isRetryableGraphFailure, parseRetryAfter } from "./graph-errors.ts";
 
 export interface WhatsappCloudOptions {
   /** Graph API base, e.g. https://graph.facebook.com/v21.0 (a local fake in tests). */
@@ -74,6 +76,7 @@ export class WhatsappCloudChannel implements OutboundChannel {
     this.#controllers.add(controller);
     const timer = setTimeout(() => controller.abort(), this.options.timeoutMs ?? 10_000);
     let res: Response;
+    let body: GraphSendResponse | null;
     try {
       res = await fetch(url, {
         method: "POST",
@@ -81,21 +84,32 @@ export class WhatsappCloudChannel implements OutboundChannel {
         body: JSON.stringify(graphMessageBody(request.to, request.messageType, request.content)),
         signal: controller.signal,
       });
+      // Inside the timeout: a provider that stalls mid-body is as slow as one that never answers.
+      body = (await res.json().catch(() => null)) as GraphSendResponse | null;
+      if (controller.signal.aborted) throw controller.signal.reason;
     } catch (err) {
       if (controller.signal.aborted)
-        throw new ChannelError(CHANNEL_ERROR_CODES.timeout, "WhatsApp API timed out");
+        throw new ChannelError(CHANNEL_ERROR_CODES.timeout, "WhatsApp API timed out", { retryable: true });
       throw new ChannelError(
         CHANNEL_ERROR_CODES.network,
         `WhatsApp API unreachable: ${(err as Error).message}`,
+        { retryable: true },
       );
     } finally {
       clearTimeout(timer);
       this.#controllers.delete(controller);
     }
-    const body = (await res.json().catch(() => null)) as GraphSendResponse | null;
     if (!res.ok) {
-      const code = body?.error?.code !== undefined ? String(body.error.code) : CHANNEL_ERROR_CODES.rejected;
-      throw new ChannelError(code, body?.error?.message ?? `WhatsApp API answered HTTP ${res.status}`);
+      const graphCode = typeof body?.error?.code === "number" ? body.error.code : undefined;
+      const retryable = isRetryableGraphFailure(res.status, graphCode);
+      const fallback = retryable ? CHANNEL_ERROR_CODES.unavailable : CHANNEL_ERROR_CODES.rejected;
+      const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
+      throw new ChannelError(
+        graphCode !== undefined ? String(graphCode) : fallback,
+        (typeof body?.error?.message === "string" ? body.error.message.slice(0, 1000) : undefined) ??
+          `WhatsApp API answered HTTP ${res.status}`,
+        { retryable, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+      );
     }
     const id = body?.messages?.[0]?.id;
     if (!id)

@@ -7,7 +7,7 @@ import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
-import { API_PREFIX } from "../shared/api.ts";
+import { API_PREFIX, IDEMPOTENCY_KEY_HEADER } from "../shared/api.ts";
 import { errorBody, errorResponse, HTTP_ERROR_CODES } from "./errors.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
@@ -43,7 +43,7 @@ export function createHttpApp(ctx: AppContext): Hono {
     cors({
       origin: (origin) => (allowed.has(origin) ? origin : null),
       credentials: true,
-      allowHeaders: ["Authorization", "Content-Type"],
+      allowHeaders: ["Authorization", "Content-Type", IDEMPOTENCY_KEY_HEADER],
       allowMethods: ["GET", "POST", "OPTIONS"],
       maxAge: 600,
     }),

@@ -20,6 +20,8 @@ export const API_PATHS = {
   me: `${API_PREFIX}/auth/me`,
   conversations: `${API_PREFIX}/conversations`,
   messages: (conversationId: Uuid): string => `${API_PREFIX}/conversations/${conversationId}/messages`,
+  retryMessage: (conversationId: Uuid, messageId: Uuid): string =>
+    `${API_PREFIX}/conversations/${conversationId}/messages/${messageId}/retry`,
   whatsappWebhook: `${API_PREFIX}/webhooks/whatsapp`,
   health: "/health",
   metrics: "/metrics",
@@ -123,14 +125,26 @@ export interface MessagesPage {
   order: "asc" | "desc";
 }
 
+/**
+ * The request header carrying a send's idempotency key (1-128 of letters, digits, `_-.:`). The same
+ * key from the same user within 24 h answers 200 with the original message and sends nothing.
+ */
+export const IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
+
 /** POST /api/v1/conversations/:id/messages */
 export interface SendMessageRequest {
   /** Default "text". */
   message_type?: MessageType;
   content: MessageContent;
+  /** The idempotency key in the body, for clients that cannot set headers (same rules as the header). */
+  client_message_id?: string;
 }
 
-/** 201 answer: the stored message, still "pending"; its status then moves via `message:status`. */
+/**
+ * 201 answer: the stored message, still "pending"; its status then moves via `message:status`.
+ * 200 with the original message when the idempotency key was seen before. Also the 202 answer of
+ * `POST …/messages/:id/retry` (the failed message, back to "pending").
+ */
 export interface SendMessageResponse {
   message: Message;
 }

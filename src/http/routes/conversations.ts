@@ -11,9 +11,16 @@ import {
   findConversationWithContact,
   listConversations,
 } from "../../services/conversations.ts";
+import { IDEMPOTENCY_ERROR_CODES, idempotencyKeyProblem } from "../../services/idempotency.ts";
 import { toMessage } from "../../services/mappers.ts";
 import { findMessage, listMessages } from "../../services/messages.ts";
-import type { ConversationListPage, MessagesPage, SendMessageResponse } from "../../shared/api.ts";
+import { SendRefusal } from "../../services/outbound.ts";
+import {
+  type ConversationListPage,
+  IDEMPOTENCY_KEY_HEADER,
+  type MessagesPage,
+  type SendMessageResponse,
+} from "../../shared/api.ts";
 import {
   CONVERSATION_STATUSES,
   type ConversationStatus,
@@ -114,17 +121,74 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
     const principal = c.get("principal");
     const id = uuidParam(c.req.param("id"), "id");
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
+    const idempotencyKey = parseIdempotencyKey(c.req.header(IDEMPOTENCY_KEY_HEADER), body.client_message_id);
     const { messageType, content } = parseOutgoing(body);
     const { conversation, contact } = await load(principal, id, true);
-    const message = await ctx.sender.send(conversation, contact, {
-      senderId: principal.user_id,
-      messageType,
-      content,
-    });
-    return c.json<SendMessageResponse>({ message }, 201);
+    try {
+      const sent = await ctx.sender.send(conversation, contact, {
+        senderId: principal.user_id,
+        messageType,
+        content,
+        idempotencyKey,
+      });
+      // 200 for a repeat: the original message, nothing sent again.
+      return c.json<SendMessageResponse>({ message: sent.message }, sent.created ? 201 : 200);
+    } catch (err) {
+      throw refusalToHttp(err);
+    }
+  });
+
+  app.post("/:id/messages/:messageId/retry", async (c) => {
+    const principal = c.get("principal");
+    const id = uuidParam(c.req.param("id"), "id");
+    const messageId = uuidParam(c.req.param("messageId"), "messageId");
+    const { conversation } = await load(principal, id, true);
+    try {
+      const message = await ctx.sender.retry(conversation, messageId);
+      return c.json<SendMessageResponse>({ message }, 202);
+    } catch (err) {
+      throw refusalToHttp(err);
+    }
   });
 
   return app;
+}
+
+function refusalToHttp(err: unknown): unknown {
+  if (!(err instanceof SendRefusal)) return err;
+  switch (err.reason) {
+    case "not_found":
+      return notFound("message");
+    case "not_failed":
+      return new HttpError(409, MESSAGE_NOT_FAILED, err.message);
+    case "key_reused":
+      return new HttpError(422, IDEMPOTENCY_ERROR_CODES.reused, err.message, IDEMPOTENCY_KEY_HEADER);
+  }
+}
+
+export const MESSAGE_NOT_FAILED = "message_not_failed";
+
+/**
+ * The idempotency key of a send: the `Idempotency-Key` header or `client_message_id` in the body
+ * (both may be given when equal). Undefined when neither is.
+ */
+export function parseIdempotencyKey(header: string | undefined, bodyValue: unknown): string | undefined {
+  const refuse = (field: string, problem: string) =>
+    new HttpError(400, IDEMPOTENCY_ERROR_CODES.invalid, `${field}: ${problem}`, field);
+  if (bodyValue !== undefined && bodyValue !== null && typeof bodyValue !== "string")
+    throw refuse("client_message_id", "must be a string");
+  const fromBody = (bodyValue ?? undefined) as string | undefined;
+  for (const [field, value] of [
+    [IDEMPOTENCY_KEY_HEADER, header],
+    ["client_message_id", fromBody],
+  ] as const) {
+    if (value === undefined) continue;
+    const problem = idempotencyKeyProblem(value);
+    if (problem) throw refuse(field, problem);
+  }
+  if (header !== undefined && fromBody !== undefined && header !== fromBody)
+    throw refuse("client_message_id", `must equal the ${IDEMPOTENCY_KEY_HEADER} header when both are given`);
+  return header ?? fromBody;
 }
 
 /** Validates `{message_type?, content}` per type; keeps only the documented content fields. */
