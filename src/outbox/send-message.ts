@@ -44,7 +44,7 @@ export class SendMessageHandler implements JobHandler {
       .where(eq(messages.id, job.refId))
       .limit(1);
     // Deleted, or settled by an earlier attempt whose job update was lost: nothing to send.
-    if (!row || row.message.status !== "pending" || row.message.whatsappMessageId) {
+    if (row?.message.status !== "pending" || row.message.whatsappMessageId) {
       await completeJob(db, job);
       return { outcome: "skipped" };
     }
