@@ -11,17 +11,20 @@ export type FakeAction =
   | { kind: "accept" }
   | { kind: "error"; status: number; code?: number; message?: string; retryAfterS?: number }
   | { kind: "reset" }
-  | { kind: "slow"; ms: number; then: FakeAction };
+  | { kind: "slow"; ms: number; next: FakeAction };
 
 export interface AcceptedMessage {
   wamid: string;
   to: string;
   text: string | undefined;
+  /** When the request arrived and when the 200 was written (ms since epoch). */
+  receivedAt: number;
   at: number;
 }
 
 export interface FakeRequest {
   n: number;
+  receivedAt: number;
   path: string;
   authorization: string | undefined;
   body: { to?: string; type?: string; text?: { body?: string } } | null;
@@ -75,7 +78,7 @@ export function startFakeGraph(
     switch (action.kind) {
       case "slow":
         await Bun.sleep(action.ms);
-        return act(socket, req, action.then);
+        return act(socket, req, action.next);
       case "reset":
         socket.terminate();
         return;
@@ -95,7 +98,13 @@ export function startFakeGraph(
         return;
       case "accept": {
         const wamid = `wamid.fake.${++counter}.${crypto.randomUUID()}`;
-        accepted.push({ wamid, to: req.body?.to ?? "", text: req.body?.text?.body, at: Date.now() });
+        accepted.push({
+          wamid,
+          to: req.body?.to ?? "",
+          text: req.body?.text?.body,
+          receivedAt: req.receivedAt,
+          at: Date.now(),
+        });
         respond(socket, 200, { messaging_product: "whatsapp", messages: [{ id: wamid }] });
         return;
       }
@@ -123,6 +132,7 @@ export function startFakeGraph(
     }
     const req: FakeRequest = {
       n: requests.length + 1,
+      receivedAt: Date.now(),
       path: head[0]?.split(" ")[1] ?? "",
       authorization: headers.get("authorization"),
       body,
