@@ -12,6 +12,14 @@ export interface ThreadViewOptions {
   onInput: () => void;
   /** Called with the text to send; resolve when sent, reject to keep the text and show the error. */
   onSend: (text: string) => Promise<void>;
+  /** Called when the retry button of a failed message is pressed; reject to show why it did not work. */
+  onRetry: (messageId: string) => Promise<void>;
+}
+
+/** Why a message failed, as the server reported it. */
+interface FailureDetail {
+  error_code?: string | null | undefined;
+  error_message?: string | null | undefined;
 }
 
 export class ThreadView {
@@ -23,8 +31,10 @@ export class ThreadView {
   readonly #send: HTMLButtonElement;
   readonly #error: HTMLParagraphElement;
   readonly #byId = new Map<string, { element: HTMLLIElement; seq: number }>();
+  readonly #onRetry: (messageId: string) => Promise<void>;
 
   constructor(options: ThreadViewOptions) {
+    this.#onRetry = options.onRetry;
     this.#title = h("h2", { "data-testid": "thread-title" });
     this.#list = h("ol", {
       class: "messages",
@@ -97,6 +107,8 @@ export class ThreadView {
   addMessage(message: Message): boolean {
     if (this.#byId.has(message.id)) return false;
     const element = renderMessage(message);
+    if (message.direction === "outbound" && message.status === "failed")
+      this.#showFailure(element, message.id, message);
     // Messages mostly arrive in order: walk back from the end to find the place.
     let before: Element | null = null;
     for (let node = this.#list.lastElementChild; node; node = node.previousElementSibling) {
@@ -109,11 +121,35 @@ export class ThreadView {
     return true;
   }
 
-  setStatus(messageId: string, status: MessageStatus): void {
+  setStatus(messageId: string, status: MessageStatus, detail: FailureDetail = {}): void {
     const entry = this.#byId.get(messageId);
     if (!entry) return;
     entry.element.dataset.status = status;
     entry.element.querySelector("[data-testid=message-status]")?.replaceWith(renderTick(status));
+    entry.element.querySelector("[data-testid=message-failure]")?.remove();
+    if (status === "failed" && entry.element.dataset.direction === "outbound")
+      this.#showFailure(entry.element, messageId, detail);
+  }
+
+  /** The provider's reason under a failed message, and a button that sends it again. */
+  #showFailure(element: HTMLLIElement, messageId: string, detail: FailureDetail): void {
+    const reason = detail.error_message ?? "the message could not be delivered";
+    const code = detail.error_code ? ` (${detail.error_code})` : "";
+    const retry = h("button", { type: "button", class: "retry", "data-testid": "message-retry" }, "Retry");
+    const note = h("span", { "data-testid": "message-failure-reason" }, `Not delivered: ${reason}${code}`);
+    retry.addEventListener("click", () => {
+      retry.disabled = true;
+      this.#onRetry(messageId).then(
+        () => this.setStatus(messageId, "pending"),
+        (err: unknown) => {
+          retry.disabled = false;
+          note.textContent = `Retry failed: ${err instanceof Error ? err.message : String(err)}`;
+        },
+      );
+    });
+    element.append(
+      h("div", { class: "failure", role: "alert", "data-testid": "message-failure" }, note, retry),
+    );
   }
 
   setTyping(label: string): void {
