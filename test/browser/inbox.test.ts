@@ -161,6 +161,40 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
     expect(await admin.getByTestId("composer-input").inputValue()).toBe("");
   }, 30_000);
 
+  test("a failed message shows the channel's reason and a Retry button that sends it again; sends carry an Idempotency-Key", async () => {
+    const keys: string[] = [];
+    const retries: string[] = [];
+    admin.on("request", (req) => {
+      if (req.method() !== "POST") return;
+      if (/\/messages$/.test(req.url())) keys.push(req.headers()["idempotency-key"] ?? "");
+      if (/\/retry$/.test(req.url())) retries.push(req.url());
+    });
+    await recordStatuses(admin);
+    const text = `This one #fail ${crypto.randomUUID().slice(0, 8)}`;
+    await admin.getByTestId("composer-input").fill(text);
+    await admin.getByTestId("composer-send").click();
+    const onAdmin = messageByText(admin, text);
+    await onAdmin.waitFor();
+    const messageId = await onAdmin.getAttribute("data-message-id");
+    const failed = admin.locator(`[data-message-id="${messageId}"][data-status="failed"]`);
+    await failed.waitFor();
+    const reason = failed.getByTestId("message-failure-reason");
+    expect(await reason.textContent()).toContain("(sandbox_failure)");
+    // The other watcher sees the reason too (from message:status).
+    await agent
+      .locator(`[data-message-id="${messageId}"][data-status="failed"] [data-testid=message-failure-reason]`)
+      .waitFor();
+    expect(keys.at(-1)).toMatch(/^[0-9a-f-]{36}$/);
+    await failed.getByTestId("message-retry").click();
+    // The sandbox refuses "#fail" every time: the same message fails again, once on screen.
+    await admin
+      .locator(`[data-message-id="${messageId}"][data-status="failed"] [data-testid=message-retry]`)
+      .waitFor();
+    expect(retries).toHaveLength(1);
+    expect(retries[0]).toContain(`/messages/${messageId}/retry`);
+    expect(await admin.locator(`[data-message-id="${messageId}"]`).count()).toBe(1);
+  }, 30_000);
+
   test("a browser that lost its connection catches up through ?after= when it comes back", async () => {
     const agentContext = agent.context();
     const catchUps: string[] = [];
