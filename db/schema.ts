@@ -140,7 +140,7 @@ export const messages = pgTable(
 );
 
 /** What an outbox job does; `ref_id` names the row it works on (messages.id for send_message). */
-export const outboxJobKind = pgEnum("outbox_job_kind", ["send_message"]);
+export const outboxJobKind = pgEnum("outbox_job_kind", ["send_message", "fetch_media"]);
 /**
  * queued: waiting for `next_attempt_at`; leased: a worker holds it until `lease_expires_at`;
  * failed: gave up (kept for the retry endpoint and metrics). A job that succeeds is deleted.
@@ -178,6 +178,35 @@ export const outboxJobs = pgTable(
   ],
 );
 
+export const mediaStatus = pgEnum("media_status", ["pending", "ready", "failed"]);
+
+/**
+ * A media file (src/media): an inbound attachment fetched from the provider by the outbox worker
+ * (`fetch_media` job), stored behind the MediaStorage interface under `storage_key`. Readable by
+ * whoever may read its conversation.
+ */
+export const media = pgTable(
+  "media",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    organizationId: uuid("organization_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    conversationId: uuid("conversation_id").references(() => conversations.id, { onDelete: "cascade" }),
+    messageId: uuid("message_id"),
+    /** The provider's media id (WhatsApp), to fetch it. */
+    providerMediaId: text("provider_media_id"),
+    mimeType: text("mime_type"),
+    sizeBytes: integer("size_bytes"),
+    storageKey: text("storage_key"),
+    status: mediaStatus("status").notNull().default("pending"),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("media_organization_idx").on(t.organizationId)],
+);
+
 /**
  * Idempotency keys of `POST …/messages`: one row per (user, key), pointing at the message it
  * created. The primary key makes concurrent duplicates wait for the first and then find its row.
@@ -201,3 +230,4 @@ export type ContactRow = typeof contacts.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 export type OutboxJobRow = typeof outboxJobs.$inferSelect;
+export type MediaRow = typeof media.$inferSelect;

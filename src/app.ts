@@ -15,6 +15,8 @@ import { generateNodeId } from "./cluster/node-id.ts";
 import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { createHttpApp } from "./http/app.ts";
+import { FetchMediaHandler } from "./media/fetch-job.ts";
+import { LocalMediaStorage } from "./media/storage.ts";
 import { ChatMetrics } from "./metrics/chat-metrics.ts";
 import { OutboxMetrics } from "./outbox/metrics.ts";
 import { SendMessageHandler } from "./outbox/send-message.ts";
@@ -87,6 +89,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     channel.attach?.((statuses) => inbound.ingest({ messages: [], statuses }).then(() => {}));
     const metrics = new ChatMetrics();
     const outboxMetrics = new OutboxMetrics(database.db, metrics.registry);
+    const mediaStorage = new LocalMediaStorage(config.mediaDir);
+    const retry = { baseMs: config.outbox.retryBaseMs, maxMs: config.outbox.retryMaxMs };
     const outbox = new OutboxWorker(
       database.db,
       {
@@ -94,8 +98,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           db: database.db,
           channel,
           notifier,
-          retry: { baseMs: config.outbox.retryBaseMs, maxMs: config.outbox.retryMaxMs },
+          retry,
           onChannelId: (id) => inbound.replay(id),
+        }),
+        fetch_media: new FetchMediaHandler({
+          db: database.db,
+          channel,
+          storage: mediaStorage,
+          maxBytes: config.mediaMaxBytes,
+          retry,
         }),
       },
       outboxMetrics,
@@ -119,6 +130,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       sender: new MessageSender(database.db, notifier, outbox, config.outbox.retryBudgetMs),
       outbox,
       outboxMetrics,
+      mediaStorage,
       inbound,
       startedAt: Date.now(),
     };

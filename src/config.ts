@@ -102,6 +102,10 @@ export interface Config {
   nodeId: string | undefined;
   /** OUTBOX_* settings of the delivery worker. */
   outbox: OutboxSettings;
+  /** MEDIA_DIR: where media files are stored (local storage). Default DATA_DIR/media. */
+  mediaDir: string;
+  /** MEDIA_MAX_BYTES: largest media file fetched or accepted. Default 16777216 (16 MiB, WhatsApp's video limit). */
+  mediaMaxBytes: number;
   /** WEB_DIST_DIR: built web UI served at "/". Default src/web/dist. */
   webDistDir: string;
   /** SHUTDOWN_TIMEOUT_MS: graceful shutdown budget before forcing exit. Default 10000. */
@@ -271,6 +275,8 @@ export function loadConfig(env: Env = process.env): Config {
     whatsappSendTimeoutMs,
     nodeId,
     outbox,
+    mediaDir: resolve(str("MEDIA_DIR") ?? `${dataDir}/media`),
+    mediaMaxBytes: int("MEDIA_MAX_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     webDistDir: resolve(str("WEB_DIST_DIR") ?? "src/web/dist"),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
     trustProxy: bool("TRUST_PROXY", false),

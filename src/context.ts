@@ -7,6 +7,7 @@ import type { TokenService } from "./auth/tokens.ts";
 import type { OutboundChannel } from "./channels/channel.ts";
 import type { ClusterHealth } from "./cluster/index.ts";
 import type { Config } from "./config.ts";
+import type { MediaStorage } from "./media/storage.ts";
 import type { ChatMetrics } from "./metrics/chat-metrics.ts";
 import type { OutboxMetrics } from "./outbox/metrics.ts";
 import type { OutboxWorker } from "./outbox/worker.ts";
@@ -23,6 +24,8 @@ export interface AppContext {
   /** Delivers what `sender` accepted (durable outbox). */
   outbox: OutboxWorker;
   outboxMetrics: OutboxMetrics;
+  /** Where media files are kept (local files under MEDIA_DIR). */
+  mediaStorage: MediaStorage;
   inbound: InboundService;
   /** Process start (ms since epoch), for /health. */
   startedAt: number;

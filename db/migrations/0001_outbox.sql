@@ -1,4 +1,5 @@
-CREATE TYPE "public"."outbox_job_kind" AS ENUM('send_message');--> statement-breakpoint
+CREATE TYPE "public"."media_status" AS ENUM('pending', 'ready', 'failed');--> statement-breakpoint
+CREATE TYPE "public"."outbox_job_kind" AS ENUM('send_message', 'fetch_media');--> statement-breakpoint
 CREATE TYPE "public"."outbox_job_state" AS ENUM('queued', 'leased', 'failed');--> statement-breakpoint
 CREATE TABLE "idempotency_keys" (
 	"user_id" uuid NOT NULL,
@@ -6,6 +7,21 @@ CREATE TABLE "idempotency_keys" (
 	"message_id" uuid NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "idempotency_keys_user_id_key_pk" PRIMARY KEY("user_id","key")
+);
+--> statement-breakpoint
+CREATE TABLE "media" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"organization_id" uuid NOT NULL,
+	"conversation_id" uuid,
+	"message_id" uuid,
+	"provider_media_id" text,
+	"mime_type" text,
+	"size_bytes" integer,
+	"storage_key" text,
+	"status" "media_status" DEFAULT 'pending' NOT NULL,
+	"error_code" text,
+	"error_message" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "outbox_jobs" (
@@ -25,5 +41,8 @@ CREATE TABLE "outbox_jobs" (
 );
 --> statement-breakpoint
 ALTER TABLE "idempotency_keys" ADD CONSTRAINT "idempotency_keys_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "media" ADD CONSTRAINT "media_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "media" ADD CONSTRAINT "media_conversation_id_conversations_id_fk" FOREIGN KEY ("conversation_id") REFERENCES "public"."conversations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "media_organization_idx" ON "media" USING btree ("organization_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "outbox_jobs_kind_ref_uq" ON "outbox_jobs" USING btree ("kind","ref_id");--> statement-breakpoint
 CREATE INDEX "outbox_jobs_due_idx" ON "outbox_jobs" USING btree ("state","next_attempt_at");

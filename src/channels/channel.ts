@@ -77,6 +77,17 @@ export interface OutboundChannel {
    * that reports by itself (the sandbox) starts its reports here, never before.
    */
   stored?(whatsappMessageId: string): void;
+  /**
+   * Downloads an inbound media file by the provider's media id, refusing more than `maxBytes`
+   * (ChannelError `media_too_large`, permanent). Channels without inbound media leave it out.
+   */
+  fetchMedia?(providerMediaId: string, maxBytes: number): Promise<FetchedMedia>;
   /** Stops timers and pending work (shutdown). */
   close(): void;
+}
+
+export interface FetchedMedia {
+  bytes: Uint8Array;
+  /** As the provider declared it. */
+  mimeType: string;
 }

@@ -4,10 +4,13 @@
  * "sent" arrive through the webhook, not here. Every failure says whether it is worth retrying
  * (graph-errors.ts); the outbox decides when. One call of `send` is one HTTP request, never more.
  */
+
+import { MEDIA_ERROR_CODES } from "../media/limits.ts";
 import type { MessageContent, MessageType } from "../shared/events.ts";
 import {
   CHANNEL_ERROR_CODES,
   ChannelError,
+  type FetchedMedia,
   type OutboundChannel,
   type OutboundRequest,
   type OutboundResult,
@@ -117,7 +120,105 @@ export class WhatsappCloudChannel implements OutboundChannel {
     return { whatsappMessageId: id };
   }
 
+  /**
+   * The Graph API media flow: GET {base}/{media-id} answers a short-lived URL with the type and
+   * size; GET that URL with the same bearer token answers the bytes. Both under one timeout; the
+   * size is checked from the lookup and again while reading.
+   */
+  async fetchMedia(providerMediaId: string, maxBytes: number): Promise<FetchedMedia> {
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    const timer = setTimeout(() => controller.abort(), (this.options.timeoutMs ?? 10_000) * 3);
+    const headers = { authorization: `Bearer ${this.options.accessToken}` };
+    try {
+      const lookup = await this.#fetchOrThrow(
+        `${this.options.baseUrl}/${encodeURIComponent(providerMediaId)}`,
+        { headers, signal: controller.signal },
+      );
+      const info = (await lookup.json().catch(() => null)) as {
+        url?: unknown;
+        mime_type?: unknown;
+        file_size?: unknown;
+      } | null;
+      if (typeof info?.url !== "string" || !/^https?:\/\//.test(info.url))
+        throw new ChannelError(
+          CHANNEL_ERROR_CODES.badResponse,
+          "WhatsApp media lookup answered without a URL",
+        );
+      if (typeof info.file_size === "number" && info.file_size > maxBytes) throw tooLarge(maxBytes);
+      const download = await this.#fetchOrThrow(info.url, { headers, signal: controller.signal });
+      const bytes = await readLimited(download, maxBytes);
+      const mimeType =
+        typeof info.mime_type === "string" ? info.mime_type : (download.headers.get("content-type") ?? "");
+      return { bytes, mimeType };
+    } catch (err) {
+      if (err instanceof ChannelError) throw err;
+      if (controller.signal.aborted)
+        throw new ChannelError(CHANNEL_ERROR_CODES.timeout, "WhatsApp media download timed out", {
+          retryable: true,
+        });
+      throw new ChannelError(
+        CHANNEL_ERROR_CODES.network,
+        `WhatsApp media unreachable: ${(err as Error).message}`,
+        {
+          retryable: true,
+        },
+      );
+    } finally {
+      clearTimeout(timer);
+      this.#controllers.delete(controller);
+    }
+  }
+
+  /** A GET whose non-2xx answer becomes a ChannelError classified like a send's. */
+  async #fetchOrThrow(url: string, init: RequestInit): Promise<Response> {
+    const res = await fetch(url, init);
+    if (res.ok) return res;
+    const body = (await res.json().catch(() => null)) as GraphSendResponse | null;
+    const graphCode = typeof body?.error?.code === "number" ? body.error.code : undefined;
+    const retryable = isRetryableGraphFailure(res.status, graphCode);
+    const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
+    throw new ChannelError(
+      graphCode !== undefined
+        ? String(graphCode)
+        : retryable
+          ? CHANNEL_ERROR_CODES.unavailable
+          : CHANNEL_ERROR_CODES.rejected,
+      `WhatsApp media request answered HTTP ${res.status}`,
+      { retryable, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+    );
+  }
+
   close(): void {
     for (const c of this.#controllers) c.abort();
   }
+}
+
+const tooLarge = (maxBytes: number) =>
+  new ChannelError(MEDIA_ERROR_CODES.tooLarge, `the media file is larger than ${maxBytes} bytes`);
+
+/** The body, refusing (and cancelling) it as soon as it grows past `maxBytes`. */
+async function readLimited(res: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) {
+    await res.body?.cancel();
+    throw tooLarge(maxBytes);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      await res.body?.cancel().catch(() => {});
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
 }

@@ -12,6 +12,7 @@ import { errorBody, errorResponse, HTTP_ERROR_CODES } from "./errors.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { mediaRoutes } from "./routes/media.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import { serveStatic } from "./static.ts";
 
@@ -54,6 +55,7 @@ export function createHttpApp(ctx: AppContext): Hono {
   app.route(`${API_PREFIX}/auth`, authRoutes(ctx));
   app.route(`${API_PREFIX}/conversations`, conversationRoutes(ctx));
   app.route(`${API_PREFIX}/webhooks`, webhookRoutes(ctx));
+  app.route(`${API_PREFIX}/media`, mediaRoutes(ctx));
   app.all(`${API_PREFIX}/*`, (c) =>
     c.json(errorBody(HTTP_ERROR_CODES.notFound, `no route for ${c.req.method} ${c.req.path}`), 404),
   );

@@ -23,6 +23,7 @@ export const API_PATHS = {
   retryMessage: (conversationId: Uuid, messageId: Uuid): string =>
     `${API_PREFIX}/conversations/${conversationId}/messages/${messageId}/retry`,
   whatsappWebhook: `${API_PREFIX}/webhooks/whatsapp`,
+  media: (mediaId: Uuid): string => `${API_PREFIX}/media/${mediaId}`,
   health: "/health",
   metrics: "/metrics",
 } as const;

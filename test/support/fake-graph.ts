@@ -2,7 +2,9 @@
  * A fake WhatsApp Cloud API (Graph API) on 127.0.0.1: POST /{phone-number-id}/messages answers
  * what `behaviour` decides per request: accept (200 with a wamid, the message recorded), an HTTP
  * error with a Graph error body and optional Retry-After, a slow answer, or a connection reset
- * (closed without a response). A raw TCP listener, because resetting a connection on purpose is
+ * (closed without a response). GET /{media-id} and GET /download/{media-id} serve the media files
+ * put with `addMedia` (the Graph API's two-step download), to the bearer token only; `behaviour`
+ * decides for those requests too ("accept" serves the file). A raw TCP listener, because resetting a connection on purpose is
  * exactly what an HTTP server library will not do.
  */
 import type { Socket, TCPSocketListener } from "bun";
@@ -22,7 +24,15 @@ export interface AcceptedMessage {
   at: number;
 }
 
+export interface FakeMedia {
+  bytes: Uint8Array;
+  mimeType: string;
+  /** The size the lookup declares (default the real one). */
+  declaredSize?: number;
+}
+
 export interface FakeRequest {
+  method: string;
   n: number;
   receivedAt: number;
   path: string;
@@ -37,6 +47,8 @@ export interface FakeGraph {
   accepted: AcceptedMessage[];
   /** Every request received (including refused and reset ones). */
   requests: FakeRequest[];
+  /** Serves `media` under the provider media id `id`. */
+  addMedia(id: string, media: FakeMedia): void;
   /** Replaces the behaviour. */
   setBehaviour(behaviour: (req: FakeRequest) => FakeAction): void;
   close(): void;
@@ -47,6 +59,8 @@ interface ConnState {
   handled: boolean;
 }
 
+export const FAKE_GRAPH_TOKEN = "fake-token";
+
 export function startFakeGraph(
   behaviour: (req: FakeRequest) => FakeAction = () => ({ kind: "accept" }),
 ): FakeGraph {
@@ -54,6 +68,8 @@ export function startFakeGraph(
   const accepted: AcceptedMessage[] = [];
   const requests: FakeRequest[] = [];
   const sockets = new Set<Socket<ConnState>>();
+  const files = new Map<string, FakeMedia>();
+  let base = "";
   let counter = 0;
 
   const respond = (
@@ -62,15 +78,15 @@ export function startFakeGraph(
     body: unknown,
     headers: Record<string, string> = {},
   ) => {
-    const text = JSON.stringify(body);
+    const raw = body instanceof Uint8Array ? Buffer.from(body) : Buffer.from(JSON.stringify(body));
     const head = [
       `HTTP/1.1 ${status} ${status === 200 ? "OK" : "Error"}`,
-      "content-type: application/json",
-      `content-length: ${Buffer.byteLength(text)}`,
+      ...(body instanceof Uint8Array ? [] : ["content-type: application/json"]),
+      `content-length: ${raw.byteLength}`,
       "connection: close",
       ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
     ].join("\r\n");
-    socket.write(`${head}\r\n\r\n${text}`);
+    socket.write(Buffer.concat([Buffer.from(`${head}\r\n\r\n`), raw]));
     socket.end();
   };
 
@@ -97,6 +113,7 @@ export function startFakeGraph(
         );
         return;
       case "accept": {
+        if (req.method === "GET") return serveMedia(socket, req);
         const wamid = `wamid.fake.${++counter}.${crypto.randomUUID()}`;
         accepted.push({
           wamid,
@@ -109,6 +126,23 @@ export function startFakeGraph(
         return;
       }
     }
+  };
+
+  const serveMedia = (socket: Socket<ConnState>, req: FakeRequest) => {
+    if (req.authorization !== `Bearer ${FAKE_GRAPH_TOKEN}`)
+      return respond(socket, 401, { error: { message: "Invalid OAuth access token", code: 190 } });
+    const download = /\/download\/([^/?]+)$/.exec(req.path);
+    const id = download?.[1] ?? /\/([^/?]+)$/.exec(req.path)?.[1] ?? "";
+    const file = files.get(decodeURIComponent(id));
+    if (!file) return respond(socket, 404, { error: { message: "Unknown media", code: 100 } });
+    if (download) return respond(socket, 200, file.bytes, { "content-type": file.mimeType });
+    respond(socket, 200, {
+      messaging_product: "whatsapp",
+      id,
+      url: `${base}/download/${id}`,
+      mime_type: file.mimeType,
+      file_size: file.declaredSize ?? file.bytes.byteLength,
+    });
   };
 
   const handle = (socket: Socket<ConnState>) => {
@@ -131,6 +165,7 @@ export function startFakeGraph(
       body = null;
     }
     const req: FakeRequest = {
+      method: head[0]?.split(" ")[0] ?? "",
       n: requests.length + 1,
       receivedAt: Date.now(),
       path: head[0]?.split(" ")[1] ?? "",
@@ -162,10 +197,14 @@ export function startFakeGraph(
     },
   });
 
+  base = `http://127.0.0.1:${listener.port}/v21.0`;
   return {
-    url: `http://127.0.0.1:${listener.port}/v21.0`,
+    url: base,
     accepted,
     requests,
+    addMedia(id, media) {
+      files.set(id, media);
+    },
     setBehaviour(next) {
       decide = next;
     },
