@@ -100,6 +100,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           notifier,
           retry,
           onChannelId: (id) => inbound.replay(id),
+          storage: mediaStorage,
         }),
         fetch_media: new FetchMediaHandler({
           db: database.db,

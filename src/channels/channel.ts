@@ -12,6 +12,8 @@ export interface OutboundRequest {
   to: string;
   messageType: MessageType;
   content: MessageContent;
+  /** The file of a media message sent by id (`content.media_id`), read from Switchboard's storage. */
+  media?: { bytes: Uint8Array<ArrayBuffer>; mimeType: string; filename?: string | undefined };
 }
 
 export interface OutboundResult {

@@ -36,21 +36,24 @@ export function graphMessageBody(
   to: string,
   type: MessageType,
   content: MessageContent,
+  /** The Graph media id of a file uploaded first; otherwise `content.url` is sent as a link. */
+  uploadedMediaId?: string,
 ): Record<string, unknown> {
   const base = { messaging_product: "whatsapp", recipient_type: "individual", to };
+  const file = uploadedMediaId ? { id: uploadedMediaId } : { link: content.url };
   switch (type) {
     case "text":
       return { ...base, type, text: { body: content.text ?? "", preview_url: false } };
     case "image":
     case "video":
-      return { ...base, type, [type]: { link: content.url, caption: content.caption } };
+      return { ...base, type, [type]: { ...file, caption: content.caption } };
     case "audio":
-      return { ...base, type, audio: { link: content.url } };
+      return { ...base, type, audio: file };
     case "document":
       return {
         ...base,
         type,
-        document: { link: content.url, caption: content.caption, filename: content.filename },
+        document: { ...file, caption: content.caption, filename: content.filename },
       };
     case "template":
       return {
@@ -81,16 +84,19 @@ export class WhatsappCloudChannel implements OutboundChannel {
     let res: Response;
     let body: GraphSendResponse | null;
     try {
+      // A file of ours is uploaded first (POST /{phone-number-id}/media), then sent by its Graph id.
+      const uploaded = request.media ? await this.#upload(request.media, controller.signal) : undefined;
       res = await fetch(url, {
         method: "POST",
         headers: { authorization: `Bearer ${this.options.accessToken}`, "content-type": "application/json" },
-        body: JSON.stringify(graphMessageBody(request.to, request.messageType, request.content)),
+        body: JSON.stringify(graphMessageBody(request.to, request.messageType, request.content, uploaded)),
         signal: controller.signal,
       });
       // Inside the timeout: a provider that stalls mid-body is as slow as one that never answers.
       body = (await res.json().catch(() => null)) as GraphSendResponse | null;
       if (controller.signal.aborted) throw controller.signal.reason;
     } catch (err) {
+      if (err instanceof ChannelError) throw err;
       if (controller.signal.aborted)
         throw new ChannelError(CHANNEL_ERROR_CODES.timeout, "WhatsApp API timed out", { retryable: true });
       throw new ChannelError(
@@ -170,7 +176,27 @@ export class WhatsappCloudChannel implements OutboundChannel {
     }
   }
 
-  /** A GET whose non-2xx answer becomes a ChannelError classified like a send's. */
+  async #upload(media: NonNullable<OutboundRequest["media"]>, signal: AbortSignal): Promise<string> {
+    const form = new FormData();
+    form.set("messaging_product", "whatsapp");
+    form.set("type", media.mimeType);
+    form.set("file", new Blob([media.bytes], { type: media.mimeType }), media.filename ?? "file");
+    const res = await this.#fetchOrThrow(
+      `${this.options.baseUrl}/${encodeURIComponent(this.options.phoneNumberId)}/media`,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${this.options.accessToken}` },
+        body: form,
+        signal,
+      },
+    );
+    const answer = (await res.json().catch(() => null)) as { id?: unknown } | null;
+    if (typeof answer?.id !== "string")
+      throw new ChannelError(CHANNEL_ERROR_CODES.badResponse, "WhatsApp media upload answered without an id");
+    return answer.id;
+  }
+
+  /** A request whose non-2xx answer becomes a ChannelError classified like a send's. */
   async #fetchOrThrow(url: string, init: RequestInit): Promise<Response> {
     const res = await fetch(url, init);
     if (res.ok) return res;

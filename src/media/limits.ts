@@ -28,6 +28,8 @@ export const MEDIA_ERROR_CODES = {
   tooLarge: "media_too_large",
   typeRefused: "media_type_refused",
   unsupported: "media_unsupported",
+  /** A message names a media file that is missing, not ready, or another conversation's. */
+  unavailable: "media_unavailable",
 } as const;
 
 /** The bare MIME type ("audio/ogg; codecs=opus" → "audio/ogg"), lower-cased. */

@@ -4,11 +4,18 @@
  * retryable refusal is rescheduled with backoff while the job's retry budget lasts; anything else
  * fails the message with the provider's code and reason. Events go out after each commit.
  */
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
-import { contacts, conversations, type MessageRow, messages } from "../../db/schema.ts";
+import { contacts, conversations, type MessageRow, media, messages } from "../../db/schema.ts";
 import { createLogger } from "../../protocol/logger.ts";
-import { CHANNEL_ERROR_CODES, ChannelError, type OutboundChannel } from "../channels/channel.ts";
+import {
+  CHANNEL_ERROR_CODES,
+  ChannelError,
+  type OutboundChannel,
+  type OutboundRequest,
+} from "../channels/channel.ts";
+import { MEDIA_ERROR_CODES } from "../media/limits.ts";
+import type { MediaStorage } from "../media/storage.ts";
 import { toMessage } from "../services/mappers.ts";
 import { advanceStatus } from "../services/messages.ts";
 import type { ChatNotifier } from "../services/notifier.ts";
@@ -29,6 +36,8 @@ export interface SendMessageHandlerOptions {
   retry: RetryPolicy;
   /** Called once a message's channel id is stored (InboundService.replay applies early reports). */
   onChannelId?: (whatsappMessageId: string) => Promise<void>;
+  /** Where the files of media messages sent by id (`content.media_id`) are read from. */
+  storage?: MediaStorage;
 }
 
 export class SendMessageHandler implements JobHandler {
@@ -51,16 +60,39 @@ export class SendMessageHandler implements JobHandler {
     const { message } = row;
     let whatsappMessageId: string;
     try {
+      const file = message.content.media_id ? await this.#file(message) : undefined;
       ({ whatsappMessageId } = await this.o.channel.send({
         messageId: message.id,
         to: row.to,
         messageType: message.messageType,
         content: message.content,
+        ...(file ? { media: file } : {}),
       }));
     } catch (err) {
       return this.#refused(job, message, err);
     }
     return this.#accepted(job, message, whatsappMessageId);
+  }
+
+  /** The stored file of a media message sent by id; a missing one fails the message. */
+  async #file(message: MessageRow): Promise<NonNullable<OutboundRequest["media"]>> {
+    const [row] = await this.o.db
+      .select()
+      .from(media)
+      .where(and(eq(media.id, message.content.media_id!), eq(media.organizationId, message.organizationId)))
+      .limit(1);
+    const bytes =
+      row?.storageKey && row.status === "ready" ? await this.o.storage?.get(row.storageKey) : null;
+    if (!row || !bytes)
+      throw new ChannelError(
+        MEDIA_ERROR_CODES.unsupported,
+        "the media file of this message is not available",
+      );
+    return {
+      bytes,
+      mimeType: row.mimeType ?? "application/octet-stream",
+      filename: message.content.filename,
+    };
   }
 
   async #accepted(job: ClaimedJob, message: MessageRow, whatsappMessageId: string): Promise<JobResult> {

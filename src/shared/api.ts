@@ -150,6 +150,17 @@ export interface SendMessageResponse {
   message: Message;
 }
 
+/** 201 answer of POST /api/v1/media (body: the file; Content-Type: its type). */
+export interface MediaUploadResponse {
+  media: {
+    id: Uuid;
+    mime_type: string;
+    size_bytes: number;
+    /** Where it is read back (GET, same access rule as its conversation once sent). */
+    url: string;
+  };
+}
+
 /** GET /health */
 export interface HealthResponse {
   /** "degraded" when the database or (in a cluster) Redis is unreachable. */

@@ -19,6 +19,9 @@ export interface AcceptedMessage {
   wamid: string;
   to: string;
   text: string | undefined;
+  type: string | undefined;
+  /** The Graph media id a media message names (`{image: {id}}` …). */
+  mediaId: string | undefined;
   /** When the request arrived and when the 200 was written (ms since epoch). */
   receivedAt: number;
   at: number;
@@ -37,7 +40,9 @@ export interface FakeRequest {
   receivedAt: number;
   path: string;
   authorization: string | undefined;
-  body: { to?: string; type?: string; text?: { body?: string } } | null;
+  body: ({ to?: string; type?: string; text?: { body?: string } } & Record<string, unknown>) | null;
+  /** Bytes of the request body (uploads are multipart, not JSON). */
+  size: number;
 }
 
 export interface FakeGraph {
@@ -47,6 +52,8 @@ export interface FakeGraph {
   accepted: AcceptedMessage[];
   /** Every request received (including refused and reset ones). */
   requests: FakeRequest[];
+  /** Files uploaded to POST /{phone-number-id}/media, with the Graph id each got. */
+  uploads: Array<{ id: string; size: number }>;
   /** Serves `media` under the provider media id `id`. */
   addMedia(id: string, media: FakeMedia): void;
   /** Replaces the behaviour. */
@@ -69,6 +76,7 @@ export function startFakeGraph(
   const requests: FakeRequest[] = [];
   const sockets = new Set<Socket<ConnState>>();
   const files = new Map<string, FakeMedia>();
+  const uploads: Array<{ id: string; size: number }> = [];
   let base = "";
   let counter = 0;
 
@@ -114,11 +122,20 @@ export function startFakeGraph(
         return;
       case "accept": {
         if (req.method === "GET") return serveMedia(socket, req);
+        if (req.path.endsWith("/media")) {
+          const id = `uploaded.${uploads.length + 1}`;
+          uploads.push({ id, size: req.size });
+          respond(socket, 200, { id });
+          return;
+        }
+        const typed = req.body?.type ? (req.body[req.body.type] as { id?: string } | undefined) : undefined;
         const wamid = `wamid.fake.${++counter}.${crypto.randomUUID()}`;
         accepted.push({
           wamid,
           to: req.body?.to ?? "",
           text: req.body?.text?.body,
+          type: req.body?.type,
+          mediaId: typed?.id,
           receivedAt: req.receivedAt,
           at: Date.now(),
         });
@@ -171,6 +188,7 @@ export function startFakeGraph(
       path: head[0]?.split(" ")[1] ?? "",
       authorization: headers.get("authorization"),
       body,
+      size: length,
     };
     requests.push(req);
     void act(socket, req, decide(req)).catch(() => socket.terminate());
@@ -202,6 +220,7 @@ export function startFakeGraph(
     url: base,
     accepted,
     requests,
+    uploads,
     addMedia(id, media) {
       files.set(id, media);
     },

@@ -4,6 +4,8 @@
  */
 import { Hono } from "hono";
 import type { AppContext } from "../../context.ts";
+import { MEDIA_ERROR_CODES } from "../../media/limits.ts";
+import { attachToConversation } from "../../media/outbound.ts";
 import {
   canWatch,
   canWrite,
@@ -122,8 +124,19 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
     const id = uuidParam(c.req.param("id"), "id");
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
     const idempotencyKey = parseIdempotencyKey(c.req.header(IDEMPOTENCY_KEY_HEADER), body.client_message_id);
-    const { messageType, content } = parseOutgoing(body);
+    const parsed = parseOutgoing(body);
+    const { messageType } = parsed;
     const { conversation, contact } = await load(principal, id, true);
+    const content = parsed.content.media_id
+      ? await attachToConversation(db, principal.organization_id, id, parsed.content.media_id, parsed.content)
+      : parsed.content;
+    if (!content)
+      throw new HttpError(
+        422,
+        MEDIA_ERROR_CODES.unavailable,
+        "content.media_id: no uploaded media file of this organization is available for this conversation",
+        "content.media_id",
+      );
     try {
       const sent = await ctx.sender.send(conversation, contact, {
         senderId: principal.user_id,
@@ -227,9 +240,17 @@ export function parseOutgoing(body: Record<string, unknown>): {
       return { messageType, content };
     }
     default: {
-      const url = requireString(c, "url", { max: 2048, path: "content.url" });
-      if (!/^https?:\/\/\S+$/i.test(url)) throw invalid("content.url", "must be an http(s) URL");
-      const content: MessageContent = { url };
+      // A file uploaded to POST /api/v1/media is sent by its id; otherwise a public link.
+      const content: MessageContent = {};
+      if (c.media_id !== undefined) {
+        if (typeof c.media_id !== "string" || !UUID_RE.test(c.media_id))
+          throw invalid("content.media_id", "must be the id of an uploaded media file");
+        content.media_id = c.media_id.toLowerCase();
+      } else {
+        const url = requireString(c, "url", { max: 2048, path: "content.url" });
+        if (!/^https?:\/\/\S+$/i.test(url)) throw invalid("content.url", "must be an http(s) URL");
+        content.url = url;
+      }
       const caption = opt("caption", MAX_CAPTION);
       const filename = opt("filename", 255);
       if (caption && messageType !== "audio") content.caption = caption;

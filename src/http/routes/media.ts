@@ -1,4 +1,6 @@
 /**
+ * POST /api/v1/media: upload a file (body = the bytes, Content-Type = its type; MEDIA_MAX_BYTES and
+ * the accepted types of src/media/limits.ts), then send it with `content.media_id`.
  * GET /api/v1/media/:id: a stored media file, for users who may read its conversation (the same
  * rule as the conversation's history). Another organization's id answers 404, like a missing one.
  * A file still being fetched is 409 `media_pending`; one that could not be fetched is 410
@@ -8,10 +10,13 @@ import { and, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { media } from "../../../db/schema.ts";
 import type { AppContext } from "../../context.ts";
+import { baseMimeType, isAllowedMediaType } from "../../media/limits.ts";
+import { storeUpload } from "../../media/outbound.ts";
 import { canWatch, findConversation } from "../../services/conversations.ts";
+import { API_PATHS, type MediaUploadResponse } from "../../shared/api.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
-import { HTTP_ERROR_CODES, HttpError, notFound } from "../errors.ts";
-import { uuidParam } from "../validate.ts";
+import { HTTP_ERROR_CODES, HttpError, invalid, notFound } from "../errors.ts";
+import { readRawBody, uuidParam } from "../validate.ts";
 
 export const MEDIA_HTTP_CODES = { pending: "media_pending", unavailable: "media_unavailable" } as const;
 
@@ -22,6 +27,34 @@ export function mediaRoutes(ctx: AppContext): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const db = ctx.database.db;
   app.use("*", requireAuth(ctx.tokens, ctx.metrics, db));
+
+  app.post("/", async (c) => {
+    const principal = c.get("principal");
+    if (principal.role === "viewer")
+      throw new HttpError(403, HTTP_ERROR_CODES.forbidden, "viewers cannot upload media");
+    const mimeType = baseMimeType(c.req.header("content-type"));
+    if (!isAllowedMediaType(mimeType))
+      throw new HttpError(
+        415,
+        HTTP_ERROR_CODES.unsupportedMediaType,
+        `Content-Type: "${mimeType}" is not an accepted media type`,
+        "Content-Type",
+      );
+    const bytes = await readRawBody(c, ctx.config.mediaMaxBytes);
+    if (bytes.byteLength === 0) throw invalid("body", "is empty");
+    const stored = await storeUpload(db, ctx.mediaStorage, principal.organization_id, bytes, mimeType);
+    return c.json<MediaUploadResponse>(
+      {
+        media: {
+          id: stored.id,
+          mime_type: stored.mimeType,
+          size_bytes: stored.sizeBytes,
+          url: API_PATHS.media(stored.id),
+        },
+      },
+      201,
+    );
+  });
 
   app.get("/:id", async (c) => {
     const principal = c.get("principal");

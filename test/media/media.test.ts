@@ -1,8 +1,10 @@
 /**
- * Inbound media end to end, on PGlite and PostgreSQL: a webhook image is stored with a link to
+ * Media end to end, on PGlite and PostgreSQL. Inbound: a webhook image is stored with a link to
  * Switchboard's copy, fetched by the outbox worker through the Graph API's two-step download (with
  * the token), retried after a transient failure, refused beyond the size and type limits, and
- * served only to users who may read the conversation (another organization: 404).
+ * served only to users who may read the conversation (another organization: 404). Outbound: an
+ * upload within the limits, then a message that sends it by id (the channel uploads it to the
+ * provider and sends it by the provider's id).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
@@ -19,7 +21,7 @@ const MAX_BYTES = 4096;
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4, 5]);
 
 for (const backend of await backends()) {
-  describe(`inbound media on ${backend.name}`, () => {
+  describe(`media on ${backend.name}`, () => {
     let graph: FakeGraph;
     let h: Awaited<ReturnType<typeof startHarness>>;
 
@@ -155,6 +157,80 @@ for (const backend of await backends()) {
         expect(res.status).toBe(410);
         expect(((await res.json()) as { error: { code: string } }).error.code).toBe("media_unavailable");
       }
+    });
+
+    const upload = async (bytes: Uint8Array<ArrayBuffer>, type: string, token: string) =>
+      h.api("/api/v1/media", { method: "POST", token, headers: { "content-type": type }, body: bytes });
+
+    test("POST /api/v1/media stores an upload within the size and type limits", async () => {
+      const token = await h.token(h.fx.agent);
+      const res = await upload(PNG, "image/png", token);
+      expect(res.status).toBe(201);
+      const { media: stored } = (await res.json()) as {
+        media: { id: string; url: string; size_bytes: number };
+      };
+      expect(stored.size_bytes).toBe(PNG.length);
+      const back = await h.api(stored.url, { token });
+      expect(new Uint8Array(await back.arrayBuffer())).toEqual(PNG);
+      expect((await h.api(stored.url, { token: await h.token(h.fx.adminB) })).status).toBe(404);
+      expect((await upload(new Uint8Array(MAX_BYTES + 1), "image/png", token)).status).toBe(413);
+      const badType = await upload(PNG, "text/html", token);
+      expect(badType.status).toBe(415);
+      expect((await upload(new Uint8Array(0), "image/png", token)).status).toBe(400);
+      expect((await upload(PNG, "image/png", await h.token(h.fx.viewer))).status).toBe(403);
+    });
+
+    test("a message sends an uploaded file by id: uploaded to the provider, sent by the provider's id, once", async () => {
+      graph.setBehaviour(() => ({ kind: "accept" }));
+      const token = await h.token(h.fx.admin);
+      const { media: stored } = (await (await upload(PNG, "image/png", token)).json()) as {
+        media: { id: string };
+      };
+      const res = await h.api(`/api/v1/conversations/${h.fx.convQueue.id}/messages`, {
+        method: "POST",
+        token,
+        body: JSON.stringify({
+          message_type: "image",
+          content: { media_id: stored.id, caption: "our photo" },
+        }),
+      });
+      expect(res.status).toBe(201);
+      const { message } = (await res.json()) as { message: Message };
+      expect(message.content).toMatchObject({
+        media_id: stored.id,
+        url: `/api/v1/media/${stored.id}`,
+        mime_type: "image/png",
+      });
+      await waitFor(
+        async () =>
+          (await db().select().from(messages).where(eq(messages.id, message.id)))[0]?.status === "sent",
+        "the media message to be sent",
+        WAIT,
+      );
+      expect(graph.uploads).toHaveLength(1);
+      expect(graph.uploads[0]!.size).toBeGreaterThan(PNG.length);
+      const sent = graph.accepted.filter((a) => a.type === "image");
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.mediaId).toBe(graph.uploads[0]!.id);
+
+      // Now it belongs to that conversation: it cannot be sent elsewhere, nor can another org's file.
+      const elsewhere = await h.api(`/api/v1/conversations/${h.fx.convAssigned.id}/messages`, {
+        method: "POST",
+        token,
+        body: JSON.stringify({ message_type: "image", content: { media_id: stored.id } }),
+      });
+      expect(elsewhere.status).toBe(422);
+      expect(((await elsewhere.json()) as { error: { code: string } }).error.code).toBe("media_unavailable");
+      const tokenB = await h.token(h.fx.adminB);
+      const { media: foreign } = (await (await upload(PNG, "image/png", tokenB)).json()) as {
+        media: { id: string };
+      };
+      const stolen = await h.api(`/api/v1/conversations/${h.fx.convQueue.id}/messages`, {
+        method: "POST",
+        token,
+        body: JSON.stringify({ message_type: "image", content: { media_id: foreign.id } }),
+      });
+      expect(stolen.status).toBe(422);
     });
   });
 }
