@@ -151,6 +151,24 @@ export class ApiClient {
     return this.sendMessage(conversationId, { message_type: "text", content: { text } }, options);
   }
 
+  /**
+   * A stored media file (`content.url` of a message with `media_id`), read with the bearer token.
+   * Rejects with an ApiRequestError (409 `media_pending` while the server is still fetching it).
+   */
+  async fetchMedia(path: string): Promise<Blob> {
+    const url = new URL(this.baseUrl + path, this.baseUrl ? undefined : globalThis.location?.href);
+    const headers: Record<string, string> = {};
+    if (this.#accessToken) headers.authorization = `Bearer ${await this.#accessToken()}`;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, { method: "GET", headers, signal: AbortSignal.timeout(this.#timeoutMs) });
+    } catch (err) {
+      throw new ApiRequestError(0, CLIENT_ERROR_CODES.network, `GET ${path} failed: ${String(err)}`);
+    }
+    if (!res.ok) throw ApiRequestError.fromBody(res.status, await res.json().catch(() => null));
+    return res.blob();
+  }
+
   /** Sends a failed message again (same message, new attempt); 409 unless it is failed. */
   retryMessage(conversationId: Uuid, messageId: Uuid): Promise<SendMessageResponse> {
     return this.#request("POST", API_PATHS.retryMessage(conversationId, messageId));

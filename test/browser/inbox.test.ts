@@ -195,6 +195,52 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
     expect(await admin.locator(`[data-message-id="${messageId}"]`).count()).toBe(1);
   }, 30_000);
 
+  test("a sent image is shown inline and another file is offered as a download", async () => {
+    const login = await fetch(`${backend.url}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: DEMO_ADMIN_EMAIL, password: DEMO_PASSWORD }),
+    });
+    const token = ((await login.json()) as { access_token: string }).access_token;
+    const sendFile = async (
+      bytes: Uint8Array<ArrayBuffer>,
+      type: string,
+      messageType: string,
+      caption: string,
+    ) => {
+      const up = await fetch(`${backend.url}/api/v1/media`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": type },
+        body: bytes,
+      });
+      const { media } = (await up.json()) as { media: { id: string } };
+      const res = await fetch(`${backend.url}/api/v1/conversations/${backend.conversationId}/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ message_type: messageType, content: { media_id: media.id, caption } }),
+      });
+      expect(res.status).toBe(201);
+    };
+    const onePixelPng = Uint8Array.from(
+      atob(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+      ),
+      (ch) => ch.charCodeAt(0),
+    );
+    const caption = `pixel ${crypto.randomUUID().slice(0, 8)}`;
+    await sendFile(onePixelPng, "image/png", "image", caption);
+    const image = messageByText(agent, caption).getByTestId("message-image");
+    await image.waitFor();
+    const deadline = Date.now() + STEP_TIMEOUT;
+    while ((await image.evaluate((el) => (el as HTMLImageElement).naturalWidth)) !== 1) {
+      if (Date.now() > deadline) throw new Error("the image was not loaded");
+      await Bun.sleep(50);
+    }
+    const docCaption = `report ${crypto.randomUUID().slice(0, 8)}`;
+    await sendFile(new TextEncoder().encode("%PDF-1.4 test"), "application/pdf", "document", docCaption);
+    await messageByText(agent, docCaption).getByTestId("message-download").waitFor();
+  }, 30_000);
+
   test("a browser that lost its connection catches up through ?after= when it comes back", async () => {
     const agentContext = agent.context();
     const catchUps: string[] = [];

@@ -57,6 +57,7 @@ export class Inbox {
       onRetry: async (messageId) => {
         if (this.#selected) await this.#session.api.retryMessage(this.#selected, messageId);
       },
+      loadMedia: (url) => this.#session.api.fetchMedia(url),
     });
     const socket = session.socket;
     this.#typingOut = new TypingNotifier({

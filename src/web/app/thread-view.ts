@@ -14,7 +14,13 @@ export interface ThreadViewOptions {
   onSend: (text: string) => Promise<void>;
   /** Called when the retry button of a failed message is pressed; reject to show why it did not work. */
   onRetry: (messageId: string) => Promise<void>;
+  /** Reads a stored media file (`/api/v1/media/:id`) with the user's token. */
+  loadMedia: (url: string) => Promise<Blob>;
 }
+
+/** A stored media file still being fetched by the server is asked for again this often, this many times. */
+const MEDIA_RETRY_MS = 2000;
+const MEDIA_TRIES = 10;
 
 /** Why a message failed, as the server reported it. */
 interface FailureDetail {
@@ -32,9 +38,11 @@ export class ThreadView {
   readonly #error: HTMLParagraphElement;
   readonly #byId = new Map<string, { element: HTMLLIElement; seq: number }>();
   readonly #onRetry: (messageId: string) => Promise<void>;
+  readonly #loadMedia: (url: string) => Promise<Blob>;
 
   constructor(options: ThreadViewOptions) {
     this.#onRetry = options.onRetry;
+    this.#loadMedia = options.loadMedia;
     this.#title = h("h2", { "data-testid": "thread-title" });
     this.#list = h("ol", {
       class: "messages",
@@ -107,6 +115,7 @@ export class ThreadView {
   addMessage(message: Message): boolean {
     if (this.#byId.has(message.id)) return false;
     const element = renderMessage(message);
+    if (message.content.media_id && message.content.url) this.#attachMedia(element, message);
     if (message.direction === "outbound" && message.status === "failed")
       this.#showFailure(element, message.id, message);
     // Messages mostly arrive in order: walk back from the end to find the place.
@@ -129,6 +138,57 @@ export class ThreadView {
     entry.element.querySelector("[data-testid=message-failure]")?.remove();
     if (status === "failed" && entry.element.dataset.direction === "outbound")
       this.#showFailure(entry.element, messageId, detail);
+  }
+
+  /**
+   * Stored media: images inline (read with the token into an object URL), other files as a download
+   * button. A file the server is still fetching (409) is asked for again a few times.
+   */
+  #attachMedia(element: HTMLLIElement, message: Message): void {
+    const url = message.content.url!;
+    const name = message.content.filename ?? message.content.caption ?? `${message.message_type} file`;
+    if (message.message_type === "image") {
+      const img = h("img", {
+        class: "media",
+        alt: message.content.caption ?? "image",
+        "data-testid": "message-image",
+      });
+      element.querySelector(".text")?.before(img);
+      const load = (tries: number) => {
+        this.#loadMedia(url).then(
+          (blob) => {
+            img.src = URL.createObjectURL(blob);
+          },
+          (err: unknown) => {
+            if (tries > 1 && (err as { status?: number }).status === 409)
+              setTimeout(() => load(tries - 1), MEDIA_RETRY_MS);
+            else img.alt = "image not available";
+          },
+        );
+      };
+      load(MEDIA_TRIES);
+      return;
+    }
+    const button = h(
+      "button",
+      { type: "button", class: "download", "data-testid": "message-download" },
+      `Download ${name}`,
+    );
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      this.#loadMedia(url).then(
+        (blob) => {
+          const link = h("a", { href: URL.createObjectURL(blob), download: name });
+          link.click();
+          button.disabled = false;
+        },
+        () => {
+          button.disabled = false;
+          button.textContent = `${name}: not available yet, try again`;
+        },
+      );
+    });
+    element.querySelector(".text")?.after(button);
   }
 
   /** The provider's reason under a failed message, and a button that sends it again. */
