@@ -9,7 +9,8 @@ describe("docs/delivery.md", () => {
   test("lists every OUTBOX_* variable src/config.ts reads, and the send timeout and NODE_ID", () => {
     const read = new Set([...configSource.matchAll(/"(OUTBOX_[A-Z_]+)"/g)].map((m) => m[1]!));
     expect(read.size).toBeGreaterThanOrEqual(6);
-    for (const name of [...read, "WHATSAPP_SEND_TIMEOUT_MS", "NODE_ID"]) expect(doc).toContain(`\`${name}\``);
+    for (const name of [...read, "WHATSAPP_SEND_TIMEOUT_MS", "NODE_ID", "MEDIA_DIR", "MEDIA_MAX_BYTES"])
+      expect(doc).toContain(`\`${name}\``);
   });
 
   test("the documented defaults are the config's defaults", () => {
@@ -23,6 +24,8 @@ describe("docs/delivery.md", () => {
       retryBudgetMs: 6 * 3600_000,
     });
     expect(config.whatsappSendTimeoutMs).toBe(10_000);
+    expect(config.mediaMaxBytes).toBe(16_777_216);
+    expect(doc).toContain("| `MEDIA_MAX_BYTES` | 16777216 |");
     expect(doc).toContain("| `OUTBOX_RETRY_BUDGET` | 6h |");
   });
 
