@@ -43,6 +43,12 @@ export async function claimIdempotencyKey(
   key: string,
   messageId: Uuid,
 ): Promise<Uuid | null> {
+  // Storage hygiene: the user's keys past the window are dead; dropping them here keeps the table
+  // at one day of keys per user without a sweeper (the primary key's user_id prefix finds them).
+  await tx.execute(sql`
+    DELETE FROM idempotency_keys
+     WHERE user_id = ${userId}::uuid AND key <> ${key}
+       AND created_at < now() - ${IDEMPOTENCY_WINDOW_MS} * interval '1 millisecond'`);
   const claimed = await tx.execute(sql`
     INSERT INTO idempotency_keys (user_id, key, message_id, created_at)
     VALUES (${userId}::uuid, ${key}, ${messageId}::uuid, now())

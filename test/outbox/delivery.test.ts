@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { contacts, messages, outboxJobs } from "../../db/schema.ts";
+import { contacts, idempotencyKeys, messages, outboxJobs } from "../../db/schema.ts";
 import type { Message } from "../../src/shared/events.ts";
 import { startHarness } from "../chat/harness.ts";
 import { backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
@@ -248,6 +248,26 @@ for (const backend of await backends()) {
         });
         expect(res.status).toBe(201);
         expect(((await res.json()) as { message: Message }).message.id).not.toBe(mine.body.message.id);
+      });
+
+      test("after 24 hours a key starts a new message, and the user's expired keys are dropped", async () => {
+        const key = `old-${crypto.randomUUID()}`;
+        const other = `older-${crypto.randomUUID()}`;
+        const first = await send("a day ago", { "Idempotency-Key": key });
+        await send("a day ago too", { "Idempotency-Key": other });
+        const dayAgo = new Date(Date.now() - 24 * 3600_000 - 60_000);
+        await db()
+          .update(idempotencyKeys)
+          .set({ createdAt: dayAgo })
+          .where(eq(idempotencyKeys.userId, h.fx.admin.id));
+        const again = await send("a day ago", { "Idempotency-Key": key });
+        expect(again.status).toBe(201);
+        expect(again.body.message.id).not.toBe(first.body.message.id);
+        const left = await db()
+          .select()
+          .from(idempotencyKeys)
+          .where(eq(idempotencyKeys.userId, h.fx.admin.id));
+        expect(left.map((k) => k.key)).toEqual([key]);
       });
 
       test("a key used in another conversation is 422 idempotency_key_reused", async () => {
