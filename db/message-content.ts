@@ -10,6 +10,8 @@ export interface MessageContent {
   caption?: string;
   filename?: string;
   mime_type?: string;
+  /** A media file stored by Switchboard (inbound attachments): read it at `url`, `/api/v1/media/<id>`. */
+  media_id?: string;
   template_name?: string;
   language?: string;
   parameters?: string[];

@@ -10,6 +10,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -181,9 +182,96 @@ export const messages = pgTable(
   ],
 );
 
+/** What an outbox job does; `ref_id` names the row it works on (messages.id for send_message). */
+export const outboxJobKind = pgEnum("outbox_job_kind", ["send_message", "fetch_media"]);
+/**
+ * queued: waiting for `next_attempt_at`; leased: a worker holds it until `lease_expires_at`;
+ * failed: gave up (kept for the retry endpoint and metrics). A job that succeeds is deleted.
+ */
+export const outboxJobState = pgEnum("outbox_job_state", ["queued", "leased", "failed"]);
+
+/**
+ * The durable outbox (src/outbox): work that must happen after a commit, committed in the same
+ * transaction as the row it works on, so a crash between the answer to the client and the work
+ * cannot lose it.
+ */
+export const outboxJobs = pgTable(
+  "outbox_jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    kind: outboxJobKind("kind").notNull(),
+    refId: uuid("ref_id").notNull(),
+    state: outboxJobState("state").notNull().default("queued"),
+    /** Attempts started so far; also the lease's fencing token (a stale holder cannot commit). */
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: tstz("next_attempt_at").notNull().defaultNow(),
+    /** Retryable failures are retried until this time; then the job fails with its last error. */
+    deadlineAt: tstz("deadline_at").notNull(),
+    leaseOwner: text("lease_owner"),
+    leaseExpiresAt: tstz("lease_expires_at"),
+    lastErrorCode: text("last_error_code"),
+    lastError: text("last_error"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("outbox_jobs_kind_ref_uq").on(t.kind, t.refId),
+    // The claim query: due queued jobs and expired leases, oldest first.
+    index("outbox_jobs_due_idx").on(t.state, t.nextAttemptAt),
+  ],
+);
+
+export const mediaStatus = pgEnum("media_status", ["pending", "ready", "failed"]);
+
+/**
+ * A media file (src/media): an inbound attachment fetched from the provider by the outbox worker
+ * (`fetch_media` job), stored behind the MediaStorage interface under `storage_key`. Readable by
+ * whoever may read its conversation.
+ */
+export const media = pgTable(
+  "media",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    organizationId: uuid("organization_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    conversationId: uuid("conversation_id").references(() => conversations.id, { onDelete: "cascade" }),
+    messageId: uuid("message_id"),
+    /** The provider's media id (WhatsApp), to fetch it. */
+    providerMediaId: text("provider_media_id"),
+    mimeType: text("mime_type"),
+    sizeBytes: integer("size_bytes"),
+    storageKey: text("storage_key"),
+    status: mediaStatus("status").notNull().default("pending"),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("media_organization_idx").on(t.organizationId)],
+);
+
+/**
+ * Idempotency keys of `POST …/messages`: one row per (user, key), pointing at the message it
+ * created. The primary key makes concurrent duplicates wait for the first and then find its row.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    messageId: uuid("message_id").notNull(),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+);
+
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type AuthSessionRow = typeof authSessions.$inferSelect;
 export type ContactRow = typeof contacts.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
+export type OutboxJobRow = typeof outboxJobs.$inferSelect;
+export type MediaRow = typeof media.$inferSelect;

@@ -2,6 +2,7 @@
  * Assembles the server: database + migrations → seed → services → Socket.IO + Hono on ONE
  * Bun.serve port. `startServer` is what `bun run start` (src/main.ts) and the end-to-end tests run.
  */
+import { join } from "node:path";
 import type { Server as BunServer } from "bun";
 import { openDatabase } from "../db/client.ts";
 import { createLogger } from "../protocol/logger.ts";
@@ -12,13 +13,20 @@ import type { OutboundChannel } from "./channels/channel.ts";
 import { SandboxChannel } from "./channels/sandbox.ts";
 import { WhatsappCloudChannel } from "./channels/whatsapp-cloud.ts";
 import { type ClusterNode, createClusterNode } from "./cluster/index.ts";
+import { generateNodeId } from "./cluster/node-id.ts";
 import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { createHttpApp } from "./http/app.ts";
+import { FetchMediaHandler } from "./media/fetch-job.ts";
+import { LocalMediaStorage } from "./media/storage.ts";
 import { ChatMetrics } from "./metrics/chat-metrics.ts";
+import { OutboxMetrics } from "./outbox/metrics.ts";
+import { SendMessageHandler } from "./outbox/send-message.ts";
+import { OutboxWorker } from "./outbox/worker.ts";
 import { enableAdminUi } from "./realtime/admin-ui.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
 import type { LiveSessions, SessionEndReason } from "./realtime/user-sessions.ts";
+import { SANDBOX_MEDIA_DIR } from "./sandbox/customer.ts";
 import { type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
 import { type LiveAccess, noLiveAccess } from "./services/live-access.ts";
@@ -42,7 +50,7 @@ export interface RunningServer {
   url: string;
   /** Set when this start seeded the demo data. */
   seeded: SeedResult | null;
-  /** Graceful stop: no new connections, sockets closed, background sends settled, database closed. */
+  /** Graceful stop: no new connections, sockets closed, outbox sends settled or requeued, database closed. */
   stop(): Promise<void>;
 }
 
@@ -85,8 +93,12 @@ function createChannel(config: Config): OutboundChannel {
       baseUrl: config.whatsappApiBaseUrl,
       phoneNumberId: config.whatsappPhoneNumberId,
       accessToken: config.whatsappAccessToken ?? "",
+      timeoutMs: config.whatsappSendTimeoutMs,
     });
-  return new SandboxChannel({ stepMs: config.sandboxStepMs });
+  return new SandboxChannel({
+    stepMs: config.sandboxStepMs,
+    mediaDir: join(config.dataDir, SANDBOX_MEDIA_DIR),
+  });
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -113,6 +125,35 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       metrics.inboundRejected.inc({ kind: item.kind, reason: item.reason }),
     );
     channel.attach?.((statuses) => inbound.ingest({ messages: [], statuses }).then(() => {}));
+    const outboxMetrics = new OutboxMetrics(database.db, metrics.registry);
+    const mediaStorage = new LocalMediaStorage(config.mediaDir);
+    const retry = { baseMs: config.outbox.retryBaseMs, maxMs: config.outbox.retryMaxMs };
+    const outbox = new OutboxWorker(
+      database.db,
+      {
+        send_message: new SendMessageHandler({
+          db: database.db,
+          channel,
+          notifier,
+          retry,
+          onChannelId: (id) => inbound.replay(id),
+          storage: mediaStorage,
+        }),
+        fetch_media: new FetchMediaHandler({
+          db: database.db,
+          channel,
+          storage: mediaStorage,
+          maxBytes: config.mediaMaxBytes,
+          retry,
+        }),
+      },
+      outboxMetrics,
+      {
+        nodeId: config.nodeId ?? config.cluster?.nodeId ?? generateNodeId(),
+        settings: config.outbox,
+        reclaimAllOnStart: database.kind === "pglite",
+      },
+    );
     const tokens = new TokenService({
       secret,
       algorithm: config.jwtAlgorithm,
@@ -128,7 +169,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       liveSessions,
       metrics,
       channel,
-      sender: new MessageSender(database.db, channel, notifier, (id) => inbound.replay(id)),
+      sender: new MessageSender(database.db, notifier, outbox, config.outbox.retryBudgetMs),
+      outbox,
+      outboxMetrics,
+      mediaStorage,
       inbound,
       notifier,
       liveAccess,
@@ -164,6 +208,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ...handler,
     }) as BunServer<unknown>;
     cluster?.attach(realtime.io.engine);
+    await outbox.start();
     const url = `http://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
     log.info("listening", {
       url,
@@ -182,9 +227,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         // Long polls and websockets would hold the server open: the engine ends them.
         await realtime.close();
         await cluster?.close();
+        // Sends in flight settle within the budget or go back to the queue; only then is the channel cut.
+        await outbox.stop(Math.min(left(), Math.max(0, config.shutdownTimeoutMs / 2)));
         channel.close();
         await Promise.race([requestsDone, Bun.sleep(left())]);
-        await Promise.race([ctx.sender.drain(), Bun.sleep(Math.min(2000, left()))]);
         await server.stop(true);
         await database.close();
       })();

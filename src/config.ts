@@ -5,10 +5,30 @@
  */
 import { resolve } from "node:path";
 import { type ClusterConfig, parseClusterConfig } from "./cluster/config.ts";
+import { isValidNodeId } from "./cluster/node-id.ts";
 
 export type NodeEnv = "development" | "test" | "production";
 export type JwtAlgorithm = "HS256" | "HS384" | "HS512";
 export type ChannelKind = "sandbox" | "whatsapp";
+
+/** The durable outbox's worker (src/outbox); docs/delivery.md explains each setting. */
+export interface OutboxSettings {
+  /** OUTBOX_POLL_MS: how often a node looks for due jobs (a local send wakes it at once). Default 1000. */
+  pollMs: number;
+  /** OUTBOX_CONCURRENCY: jobs one node works on at the same time. Default 8. */
+  concurrency: number;
+  /**
+   * OUTBOX_LEASE_MS: how long a claimed job stays with its node; after that another node takes it
+   * over (a crashed node's work resumes). At least twice WHATSAPP_SEND_TIMEOUT_MS. Default 30000.
+   */
+  leaseMs: number;
+  /** OUTBOX_RETRY_BASE_MS: first retry delay; doubles per attempt, with jitter. Default 1000. */
+  retryBaseMs: number;
+  /** OUTBOX_RETRY_MAX_MS: cap of the retry delay. Default 30000. */
+  retryMaxMs: number;
+  /** OUTBOX_RETRY_BUDGET (seconds, or "6h"): how long retryable failures are retried. Default 6 hours. */
+  retryBudgetMs: number;
+}
 
 export interface Config {
   /** NODE_ENV. Default "development" so `bun run start` works with no setup. */
@@ -82,6 +102,19 @@ export interface Config {
   whatsappAppSecret: string | undefined;
   /** WHATSAPP_VERIFY_TOKEN: answer of the webhook verification handshake. Unset → verification refused. */
   whatsappVerifyToken: string | undefined;
+  /** WHATSAPP_SEND_TIMEOUT_MS: one Graph API call's timeout (a timeout is retried). Default 10000. */
+  whatsappSendTimeoutMs: number;
+  /**
+   * NODE_ID: this process's stable name (outbox leases, cluster session ids). Set it per node so a
+   * restarted node reclaims its own leased jobs at once. Default: random per process.
+   */
+  nodeId: string | undefined;
+  /** OUTBOX_* settings of the delivery worker. */
+  outbox: OutboxSettings;
+  /** MEDIA_DIR: where media files are stored (local storage). Default DATA_DIR/media. */
+  mediaDir: string;
+  /** MEDIA_MAX_BYTES: largest media file fetched or accepted. Default 16777216 (16 MiB, WhatsApp's video limit). */
+  mediaMaxBytes: number;
   /** WEB_DIST_DIR: built web UI served at "/". Default src/web/dist. */
   webDistDir: string;
   /** SHUTDOWN_TIMEOUT_MS: graceful shutdown budget before forcing exit. Default 10000. */
@@ -245,6 +278,22 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const adminUi = bool("ADMIN_UI", false) ? parseAdminUi() : null;
+  const nodeId = str("NODE_ID");
+  if (nodeId !== undefined && !isValidNodeId(nodeId)) problems.push("NODE_ID must be 1-64 of [A-Za-z0-9_-]");
+  const whatsappSendTimeoutMs = int("WHATSAPP_SEND_TIMEOUT_MS", 10_000, 100, 120_000);
+  const outbox: OutboxSettings = {
+    pollMs: int("OUTBOX_POLL_MS", 1000, 10, 60_000),
+    concurrency: int("OUTBOX_CONCURRENCY", 8, 1, 256),
+    leaseMs: int("OUTBOX_LEASE_MS", 30_000, 200, 600_000),
+    retryBaseMs: int("OUTBOX_RETRY_BASE_MS", 1000, 1, 600_000),
+    retryMaxMs: int("OUTBOX_RETRY_MAX_MS", 30_000, 1, 3_600_000),
+    retryBudgetMs: duration("OUTBOX_RETRY_BUDGET", 6 * 3600) * 1000,
+  };
+  // A send still running when its lease expires could be sent again by another node.
+  if (outbox.leaseMs < 2 * whatsappSendTimeoutMs)
+    problems.push("OUTBOX_LEASE_MS must be at least twice WHATSAPP_SEND_TIMEOUT_MS");
+  if (outbox.retryMaxMs < outbox.retryBaseMs)
+    problems.push("OUTBOX_RETRY_MAX_MS must not be below OUTBOX_RETRY_BASE_MS");
 
   const config: Config = {
     nodeEnv,
@@ -279,6 +328,11 @@ export function loadConfig(env: Env = process.env): Config {
     whatsappAccessToken,
     whatsappAppSecret: str("WHATSAPP_APP_SECRET"),
     whatsappVerifyToken: str("WHATSAPP_VERIFY_TOKEN"),
+    whatsappSendTimeoutMs,
+    nodeId,
+    outbox,
+    mediaDir: resolve(str("MEDIA_DIR") ?? `${dataDir}/media`),
+    mediaMaxBytes: int("MEDIA_MAX_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     webDistDir: resolve(str("WEB_DIST_DIR") ?? "src/web/dist"),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
     trustProxy: bool("TRUST_PROXY", false),

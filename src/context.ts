@@ -8,7 +8,10 @@ import type { TokenService } from "./auth/tokens.ts";
 import type { OutboundChannel } from "./channels/channel.ts";
 import type { ClusterHealth } from "./cluster/index.ts";
 import type { Config } from "./config.ts";
+import type { MediaStorage } from "./media/storage.ts";
 import type { ChatMetrics } from "./metrics/chat-metrics.ts";
+import type { OutboxMetrics } from "./outbox/metrics.ts";
+import type { OutboxWorker } from "./outbox/worker.ts";
 import type { LiveSessions } from "./realtime/user-sessions.ts";
 import type { InboundService } from "./services/inbound.ts";
 import type { LiveAccess } from "./services/live-access.ts";
@@ -33,6 +36,11 @@ export interface AppContext {
   metrics: ChatMetrics;
   channel: OutboundChannel;
   sender: MessageSender;
+  /** Delivers what `sender` accepted (durable outbox). */
+  outbox: OutboxWorker;
+  outboxMetrics: OutboxMetrics;
+  /** Where media files are kept (local files under MEDIA_DIR). */
+  mediaStorage: MediaStorage;
   inbound: InboundService;
   /** Announces committed changes (to live sockets once the realtime layer is up). */
   notifier: ChatNotifier;

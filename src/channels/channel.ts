@@ -12,6 +12,8 @@ export interface OutboundRequest {
   to: string;
   messageType: MessageType;
   content: MessageContent;
+  /** The file of a media message sent by id (`content.media_id`), read from Switchboard's storage. */
+  media?: { bytes: Uint8Array<ArrayBuffer>; mimeType: string; filename?: string | undefined };
 }
 
 export interface OutboundResult {
@@ -32,19 +34,34 @@ export interface StatusReport {
 /** Where a channel delivers status reports it produces itself (the sandbox). */
 export type StatusSink = (reports: StatusReport[]) => Promise<void>;
 
+/** How a refusal may be retried: not at all (permanent), or later (after `retryAfterMs` when the provider said). */
+export interface ChannelErrorOptions {
+  /** True for transient failures (network, timeout, 5xx, rate limits): the outbox tries again. Default false. */
+  retryable?: boolean;
+  /** The provider's Retry-After, in ms. */
+  retryAfterMs?: number;
+}
+
 export class ChannelError extends Error {
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
   constructor(
     /** Stable code stored in messages.error_code (the provider's code when it gave one). */
     readonly code: string,
     message: string,
+    options: ChannelErrorOptions = {},
   ) {
     super(message);
     this.name = "ChannelError";
+    this.retryable = options.retryable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
 export const CHANNEL_ERROR_CODES = {
   timeout: "channel_timeout",
+  /** The provider answered 429 or 5xx without an error code of its own. */
+  unavailable: "channel_unavailable",
   network: "channel_unreachable",
   rejected: "channel_rejected",
   badResponse: "channel_bad_response",
@@ -62,6 +79,17 @@ export interface OutboundChannel {
    * that reports by itself (the sandbox) starts its reports here, never before.
    */
   stored?(whatsappMessageId: string): void;
+  /**
+   * Downloads an inbound media file by the provider's media id, refusing more than `maxBytes`
+   * (ChannelError `media_too_large`, permanent). Channels without inbound media leave it out.
+   */
+  fetchMedia?(providerMediaId: string, maxBytes: number): Promise<FetchedMedia>;
   /** Stops timers and pending work (shutdown). */
   close(): void;
+}
+
+export interface FetchedMedia {
+  bytes: Uint8Array;
+  /** As the provider declared it. */
+  mimeType: string;
 }

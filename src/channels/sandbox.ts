@@ -4,9 +4,13 @@
  * locally. A text containing "#fail" is refused, to show the failed path.
  */
 import { randomUUID } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { MEDIA_ERROR_CODES } from "../media/limits.ts";
 import {
   CHANNEL_ERROR_CODES,
   ChannelError,
+  type FetchedMedia,
   type OutboundChannel,
   type OutboundRequest,
   type OutboundResult,
@@ -16,6 +20,25 @@ import {
 export interface SandboxChannelOptions {
   /** Delay between sent → delivered and delivered → read, in ms. Default 300. */
   stepMs?: number;
+  /**
+   * Where `bun run simulate --image` leaves inbound files (DATA_DIR/sandbox-media), read by
+   * fetchMedia as the Graph API would serve them. Unset: the sandbox has no inbound media.
+   */
+  mediaDir?: string;
+}
+
+/** The ids `bun run simulate --image` gives files: nothing else is read from the folder. */
+const SANDBOX_MEDIA_ID = /^sandbox-[0-9a-f]{32}$/;
+
+/** The type a provider would declare, from the file's first bytes (the sandbox has no metadata). */
+function sniffMimeType(bytes: Uint8Array): string {
+  const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return "image/png";
+  if (starts(0xff, 0xd8, 0xff)) return "image/jpeg";
+  if (starts(0x47, 0x49, 0x46, 0x38)) return "image/gif";
+  if (starts(0x52, 0x49, 0x46, 0x46) && bytes[8] === 0x57 && bytes[9] === 0x45) return "image/webp";
+  if (starts(0x25, 0x50, 0x44, 0x46)) return "application/pdf";
+  return "application/octet-stream";
 }
 
 export const SANDBOX_FAIL_MARKER = "#fail";
@@ -23,15 +46,32 @@ export const SANDBOX_FAIL_MARKER = "#fail";
 export class SandboxChannel implements OutboundChannel {
   readonly name = "sandbox";
   readonly #stepMs: number;
+  readonly #mediaDir: string | undefined;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #sink: StatusSink | undefined;
 
   constructor(options: SandboxChannelOptions = {}) {
     this.#stepMs = options.stepMs ?? 300;
+    this.#mediaDir = options.mediaDir;
   }
 
   attach(sink: StatusSink): void {
     this.#sink = sink;
+  }
+
+  async fetchMedia(providerMediaId: string, maxBytes: number): Promise<FetchedMedia> {
+    if (!this.#mediaDir || !SANDBOX_MEDIA_ID.test(providerMediaId))
+      throw new ChannelError(CHANNEL_ERROR_CODES.rejected, "the sandbox has no such media file");
+    const path = join(this.#mediaDir, providerMediaId);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (size < 0) throw new ChannelError(CHANNEL_ERROR_CODES.rejected, "the sandbox has no such media file");
+    if (size > maxBytes)
+      throw new ChannelError(MEDIA_ERROR_CODES.tooLarge, `the media file is larger than ${maxBytes} bytes`);
+    const bytes = new Uint8Array(await readFile(path));
+    return { bytes, mimeType: sniffMimeType(bytes) };
   }
 
   async send(request: OutboundRequest): Promise<OutboundResult> {

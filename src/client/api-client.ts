@@ -11,6 +11,7 @@ import {
   type ConversationListPage,
   type ConversationListQuery,
   type CreateUserRequest,
+  IDEMPOTENCY_KEY_HEADER,
   type LoginResponse,
   type ManagedUser,
   type ManagedUserResponse,
@@ -27,6 +28,7 @@ import {
   type UserSummary,
 } from "../shared/api.ts";
 import type { Message, Uuid } from "../shared/events.ts";
+import { Backoff } from "./backoff.ts";
 import { ApiRequestError, CLIENT_ERROR_CODES } from "./errors.ts";
 
 /** The subset of `fetch` the client uses (so tests and proxies can pass their own). */
@@ -44,7 +46,33 @@ export interface ApiClientOptions {
   fetch?: FetchLike;
   /** Give up on a request after this many milliseconds. Default 10000. */
   timeoutMs?: number;
+  /**
+   * How often a send is repeated (with its idempotency key) after a network error or a 503, before
+   * the error is thrown. Default 4.
+   */
+  sendRetries?: number;
+  /** Delays between those repeats. Default 250 ms doubling up to 4 s. */
+  sendBackoff?: { minMs: number; maxMs: number };
 }
+
+/** Options of one send. */
+export interface SendOptions {
+  /**
+   * The idempotency key of this composed message. Default: a fresh one per call. Pass the same key
+   * when sending the same composed message again (e.g. after the user pressed Send once more): the
+   * server then answers with the first message instead of sending a second.
+   */
+  idempotencyKey?: string;
+}
+
+/** A new idempotency key (a random UUID): one per composed message. */
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID();
+}
+
+/** Failures after which the same request may simply be repeated: nothing answered, or "retry shortly". */
+const isTransient = (err: unknown): boolean =>
+  err instanceof ApiRequestError && (err.status === 0 || err.status === 503);
 
 /** Upper bound on catch-up pages, so a server that keeps answering `next_cursor` cannot loop us forever. */
 const MAX_CATCH_UP_PAGES = 100;
@@ -54,12 +82,16 @@ export class ApiClient {
   #accessToken: AccessTokenProvider | undefined;
   readonly #fetch: FetchLike;
   readonly #timeoutMs: number;
+  readonly #sendRetries: number;
+  readonly #sendBackoff: { minMs: number; maxMs: number };
 
   constructor(options: ApiClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? "").replace(/\/+$/, "");
     this.#accessToken = options.accessToken;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#sendRetries = options.sendRetries ?? 4;
+    this.#sendBackoff = options.sendBackoff ?? { minMs: 250, maxMs: 4000 };
   }
 
   /** Sets where authenticated calls take their token (the `TokenManager` does this). */
@@ -139,8 +171,29 @@ export class ApiClient {
     return all;
   }
 
-  sendMessage(conversationId: Uuid, request: SendMessageRequest): Promise<SendMessageResponse> {
-    return this.#request("POST", API_PATHS.messages(conversationId), { body: request });
+  /**
+   * Sends a message under an idempotency key, repeating the request with the same key after a
+   * network error or a 503: a request that did reach the server is answered with the message it
+   * created (200), so a flaky network never sends a message twice.
+   */
+  async sendMessage(
+    conversationId: Uuid,
+    request: SendMessageRequest,
+    options: SendOptions = {},
+  ): Promise<SendMessageResponse> {
+    const key = options.idempotencyKey ?? request.client_message_id ?? newIdempotencyKey();
+    const backoff = new Backoff(this.#sendBackoff);
+    for (;;) {
+      try {
+        return await this.#request("POST", API_PATHS.messages(conversationId), {
+          body: request,
+          headers: { [IDEMPOTENCY_KEY_HEADER]: key },
+        });
+      } catch (err) {
+        if (!isTransient(err) || backoff.attempts >= this.#sendRetries) throw err;
+        await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+      }
+    }
   }
 
   /** GET /conversations/counts: conversations to handle per inbox tab. */
@@ -173,8 +226,31 @@ export class ApiClient {
   }
 
   /** Sends a text message (the common case of `sendMessage`). */
-  sendText(conversationId: Uuid, text: string): Promise<SendMessageResponse> {
-    return this.sendMessage(conversationId, { message_type: "text", content: { text } });
+  sendText(conversationId: Uuid, text: string, options: SendOptions = {}): Promise<SendMessageResponse> {
+    return this.sendMessage(conversationId, { message_type: "text", content: { text } }, options);
+  }
+
+  /**
+   * A stored media file (`content.url` of a message with `media_id`), read with the bearer token.
+   * Rejects with an ApiRequestError (409 `media_pending` while the server is still fetching it).
+   */
+  async fetchMedia(path: string): Promise<Blob> {
+    const url = new URL(this.baseUrl + path, this.baseUrl ? undefined : globalThis.location?.href);
+    const headers: Record<string, string> = {};
+    if (this.#accessToken) headers.authorization = `Bearer ${await this.#accessToken()}`;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, { method: "GET", headers, signal: AbortSignal.timeout(this.#timeoutMs) });
+    } catch (err) {
+      throw new ApiRequestError(0, CLIENT_ERROR_CODES.network, `GET ${path} failed: ${String(err)}`);
+    }
+    if (!res.ok) throw ApiRequestError.fromBody(res.status, await res.json().catch(() => null));
+    return res.blob();
+  }
+
+  /** Sends a failed message again (same message, new attempt); 409 unless it is failed. */
+  retryMessage(conversationId: Uuid, messageId: Uuid): Promise<SendMessageResponse> {
+    return this.#request("POST", API_PATHS.retryMessage(conversationId, messageId));
   }
 
   /** Sends a template (the only message allowed outside the 24-hour service window). */
@@ -204,13 +280,18 @@ export class ApiClient {
   async #request<T>(
     method: "GET" | "POST" | "PATCH",
     path: string,
-    opts: { body?: unknown; query?: Record<string, string | number | undefined>; auth?: boolean } = {},
+    opts: {
+      body?: unknown;
+      query?: Record<string, string | number | undefined>;
+      auth?: boolean;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<T> {
     const url = new URL(this.baseUrl + path, this.baseUrl ? undefined : globalThis.location?.href);
     for (const [key, value] of Object.entries(opts.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
     if (opts.body !== undefined) headers["content-type"] = "application/json";
     if (opts.auth !== false && this.#accessToken) {
       headers.authorization = `Bearer ${await this.#accessToken()}`;

@@ -142,7 +142,8 @@ export class ConversationLedger {
   acceptStatus(event: StatusOffer): boolean {
     const current = this.#statuses.get(event.message_id);
     if (current === undefined) return this.#keepEarly(event);
-    if (!isStatusAdvance(current, event.status)) return false;
+    const resent = event.retry === true && current === "failed" && event.status === "pending";
+    if (!resent && !isStatusAdvance(current, event.status)) return false;
     this.#statuses.set(event.message_id, event.status);
     return true;
   }

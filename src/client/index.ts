@@ -9,7 +9,13 @@
  *   await client.joinConversation(conversationId);
  *   client.onNewMessage((message) => render(message));
  */
-export { type AccessTokenProvider, ApiClient, type ApiClientOptions } from "./api-client.ts";
+export {
+  type AccessTokenProvider,
+  ApiClient,
+  type ApiClientOptions,
+  newIdempotencyKey,
+  type SendOptions,
+} from "./api-client.ts";
 export {
   type AcceptResult,
   ConversationLedger,

@@ -28,7 +28,7 @@ import type {
   Uuid,
 } from "../shared/events.ts";
 import { ERROR_CODES } from "../shared/events.ts";
-import { ApiClient } from "./api-client.ts";
+import { ApiClient, type SendOptions } from "./api-client.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { ConversationLedger, isStatusAdvance } from "./conversation-ledger.ts";
 import { Listeners } from "./emitter.ts";
@@ -331,8 +331,8 @@ export class SocketClient {
    * Sends a text message through the REST API. The stored message is delivered to `message:new` at
    * once (source "self"); its live copy from the server is then dropped as a duplicate.
    */
-  async sendText(conversationId: Uuid, text: string): Promise<Message> {
-    const { message } = await this.api.sendText(conversationId, text);
+  async sendText(conversationId: Uuid, text: string, options: SendOptions = {}): Promise<Message> {
+    const { message } = await this.api.sendText(conversationId, text, options);
     this.#deliver(message, "self");
     return message;
   }

@@ -7,11 +7,12 @@ import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
-import { API_PREFIX } from "../shared/api.ts";
+import { API_PREFIX, IDEMPOTENCY_KEY_HEADER } from "../shared/api.ts";
 import { errorBody, errorResponse, HTTP_ERROR_CODES } from "./errors.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { mediaRoutes } from "./routes/media.ts";
 import { presenceRoutes } from "./routes/presence.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
 import { userRoutes } from "./routes/users.ts";
@@ -46,7 +47,7 @@ export function createHttpApp(ctx: AppContext): Hono {
     cors({
       origin: (origin) => (allowed.has(origin) ? origin : null),
       credentials: true,
-      allowHeaders: ["Authorization", "Content-Type"],
+      allowHeaders: ["Authorization", "Content-Type", IDEMPOTENCY_KEY_HEADER],
       allowMethods: ["GET", "POST", "PATCH", "OPTIONS"],
       maxAge: 600,
     }),
@@ -61,6 +62,7 @@ export function createHttpApp(ctx: AppContext): Hono {
   app.route(`${API_PREFIX}/webhooks`, webhookRoutes(ctx));
   // Demo tools exist only where no real customer can be impersonated.
   if (ctx.config.channel === "sandbox") app.route(`${API_PREFIX}/sandbox`, sandboxRoutes(ctx));
+  app.route(`${API_PREFIX}/media`, mediaRoutes(ctx));
   app.all(`${API_PREFIX}/*`, (c) =>
     c.json(errorBody(HTTP_ERROR_CODES.notFound, `no route for ${c.req.method} ${c.req.path}`), 404),
   );

@@ -16,6 +16,7 @@ import { isDatabaseUnavailable } from "../../db/errors.ts";
 import { contacts, conversations, messages, organizations } from "../../db/schema.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { StatusReport } from "../channels/channel.ts";
+import { planInboundMedia } from "../media/inbound.ts";
 import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
 import { reopenOnInbound } from "./lifecycle.ts";
 import { toConversation, toMessage } from "./mappers.ts";
@@ -301,16 +302,23 @@ export class InboundService {
         .values({ organizationId: orgId, contactId: contact!.id, status: "queued" })
         .returning();
     }
+    // An attachment is fetched by the outbox worker; the message points at Switchboard's copy.
+    const attachment = planInboundMedia(m.content);
     const stored = await insertMessage(tx, {
       conversationId: conversation!.id,
       organizationId: orgId,
       direction: "inbound",
       senderType: "contact",
       messageType: m.messageType,
-      content: m.content,
+      content: attachment?.content ?? m.content,
       status: "delivered",
       whatsappMessageId: m.whatsappMessageId,
       createdAt: m.at,
+    });
+    await attachment?.register(tx, {
+      organizationId: orgId,
+      conversationId: conversation!.id,
+      messageId: stored.message.id,
     });
     return {
       kind: "stored",

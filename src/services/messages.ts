@@ -22,6 +22,8 @@ import { prepared } from "./prepared.ts";
 type Queryable = Database | Tx;
 
 export interface NewMessage {
+  /** Chosen by the caller when something else in its transaction must name the message first. */
+  id?: Uuid;
   conversationId: Uuid;
   organizationId: Uuid;
   direction: MessageDirection;
@@ -104,7 +106,7 @@ export interface StoredMessage {
  */
 export async function insertMessage(db: Queryable, input: NewMessage): Promise<StoredMessage> {
   const at = input.createdAt ?? new Date();
-  const id = randomUUID();
+  const id = input.id ?? randomUUID();
   const status = input.status ?? "pending";
   const deliveredAt = status === "delivered" ? at : null;
   const statement = prepared(db, "insert_message", () =>

@@ -1,115 +1,167 @@
 /**
- * Sending an agent's message: persist it as "pending" and announce it, then hand it to the
- * outbound channel in the background and persist + announce each status the channel reports.
- * The HTTP caller gets the pending message at once; ticks arrive as `message:status`.
+ * Accepting an agent's message: the message row ("pending") and its send job are committed in ONE
+ * transaction, then the message is announced and the outbox worker (src/outbox) delivers it. What
+ * this returns has been accepted: a crash after it cannot lose the send. An idempotency key makes
+ * a repeated request return the first one's message instead of sending again.
  */
-
+import { randomUUID } from "node:crypto";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
-import type { ContactRow, ConversationRow } from "../../db/schema.ts";
-import { createLogger } from "../../protocol/logger.ts";
-import { CHANNEL_ERROR_CODES, ChannelError, type OutboundChannel } from "../channels/channel.ts";
+import { type ContactRow, type ConversationRow, messages } from "../../db/schema.ts";
+import { enqueueJob } from "../outbox/store.ts";
 import type { Message, MessageContent, MessageType, Uuid } from "../shared/events.ts";
+import { claimIdempotencyKey } from "./idempotency.ts";
 import { toConversation, toMessage } from "./mappers.ts";
-import { advanceStatus, insertMessage } from "./messages.ts";
+import { insertMessage } from "./messages.ts";
 import type { ChatNotifier } from "./notifier.ts";
-
-const log = createLogger("outbound");
 
 export interface OutgoingMessage {
   senderId: Uuid;
   messageType: MessageType;
   content: MessageContent;
+  /** Validated by the caller (idempotency.ts idempotencyKeyProblem). */
+  idempotencyKey?: string | undefined;
+}
+
+export interface SendOutcome {
+  message: Message;
+  /** False when an idempotency key named an earlier message: nothing new was stored or sent. */
+  created: boolean;
+}
+
+/** Why a send or retry was refused; the HTTP layer maps each to its status. */
+export class SendRefusal extends Error {
+  constructor(
+    readonly reason: "key_reused" | "not_found" | "not_failed",
+    message: string,
+  ) {
+    super(message);
+    this.name = "SendRefusal";
+  }
+}
+
+/** Wakes the local outbox worker after a commit (the job is due now). */
+export interface OutboxWaker {
+  wake(): void;
 }
 
 export class MessageSender {
-  readonly #inFlight = new Set<Promise<void>>();
-
   constructor(
     private readonly db: Database,
-    private readonly channel: OutboundChannel,
     private readonly notifier: ChatNotifier,
-    /** Called once a message's channel id is stored (InboundService.replay applies early reports). */
-    private readonly onChannelId: (whatsappMessageId: string) => Promise<void> = async () => {},
+    private readonly outbox: OutboxWaker,
+    /** How long a send's retryable failures are retried (OUTBOX_RETRY_BUDGET). */
+    private readonly retryBudgetMs: number,
   ) {}
 
-  /** Stores and announces the message; delivery continues in the background. */
   async send(
     conversation: ConversationRow,
     contact: ContactRow,
     outgoing: OutgoingMessage,
-  ): Promise<Message> {
-    // One atomic statement (seq bump + insert): no transaction round trips on the hot path.
-    const stored = await insertMessage(this.db, {
-      conversationId: conversation.id,
-      organizationId: conversation.organizationId,
-      direction: "outbound",
-      senderType: "agent",
-      senderId: outgoing.senderId,
-      messageType: outgoing.messageType,
-      content: outgoing.content,
-      status: "pending",
+  ): Promise<SendOutcome> {
+    const id = randomUUID();
+    const result = await this.db.transaction(async (tx) => {
+      const key = outgoing.idempotencyKey;
+      if (key !== undefined) {
+        const earlier = await claimIdempotencyKey(tx, outgoing.senderId, key, id);
+        if (earlier !== null) return { kind: "repeat", earlier } as const;
+      }
+      const stored = await insertMessage(tx, {
+        id,
+        conversationId: conversation.id,
+        organizationId: conversation.organizationId,
+        direction: "outbound",
+        senderType: "agent",
+        senderId: outgoing.senderId,
+        messageType: outgoing.messageType,
+        content: outgoing.content,
+        status: "pending",
+      });
+      await enqueueJob(tx, { kind: "send_message", refId: id, budgetMs: this.retryBudgetMs });
+      return { kind: "created", stored } as const;
     });
-    const message = toMessage(stored.message);
+    if (result.kind === "repeat")
+      return { message: await this.#earlier(result.earlier, conversation), created: false };
+    const message = toMessage(result.stored.message);
     this.notifier.publish(
       [
         { kind: "message:new", message },
-        { kind: "conversation:updated", conversation: toConversation(stored.conversation, contact) },
+        { kind: "conversation:updated", conversation: toConversation(result.stored.conversation, contact) },
       ],
       performance.now(),
     );
-    const job = this.#deliver(message, contact.whatsappId).finally(() => this.#inFlight.delete(job));
-    this.#inFlight.add(job);
-    return message;
+    this.outbox.wake();
+    return { message, created: true };
   }
 
-  async #deliver(message: Message, to: string): Promise<void> {
-    let change: Parameters<typeof advanceStatus>[2];
-    try {
-      const result = await this.channel.send({
-        messageId: message.id,
-        to,
-        messageType: message.message_type,
-        content: message.content,
-      });
-      change = { status: "sent", at: new Date(), whatsappMessageId: result.whatsappMessageId };
-    } catch (err) {
-      const code = err instanceof ChannelError ? err.code : CHANNEL_ERROR_CODES.network;
-      log.warn("outbound message failed", { message_id: message.id, code, error: err });
-      change = { status: "failed", at: new Date(), errorCode: code, errorMessage: (err as Error).message };
-    }
-    try {
-      const row = await advanceStatus(this.db, { id: message.id }, change);
-      if (!row) return;
-      const channelId = change.whatsappMessageId;
-      this.notifier.publish(
-        [
-          {
-            kind: "message:status",
-            status: {
-              message_id: row.id,
-              conversation_id: row.conversationId,
-              status: row.status,
-              timestamp: change.at.toISOString(),
-              ...(row.status === "failed"
-                ? { error_code: row.errorCode ?? undefined, error_message: row.errorMessage ?? undefined }
-                : {}),
-            },
-          },
-        ],
-        performance.now(),
+  async #earlier(messageId: Uuid, conversation: ConversationRow): Promise<Message> {
+    const [row] = await this.db.select().from(messages).where(eq(messages.id, messageId)).limit(1);
+    if (!row || row.conversationId !== conversation.id)
+      throw new SendRefusal("key_reused", "this idempotency key was used for another message");
+    return toMessage(row);
+  }
+
+  /**
+   * Sends a failed outbound message again: the same row goes back to "pending" (its error cleared)
+   * and its job starts over with a fresh retry budget, in one transaction.
+   */
+  async retry(conversation: ConversationRow, messageId: Uuid): Promise<Message> {
+    const row = await this.db.transaction(async (tx) => {
+      const [updated] = await tx
+        .update(messages)
+        // A provider id from an earlier, later-failed send is dropped: its late reports no longer apply.
+        .set({
+          status: "pending",
+          errorCode: null,
+          errorMessage: null,
+          failedAt: null,
+          whatsappMessageId: null,
+          sentAt: null,
+          deliveredAt: null,
+          readAt: null,
+        })
+        .where(
+          and(
+            eq(messages.id, messageId),
+            eq(messages.conversationId, conversation.id),
+            eq(messages.direction, "outbound"),
+            eq(messages.status, "failed"),
+          ),
+        )
+        .returning();
+      if (updated)
+        await enqueueJob(tx, { kind: "send_message", refId: messageId, budgetMs: this.retryBudgetMs });
+      return updated ?? null;
+    });
+    if (!row) {
+      const [existing] = await this.db
+        .select({ status: messages.status })
+        .from(messages)
+        .where(and(eq(messages.id, messageId), eq(messages.conversationId, conversation.id)))
+        .limit(1);
+      if (!existing) throw new SendRefusal("not_found", "message not found");
+      throw new SendRefusal(
+        "not_failed",
+        `only a failed message can be retried (this one is ${existing.status})`,
       );
-      if (channelId) {
-        // "sent" is announced first; only then may reports about this id be applied.
-        this.channel.stored?.(channelId);
-        await this.onChannelId(channelId);
-      }
-    } catch (err) {
-      log.error("could not store an outbound status", { message_id: message.id, error: err });
     }
-  }
-
-  /** Resolves when every background delivery has settled (shutdown, tests). */
-  async drain(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    const message = toMessage(row);
+    this.notifier.publish(
+      [
+        {
+          kind: "message:status",
+          status: {
+            message_id: message.id,
+            conversation_id: message.conversation_id,
+            status: "pending",
+            timestamp: new Date().toISOString(),
+            retry: true,
+          },
+        },
+      ],
+      performance.now(),
+    );
+    this.outbox.wake();
+    return message;
   }
 }

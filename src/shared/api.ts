@@ -31,10 +31,13 @@ export const API_PATHS = {
     `${API_PREFIX}/conversations/${conversationId}/${action}`,
   presence: `${API_PREFIX}/presence`,
   messages: (conversationId: Uuid): string => `${API_PREFIX}/conversations/${conversationId}/messages`,
+  retryMessage: (conversationId: Uuid, messageId: Uuid): string =>
+    `${API_PREFIX}/conversations/${conversationId}/messages/${messageId}/retry`,
   whatsappWebhook: `${API_PREFIX}/webhooks/whatsapp`,
   /** Sandbox channel only (404 elsewhere). */
   sandbox: `${API_PREFIX}/sandbox`,
   sandboxCustomerMessages: `${API_PREFIX}/sandbox/customer-messages`,
+  media: (mediaId: Uuid): string => `${API_PREFIX}/media/${mediaId}`,
   health: "/health",
   metrics: "/metrics",
 } as const;
@@ -198,14 +201,26 @@ export interface MessagesPage {
   order: "asc" | "desc";
 }
 
+/**
+ * The request header carrying a send's idempotency key (1-128 of letters, digits, `_-.:`). The same
+ * key from the same user within 24 h answers 200 with the original message and sends nothing.
+ */
+export const IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
+
 /** POST /api/v1/conversations/:id/messages */
 export interface SendMessageRequest {
   /** Default "text". */
   message_type?: MessageType;
   content: MessageContent;
+  /** The idempotency key in the body, for clients that cannot set headers (same rules as the header). */
+  client_message_id?: string;
 }
 
-/** 201 answer: the stored message, still "pending"; its status then moves via `message:status`. */
+/**
+ * 201 answer: the stored message, still "pending"; its status then moves via `message:status`.
+ * 200 with the original message when the idempotency key was seen before. Also the 202 answer of
+ * `POST …/messages/:id/retry` (the failed message, back to "pending").
+ */
 export interface SendMessageResponse {
   message: Message;
 }
@@ -233,6 +248,17 @@ export interface ConversationCounts {
 /** GET /api/v1/presence: the organization's agents and admins with their availability. */
 export interface PresenceList {
   data: { user_id: Uuid; name: string; role: UserRole; status: PresenceStatus }[];
+}
+
+/** 201 answer of POST /api/v1/media (body: the file; Content-Type: its type). */
+export interface MediaUploadResponse {
+  media: {
+    id: Uuid;
+    mime_type: string;
+    size_bytes: number;
+    /** Where it is read back (GET, same access rule as its conversation once sent). */
+    url: string;
+  };
 }
 
 /** GET /health */

@@ -102,6 +102,11 @@ export interface MessageStatusEvent {
   /** Present when status is "failed". */
   error_code?: string;
   error_message?: string;
+  /**
+   * True when a failed message was sent again (`POST …/messages/:id/retry`): the one step back,
+   * failed → pending, after which it moves forward again.
+   */
+  retry?: boolean;
 }
 
 /** `user_typing`: another user of the conversation started or stopped typing. */

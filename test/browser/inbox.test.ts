@@ -161,6 +161,86 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
     expect(await admin.getByTestId("composer-input").inputValue()).toBe("");
   }, 30_000);
 
+  test("a failed message shows the channel's reason and a Retry button that sends it again; sends carry an Idempotency-Key", async () => {
+    const keys: string[] = [];
+    const retries: string[] = [];
+    admin.on("request", (req) => {
+      if (req.method() !== "POST") return;
+      if (/\/messages$/.test(req.url())) keys.push(req.headers()["idempotency-key"] ?? "");
+      if (/\/retry$/.test(req.url())) retries.push(req.url());
+    });
+    await recordStatuses(admin);
+    const text = `This one #fail ${crypto.randomUUID().slice(0, 8)}`;
+    await admin.getByTestId("composer-input").fill(text);
+    await admin.getByTestId("composer-send").click();
+    const onAdmin = messageByText(admin, text);
+    await onAdmin.waitFor();
+    const messageId = await onAdmin.getAttribute("data-message-id");
+    const failed = admin.locator(`[data-message-id="${messageId}"][data-status="failed"]`);
+    await failed.waitFor();
+    const reason = failed.getByTestId("message-failure-reason");
+    expect(await reason.textContent()).toContain("(sandbox_failure)");
+    // The other watcher sees the reason too (from message:status).
+    await agent
+      .locator(`[data-message-id="${messageId}"][data-status="failed"] [data-testid=message-failure-reason]`)
+      .waitFor();
+    expect(keys.at(-1)).toMatch(/^[0-9a-f-]{36}$/);
+    await failed.getByTestId("message-retry").click();
+    // The sandbox refuses "#fail" every time: the same message fails again, once on screen.
+    await admin
+      .locator(`[data-message-id="${messageId}"][data-status="failed"] [data-testid=message-retry]`)
+      .waitFor();
+    expect(retries).toHaveLength(1);
+    expect(retries[0]).toContain(`/messages/${messageId}/retry`);
+    expect(await admin.locator(`[data-message-id="${messageId}"]`).count()).toBe(1);
+  }, 30_000);
+
+  test("a sent image is shown inline and another file is offered as a download", async () => {
+    const login = await fetch(`${backend.url}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: DEMO_ADMIN_EMAIL, password: DEMO_PASSWORD }),
+    });
+    const token = ((await login.json()) as { access_token: string }).access_token;
+    const sendFile = async (
+      bytes: Uint8Array<ArrayBuffer>,
+      type: string,
+      messageType: string,
+      caption: string,
+    ) => {
+      const up = await fetch(`${backend.url}/api/v1/media`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": type },
+        body: bytes,
+      });
+      const { media } = (await up.json()) as { media: { id: string } };
+      const res = await fetch(`${backend.url}/api/v1/conversations/${backend.conversationId}/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ message_type: messageType, content: { media_id: media.id, caption } }),
+      });
+      expect(res.status).toBe(201);
+    };
+    const onePixelPng = Uint8Array.from(
+      atob(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+      ),
+      (ch) => ch.charCodeAt(0),
+    );
+    const caption = `pixel ${crypto.randomUUID().slice(0, 8)}`;
+    await sendFile(onePixelPng, "image/png", "image", caption);
+    const image = messageByText(agent, caption).getByTestId("message-image");
+    await image.waitFor();
+    const deadline = Date.now() + STEP_TIMEOUT;
+    while ((await image.evaluate((el) => (el as HTMLImageElement).naturalWidth)) !== 1) {
+      if (Date.now() > deadline) throw new Error("the image was not loaded");
+      await Bun.sleep(50);
+    }
+    const docCaption = `report ${crypto.randomUUID().slice(0, 8)}`;
+    await sendFile(new TextEncoder().encode("%PDF-1.4 test"), "application/pdf", "document", docCaption);
+    await messageByText(agent, docCaption).getByTestId("message-download").waitFor();
+  }, 30_000);
+
   test("a browser that lost its connection catches up through ?after= when it comes back", async () => {
     const agentContext = agent.context();
     const catchUps: string[] = [];

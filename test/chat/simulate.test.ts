@@ -4,7 +4,7 @@
  * which goes through the same inbound service and is a 404 unless CHANNEL=sandbox.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
@@ -61,11 +61,11 @@ describe("bun run simulate (a subprocess against a live server)", () => {
   let dataDir: string;
   beforeAll(async () => {
     h = await startHarness(all[0]!);
-    dataDir = mkdtempSync(join(tmpdir(), "switchboard-simulate-"));
+    // The CLI and the server share DATA_DIR, as on one machine: the sandbox reads what the CLI left.
+    dataDir = h.server.ctx.config.dataDir;
   }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await h?.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }, SETUP_TIMEOUT_MS);
 
   const run = async (args: string[], env: Record<string, string> = {}) => {
@@ -119,7 +119,7 @@ describe("bun run simulate (a subprocess against a live server)", () => {
   );
 
   test(
-    "--image sends a media id (not the bytes) and leaves the file under DATA_DIR for a sandbox media fetch",
+    "--image sends a media id (not the bytes); the sandbox channel fetches the file and serves it to the inbox",
     async () => {
       const file = join(dataDir, "photo.png");
       writeFileSync(file, PNG);
@@ -132,9 +132,20 @@ describe("bun run simulate (a subprocess against a live server)", () => {
       expect(rows).toHaveLength(1);
       const content = rows[0]!.content;
       expect(content).toMatchObject({ mime_type: "image/png", caption: "look" });
-      const mediaId = content.url!.replace("whatsapp-media:", "");
-      expect(mediaId).toMatch(/^sandbox-[0-9a-f]{32}$/);
-      expect(readFileSync(join(dataDir, SANDBOX_MEDIA_DIR, mediaId))).toEqual(PNG);
+      expect(content.url).toBe(`/api/v1/media/${content.media_id}`);
+      const [kept] = readdirSync(join(dataDir, SANDBOX_MEDIA_DIR));
+      expect(kept).toMatch(/^sandbox-[0-9a-f]{32}$/);
+      expect(readFileSync(join(dataDir, SANDBOX_MEDIA_DIR, kept!))).toEqual(PNG);
+      // The outbox worker fetches it through the sandbox channel; a reader of the conversation gets the bytes.
+      const token = await h.token(h.fx.admin);
+      let served: Response | undefined;
+      for (let i = 0; i < 100; i++) {
+        served = await h.api(content.url!, { token });
+        if (served.status !== 409) break;
+        await Bun.sleep(100);
+      }
+      expect(served!.status).toBe(200);
+      expect(new Uint8Array(await served!.arrayBuffer())).toEqual(new Uint8Array(PNG));
     },
     CLI_TIMEOUT_MS * 2,
   );

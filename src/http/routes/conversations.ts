@@ -7,6 +7,8 @@
  */
 import { Hono } from "hono";
 import type { AppContext } from "../../context.ts";
+import { MEDIA_ERROR_CODES } from "../../media/limits.ts";
+import { attachToConversation } from "../../media/outbound.ts";
 import {
   ACCESS_MESSAGES,
   decideAccess,
@@ -20,6 +22,7 @@ import {
   findConversationWithContact,
   listConversations,
 } from "../../services/conversations.ts";
+import { IDEMPOTENCY_ERROR_CODES, idempotencyKeyProblem } from "../../services/idempotency.ts";
 import {
   type ActionResult,
   type Actor,
@@ -32,12 +35,14 @@ import {
 } from "../../services/lifecycle.ts";
 import { toMessage } from "../../services/mappers.ts";
 import { findMessage, listMessages } from "../../services/messages.ts";
-import type {
-  ConversationActionResponse,
-  ConversationCounts,
-  ConversationListPage,
-  MessagesPage,
-  SendMessageResponse,
+import { SendRefusal } from "../../services/outbound.ts";
+import {
+  type ConversationActionResponse,
+  type ConversationCounts,
+  type ConversationListPage,
+  IDEMPOTENCY_KEY_HEADER,
+  type MessagesPage,
+  type SendMessageResponse,
 } from "../../shared/api.ts";
 import {
   CONVERSATION_STATUSES,
@@ -197,20 +202,88 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
     const principal = c.get("principal");
     const id = uuidParam(c.req.param("id"), "id");
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const { messageType, content } = parseOutgoing(body);
+    const idempotencyKey = parseIdempotencyKey(c.req.header(IDEMPOTENCY_KEY_HEADER), body.client_message_id);
+    const parsed = parseOutgoing(body);
+    const { messageType } = parsed;
     const { conversation, contact } = await load(principal, id, true);
     if (ctx.config.serviceWindowEnforced) await requireServiceWindow(db, conversation, messageType);
+    const content = parsed.content.media_id
+      ? await attachToConversation(db, principal.organization_id, id, parsed.content.media_id, parsed.content)
+      : parsed.content;
+    if (!content)
+      throw new HttpError(
+        422,
+        MEDIA_ERROR_CODES.unavailable,
+        "content.media_id: no uploaded media file of this organization is available for this conversation",
+        "content.media_id",
+      );
     // An agent's first reply to a queued conversation claims it (409 already_claimed if beaten).
     await act(() => claimOnReply(db, actorOf(c), conversation));
-    const message = await ctx.sender.send(conversation, contact, {
-      senderId: principal.user_id,
-      messageType,
-      content,
-    });
-    return c.json<SendMessageResponse>({ message }, 201);
+    try {
+      const sent = await ctx.sender.send(conversation, contact, {
+        senderId: principal.user_id,
+        messageType,
+        content,
+        idempotencyKey,
+      });
+      // 200 for a repeat: the original message, nothing sent again.
+      return c.json<SendMessageResponse>({ message: sent.message }, sent.created ? 201 : 200);
+    } catch (err) {
+      throw refusalToHttp(err);
+    }
+  });
+
+  app.post("/:id/messages/:messageId/retry", async (c) => {
+    const principal = c.get("principal");
+    const id = uuidParam(c.req.param("id"), "id");
+    const messageId = uuidParam(c.req.param("messageId"), "messageId");
+    const { conversation } = await load(principal, id, true);
+    try {
+      const message = await ctx.sender.retry(conversation, messageId);
+      return c.json<SendMessageResponse>({ message }, 202);
+    } catch (err) {
+      throw refusalToHttp(err);
+    }
   });
 
   return app;
+}
+
+function refusalToHttp(err: unknown): unknown {
+  if (!(err instanceof SendRefusal)) return err;
+  switch (err.reason) {
+    case "not_found":
+      return notFound("message");
+    case "not_failed":
+      return new HttpError(409, MESSAGE_NOT_FAILED, err.message);
+    case "key_reused":
+      return new HttpError(422, IDEMPOTENCY_ERROR_CODES.reused, err.message, IDEMPOTENCY_KEY_HEADER);
+  }
+}
+
+export const MESSAGE_NOT_FAILED = "message_not_failed";
+
+/**
+ * The idempotency key of a send: the `Idempotency-Key` header or `client_message_id` in the body
+ * (both may be given when equal). Undefined when neither is.
+ */
+export function parseIdempotencyKey(header: string | undefined, bodyValue: unknown): string | undefined {
+  const refuse = (field: string, problem: string) =>
+    new HttpError(400, IDEMPOTENCY_ERROR_CODES.invalid, `${field}: ${problem}`, field);
+  if (bodyValue !== undefined && bodyValue !== null && typeof bodyValue !== "string")
+    throw refuse("client_message_id", "must be a string");
+  const fromBody = (bodyValue ?? undefined) as string | undefined;
+  for (const [field, value] of [
+    [IDEMPOTENCY_KEY_HEADER, header],
+    ["client_message_id", fromBody],
+  ] as const) {
+    if (value === undefined) continue;
+    const problem = idempotencyKeyProblem(value);
+    if (problem) throw refuse(field, problem);
+  }
+  if (header !== undefined && fromBody !== undefined && header !== fromBody)
+    throw refuse("client_message_id", `must equal the ${IDEMPOTENCY_KEY_HEADER} header when both are given`);
+  return header ?? fromBody;
 }
 
 /**
@@ -259,9 +332,17 @@ export function parseOutgoing(body: Record<string, unknown>): {
       return { messageType, content };
     }
     default: {
-      const url = requireText(c, "url", { max: TEXT_LIMITS.url, path: "content.url", shape: "line" });
-      if (!/^https?:\/\/\S+$/i.test(url)) throw invalid("content.url", "must be an http(s) URL");
-      const content: MessageContent = { url };
+      // A file uploaded to POST /api/v1/media is sent by its id; otherwise a public link.
+      const content: MessageContent = {};
+      if (c.media_id !== undefined) {
+        if (typeof c.media_id !== "string" || !UUID_RE.test(c.media_id))
+          throw invalid("content.media_id", "must be the id of an uploaded media file");
+        content.media_id = c.media_id.toLowerCase();
+      } else {
+        const url = requireText(c, "url", { max: TEXT_LIMITS.url, path: "content.url", shape: "line" });
+        if (!/^https?:\/\/\S+$/i.test(url)) throw invalid("content.url", "must be an http(s) URL");
+        content.url = url;
+      }
       const caption = optionalText(c, "caption", { max: TEXT_LIMITS.caption, path: "content.caption" });
       const filename = line("filename", TEXT_LIMITS.filename);
       if (caption && messageType !== "audio") content.caption = caption;

@@ -37,7 +37,10 @@ export function healthRoutes(ctx: AppContext): Hono {
     return c.json(body, database === "ok" ? 200 : 503);
   });
 
-  app.get("/metrics", (c) => c.body(ctx.metrics.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }));
+  app.get("/metrics", async (c) => {
+    await ctx.outboxMetrics.refresh();
+    return c.body(ctx.metrics.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
+  });
 
   return app;
 }

@@ -4,7 +4,13 @@
  * what is on screen.
  */
 
-import { type Session, TypingNotifier, TypingTracker, typingLabel } from "../../client/index.ts";
+import {
+  newIdempotencyKey,
+  type Session,
+  TypingNotifier,
+  TypingTracker,
+  typingLabel,
+} from "../../client/index.ts";
 import type { Conversation } from "../../shared/api.ts";
 import type { Uuid } from "../../shared/events.ts";
 import { renderConnectionBadge } from "./connection-badge.ts";
@@ -37,6 +43,11 @@ export class Inbox {
   readonly #teammates = new Map<Uuid, Teammate>();
   readonly #cleanups: (() => void)[] = [];
   #selected: Uuid | null = null;
+  /**
+   * The composed message not confirmed yet and its idempotency key: pressing Send again after a
+   * failure reuses the key, so a first attempt that did reach the server is not sent twice.
+   */
+  #draft: { conversationId: Uuid; text: string; key: string } | null = null;
   /** Set once the first list is loaded: later greetings are reconnections. */
   #listLoaded = false;
   #closed = false;
@@ -54,6 +65,10 @@ export class Inbox {
       onSend: (text) => this.#send(text),
       onAction: (action, agentId) => this.#act(action, agentId),
       nameOf: (id) => this.#nameOf(id),
+      onRetry: async (messageId) => {
+        if (this.#selected) await this.#session.api.retryMessage(this.#selected, messageId);
+      },
+      loadMedia: (url) => this.#session.api.fetchMedia(url),
     });
     this.#window = new ServiceWindowView({
       onSendTemplate: async (name, language) => {
@@ -141,7 +156,8 @@ export class Inbox {
         if (this.#listLoaded) void this.#reloadList();
       }),
       socket.onMessageStatus((event) => {
-        if (event.conversation_id === this.#selected) this.#thread.setStatus(event.message_id, event.status);
+        if (event.conversation_id === this.#selected)
+          this.#thread.setStatus(event.message_id, event.status, event);
       }),
       socket.onTyping((event) => {
         if (event.user_id === user.id) return;
@@ -290,7 +306,14 @@ export class Inbox {
     const conversationId = this.#selected;
     if (!conversationId) return;
     this.#typingOut.done(conversationId);
-    await this.#session.socket.sendText(conversationId, text);
+    const draft = this.#draft;
+    const key =
+      draft && draft.conversationId === conversationId && draft.text === text
+        ? draft.key
+        : newIdempotencyKey();
+    this.#draft = { conversationId, text, key };
+    await this.#session.socket.sendText(conversationId, text, { idempotencyKey: key });
+    this.#draft = null;
   }
 
   /**

@@ -26,6 +26,20 @@ export interface ThreadViewOptions {
   onAction: (action: ThreadAction, agentId?: Uuid | null) => Promise<void>;
   /** The display name of a user id (sending agents, the assignee). */
   nameOf: (userId: Uuid) => string;
+  /** Called when the retry button of a failed message is pressed; reject to show why it did not work. */
+  onRetry: (messageId: string) => Promise<void>;
+  /** Reads a stored media file (`/api/v1/media/:id`) with the user's token. */
+  loadMedia: (url: string) => Promise<Blob>;
+}
+
+/** A stored media file still being fetched by the server is asked for again this often, this many times. */
+const MEDIA_RETRY_MS = 2000;
+const MEDIA_TRIES = 10;
+
+/** Why a message failed, as the server reported it. */
+interface FailureDetail {
+  error_code?: string | null | undefined;
+  error_message?: string | null | undefined;
 }
 
 const PRESENCE_DOT: Record<PresenceStatus, string> = { online: "🟢", away: "🟡", offline: "⚪" };
@@ -44,8 +58,13 @@ export class ThreadView {
   readonly #actions: HTMLDivElement;
   readonly #viewers: HTMLDivElement;
 
+  readonly #onRetry: (messageId: string) => Promise<void>;
+  readonly #loadMedia: (url: string) => Promise<Blob>;
+
   constructor(options: ThreadViewOptions) {
     this.#options = options;
+    this.#onRetry = options.onRetry;
+    this.#loadMedia = options.loadMedia;
     this.#title = h("h2", { "data-testid": "thread-title" });
     this.#state = h("span", { class: "state", "data-testid": "thread-state" });
     this.#actions = h("div", { class: "actions", "data-testid": "thread-actions" });
@@ -204,6 +223,9 @@ export class ThreadView {
   addMessage(message: Message): boolean {
     if (this.#byId.has(message.id)) return false;
     const element = renderMessage(message, this.#options.nameOf);
+    if (message.content.media_id && message.content.url) this.#attachMedia(element, message);
+    if (message.direction === "outbound" && message.status === "failed")
+      this.#showFailure(element, message.id, message);
     // Messages mostly arrive in order: walk back from the end to find the place.
     let before: Element | null = null;
     for (let node = this.#list.lastElementChild; node; node = node.previousElementSibling) {
@@ -233,11 +255,86 @@ export class ThreadView {
     }
   }
 
-  setStatus(messageId: string, status: MessageStatus): void {
+  setStatus(messageId: string, status: MessageStatus, detail: FailureDetail = {}): void {
     const entry = this.#byId.get(messageId);
     if (!entry) return;
     entry.element.dataset.status = status;
     entry.element.querySelector("[data-testid=message-status]")?.replaceWith(renderTick(status));
+    entry.element.querySelector("[data-testid=message-failure]")?.remove();
+    if (status === "failed" && entry.element.dataset.direction === "outbound")
+      this.#showFailure(entry.element, messageId, detail);
+  }
+
+  /**
+   * Stored media: images inline (read with the token into an object URL), other files as a download
+   * button. A file the server is still fetching (409) is asked for again a few times.
+   */
+  #attachMedia(element: HTMLLIElement, message: Message): void {
+    const url = message.content.url!;
+    const name = message.content.filename ?? message.content.caption ?? `${message.message_type} file`;
+    if (message.message_type === "image") {
+      const img = h("img", {
+        class: "media",
+        alt: message.content.caption ?? "image",
+        "data-testid": "message-image",
+      });
+      element.querySelector(".text")?.before(img);
+      const load = (tries: number) => {
+        this.#loadMedia(url).then(
+          (blob) => {
+            img.src = URL.createObjectURL(blob);
+          },
+          (err: unknown) => {
+            if (tries > 1 && (err as { status?: number }).status === 409)
+              setTimeout(() => load(tries - 1), MEDIA_RETRY_MS);
+            else img.alt = "image not available";
+          },
+        );
+      };
+      load(MEDIA_TRIES);
+      return;
+    }
+    const button = h(
+      "button",
+      { type: "button", class: "download", "data-testid": "message-download" },
+      `Download ${name}`,
+    );
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      this.#loadMedia(url).then(
+        (blob) => {
+          const link = h("a", { href: URL.createObjectURL(blob), download: name });
+          link.click();
+          button.disabled = false;
+        },
+        () => {
+          button.disabled = false;
+          button.textContent = `${name}: not available yet, try again`;
+        },
+      );
+    });
+    element.querySelector(".text")?.after(button);
+  }
+
+  /** The provider's reason under a failed message, and a button that sends it again. */
+  #showFailure(element: HTMLLIElement, messageId: string, detail: FailureDetail): void {
+    const reason = detail.error_message ?? "the message could not be delivered";
+    const code = detail.error_code ? ` (${detail.error_code})` : "";
+    const retry = h("button", { type: "button", class: "retry", "data-testid": "message-retry" }, "Retry");
+    const note = h("span", { "data-testid": "message-failure-reason" }, `Not delivered: ${reason}${code}`);
+    retry.addEventListener("click", () => {
+      retry.disabled = true;
+      this.#onRetry(messageId).then(
+        () => this.setStatus(messageId, "pending"),
+        (err: unknown) => {
+          retry.disabled = false;
+          note.textContent = `Retry failed: ${err instanceof Error ? err.message : String(err)}`;
+        },
+      );
+    });
+    element.append(
+      h("div", { class: "failure", role: "alert", "data-testid": "message-failure" }, note, retry),
+    );
   }
 
   setTyping(label: string): void {
