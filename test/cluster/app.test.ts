@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { join } from "node:path";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
 import { type BackendInstance, backends } from "../db/backends.ts";
-import { hasPostgres } from "../support/services.ts";
+import { hasPostgres, hasRedisServer } from "../support/services.ts";
 import { freePort, PrivateRedis, uniqueKey, waitFor, within } from "./support.ts";
 
 setDefaultTimeout(60_000);
 const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
 const postgresUp = await hasPostgres();
-const hasRedisServer = Bun.which("redis-server") !== null;
+const redisServerUp = hasRedisServer();
 const PASSWORD = "cluster-demo-password-1";
 
 interface AppNode {
@@ -55,7 +55,7 @@ async function startApp(env: Record<string, string>): Promise<AppNode> {
   return { proc, url: banner.exec(output)?.[1] as string, output };
 }
 
-describe.skipIf(!postgresUp || !hasRedisServer)("the chat server as a two-node cluster", () => {
+describe.skipIf(!postgresUp || !redisServerUp)("the chat server as a two-node cluster", () => {
   let db: BackendInstance;
   let redis: PrivateRedis;
   let a: AppNode;

@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
+import { hasRedisServer } from "../support/services.ts";
 import { type RecordingClient, recordingClient } from "./harness.ts";
 import {
   hasNginx,
@@ -25,10 +26,10 @@ import {
 } from "./support.ts";
 
 setDefaultTimeout(30_000);
-const hasRedisServer = Bun.which("redis-server") !== null;
+const redisServerUp = hasRedisServer();
 const nginxUp = hasNginx();
 
-describe.skipIf(!hasRedisServer || !nginxUp)("three node processes and an official node, one killed", () => {
+describe.skipIf(!redisServerUp || !nginxUp)("three node processes and an official node, one killed", () => {
   const key = uniqueKey("procs");
   let nodes: SwitchboardProcess[];
   let official: OfficialNode;

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { findBinary, requireBinary } from "../support/services.ts";
 
 export const FIXTURES = join(import.meta.dir, "fixtures");
 
@@ -150,7 +151,7 @@ export class PrivateRedis {
 
   async restart(): Promise<void> {
     this.child = spawn(
-      "redis-server",
+      findBinary("redis-server") ?? "redis-server",
       ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
       {
         stdio: "ignore",
@@ -230,16 +231,12 @@ export class SwitchboardProcess {
   }
 }
 
-const NGINX_BIN = Bun.which("nginx") ?? Bun.which("nginx", { PATH: "/usr/sbin:/sbin" });
+const NGINX_BIN = findBinary("nginx");
 const README = join(import.meta.dir, "..", "..", "README.md");
 
 /** True when nginx is installed; throws in CI (which installs it), warns and returns false elsewhere. */
 export function hasNginx(): boolean {
-  if (NGINX_BIN) return true;
-  if (process.env.CI === "true")
-    throw new Error("nginx is not installed: CI requires it (apt-get install nginx-light)");
-  console.warn("\n  ⚠ SKIPPING nginx suite: nginx is not installed (apt-get install nginx-light).\n");
-  return false;
+  return requireBinary("nginx", "apt-get install nginx-light") !== null;
 }
 
 /** The README's round-robin nginx block, listening on `listenPort`, balancing over `upstreamPorts`. */
