@@ -9,6 +9,7 @@ import { TokenService } from "../src/auth/tokens.ts";
 import { loadConfig, parseDurationSeconds } from "../src/config.ts";
 import { DEMO_ADMIN_EMAIL } from "../src/seed.ts";
 import { findUserByEmail } from "../src/services/users.ts";
+import { describeStartupError } from "../src/startup/errors.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -28,9 +29,17 @@ if (ttlArg && ttl === undefined) {
 const email = args[0] ?? DEMO_ADMIN_EMAIL;
 
 const config = loadConfig();
-const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
+let database: Awaited<ReturnType<typeof openDatabase>>;
 try {
+  database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
   await database.migrate();
+} catch (err) {
+  const line = describeStartupError(err, config.databaseUrl);
+  if (line === null) throw err;
+  console.error(line);
+  process.exit(1);
+}
+try {
   const user = await findUserByEmail(database.db, email);
   if (!user) {
     console.error(`no user ${email} in this database`);

@@ -61,7 +61,6 @@ function createChannel(config: Config): OutboundChannel {
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const secret = resolveJwtSecret(config);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
@@ -69,6 +68,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   try {
     await database.migrate();
+    // After the database: a start that fails on the database creates or announces nothing else.
+    const secret = resolveJwtSecret(config);
     const seeded = config.seedDemo
       ? await seedIfEmpty(database.db, {
           password: config.demoPassword,

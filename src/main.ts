@@ -7,6 +7,8 @@ import { startServer } from "./app.ts";
 import { parseWorkersFlag, superviseWorkers } from "./cluster/workers.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL } from "./seed.ts";
+import { describeStartupError } from "./startup/errors.ts";
+import { assertPortFree, portInUse } from "./startup/port.ts";
 
 const log = createLogger("main");
 
@@ -31,7 +33,26 @@ try {
   throw err;
 }
 
-const running = await startServer(config);
+/** Prints what went wrong as one line with the fix (a stack only for what is not an operator's to fix). */
+function exitStartupFailure(err: unknown): never {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const line =
+    code === "EADDRINUSE"
+      ? portInUse(config.host, config.port).message
+      : describeStartupError(err, config.databaseUrl);
+  if (line !== null) console.error(`switchboard: ${line}`);
+  else console.error("switchboard: start-up failed:", err);
+  process.exit(1);
+}
+
+let running: Awaited<ReturnType<typeof startServer>>;
+try {
+  // The port first (a supervisor's workers share it on purpose), then the database (its lock first).
+  if (!config.reusePort) await assertPortFree(config.host, config.port);
+  running = await startServer(config);
+} catch (err) {
+  exitStartupFailure(err);
+}
 
 // Installed before anything is printed: a supervisor may signal as soon as it sees the banner.
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
