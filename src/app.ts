@@ -20,11 +20,15 @@ import { type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
 import type { ChatEvent, ChatNotifier } from "./services/notifier.ts";
 import { MessageSender } from "./services/outbound.ts";
+import { loadWebUi, type WebUi } from "./web/ui.ts";
 
 const log = createLogger("app");
 
 export interface StartOptions {
-  /** Build the web UI into config.webDistDir before serving. Default true. */
+  /**
+   * Bundle the web UI in memory at start when WEB_DIST_DIR does not name a prebuilt folder.
+   * Default true; tests and benchmarks that do not need the page skip the ~100 ms bundle.
+   */
   buildWebUi?: boolean;
   /** Use this channel instead of the configured one (tests). */
   channel?: OutboundChannel;
@@ -36,6 +40,8 @@ export interface RunningServer {
   server: BunServer<unknown>;
   /** http://host:port of the listening server. */
   url: string;
+  /** The web UI served at "/", or why none is (the banner says which). */
+  webUi: WebUi;
   /** Set when this start seeded the demo data. */
   seeded: SeedResult | null;
   /** Graceful stop: no new connections, sockets closed, background sends settled, database closed. */
@@ -103,16 +109,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
     const realtime = createRealtime(ctx, cluster?.serverOptions ?? {});
     notifier.target = realtime.notifier;
+    ctx.webUi = await loadWebUi(config.webDistDir, options.buildWebUi ?? true);
+    if (ctx.webUi.kind === "none" && (options.buildWebUi ?? true)) log.warn(`no web UI: ${ctx.webUi.reason}`);
     const http = createHttpApp(ctx);
-
-    if (options.buildWebUi ?? true) {
-      try {
-        const { buildWebUi } = await import("./web/build.ts");
-        await buildWebUi(config.webDistDir);
-      } catch (err) {
-        log.warn("web UI build failed: serving the API only", { error: err });
-      }
-    }
 
     const handler = realtime.io.handler((req, srv) => http.fetch(req, { server: srv }));
     const server = Bun.serve({
@@ -148,7 +147,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       })();
       return stopping;
     };
-    return { ctx, realtime, server, url, seeded, stop };
+    return { ctx, realtime, server, url, webUi: ctx.webUi, seeded, stop };
   } catch (err) {
     await database.close().catch(() => {});
     throw err;

@@ -73,8 +73,11 @@ export interface Config {
   whatsappAppSecret: string | undefined;
   /** WHATSAPP_VERIFY_TOKEN: answer of the webhook verification handshake. Unset → verification refused. */
   whatsappVerifyToken: string | undefined;
-  /** WEB_DIST_DIR: built web UI served at "/". Default src/web/dist. */
-  webDistDir: string;
+  /**
+   * WEB_DIST_DIR: a prebuilt web UI folder (`bun run build`) served at "/". Unset (default): the
+   * page is bundled in memory at start-up, nothing is written.
+   */
+  webDistDir: string | undefined;
   /** SHUTDOWN_TIMEOUT_MS: graceful shutdown budget before forcing exit. Default 10000. */
   shutdownTimeoutMs: number;
   /**
@@ -222,7 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
     whatsappAccessToken,
     whatsappAppSecret: str("WHATSAPP_APP_SECRET"),
     whatsappVerifyToken: str("WHATSAPP_VERIFY_TOKEN"),
-    webDistDir: resolve(str("WEB_DIST_DIR") ?? "src/web/dist"),
+    webDistDir: str("WEB_DIST_DIR") === undefined ? undefined : resolve(str("WEB_DIST_DIR") as string),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
     trustProxy: bool("TRUST_PROXY", false),
     cluster: null,

@@ -10,6 +10,7 @@ import type { Config } from "./config.ts";
 import type { ChatMetrics } from "./metrics/chat-metrics.ts";
 import type { InboundService } from "./services/inbound.ts";
 import type { MessageSender } from "./services/outbound.ts";
+import type { WebUi } from "./web/ui.ts";
 
 export interface AppContext {
   config: Config;
@@ -21,6 +22,8 @@ export interface AppContext {
   inbound: InboundService;
   /** Process start (ms since epoch), for /health. */
   startedAt: number;
+  /** The web UI served at "/" (or why none is). Default: none. */
+  webUi?: WebUi;
   /** Set on a cluster node: its Redis link, for /health. */
   clusterHealth?: () => ClusterHealth;
 }

@@ -79,7 +79,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 const lines: string[] = [
   "",
   `  Switchboard is running on ${running.url}  (${config.nodeEnv}, ${running.ctx.database.kind})`,
-  `  Web UI:    ${running.url}/`,
+  running.webUi.kind === "none"
+    ? `  Web UI:    not served (${running.webUi.reason})`
+    : `  Web UI:    ${running.url}/`,
   `  Socket.IO: ${running.url}/socket.io/`,
 ];
 if (running.seeded) {

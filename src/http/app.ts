@@ -13,7 +13,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
-import { serveStatic } from "./static.ts";
+import { serveWebUi } from "./static.ts";
 
 const log = createLogger("http");
 
@@ -57,6 +57,6 @@ export function createHttpApp(ctx: AppContext): Hono {
   app.all(`${API_PREFIX}/*`, (c) =>
     c.json(errorBody(HTTP_ERROR_CODES.notFound, `no route for ${c.req.method} ${c.req.path}`), 404),
   );
-  app.get("*", serveStatic(ctx.config.webDistDir));
+  app.get("*", serveWebUi(ctx.webUi ?? { kind: "none", reason: "no web UI" }));
   return app;
 }

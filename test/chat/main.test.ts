@@ -65,7 +65,7 @@ describe("bun run start (src/main.ts)", () => {
   beforeAll(async () => {
     const [pglite] = await backends();
     db = await pglite!.create();
-    env = { ...db.env, WEB_DIST_DIR: join(db.env.DATA_DIR!, "web") };
+    env = { ...db.env };
   }, SETUP_TIMEOUT_MS);
   afterAll(async () => db?.dispose(), SETUP_TIMEOUT_MS);
 
@@ -134,10 +134,7 @@ describe("bun run start (src/main.ts)", () => {
       const [pglite] = await backends();
       const fresh = await pglite!.create();
       try {
-        const { proc, output } = await start(
-          { ...fresh.env, SEED_DEMO: "false", WEB_DIST_DIR: join(fresh.env.DATA_DIR!, "web") },
-          /Log in with your users/,
-        );
+        const { proc, output } = await start({ ...fresh.env, SEED_DEMO: "false" }, /Log in with your users/);
         expect(output).not.toContain("Demo data seeded");
         expect(await stop(proc)).toBe(0);
       } finally {

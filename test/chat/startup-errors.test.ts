@@ -79,7 +79,6 @@ describe("start-up errors are one line with the fix", () => {
       const pgliteDir = join(scratch, "shared-db");
       const env = {
         PGLITE_DIR: pgliteDir,
-        WEB_DIST_DIR: join(scratch, "web"),
         DEMO_PASSWORD: "demo-password-1",
       };
       const first = await startProcess(env);
@@ -116,7 +115,6 @@ describe("start-up errors are one line with the fix", () => {
       const server = await startProcess({
         PGLITE_DIR: pgliteDir,
         DATA_DIR: join(scratch, "data"),
-        WEB_DIST_DIR: join(scratch, "web"),
       });
       expect(await stopProcess(server.proc)).toBe(0);
     },

@@ -75,7 +75,6 @@ describe.skipIf(!postgresUp || !redisServerUp)("the chat server as a two-node cl
       CLUSTER_SECRET: "app-cluster-secret-0123456789",
       JWT_SECRET: "a-jwt-secret-shared-by-every-node-0123456789",
       DEMO_PASSWORD: PASSWORD,
-      WEB_DIST_DIR: join(db.env.DATA_DIR as string, "web"),
     };
     // One after the other: the first seeds the demo organization.
     a = await startApp(env);

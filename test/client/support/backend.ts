@@ -44,7 +44,6 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
     DEMO_PASSWORD,
     SANDBOX_STEP_MS: "250",
-    WEB_DIST_DIR: join(dir, "web"),
     LOG_LEVEL: "warn",
     ...options.env,
   });
