@@ -16,7 +16,7 @@ import type { AppContext } from "./context.ts";
 import { createHttpApp } from "./http/app.ts";
 import { ChatMetrics } from "./metrics/chat-metrics.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
-import { type SeedResult, seedIfEmpty } from "./seed.ts";
+import { type DemoLogin, refreshDemoLogin, type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
 import type { ChatEvent, ChatNotifier } from "./services/notifier.ts";
 import { MessageSender } from "./services/outbound.ts";
@@ -44,6 +44,8 @@ export interface RunningServer {
   webUi: WebUi;
   /** Set when this start seeded the demo data. */
   seeded: SeedResult | null;
+  /** Demo mode on data seeded by an earlier start: the demo users left (DEMO_PASSWORD applied). */
+  demo: DemoLogin | null;
   /** Graceful stop: no new connections, sockets closed, background sends settled, database closed. */
   stop(): Promise<void>;
 }
@@ -82,6 +84,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           whatsappPhoneNumberId: config.whatsappPhoneNumberId,
         })
       : null;
+    const demo = config.seedDemo && !seeded ? await refreshDemoLogin(database.db, config.demoPassword) : null;
 
     const notifier = new ForwardingNotifier();
     const channel = options.channel ?? createChannel(config);
@@ -147,7 +150,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       })();
       return stopping;
     };
-    return { ctx, realtime, server, url, webUi: ctx.webUi, seeded, stop };
+    return { ctx, realtime, server, url, webUi: ctx.webUi, seeded, demo, stop };
   } catch (err) {
     await database.close().catch(() => {});
     throw err;

@@ -75,6 +75,13 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
+/** How to get back to a fresh demo: the embedded database is a folder, PostgreSQL a database. */
+function startOver(): string {
+  if (running.ctx.database.kind === "pglite")
+    return `to start over, stop the server and delete ${config.pgliteDir}`;
+  return "to start over, drop and re-create the database of DATABASE_URL";
+}
+
 // The banner is written in one piece (an operator's or a test's reader never sees half of it).
 const lines: string[] = [
   "",
@@ -93,7 +100,7 @@ if (running.seeded) {
   const generated = seeded.passwordGenerated ? "   (generated; set DEMO_PASSWORD to choose one)" : "";
   lines.push(
     "",
-    "  Demo data seeded (first start on an empty database):",
+    `  Demo data seeded (first start on an empty database; ${startOver()}):`,
     `    admin:  ${DEMO_ADMIN_EMAIL}`,
     `    agent:  ${DEMO_AGENT_EMAIL}`,
     `    password: ${seeded.password}${generated}`,
@@ -103,6 +110,17 @@ if (running.seeded) {
     `             -d '{"email":"${DEMO_ADMIN_EMAIL}","password":"${seeded.password}"}'`,
     `  Access token for ${DEMO_ADMIN_EMAIL} (valid ${config.accessTokenTtlS} s):`,
     `    ${token}`,
+  );
+} else if (running.demo) {
+  const { demo } = running;
+  lines.push(
+    "",
+    `  Demo data from an earlier start (${startOver()}):`,
+    ...demo.emails.map((email) => `    ${email === DEMO_ADMIN_EMAIL ? "admin" : "agent"}:  ${email}`),
+    demo.passwordFromEnv
+      ? `    password: ${config.demoPassword}   (DEMO_PASSWORD, applied to the demo users at this start)`
+      : "    password: the one printed at the first start; to set another, restart with DEMO_PASSWORD=<password>",
+    "  `bun scripts/token.ts <email>` prints an access token (while the server is stopped, for the embedded database).",
   );
 } else {
   lines.push(

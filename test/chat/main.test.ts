@@ -70,6 +70,7 @@ describe("bun run start (src/main.ts)", () => {
   afterAll(async () => db?.dispose(), SETUP_TIMEOUT_MS);
 
   let printedToken = "";
+  let firstPassword = "";
 
   test(
     "the first start seeds demo data and prints a password and token that work; SIGTERM exits 0",
@@ -77,6 +78,7 @@ describe("bun run start (src/main.ts)", () => {
       const { proc, output } = await start(env, /Access token[^\n]*\n\s+(\S+)/);
       const url = /running on (http:\/\/\S+)/.exec(output)![1]!;
       const password = /password: (\S+)/.exec(output)![1]!;
+      firstPassword = password;
       printedToken = /Access token[^\n]*\n\s+(\S+)/.exec(output)![1]!;
       expect(output).toContain("admin@demo.local");
       expect(output).toContain("agent@demo.local");
@@ -116,13 +118,39 @@ describe("bun run start (src/main.ts)", () => {
   test(
     "a restart on the same data does not seed again and still accepts tokens of the generated secret",
     async () => {
-      const { proc, output } = await start(env, /Log in with your users/);
+      const { proc, output } = await start(env, /prints an access token/);
       expect(output).not.toContain("Demo data seeded");
+      // Every demo start says how to log in: the users, and how to set a password.
+      expect(output).toContain("Demo data from an earlier start (to start over, stop the server and delete");
+      expect(output).toContain("admin:  admin@demo.local");
+      expect(output).toContain("restart with DEMO_PASSWORD=<password>");
       const url = /running on (http:\/\/\S+)/.exec(output)![1]!;
       const list = await fetch(`${url}/api/v1/conversations`, {
         headers: { authorization: `Bearer ${printedToken}` },
       });
       expect(list.status).toBe(200);
+      expect(await stop(proc)).toBe(0);
+    },
+    START_TIMEOUT_MS * 2,
+  );
+
+  test(
+    "a restart with a new DEMO_PASSWORD applies it to the demo users and prints it",
+    async () => {
+      const { proc, output } = await start(
+        { ...env, DEMO_PASSWORD: "a-new-demo-password" },
+        /prints an access token/,
+      );
+      expect(output).toContain("password: a-new-demo-password   (DEMO_PASSWORD, applied");
+      const url = /running on (http:\/\/\S+)/.exec(output)![1]!;
+      const login = (password: string) =>
+        fetch(`${url}/api/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: "admin@demo.local", password }),
+        });
+      expect((await login("a-new-demo-password")).status).toBe(200);
+      expect((await login(firstPassword)).status).toBe(401);
       expect(await stop(proc)).toBe(0);
     },
     START_TIMEOUT_MS * 2,
