@@ -162,7 +162,8 @@ describe.skipIf(!(await hasPostgres()))("logs never contain message text, tokens
     expect(logs).toContain("unhandled error in HTTP handler");
     expect(logs).toContain("params: [redacted]");
     // The banner shows the demo login (demo mode, by design); the logs are everything else.
-    const banner = /\n {2}Switchboard is running[\s\S]*?Access token[^\n]*\n[^\n]*\n/.exec(server.output)?.[0] ?? "";
+    const banner =
+      /\n {2}Switchboard is running[\s\S]*?Access token[^\n]*\n[^\n]*\n/.exec(server.output)?.[0] ?? "";
     expect(banner).toContain(SECRETS.password);
     const logsWithoutBanner = logs.replace(banner, "");
     for (const [name, secret] of Object.entries(SECRETS))
