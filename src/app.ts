@@ -15,6 +15,7 @@ import type { Config } from "./config.ts";
 import type { AppContext } from "./context.ts";
 import { createHttpApp } from "./http/app.ts";
 import { ChatMetrics } from "./metrics/chat-metrics.ts";
+import { startMetricsServer } from "./metrics/endpoint.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
 import { type DemoLogin, refreshDemoLogin, type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
@@ -40,6 +41,8 @@ export interface RunningServer {
   server: BunServer<unknown>;
   /** http://host:port of the listening server. */
   url: string;
+  /** The METRICS_PORT listener's /metrics URL; null when /metrics is on the public port. */
+  metricsUrl: string | null;
   /** The web UI served at "/", or why none is (the banner says which). */
   webUi: WebUi;
   /** Set when this start seeded the demo data. */
@@ -124,6 +127,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ...handler,
     }) as BunServer<unknown>;
     cluster?.attach(realtime.io.engine);
+    const metricsServer = config.metricsPort === undefined ? null : startMetricsServer(config, ctx.metrics);
+    if (metricsServer)
+      log.info("metrics listening", {
+        url: `http://${metricsServer.hostname}:${metricsServer.port}/metrics`,
+      });
+    else if (config.nodeEnv === "production" && config.metricsToken === undefined)
+      log.warn(
+        "/metrics is open on the public port: set METRICS_TOKEN or METRICS_PORT (production checklist)",
+      );
     const url = `http://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
     log.info("listening", {
       url,
@@ -146,11 +158,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await Promise.race([requestsDone, Bun.sleep(left())]);
         await Promise.race([ctx.sender.drain(), Bun.sleep(Math.min(2000, left()))]);
         await server.stop(true);
+        await metricsServer?.stop(true);
         await database.close();
       })();
       return stopping;
     };
-    return { ctx, realtime, server, url, webUi: ctx.webUi, seeded, demo, stop };
+    const metricsUrl = metricsServer
+      ? `http://${metricsServer.hostname}:${metricsServer.port}/metrics`
+      : null;
+    return { ctx, realtime, server, url, metricsUrl, webUi: ctx.webUi, seeded, demo, stop };
   } catch (err) {
     await database.close().catch(() => {});
     throw err;

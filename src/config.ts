@@ -85,6 +85,15 @@ export interface Config {
    * socket's address, so a direct client cannot pick its own rate-limit key.
    */
   trustProxy: boolean;
+  /** METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <token>`. Default unset (open). */
+  metricsToken: string | undefined;
+  /**
+   * METRICS_PORT: serve /metrics on this port only (its own listener), not on the public PORT.
+   * Default unset: /metrics is on the public port.
+   */
+  metricsPort: number | undefined;
+  /** METRICS_HOST: address of the METRICS_PORT listener. Default 127.0.0.1 (internal only). */
+  metricsHost: string;
   /** REDIS_URL and the other cluster variables (src/cluster/config.ts). Null: a single node. */
   cluster: ClusterConfig | null;
   /** REUSE_PORT=1: bind the public port with SO_REUSEPORT (set by the `--workers N` supervisor). */
@@ -228,6 +237,9 @@ export function loadConfig(env: Env = process.env): Config {
     webDistDir: str("WEB_DIST_DIR") === undefined ? undefined : resolve(str("WEB_DIST_DIR") as string),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
     trustProxy: bool("TRUST_PROXY", false),
+    metricsToken: str("METRICS_TOKEN"),
+    metricsPort: str("METRICS_PORT") === undefined ? undefined : int("METRICS_PORT", 0, 0, 65535),
+    metricsHost: str("METRICS_HOST") ?? "127.0.0.1",
     cluster: null,
     reusePort: bool("REUSE_PORT", false),
   };

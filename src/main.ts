@@ -49,6 +49,8 @@ let running: Awaited<ReturnType<typeof startServer>>;
 try {
   // The port first (a supervisor's workers share it on purpose), then the database (its lock first).
   if (!config.reusePort) await assertPortFree(config.host, config.port);
+  if (config.metricsPort !== undefined)
+    await assertPortFree(config.metricsHost, config.metricsPort, "METRICS_PORT");
   running = await startServer(config);
 } catch (err) {
   exitStartupFailure(err);
@@ -90,6 +92,7 @@ const lines: string[] = [
     ? `  Web UI:    not served (${running.webUi.reason})`
     : `  Web UI:    ${running.url}/`,
   `  Socket.IO: ${running.url}/socket.io/`,
+  `  Metrics:   ${running.metricsUrl ?? `${running.url}/metrics`}${config.metricsToken ? "  (bearer token: METRICS_TOKEN)" : ""}`,
 ];
 if (running.seeded) {
   const { seeded } = running;

@@ -6,23 +6,23 @@
 import { createServer } from "node:net";
 import { StartupError } from "./errors.ts";
 
-export function portInUse(host: string, port: number): StartupError {
+export function portInUse(host: string, port: number, variable = "PORT"): StartupError {
   return new StartupError(
-    `port ${port} on ${host} is already in use (another Switchboard or program is listening): stop it, or set PORT to another port`,
+    `port ${port} on ${host} is already in use (another Switchboard or program is listening): stop it, or set ${variable} to another port`,
   );
 }
 
 /** Resolves when `host:port` can be bound; rejects with a StartupError when it is taken. */
-export function assertPortFree(host: string, port: number): Promise<void> {
+export function assertPortFree(host: string, port: number, variable = "PORT"): Promise<void> {
   if (port === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EADDRINUSE") reject(portInUse(host, port));
+      if (err.code === "EADDRINUSE") reject(portInUse(host, port, variable));
       else if (err.code === "EACCES")
         reject(
           new StartupError(
-            `port ${port} on ${host} needs privileges this process lacks: set PORT above 1023`,
+            `port ${port} on ${host} needs privileges this process lacks: set ${variable} above 1023`,
           ),
         );
       else if (err.code === "EADDRNOTAVAIL")
