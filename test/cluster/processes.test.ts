@@ -1,5 +1,5 @@
 /**
- * Three Switchboard node processes behind nginx (the README's round-robin block) plus an official
+ * Three Switchboard node processes behind nginx (docs/deployment.md's round-robin block) plus an official
  * socket.io node, on a private redis-server: one Switchboard node is killed with SIGKILL mid-test;
  * its clients reconnect through the balancer to the survivors, and the cluster (broadcasts,
  * fetchSockets, serverSideEmit from the official node) carries on with the remaining nodes. Then
