@@ -9,6 +9,7 @@ import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
 import { API_PREFIX } from "../shared/api.ts";
 import { errorBody, errorResponse, HTTP_ERROR_CODES } from "./errors.ts";
+import { apiDocsRoutes } from "./routes/api-docs.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -51,6 +52,7 @@ export function createHttpApp(ctx: AppContext): Hono {
   app.use("*", secureHeaders({ crossOriginResourcePolicy: false }));
 
   app.route("/", healthRoutes(ctx));
+  app.route("/", apiDocsRoutes());
   app.route(`${API_PREFIX}/auth`, authRoutes(ctx));
   app.route(`${API_PREFIX}/conversations`, conversationRoutes(ctx));
   app.route(`${API_PREFIX}/webhooks`, webhookRoutes(ctx));

@@ -9,7 +9,8 @@ import { findUserByEmail, findUserById, toUserSummary } from "../../services/use
 import type { TokenResponse } from "../../shared/api.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, unauthorized } from "../errors.ts";
-import { clientAddress, readJsonObject, requireString } from "../validate.ts";
+import { LOGIN_BODY, REFRESH_BODY } from "../openapi/routes.ts";
+import { clientAddress, readJsonObject } from "../validate.ts";
 
 export const LOGIN_FAILED = "invalid email or password";
 export const REFRESH_FAILED_UNKNOWN_USER = "the user of this refresh token no longer exists";
@@ -45,8 +46,7 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
     if (!loginLimiter.take(address))
       throw new HttpError(429, HTTP_ERROR_CODES.rateLimited, "too many login attempts; retry later");
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const email = requireString(body, "email", { max: 320 });
-    const password = requireString(body, "password", { max: 1024 });
+    const { email, password } = LOGIN_BODY.parse(body, "");
     const user = await findUserByEmail(db, email);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await DUMMY_HASH));
     if (!user || !ok) {
@@ -58,7 +58,7 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.post("/refresh", async (c) => {
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const token = requireString(body, "refresh_token", { max: 4096 });
+    const token = REFRESH_BODY.parse(body, "").refresh_token;
     let sub: string;
     try {
       sub = (await ctx.tokens.verify(token, "refresh")).sub;

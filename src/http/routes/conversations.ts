@@ -14,15 +14,18 @@ import {
 import { toMessage } from "../../services/mappers.ts";
 import { findMessage, listMessages } from "../../services/messages.ts";
 import type { ConversationListPage, MessagesPage, SendMessageResponse } from "../../shared/api.ts";
-import {
-  CONVERSATION_STATUSES,
-  type ConversationStatus,
-  MESSAGE_TYPES,
-  type MessageContent,
-  type MessageType,
-} from "../../shared/events.ts";
+import { MESSAGE_TYPES, type MessageContent, type MessageType } from "../../shared/events.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, notFound } from "../errors.ts";
+import {
+  CONVERSATION_ID,
+  CONVERSATION_LIST_QUERY,
+  MAX_CAPTION,
+  MAX_PAGE,
+  MAX_TEXT,
+  MESSAGE_LIST_QUERY,
+} from "../openapi/routes.ts";
+import { parseQuery } from "../schema.ts";
 import {
   hasNul,
   intQuery,
@@ -31,15 +34,11 @@ import {
   readJsonObject,
   requireString,
   UUID_RE,
-  uuidParam,
 } from "../validate.ts";
 
+export { MAX_CAPTION, MAX_PAGE, MAX_TEXT };
 export const DEFAULT_CONVERSATION_PAGE = 20;
 export const DEFAULT_MESSAGE_PAGE = 50;
-export const MAX_PAGE = 100;
-/** WhatsApp's limits: text body 4096 characters, media caption 1024. */
-export const MAX_TEXT = 4096;
-export const MAX_CAPTION = 1024;
 
 export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
@@ -48,17 +47,15 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.get("/", async (c) => {
     const principal = c.get("principal");
-    const limit = intQuery(c.req.query("limit"), "limit", 1, MAX_PAGE) ?? DEFAULT_CONVERSATION_PAGE;
-    const rawCursor = c.req.query("cursor");
-    const cursor = rawCursor ? decodeListCursor(rawCursor) : undefined;
+    const query = parseQuery(CONVERSATION_LIST_QUERY, (name) => c.req.query(name));
+    const limit = query.limit ?? DEFAULT_CONVERSATION_PAGE;
+    const cursor = query.cursor ? decodeListCursor(query.cursor) : undefined;
     if (cursor === null) throw invalid("cursor", "is not a cursor returned by this endpoint");
-    const status = c.req.query("status");
-    if (status !== undefined && !CONVERSATION_STATUSES.includes(status as ConversationStatus))
-      throw invalid("status", `must be one of ${CONVERSATION_STATUSES.join(", ")}`);
+    const status = query.status;
     const page = await listConversations(db, principal.organization_id, {
       limit,
       ...(cursor ? { cursor } : {}),
-      ...(status ? { status: status as ConversationStatus } : {}),
+      ...(status ? { status } : {}),
     });
     return c.json<ConversationListPage>({ data: page.data, next_cursor: page.nextCursor });
   });
@@ -80,10 +77,11 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.get("/:id/messages", async (c) => {
     const principal = c.get("principal");
-    const id = uuidParam(c.req.param("id"), "id");
-    const limit = intQuery(c.req.query("limit"), "limit", 1, MAX_PAGE) ?? DEFAULT_MESSAGE_PAGE;
-    const before = intQuery(c.req.query("before"), "before", 1);
-    const afterRaw = c.req.query("after");
+    const { id } = CONVERSATION_ID.parse({ id: c.req.param("id") }, "");
+    const query = parseQuery(MESSAGE_LIST_QUERY, (name) => c.req.query(name));
+    const limit = query.limit ?? DEFAULT_MESSAGE_PAGE;
+    const before = query.before;
+    const afterRaw = query.after;
     if (before !== undefined && afterRaw !== undefined)
       throw invalid("after", "cannot be combined with before");
     await load(principal, id, false);
@@ -112,7 +110,7 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.post("/:id/messages", async (c) => {
     const principal = c.get("principal");
-    const id = uuidParam(c.req.param("id"), "id");
+    const { id } = CONVERSATION_ID.parse({ id: c.req.param("id") }, "");
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
     const { messageType, content } = parseOutgoing(body);
     const { conversation, contact } = await load(principal, id, true);
