@@ -29,7 +29,7 @@ export interface Backend {
 export interface BackendOptions {
   /** Extra environment for `loadConfig` (e.g. ACCESS_TOKEN_TTL). */
   env?: Record<string, string>;
-  /** Build the web UI into the temp dir. Default false (only the browser test needs it). */
+  /** Bundle the web UI (in memory). Default false (only the browser test needs it). */
   webUi?: boolean;
 }
 
