@@ -75,6 +75,15 @@ describe("production install on a clean clone", () => {
     START_TIMEOUT_MS * 2,
   );
 
+  test("bun run build writes the page into build/web, outside the source tree", async () => {
+    const build = await runToExit(["bun", "run", "build"], {}, START_TIMEOUT_MS, clone);
+    expect(build.code).toBe(0);
+    for (const file of ["index.html", "app.js", "styles.css"])
+      expect(existsSync(join(clone, "build", "web", file))).toBe(true);
+    const status = await runToExit(["git", "status", "--porcelain", "--ignored"], {}, 10_000, clone);
+    expect(status.stdout.trim().split("\n").sort()).toEqual(["!! build/", "!! node_modules/"]);
+  });
+
   test(
     "a page that cannot be bundled is one line with the cause, and the banner does not advertise it",
     async () => {
