@@ -4,59 +4,12 @@
  * keeps the generated development secret; SIGTERM exits 0; production refuses a missing secret.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { io } from "socket.io-client";
 import { type BackendInstance, backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
+import { MAIN, START_TIMEOUT_MS, startProcess, stopProcess } from "../support/main-process.ts";
 
-const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
-const START_TIMEOUT_MS = 60_000;
-
-interface Started {
-  proc: ReturnType<typeof Bun.spawn>;
-  output: string;
-}
-
-/** Starts src/main.ts and reads stdout until `until` appears. */
-async function start(env: Record<string, string>, until: RegExp): Promise<Started> {
-  const proc = Bun.spawn(["bun", MAIN], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/tmp",
-      PORT: "0",
-      LOG_LEVEL: "warn",
-      ...env,
-    },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let output = "";
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!until.test(output)) {
-    const chunk = await Promise.race([
-      reader.read(),
-      Bun.sleep(Math.max(0, deadline - Date.now())).then(() => ({ done: true, value: undefined })),
-    ]);
-    if (chunk.done) break;
-    output += decoder.decode(chunk.value);
-  }
-  reader.releaseLock();
-  if (!until.test(output)) {
-    proc.kill("SIGKILL");
-    throw new Error(
-      `server did not print ${until}: ${output}\n${await new Response(proc.stderr as ReadableStream).text()}`,
-    );
-  }
-  return { proc, output };
-}
-
-async function stop(proc: Started["proc"]): Promise<number> {
-  proc.kill("SIGTERM");
-  const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => -1)]);
-  if (code === -1) proc.kill("SIGKILL");
-  return code;
-}
+const start = (env: Record<string, string>, until: RegExp) => startProcess(env, until);
+const stop = stopProcess;
 
 describe("bun run start (src/main.ts)", () => {
   let db: BackendInstance;
