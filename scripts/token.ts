@@ -3,13 +3,12 @@
  * development secret under DATA_DIR): `bun scripts/token.ts [email] [--ttl 3600] [--refresh]`.
  * Default user: admin@demo.local. Handy for curl and the load benchmark.
  */
-import { openDatabase } from "../db/client.ts";
 import { resolveJwtSecret } from "../src/auth/secret.ts";
 import { TokenService } from "../src/auth/tokens.ts";
 import { loadConfig, parseDurationSeconds } from "../src/config.ts";
 import { DEMO_ADMIN_EMAIL } from "../src/seed.ts";
 import { findUserByEmail } from "../src/services/users.ts";
-import { describeStartupError } from "../src/startup/errors.ts";
+import { openDatabaseOrExit } from "../src/startup/open-database.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -29,16 +28,7 @@ if (ttlArg && ttl === undefined) {
 const email = args[0] ?? DEMO_ADMIN_EMAIL;
 
 const config = loadConfig();
-let database: Awaited<ReturnType<typeof openDatabase>>;
-try {
-  database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
-  await database.migrate();
-} catch (err) {
-  const line = describeStartupError(err, config.databaseUrl);
-  if (line === null) throw err;
-  console.error(line);
-  process.exit(1);
-}
+const database = await openDatabaseOrExit(config, "token");
 try {
   const user = await findUserByEmail(database.db, email);
   if (!user) {

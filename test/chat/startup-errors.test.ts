@@ -74,7 +74,7 @@ describe("start-up errors are one line with the fix", () => {
   });
 
   test(
-    "a running server's directory is refused to a second server and to scripts/token.ts; after it stops, both work",
+    "a running server's directory is refused to a second server, scripts/token.ts and scripts/seed.ts; after it stops, the token script works",
     async () => {
       const pgliteDir = join(scratch, "shared-db");
       const env = {
@@ -90,6 +90,8 @@ describe("start-up errors are one line with the fix", () => {
           DATA_DIR: join(scratch, "data"),
         });
         expectOneLineFailure(token, `process ${first.proc.pid}`);
+        const seed = await runToExit(["bun", join(ROOT, "scripts", "seed.ts")], env);
+        expectOneLineFailure(seed, `process ${first.proc.pid}`);
       } finally {
         expect(await stopProcess(first.proc)).toBe(0);
       }
