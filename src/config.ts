@@ -174,6 +174,11 @@ export function loadConfig(env: Env = process.env): Config {
     }
   };
 
+  const optionalPath = (name: string): string | undefined => {
+    const v = str(name);
+    return v === undefined ? undefined : resolve(v);
+  };
+
   const nodeEnv = oneOf<NodeEnv>("NODE_ENV", ["development", "test", "production"], "development");
   const dataDir = resolve(str("DATA_DIR") ?? "./data");
   const pgliteRaw = str("PGLITE_DIR");
@@ -234,7 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
     whatsappAccessToken,
     whatsappAppSecret: str("WHATSAPP_APP_SECRET"),
     whatsappVerifyToken: str("WHATSAPP_VERIFY_TOKEN"),
-    webDistDir: str("WEB_DIST_DIR") === undefined ? undefined : resolve(str("WEB_DIST_DIR") as string),
+    webDistDir: optionalPath("WEB_DIST_DIR"),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
     trustProxy: bool("TRUST_PROXY", false),
     metricsToken: str("METRICS_TOKEN"),

@@ -48,9 +48,11 @@ function exitStartupFailure(err: unknown): never {
 let running: Awaited<ReturnType<typeof startServer>>;
 try {
   // The port first (a supervisor's workers share it on purpose), then the database (its lock first).
-  if (!config.reusePort) await assertPortFree(config.host, config.port);
-  if (config.metricsPort !== undefined)
-    await assertPortFree(config.metricsHost, config.metricsPort, "METRICS_PORT");
+  if (!config.reusePort) {
+    await assertPortFree(config.host, config.port);
+    if (config.metricsPort !== undefined)
+      await assertPortFree(config.metricsHost, config.metricsPort, "METRICS_PORT");
+  }
   running = await startServer(config);
 } catch (err) {
   exitStartupFailure(err);

@@ -23,7 +23,15 @@ describe("docs/configuration.md", () => {
 
   test("src/config.ts's variables are found (the scan sees the config reader's calls)", () => {
     const names = envVarsReadBy("src/config.ts");
-    for (const known of ["PORT", "DATABASE_URL", "JWT_SECRET", "METRICS_TOKEN", "METRICS_PORT"])
+    for (const known of [
+      "NODE_ENV",
+      "PORT",
+      "DATABASE_URL",
+      "JWT_SECRET",
+      "WEB_DIST_DIR",
+      "METRICS_TOKEN",
+      "METRICS_PORT",
+    ])
       expect(names).toContain(known);
   });
 });

@@ -10,12 +10,16 @@ import type { Hono } from "hono";
 export const ROOT = join(import.meta.dir, "..", "..");
 export const read = (path: string): string => readFileSync(join(ROOT, path), "utf8");
 
-/** Every NAME in `str("NAME")`, `int("NAME", …)`, `bool(…)`, `duration(…)`, `url(…)`, `oneOf<…>("NAME", …)`, `env.NAME`, `env["NAME"]`, `process.env.NAME`. */
+/**
+ * Every NAME a file reads: a call whose first argument is an upper-case name (`str("NAME")`,
+ * `int("NAME", …)`, `oneOf<…>("NAME", …)`, any new reader helper), `env.NAME`, `env["NAME"]`,
+ * `process.env.NAME`.
+ */
 export function envVarsReadBy(path: string): string[] {
   const source = read(path);
   const names = new Set<string>();
   const patterns = [
-    /\b(?:str|int|bool|duration|url|oneOf(?:<[^>]*>)?)\(\s*"([A-Z][A-Z0-9_]*)"/g,
+    /\b[A-Za-z_]\w*(?:<[^>]*>)?\(\s*"([A-Z][A-Z0-9_]*)"/g,
     /\benv\.([A-Z][A-Z0-9_]*)\b/g,
     /\benv\[\s*"([A-Z][A-Z0-9_]*)"\s*\]/g,
   ];
