@@ -366,6 +366,7 @@ try {
       PGHOST: base.hostname,
       PGPORT: base.port || "5432",
       PGUSER: decodeURIComponent(base.username) || "postgres",
+      PGPASSWORD: decodeURIComponent(base.password),
     };
     const created = await run(clone, `createdb ${name}`, pgEnv);
     if (
