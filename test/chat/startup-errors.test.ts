@@ -79,6 +79,7 @@ describe("start-up errors are one line with the fix", () => {
       const pgliteDir = join(scratch, "shared-db");
       const env = {
         PGLITE_DIR: pgliteDir,
+        DATA_DIR: join(scratch, "data"),
         DEMO_PASSWORD: "demo-password-1",
       };
       const first = await startProcess(env);

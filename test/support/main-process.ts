@@ -40,6 +40,9 @@ export async function startProcess(
   cmd: string[] = ["bun", MAIN],
   cwd: string = ROOT,
 ): Promise<StartedProcess> {
+  // A server started in this checkout without DATA_DIR would write ./data into the working tree.
+  if (cwd === ROOT && env.DATA_DIR === undefined)
+    throw new Error("startProcess in the repository needs DATA_DIR");
   const proc = Bun.spawn(cmd, {
     cwd,
     env: childEnv({ PORT: "0", LOG_LEVEL: "warn", ...env }),
