@@ -14,7 +14,7 @@ import {
 import { toMessage } from "../../services/mappers.ts";
 import { findMessage, listMessages } from "../../services/messages.ts";
 import type { ConversationListPage, MessagesPage, SendMessageResponse } from "../../shared/api.ts";
-import { MESSAGE_TYPES, type MessageContent, type MessageType } from "../../shared/events.ts";
+import type { MessageContent, MessageType } from "../../shared/events.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, notFound } from "../errors.ts";
 import {
@@ -24,6 +24,7 @@ import {
   MAX_PAGE,
   MAX_TEXT,
   MESSAGE_LIST_QUERY,
+  SEND_MESSAGE_BODY,
 } from "../openapi/routes.ts";
 import { parseQuery } from "../schema.ts";
 import {
@@ -130,10 +131,8 @@ export function parseOutgoing(body: Record<string, unknown>): {
   messageType: MessageType;
   content: MessageContent;
 } {
-  const type = body.message_type ?? "text";
-  if (typeof type !== "string" || !MESSAGE_TYPES.includes(type as MessageType))
-    throw invalid("message_type", `must be one of ${MESSAGE_TYPES.join(", ")}`);
-  const messageType = type as MessageType;
+  const messageType: MessageType =
+    SEND_MESSAGE_BODY.shape.message_type.parse(body.message_type, "message_type") ?? "text";
   const raw = body.content;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw invalid("content", "must be an object");
