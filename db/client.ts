@@ -12,6 +12,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { acquirePgliteLock } from "./pglite-lock.ts";
 import * as schema from "./schema.ts";
 
 export type Schema = typeof schema;
@@ -58,9 +59,19 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     };
   }
   const dir = options.pgliteDir ?? PGLITE_MEMORY;
-  if (dir !== PGLITE_MEMORY) mkdirSync(dir, { recursive: true });
+  let lock: { release(): void } | null = null;
+  if (dir !== PGLITE_MEMORY) {
+    mkdirSync(dir, { recursive: true });
+    // Before PGlite reads or writes the directory: another live process holding it is a refusal.
+    lock = acquirePgliteLock(dir);
+  }
   const client = dir === PGLITE_MEMORY ? new PGlite() : new PGlite(dir);
-  await client.waitReady;
+  try {
+    await client.waitReady;
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const db = drizzlePglite(client, { schema });
   return {
     db: db as unknown as Database,
@@ -69,6 +80,12 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     ping: async () => {
       await client.query("select 1");
     },
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }

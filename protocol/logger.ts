@@ -34,8 +34,36 @@ function debugPatterns(): RegExp[] {
     .map((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`));
 }
 
-function serializeError(value: unknown): unknown {
-  return value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+/**
+ * Logs never carry user data. Errors are the way it leaks in: a failed query's error (Drizzle's
+ * "Failed query: … params: …") lists its parameters, which hold message text, password hashes and
+ * tokens, and a database server's message quotes the value it refused ('invalid input syntax for
+ * type uuid: "…"'). So an error is logged as its name, code, message and stack with the parameters
+ * cut and, for a database server's error (it has a `severity`), every quoted value blanked; the
+ * structured fields that name the schema (constraint, table, column) stay. Other fields of an
+ * error (a driver's `params`, `query`, `detail`) are never logged.
+ */
+const QUERY_PARAMS = /\nparams: [\s\S]*?(?=\n\s+at |$)/;
+const QUOTED = /"(?:[^"\\]|\\.)*"/g;
+const SAFE_DATABASE_FIELDS = ["code", "severity", "constraint", "table", "column", "routine"] as const;
+
+function redactErrorText(text: string, fromDatabase: boolean): string {
+  const cut = text.replace(QUERY_PARAMS, "\nparams: [redacted]");
+  return fromDatabase ? cut.replace(QUOTED, '"[redacted]"') : cut;
+}
+
+function serializeError(value: unknown, depth = 0): unknown {
+  if (!(value instanceof Error)) return value;
+  const fields = value as Error & Record<string, unknown>;
+  const fromDatabase = typeof fields.severity === "string";
+  const out: LogFields = {
+    name: value.name,
+    message: redactErrorText(value.message, fromDatabase),
+    stack: value.stack === undefined ? undefined : redactErrorText(value.stack, fromDatabase),
+  };
+  for (const key of SAFE_DATABASE_FIELDS) if (typeof fields[key] === "string") out[key] = fields[key];
+  if (value.cause !== undefined && depth < 4) out.cause = serializeError(value.cause, depth + 1);
+  return out;
 }
 
 /** A logger for one layer ("engine", "socketio", "adapter:redis", "http", ...). */

@@ -2,14 +2,13 @@
  * Seeds the demo organization into the configured database if it is empty (what `bun run start`
  * does on first start), and prints the logins: `bun scripts/seed.ts`. DEMO_PASSWORD picks the password.
  */
-import { openDatabase } from "../db/client.ts";
 import { loadConfig } from "../src/config.ts";
 import { DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL, seedIfEmpty } from "../src/seed.ts";
+import { openDatabaseOrExit } from "../src/startup/open-database.ts";
 
 const config = loadConfig();
-const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
+const database = await openDatabaseOrExit(config, "seed");
 try {
-  await database.migrate();
   const seeded = await seedIfEmpty(database.db, {
     password: config.demoPassword,
     whatsappPhoneNumberId: config.whatsappPhoneNumberId,

@@ -5,13 +5,13 @@
  * here belongs to no login session (it ends only at its expiry); `--refresh` opens a real session
  * (src/auth/sessions.ts) and prints its refresh token, which the server rotates like any other.
  */
-import { openDatabase } from "../db/client.ts";
 import { resolveJwtSecret } from "../src/auth/secret.ts";
 import { SessionStore } from "../src/auth/sessions.ts";
 import { TokenService } from "../src/auth/tokens.ts";
 import { loadConfig, parseDurationSeconds } from "../src/config.ts";
 import { DEMO_ADMIN_EMAIL } from "../src/seed.ts";
 import { findUserByEmail } from "../src/services/users.ts";
+import { openDatabaseOrExit } from "../src/startup/open-database.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -31,9 +31,8 @@ if (ttlArg && ttl === undefined) {
 const email = args[0] ?? DEMO_ADMIN_EMAIL;
 
 const config = loadConfig();
-const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
+const database = await openDatabaseOrExit(config, "token");
 try {
-  await database.migrate();
   const user = await findUserByEmail(database.db, email);
   if (!user) {
     console.error(`no user ${email} in this database`);

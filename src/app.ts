@@ -20,6 +20,7 @@ import { createHttpApp } from "./http/app.ts";
 import { FetchMediaHandler } from "./media/fetch-job.ts";
 import { LocalMediaStorage } from "./media/storage.ts";
 import { ChatMetrics } from "./metrics/chat-metrics.ts";
+import { startMetricsServer } from "./metrics/endpoint.ts";
 import { OutboxMetrics } from "./outbox/metrics.ts";
 import { SendMessageHandler } from "./outbox/send-message.ts";
 import { OutboxWorker } from "./outbox/worker.ts";
@@ -27,16 +28,20 @@ import { enableAdminUi } from "./realtime/admin-ui.ts";
 import { createRealtime, type Realtime } from "./realtime/server.ts";
 import type { LiveSessions, SessionEndReason } from "./realtime/user-sessions.ts";
 import { SANDBOX_MEDIA_DIR } from "./sandbox/customer.ts";
-import { type SeedResult, seedIfEmpty } from "./seed.ts";
+import { type DemoLogin, refreshDemoLogin, type SeedResult, seedIfEmpty } from "./seed.ts";
 import { InboundService } from "./services/inbound.ts";
 import { type LiveAccess, noLiveAccess } from "./services/live-access.ts";
 import type { ChatEvent, ChatNotifier } from "./services/notifier.ts";
 import { MessageSender } from "./services/outbound.ts";
+import { loadWebUi, type WebUi } from "./web/ui.ts";
 
 const log = createLogger("app");
 
 export interface StartOptions {
-  /** Build the web UI into config.webDistDir before serving. Default true. */
+  /**
+   * Bundle the web UI in memory at start when WEB_DIST_DIR does not name a prebuilt folder.
+   * Default true; tests and benchmarks that do not need the page skip the ~100 ms bundle.
+   */
   buildWebUi?: boolean;
   /** Use this channel instead of the configured one (tests). */
   channel?: OutboundChannel;
@@ -48,8 +53,14 @@ export interface RunningServer {
   server: BunServer<unknown>;
   /** http://host:port of the listening server. */
   url: string;
+  /** The METRICS_PORT listener's /metrics URL; null when /metrics is on the public port. */
+  metricsUrl: string | null;
+  /** The web UI served at "/", or why none is (the banner says which). */
+  webUi: WebUi;
   /** Set when this start seeded the demo data. */
   seeded: SeedResult | null;
+  /** Demo mode on data seeded by an earlier start: the demo users left (DEMO_PASSWORD applied). */
+  demo: DemoLogin | null;
   /** Graceful stop: no new connections, sockets closed, outbox sends settled or requeued, database closed. */
   stop(): Promise<void>;
 }
@@ -102,7 +113,6 @@ function createChannel(config: Config): OutboundChannel {
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const secret = resolveJwtSecret(config);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
@@ -110,12 +120,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   try {
     await database.migrate();
+    // After the database: a start that fails on the database creates or announces nothing else.
+    const secret = resolveJwtSecret(config);
     const seeded = config.seedDemo
       ? await seedIfEmpty(database.db, {
           password: config.demoPassword,
           whatsappPhoneNumberId: config.whatsappPhoneNumberId,
         })
       : null;
+    const demo = config.seedDemo && !seeded ? await refreshDemoLogin(database.db, config.demoPassword) : null;
 
     const notifier = new ForwardingNotifier();
     const liveAccess = new ForwardingLiveAccess();
@@ -189,16 +202,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     liveSessions.target = realtime.sessions;
     liveAccess.target = realtime.liveAccess;
     ctx.presence = realtime.presence;
+    ctx.webUi = await loadWebUi(config.webDistDir, options.buildWebUi ?? true);
+    if (ctx.webUi.kind === "none" && (options.buildWebUi ?? true)) log.warn(`no web UI: ${ctx.webUi.reason}`);
     const http = createHttpApp(ctx);
-
-    if (options.buildWebUi ?? true) {
-      try {
-        const { buildWebUi } = await import("./web/build.ts");
-        await buildWebUi(config.webDistDir);
-      } catch (err) {
-        log.warn("web UI build failed: serving the API only", { error: err });
-      }
-    }
 
     const handler = realtime.io.handler((req, srv) => http.fetch(req, { server: srv }));
     const server = Bun.serve({
@@ -209,6 +215,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }) as BunServer<unknown>;
     cluster?.attach(realtime.io.engine);
     await outbox.start();
+    const metricsServer =
+      config.metricsPort === undefined
+        ? null
+        : startMetricsServer(config, ctx.metrics, () => ctx.outboxMetrics.refresh());
+    if (metricsServer)
+      log.info("metrics listening", {
+        url: `http://${metricsServer.hostname}:${metricsServer.port}/metrics`,
+      });
+    else if (config.nodeEnv === "production" && config.metricsToken === undefined)
+      log.warn(
+        "/metrics is open on the public port: set METRICS_TOKEN or METRICS_PORT (production checklist)",
+      );
     const url = `http://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
     log.info("listening", {
       url,
@@ -232,11 +250,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         channel.close();
         await Promise.race([requestsDone, Bun.sleep(left())]);
         await server.stop(true);
+        await metricsServer?.stop(true);
         await database.close();
       })();
       return stopping;
     };
-    return { ctx, realtime, server, url, seeded, stop };
+    const metricsUrl = metricsServer
+      ? `http://${metricsServer.hostname}:${metricsServer.port}/metrics`
+      : null;
+    return { ctx, realtime, server, url, metricsUrl, webUi: ctx.webUi, seeded, demo, stop };
   } catch (err) {
     await database.close().catch(() => {});
     throw err;

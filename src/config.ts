@@ -115,8 +115,11 @@ export interface Config {
   mediaDir: string;
   /** MEDIA_MAX_BYTES: largest media file fetched or accepted. Default 16777216 (16 MiB, WhatsApp's video limit). */
   mediaMaxBytes: number;
-  /** WEB_DIST_DIR: built web UI served at "/". Default src/web/dist. */
-  webDistDir: string;
+  /**
+   * WEB_DIST_DIR: a prebuilt web UI folder (`bun run build`) served at "/". Unset (default): the
+   * page is bundled in memory at start-up, nothing is written.
+   */
+  webDistDir: string | undefined;
   /** SHUTDOWN_TIMEOUT_MS: graceful shutdown budget before forcing exit. Default 10000. */
   shutdownTimeoutMs: number;
   /**
@@ -124,6 +127,15 @@ export interface Config {
    * socket's address, so a direct client cannot pick its own rate-limit key.
    */
   trustProxy: boolean;
+  /** METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <token>`. Default unset (open). */
+  metricsToken: string | undefined;
+  /**
+   * METRICS_PORT: serve /metrics on this port only (its own listener), not on the public PORT.
+   * Default unset: /metrics is on the public port.
+   */
+  metricsPort: number | undefined;
+  /** METRICS_HOST: address of the METRICS_PORT listener. Default 127.0.0.1 (internal only). */
+  metricsHost: string;
   /** REDIS_URL and the other cluster variables (src/cluster/config.ts). Null: a single node. */
   cluster: ClusterConfig | null;
   /** REUSE_PORT=1: bind the public port with SO_REUSEPORT (set by the `--workers N` supervisor). */
@@ -227,6 +239,11 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`${name} must be a ${protocols.join(" or ")} URL (got "${v}")`);
       return fallback;
     }
+  };
+
+  const optionalPath = (name: string): string | undefined => {
+    const v = str(name);
+    return v === undefined ? undefined : resolve(v);
   };
 
   const nodeEnv = oneOf<NodeEnv>("NODE_ENV", ["development", "test", "production"], "development");
@@ -333,9 +350,12 @@ export function loadConfig(env: Env = process.env): Config {
     outbox,
     mediaDir: resolve(str("MEDIA_DIR") ?? `${dataDir}/media`),
     mediaMaxBytes: int("MEDIA_MAX_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    webDistDir: resolve(str("WEB_DIST_DIR") ?? "src/web/dist"),
+    webDistDir: optionalPath("WEB_DIST_DIR"),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
     trustProxy: bool("TRUST_PROXY", false),
+    metricsToken: str("METRICS_TOKEN"),
+    metricsPort: str("METRICS_PORT") === undefined ? undefined : int("METRICS_PORT", 0, 0, 65535),
+    metricsHost: str("METRICS_HOST") ?? "127.0.0.1",
     cluster: null,
     reusePort: bool("REUSE_PORT", false),
     adminUi,

@@ -24,6 +24,7 @@ export interface PresenceDirectory {
 }
 
 import type { MessageSender } from "./services/outbound.ts";
+import type { WebUi } from "./web/ui.ts";
 
 export interface AppContext {
   config: Config;
@@ -50,6 +51,8 @@ export interface AppContext {
   presence?: PresenceDirectory;
   /** Process start (ms since epoch), for /health. */
   startedAt: number;
+  /** The web UI served at "/" (or why none is). Default: none. */
+  webUi?: WebUi;
   /** Set on a cluster node: its Redis link, for /health. */
   clusterHealth?: () => ClusterHealth;
 }

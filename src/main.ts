@@ -8,6 +8,8 @@ import { parseWorkersFlag, superviseWorkers } from "./cluster/workers.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL } from "./seed.ts";
 import { countUsers } from "./services/user-admin.ts";
+import { describeStartupError } from "./startup/errors.ts";
+import { assertPortFree, portInUse } from "./startup/port.ts";
 
 const log = createLogger("main");
 
@@ -32,7 +34,30 @@ try {
   throw err;
 }
 
-const running = await startServer(config);
+/** Prints what went wrong as one line with the fix (a stack only for what is not an operator's to fix). */
+function exitStartupFailure(err: unknown): never {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const line =
+    code === "EADDRINUSE"
+      ? portInUse(config.host, config.port).message
+      : describeStartupError(err, config.databaseUrl);
+  if (line !== null) console.error(`switchboard: ${line}`);
+  else console.error("switchboard: start-up failed:", err);
+  process.exit(1);
+}
+
+let running: Awaited<ReturnType<typeof startServer>>;
+try {
+  // The port first (a supervisor's workers share it on purpose), then the database (its lock first).
+  if (!config.reusePort) {
+    await assertPortFree(config.host, config.port);
+    if (config.metricsPort !== undefined)
+      await assertPortFree(config.metricsHost, config.metricsPort, "METRICS_PORT");
+  }
+  running = await startServer(config);
+} catch (err) {
+  exitStartupFailure(err);
+}
 
 // Installed before anything is printed: a supervisor may signal as soon as it sees the banner.
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -55,12 +80,22 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
+/** How to get back to a fresh demo: the embedded database is a folder, PostgreSQL a database. */
+function startOver(): string {
+  if (running.ctx.database.kind === "pglite")
+    return `to start over, stop the server and delete ${config.pgliteDir}`;
+  return "to start over, drop and re-create the database of DATABASE_URL";
+}
+
 // The banner is written in one piece (an operator's or a test's reader never sees half of it).
 const lines: string[] = [
   "",
   `  Switchboard is running on ${running.url}  (${config.nodeEnv}, ${running.ctx.database.kind})`,
-  `  Web UI:    ${running.url}/`,
+  running.webUi.kind === "none"
+    ? `  Web UI:    not served (${running.webUi.reason})`
+    : `  Web UI:    ${running.url}/`,
   `  Socket.IO: ${running.url}/socket.io/`,
+  `  Metrics:   ${running.metricsUrl ?? `${running.url}/metrics`}${config.metricsToken ? "  (bearer token: METRICS_TOKEN)" : ""}`,
 ];
 if (running.seeded) {
   const { seeded } = running;
@@ -71,7 +106,7 @@ if (running.seeded) {
   const generated = seeded.passwordGenerated ? "   (generated; set DEMO_PASSWORD to choose one)" : "";
   lines.push(
     "",
-    "  Demo data seeded (first start on an empty database):",
+    `  Demo data seeded (first start on an empty database; ${startOver()}):`,
     `    admin:  ${DEMO_ADMIN_EMAIL}`,
     `    agent:  ${DEMO_AGENT_EMAIL}`,
     `    password: ${seeded.password}${generated}`,
@@ -81,6 +116,17 @@ if (running.seeded) {
     `             -d '{"email":"${DEMO_ADMIN_EMAIL}","password":"${seeded.password}"}'`,
     `  Access token for ${DEMO_ADMIN_EMAIL} (valid ${config.accessTokenTtlS} s):`,
     `    ${token}`,
+  );
+} else if (running.demo) {
+  const { demo } = running;
+  lines.push(
+    "",
+    `  Demo data from an earlier start (${startOver()}):`,
+    ...demo.emails.map((email) => `    ${email === DEMO_ADMIN_EMAIL ? "admin" : "agent"}:  ${email}`),
+    demo.passwordFromEnv
+      ? `    password: ${config.demoPassword}   (DEMO_PASSWORD, applied to the demo users at this start)`
+      : "    password: the one printed at the first start; to set another, restart with DEMO_PASSWORD=<password>",
+    "  `bun scripts/token.ts <email>` prints an access token (while the server is stopped, for the embedded database).",
   );
 } else if ((await countUsers(running.ctx.database.db)) === 0) {
   // An empty production database: nothing can log in until someone makes the first admin.

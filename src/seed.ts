@@ -2,10 +2,10 @@
  * Demo data for a fresh install: one organization, an admin and an agent, a contact and a
  * conversation with a first inbound message. Runs only on an empty database (no organization yet).
  */
-import { sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { contacts, conversations, organizations, users } from "../db/schema.ts";
-import { generatePassword, hashPassword } from "./auth/password.ts";
+import { generatePassword, hashPassword, verifyPassword } from "./auth/password.ts";
 import { insertMessage } from "./services/messages.ts";
 import type { UserRole, Uuid } from "./shared/events.ts";
 
@@ -87,4 +87,40 @@ export async function seedIfEmpty(db: Database, options: SeedOptions): Promise<S
       conversationId: conversation!.id,
     };
   });
+}
+
+export interface DemoLogin {
+  /** The demo users still in the database. */
+  emails: string[];
+  /** True when DEMO_PASSWORD was given: it is now the password of every demo user. */
+  passwordFromEnv: boolean;
+}
+
+/**
+ * On a start that did not seed (the demo data is from an earlier start): the demo users still
+ * present, and DEMO_PASSWORD applied to them when it is set, so a new DEMO_PASSWORD works at once
+ * instead of being ignored. Null when no demo user is left.
+ */
+export async function refreshDemoLogin(
+  db: Database,
+  password: string | undefined,
+): Promise<DemoLogin | null> {
+  const found = await db
+    .select({ id: users.id, email: users.email, passwordHash: users.passwordHash })
+    .from(users)
+    .where(inArray(users.email, [DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL]));
+  if (found.length === 0) return null;
+  if (password !== undefined) {
+    for (const user of found) {
+      if (await verifyPassword(password, user.passwordHash)) continue;
+      await db
+        .update(users)
+        .set({ passwordHash: await hashPassword(password) })
+        .where(eq(users.id, user.id));
+    }
+  }
+  return {
+    emails: [DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL].filter((email) => found.some((u) => u.email === email)),
+    passwordFromEnv: password !== undefined,
+  };
 }

@@ -9,6 +9,7 @@ import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
 import { API_PREFIX, IDEMPOTENCY_KEY_HEADER } from "../shared/api.ts";
 import { errorBody, errorResponse, HTTP_ERROR_CODES } from "./errors.ts";
+import { apiDocsRoutes } from "./routes/api-docs.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -17,7 +18,7 @@ import { presenceRoutes } from "./routes/presence.ts";
 import { sandboxRoutes } from "./routes/sandbox.ts";
 import { userRoutes } from "./routes/users.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
-import { serveStatic } from "./static.ts";
+import { serveWebUi } from "./static.ts";
 
 const log = createLogger("http");
 
@@ -55,6 +56,7 @@ export function createHttpApp(ctx: AppContext): Hono {
   app.use("*", secureHeaders({ crossOriginResourcePolicy: false }));
 
   app.route("/", healthRoutes(ctx));
+  app.route("/", apiDocsRoutes());
   app.route(`${API_PREFIX}/auth`, authRoutes(ctx));
   app.route(`${API_PREFIX}/conversations`, conversationRoutes(ctx));
   app.route(`${API_PREFIX}/users`, userRoutes(ctx));
@@ -66,6 +68,6 @@ export function createHttpApp(ctx: AppContext): Hono {
   app.all(`${API_PREFIX}/*`, (c) =>
     c.json(errorBody(HTTP_ERROR_CODES.notFound, `no route for ${c.req.method} ${c.req.path}`), 404),
   );
-  app.get("*", serveStatic(ctx.config.webDistDir));
+  app.get("*", serveWebUi(ctx.webUi ?? { kind: "none", reason: "no web UI" }));
   return app;
 }

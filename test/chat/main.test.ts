@@ -7,56 +7,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { io } from "socket.io-client";
 import { type BackendInstance, backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
+import { MAIN, START_TIMEOUT_MS, startProcess, stopProcess } from "../support/main-process.ts";
 
-const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
-const START_TIMEOUT_MS = 60_000;
-
-interface Started {
-  proc: ReturnType<typeof Bun.spawn>;
-  output: string;
-}
-
-/** Starts src/main.ts and reads stdout until `until` appears. */
-async function start(env: Record<string, string>, until: RegExp): Promise<Started> {
-  const proc = Bun.spawn(["bun", MAIN], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/tmp",
-      PORT: "0",
-      LOG_LEVEL: "warn",
-      ...env,
-    },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let output = "";
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!until.test(output)) {
-    const chunk = await Promise.race([
-      reader.read(),
-      Bun.sleep(Math.max(0, deadline - Date.now())).then(() => ({ done: true, value: undefined })),
-    ]);
-    if (chunk.done) break;
-    output += decoder.decode(chunk.value);
-  }
-  reader.releaseLock();
-  if (!until.test(output)) {
-    proc.kill("SIGKILL");
-    throw new Error(
-      `server did not print ${until}: ${output}\n${await new Response(proc.stderr as ReadableStream).text()}`,
-    );
-  }
-  return { proc, output };
-}
-
-async function stop(proc: Started["proc"]): Promise<number> {
-  proc.kill("SIGTERM");
-  const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => -1)]);
-  if (code === -1) proc.kill("SIGKILL");
-  return code;
-}
+const start = (env: Record<string, string>, until: RegExp) => startProcess(env, until);
+const stop = stopProcess;
 
 describe("bun run start (src/main.ts)", () => {
   let db: BackendInstance;
@@ -65,11 +19,12 @@ describe("bun run start (src/main.ts)", () => {
   beforeAll(async () => {
     const [pglite] = await backends();
     db = await pglite!.create();
-    env = { ...db.env, WEB_DIST_DIR: join(db.env.DATA_DIR!, "web") };
+    env = { ...db.env };
   }, SETUP_TIMEOUT_MS);
   afterAll(async () => db?.dispose(), SETUP_TIMEOUT_MS);
 
   let printedToken = "";
+  let firstPassword = "";
 
   test(
     "the first start seeds demo data and prints a password and token that work; SIGTERM exits 0",
@@ -77,6 +32,7 @@ describe("bun run start (src/main.ts)", () => {
       const { proc, output } = await start(env, /Access token[^\n]*\n\s+(\S+)/);
       const url = /running on (http:\/\/\S+)/.exec(output)![1]!;
       const password = /password: (\S+)/.exec(output)![1]!;
+      firstPassword = password;
       printedToken = /Access token[^\n]*\n\s+(\S+)/.exec(output)![1]!;
       expect(output).toContain("admin@demo.local");
       expect(output).toContain("agent@demo.local");
@@ -116,13 +72,39 @@ describe("bun run start (src/main.ts)", () => {
   test(
     "a restart on the same data does not seed again and still accepts tokens of the generated secret",
     async () => {
-      const { proc, output } = await start(env, /Log in with your users/);
+      const { proc, output } = await start(env, /prints an access token/);
       expect(output).not.toContain("Demo data seeded");
+      // Every demo start says how to log in: the users, and how to set a password.
+      expect(output).toContain("Demo data from an earlier start (to start over, stop the server and delete");
+      expect(output).toContain("admin:  admin@demo.local");
+      expect(output).toContain("restart with DEMO_PASSWORD=<password>");
       const url = /running on (http:\/\/\S+)/.exec(output)![1]!;
       const list = await fetch(`${url}/api/v1/conversations`, {
         headers: { authorization: `Bearer ${printedToken}` },
       });
       expect(list.status).toBe(200);
+      expect(await stop(proc)).toBe(0);
+    },
+    START_TIMEOUT_MS * 2,
+  );
+
+  test(
+    "a restart with a new DEMO_PASSWORD applies it to the demo users and prints it",
+    async () => {
+      const { proc, output } = await start(
+        { ...env, DEMO_PASSWORD: "a-new-demo-password" },
+        /prints an access token/,
+      );
+      expect(output).toContain("password: a-new-demo-password   (DEMO_PASSWORD, applied");
+      const url = /running on (http:\/\/\S+)/.exec(output)![1]!;
+      const login = (password: string) =>
+        fetch(`${url}/api/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: "admin@demo.local", password }),
+        });
+      expect((await login("a-new-demo-password")).status).toBe(200);
+      expect((await login(firstPassword)).status).toBe(401);
       expect(await stop(proc)).toBe(0);
     },
     START_TIMEOUT_MS * 2,

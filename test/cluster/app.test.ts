@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { join } from "node:path";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
 import { type BackendInstance, backends } from "../db/backends.ts";
-import { hasPostgres } from "../support/services.ts";
+import { hasPostgres, hasRedisServer } from "../support/services.ts";
 import { freePort, PrivateRedis, uniqueKey, waitFor, within } from "./support.ts";
 
 setDefaultTimeout(60_000);
 const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
 const postgresUp = await hasPostgres();
-const hasRedisServer = Bun.which("redis-server") !== null;
+const redisServerUp = hasRedisServer();
 const PASSWORD = "cluster-demo-password-1";
 
 interface AppNode {
@@ -55,7 +55,7 @@ async function startApp(env: Record<string, string>): Promise<AppNode> {
   return { proc, url: banner.exec(output)?.[1] as string, output };
 }
 
-describe.skipIf(!postgresUp || !hasRedisServer)("the chat server as a two-node cluster", () => {
+describe.skipIf(!postgresUp || !redisServerUp)("the chat server as a two-node cluster", () => {
   let db: BackendInstance;
   let redis: PrivateRedis;
   let a: AppNode;
@@ -75,7 +75,6 @@ describe.skipIf(!postgresUp || !hasRedisServer)("the chat server as a two-node c
       CLUSTER_SECRET: "app-cluster-secret-0123456789",
       JWT_SECRET: "a-jwt-secret-shared-by-every-node-0123456789",
       DEMO_PASSWORD: PASSWORD,
-      WEB_DIST_DIR: join(db.env.DATA_DIR as string, "web"),
     };
     // One after the other: the first seeds the demo organization.
     a = await startApp(env);

@@ -5,6 +5,7 @@
  * resubscribes. No unhandled rejection along the way.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { hasRedisServer } from "../support/services.ts";
 import {
   type RecordingClient,
   recordingClient,
@@ -15,11 +16,11 @@ import { PrivateRedis, uniqueKey, waitFor } from "./support.ts";
 
 setDefaultTimeout(20_000);
 
-const hasRedisServer = Bun.which("redis-server") !== null;
+const redisServerUp = hasRedisServer();
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
-describe.skipIf(!hasRedisServer)("Redis faults", () => {
+describe.skipIf(!redisServerUp)("Redis faults", () => {
   let redis: PrivateRedis;
   let early: SwitchboardNode;
   let other: SwitchboardNode;

@@ -1,5 +1,5 @@
 /**
- * A real nginx, configured with the README's round-robin block (no sticky sessions), in front of
+ * A real nginx, configured with docs/deployment.md's round-robin block (no sticky sessions), in front of
  * two Switchboard node processes. Polling-only, websocket-only and upgrading stock clients make
  * many round trips through it and receive broadcasts sent from the other node; the polling ones
  * only work because nodes forward foreign polling requests to the session's owner, and the

@@ -146,7 +146,6 @@ describe.skipIf(!postgresUp || !redisUp)("nothing lost in a two-node cluster", (
       HOST: "127.0.0.1",
       DATABASE_URL: database.url,
       DATA_DIR: dataDir,
-      WEB_DIST_DIR: join(dataDir, "web"),
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: uniqueKey("nothing-lost"),
       CLUSTER_SECRET: "nothing-lost-cluster-secret-0123456789",

@@ -1,5 +1,5 @@
 /**
- * Three Switchboard node processes behind nginx (the README's round-robin block) plus an official
+ * Three Switchboard node processes behind nginx (docs/deployment.md's round-robin block) plus an official
  * socket.io node, on a private redis-server: one Switchboard node is killed with SIGKILL mid-test;
  * its clients reconnect through the balancer to the survivors, and the cluster (broadcasts,
  * fetchSockets, serverSideEmit from the official node) carries on with the remaining nodes. Then
@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
+import { hasRedisServer } from "../support/services.ts";
 import { type RecordingClient, recordingClient } from "./harness.ts";
 import {
   hasNginx,
@@ -25,10 +26,10 @@ import {
 } from "./support.ts";
 
 setDefaultTimeout(30_000);
-const hasRedisServer = Bun.which("redis-server") !== null;
+const redisServerUp = hasRedisServer();
 const nginxUp = hasNginx();
 
-describe.skipIf(!hasRedisServer || !nginxUp)("three node processes and an official node, one killed", () => {
+describe.skipIf(!redisServerUp || !nginxUp)("three node processes and an official node, one killed", () => {
   const key = uniqueKey("procs");
   let nodes: SwitchboardProcess[];
   let official: OfficialNode;

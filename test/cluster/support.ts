@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { findBinary, requireBinary } from "../support/services.ts";
 
 export const FIXTURES = join(import.meta.dir, "fixtures");
 
@@ -150,7 +151,7 @@ export class PrivateRedis {
 
   async restart(): Promise<void> {
     this.child = spawn(
-      "redis-server",
+      findBinary("redis-server") ?? "redis-server",
       ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
       {
         stdio: "ignore",
@@ -230,21 +231,17 @@ export class SwitchboardProcess {
   }
 }
 
-const NGINX_BIN = Bun.which("nginx") ?? Bun.which("nginx", { PATH: "/usr/sbin:/sbin" });
-const README = join(import.meta.dir, "..", "..", "README.md");
+const NGINX_BIN = findBinary("nginx");
+const DEPLOYMENT_DOC = join(import.meta.dir, "..", "..", "docs", "deployment.md");
 
 /** True when nginx is installed; throws in CI (which installs it), warns and returns false elsewhere. */
 export function hasNginx(): boolean {
-  if (NGINX_BIN) return true;
-  if (process.env.CI === "true")
-    throw new Error("nginx is not installed: CI requires it (apt-get install nginx-light)");
-  console.warn("\n  ⚠ SKIPPING nginx suite: nginx is not installed (apt-get install nginx-light).\n");
-  return false;
+  return requireBinary("nginx", "apt-get install nginx-light") !== null;
 }
 
-/** The README's round-robin nginx block, listening on `listenPort`, balancing over `upstreamPorts`. */
+/** docs/deployment.md's round-robin nginx block, listening on `listenPort`, balancing over `upstreamPorts`. */
 export function readmeNginxConfig(listenPort: number, upstreamPorts: number[]): string {
-  const readme = readFileSync(README, "utf8");
+  const readme = readFileSync(DEPLOYMENT_DOC, "utf8");
   const section = readme.slice(
     readme.indexOf("<!-- section:deployment -->"),
     readme.indexOf("<!-- /section:deployment -->"),
@@ -253,14 +250,14 @@ export function readmeNginxConfig(listenPort: number, upstreamPorts: number[]): 
   const block = blocks.find(
     (b) => b.includes("upstream switchboard") && b.includes("listen ") && !b.includes("ip_hash"),
   );
-  if (!block) throw new Error("README's deployment section has no round-robin nginx block");
+  if (!block) throw new Error("docs/deployment.md's deployment section has no round-robin nginx block");
   const servers = upstreamPorts.map((port) => `server 127.0.0.1:${port};`).join("\n    ");
   return block
     .replace(/server 127\.0\.0\.1:8001;\s*server 127\.0\.0\.1:8002;/, servers)
     .replace(/listen 8000;/, `listen 127.0.0.1:${listenPort};`);
 }
 
-/** A real nginx with the README's configuration, in a private prefix directory. */
+/** A real nginx with docs/deployment.md's configuration, in a private prefix directory. */
 export class Nginx {
   private constructor(
     private readonly child: ChildProcess,

@@ -255,7 +255,7 @@ describe("fuzz: regression corpus (parsers)", async () => {
 
 // ── live server ─────────────────────────────────────────────────────────────────────────────
 
-const usePostgres = await hasPostgres().catch(() => false);
+const usePostgres = await hasPostgres();
 
 describe("fuzz: live chat server", () => {
   let db: FreshDatabase | null = null;

@@ -27,7 +27,7 @@ const RATE_BURST = 20;
 /** How long to listen for an event that must NOT arrive. */
 const QUIET_MS = 300;
 
-const usePostgres = await hasPostgres().catch(() => false);
+const usePostgres = await hasPostgres();
 
 describe("hostile users", () => {
   let db: FreshDatabase | null = null;

@@ -27,7 +27,6 @@ describe("graceful shutdown of bun src/main.ts", () => {
       DATA_DIR: dataDir,
       DEMO_PASSWORD: "shutdown-test-password",
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-      WEB_DIST_DIR: join(dataDir, "web"),
       LOG_LEVEL: "warn",
     });
   }, START_BOUND_MS + 5000);

@@ -14,7 +14,8 @@ import type { TokenResponse } from "../../shared/api.ts";
 import { ERROR_CODES } from "../../shared/events.ts";
 import { type AuthEnv, requireAuth, tokenRefusal } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, unauthorized } from "../errors.ts";
-import { clientAddress, readJsonObject, requireString } from "../validate.ts";
+import { LOGIN_BODY, REFRESH_BODY } from "../openapi/routes.ts";
+import { clientAddress, readJsonObject } from "../validate.ts";
 import { userAdminError } from "./users.ts";
 
 export const LOGIN_FAILED = "invalid email or password";
@@ -56,8 +57,7 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
     if (!loginLimiter.take(address))
       throw new HttpError(429, HTTP_ERROR_CODES.rateLimited, "too many login attempts; retry later");
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const email = requireString(body, "email", { max: 320 });
-    const password = requireString(body, "password", { max: 1024 });
+    const { email, password } = LOGIN_BODY.parse(body, "");
     const user = await findUserByEmail(db, email);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await DUMMY_HASH));
     if (!user || !ok) {
@@ -74,7 +74,7 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.post("/refresh", async (c) => {
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const token = requireString(body, "refresh_token", { max: 4096 });
+    const token = REFRESH_BODY.parse(body, "").refresh_token;
     const outcome = await ctx.sessions.rotate(token).catch((err) => refused(err, "refresh"));
     if (!outcome.ok) {
       // A reused token: whoever holds the session's sockets is no longer trusted either.
@@ -87,7 +87,7 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.post("/logout", async (c) => {
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const token = requireString(body, "refresh_token", { max: 4096 });
+    const token = REFRESH_BODY.parse(body, "").refresh_token;
     const sessionId = await ctx.sessions.logout(token).catch((err) => refused(err, "logout"));
     if (sessionId) ctx.liveSessions.endSession(sessionId, ERROR_CODES.sessionRevoked);
     return c.body(null, 204);

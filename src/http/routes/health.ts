@@ -1,7 +1,7 @@
-/** GET /health (database check, JSON) and GET /metrics (Prometheus text). */
+/** GET /health (database check, JSON) and, unless METRICS_PORT moves it, GET /metrics (Prometheus text). */
 import { Hono } from "hono";
 import type { AppContext } from "../../context.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "../../metrics/registry.ts";
+import { metricsResponse } from "../../metrics/endpoint.ts";
 import type { HealthResponse } from "../../shared/api.ts";
 
 const VERSION = "0.1.0";
@@ -37,10 +37,11 @@ export function healthRoutes(ctx: AppContext): Hono {
     return c.json(body, database === "ok" ? 200 : 503);
   });
 
-  app.get("/metrics", async (c) => {
-    await ctx.outboxMetrics.refresh();
-    return c.body(ctx.metrics.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
-  });
+  // With METRICS_PORT the endpoint lives on its own listener only (src/metrics/endpoint.ts).
+  if (ctx.config.metricsPort === undefined)
+    app.get("/metrics", (c) =>
+      metricsResponse(ctx.config, ctx.metrics, c.req.raw, () => ctx.outboxMetrics.refresh()),
+    );
 
   return app;
 }

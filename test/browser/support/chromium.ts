@@ -2,8 +2,8 @@
  * Headless Chromium for the browser tests: Debian's `chromium` driven by playwright-core. Outside CI a
  * missing binary skips the suite with a visible warning; in CI (CI=true, .ci/run installs it) it fails.
  */
-import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
+import { requireBinary } from "../../support/services.ts";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -20,13 +20,7 @@ const CHROMIUM_ARGS = [
 
 /** True when the browser suite can run; throws in CI when Chromium is missing. */
 export function hasChromium(): boolean {
-  if (existsSync(CHROMIUM_PATH)) return true;
-  const message = `Chromium is not installed at ${CHROMIUM_PATH}`;
-  if (process.env.CI === "true") throw new Error(`${message}: CI requires it (installed by .ci/run)`);
-  console.warn(
-    `\n  ⚠ SKIPPING browser suite: ${message}. Install it (apt-get install chromium) or set CHROMIUM_PATH.\n`,
-  );
-  return false;
+  return requireBinary("Chromium", "apt-get install chromium, or set CHROMIUM_PATH", CHROMIUM_PATH) !== null;
 }
 
 export function launchChromium(): Promise<Browser> {

@@ -29,7 +29,7 @@ export interface Backend {
 export interface BackendOptions {
   /** Extra environment for `loadConfig` (e.g. ACCESS_TOKEN_TTL). */
   env?: Record<string, string>;
-  /** Build the web UI into the temp dir. Default false (only the browser test needs it). */
+  /** Bundle the web UI (in memory). Default false (only the browser test needs it). */
   webUi?: boolean;
 }
 
@@ -44,7 +44,6 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
     DEMO_PASSWORD,
     SANDBOX_STEP_MS: "250",
-    WEB_DIST_DIR: join(dir, "web"),
     LOG_LEVEL: "warn",
     ...options.env,
   });
