@@ -1,0 +1,145 @@
+/**
+ * The PostgreSQL cluster adapter of one namespace, wire-compatible with `@socket.io/postgres-adapter`
+ * 0.5 and `@socket.io/postgres-emitter`:
+ *
+ * - channel `<channelPrefix>#<nsp>` (e.g. `socket.io#/`), LISTENed by every node of the namespace;
+ * - each message is the JSON of a cluster message (cluster/messages.ts) sent with `pg_notify`;
+ * - a message holding binary, or whose JSON reaches `payloadThreshold` bytes (NOTIFY payloads
+ *   must stay under 8000), is stored msgpack-encoded in the attachments table and only
+ *   `{uid, type, attachmentId}` is notified; receivers read the row.
+ *
+ * Notifications of a namespace are handled one at a time in arrival order, including those whose
+ * body must first be read from the attachments table, so a large message never overtakes a small
+ * one sent after it.
+ */
+import { decode as msgpackDecode, encode as msgpackEncode } from "notepack.io";
+import { createLogger } from "../../logger.ts";
+import { ClusterAdapter, type ClusterAdapterOptions } from "../cluster/adapter.ts";
+import {
+  type ClusterMessage,
+  checkMessage,
+  hasBinary,
+  MalformedMessageError,
+  MalformedReason,
+} from "../cluster/messages.ts";
+import type { AnyNamespace } from "../host.ts";
+import type { LinkState, PostgresLink } from "./link.ts";
+
+const log = createLogger("adapter:postgres");
+
+export interface PostgresAdapterOptions extends ClusterAdapterOptions {
+  /** Channel prefix: the channel of namespace `/x` is `<prefix>#/x`. Default "socket.io". */
+  channelPrefix?: string;
+  /** JSON messages of this many bytes or more go through the attachments table. Default 8000. */
+  payloadThreshold?: number;
+}
+
+export const POSTGRES_ADAPTER_DEFAULTS = {
+  channelPrefix: "socket.io",
+  payloadThreshold: 8000,
+} as const;
+
+/** Malformed traffic is logged at most once per interval. */
+const MALFORMED_LOG_INTERVAL_MS = 5000;
+
+export class PostgresAdapter extends ClusterAdapter {
+  readonly channel: string;
+  private readonly payloadThreshold: number;
+  /** Notifications of this namespace, handled strictly one after the other. */
+  private queue: Promise<void> = Promise.resolve();
+  private lastMalformedLog = 0;
+  private readonly onLinkState = (state: LinkState) => {
+    // Heartbeats may have been missed while the database was away: be counted again at once.
+    if (state === "connected") this.announce();
+  };
+
+  constructor(
+    nsp: AnyNamespace,
+    private readonly link: PostgresLink,
+    options: PostgresAdapterOptions = {},
+  ) {
+    super(nsp, options);
+    this.channel = `${options.channelPrefix ?? POSTGRES_ADAPTER_DEFAULTS.channelPrefix}#${nsp.name}`;
+    this.payloadThreshold = options.payloadThreshold ?? POSTGRES_ADAPTER_DEFAULTS.payloadThreshold;
+  }
+
+  /** Resolves once the channel is LISTENed (or at once while the database is away). */
+  override async init(): Promise<void> {
+    this.link.on("state", this.onLinkState);
+    await this.link.listen(this.channel, (payload) => this.enqueue(payload));
+    super.init();
+  }
+
+  override close(): void {
+    super.close();
+    this.link.off("state", this.onLinkState);
+    this.link.unlisten(this.channel);
+  }
+
+  protected override onRequestTimeout(): void {
+    this.link.counters.requestTimeouts++;
+  }
+
+  protected override async doPublish(message: ClusterMessage): Promise<void> {
+    await this.send(message);
+  }
+
+  /** Responses share the namespace channel, as in the official adapter. */
+  protected override async doPublishResponse(_requesterUid: string, response: ClusterMessage): Promise<void> {
+    await this.send(response);
+  }
+
+  private async send(message: ClusterMessage): Promise<void> {
+    if (hasBinary(message)) return void (await this.sendWithAttachment(message));
+    const payload = JSON.stringify(message);
+    if (Buffer.byteLength(payload) >= this.payloadThreshold)
+      return void (await this.sendWithAttachment(message));
+    await this.link.notify(this.channel, payload);
+  }
+
+  private sendWithAttachment(message: ClusterMessage): Promise<boolean> {
+    const header = { uid: message.uid, nsp: message.nsp, type: message.type };
+    return this.link.notifyWithAttachment(this.channel, header, msgpackEncode(message));
+  }
+
+  private enqueue(payload: string): void {
+    this.queue = this.queue
+      .then(() => this.handle(payload))
+      .catch((err: unknown) => this.reportMalformed(err));
+  }
+
+  private async handle(payload: string): Promise<void> {
+    let value: unknown;
+    try {
+      value = JSON.parse(payload);
+    } catch {
+      throw new MalformedMessageError(MalformedReason.NOT_DECODABLE);
+    }
+    const header = value as { uid?: unknown; attachmentId?: unknown } | null;
+    // Its own messages come back through LISTEN: drop them before reading any attachment.
+    if (header?.uid === this.uid) return;
+    if (header && (typeof header.attachmentId === "string" || typeof header.attachmentId === "number")) {
+      const bytes = await this.link.readAttachment(header.attachmentId);
+      if (!bytes) {
+        log.warn("an attachment could not be read: message lost", { attachmentId: header.attachmentId });
+        return;
+      }
+      try {
+        value = msgpackDecode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      } catch {
+        throw new MalformedMessageError(MalformedReason.NOT_DECODABLE);
+      }
+    }
+    this.onMessage(checkMessage(value, this.nsp.name));
+  }
+
+  private reportMalformed(err: unknown): void {
+    this.link.counters.malformed++;
+    const now = Date.now();
+    if (now - this.lastMalformedLog < MALFORMED_LOG_INTERVAL_MS) return;
+    this.lastMalformedLog = now;
+    if (err instanceof MalformedMessageError)
+      log.warn("ignoring malformed notification", { channel: this.channel, reason: err.reason });
+    else log.warn("a notification could not be handled", { channel: this.channel, err });
+  }
+}
