@@ -19,7 +19,8 @@ export async function freshDatabase(label: string): Promise<FreshDatabase> {
   return {
     url: url.toString(),
     async drop() {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      if (!process.env.KEEP_TEST_DB)
+        await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
       await admin.end({ timeout: 1 });
     },
   };

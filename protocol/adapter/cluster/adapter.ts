@@ -213,7 +213,10 @@ export abstract class ClusterAdapter extends Adapter {
     const ack = last as Ack;
     const data = packet.slice(0, -1);
     const responses: unknown[] = [];
-    if (this.nodes.size === 0) return ack(null, responses);
+    if (this.nodes.size === 0) {
+      ack(null, responses);
+      return;
+    }
     const requestId = this.track(
       MessageType.SERVER_SIDE_EMIT,
       responses,
@@ -237,31 +240,37 @@ export abstract class ClusterAdapter extends Adapter {
     const data = message.data ?? {};
     switch (message.type) {
       case MessageType.INITIAL_HEARTBEAT:
-        return this.publishMessage(MessageType.HEARTBEAT);
+        this.publishMessage(MessageType.HEARTBEAT);
+        break;
       case MessageType.HEARTBEAT:
-        return;
+        break;
       case MessageType.ADAPTER_CLOSE:
-        return this.removeNode(message.uid);
+        this.removeNode(message.uid);
+        break;
       case MessageType.BROADCAST:
-        return this.onRemoteBroadcast(message.uid, data);
+        this.onRemoteBroadcast(message.uid, data);
+        break;
       case MessageType.SOCKETS_JOIN:
         if (data.opts) super.addSockets(fromWireOptions(data.opts), data.rooms ?? []);
-        return;
+        break;
       case MessageType.SOCKETS_LEAVE:
         if (data.opts) super.delSockets(fromWireOptions(data.opts), data.rooms ?? []);
-        return;
+        break;
       case MessageType.DISCONNECT_SOCKETS:
         if (data.opts) super.disconnectSockets(fromWireOptions(data.opts), data.close === true);
-        return;
+        break;
       case MessageType.FETCH_SOCKETS:
-        return void this.onFetchSockets(message.uid, data);
+        void this.onFetchSockets(message.uid, data);
+        break;
       case MessageType.SERVER_SIDE_EMIT:
-        return this.onServerSideEmit(message.uid, data);
+        this.onServerSideEmit(message.uid, data);
+        break;
       case MessageType.FETCH_SOCKETS_RESPONSE:
       case MessageType.SERVER_SIDE_EMIT_RESPONSE:
       case MessageType.BROADCAST_CLIENT_COUNT:
       case MessageType.BROADCAST_ACK:
-        return this.onResponse(message);
+        this.onResponse(message);
+        break;
     }
   }
 
@@ -297,7 +306,10 @@ export abstract class ClusterAdapter extends Adapter {
     const args = data.packet as unknown[];
     const requestId = data.requestId;
     const nsp = this.nsp as unknown as { _onServerSideEmit(args: unknown[]): void };
-    if (requestId === undefined) return nsp._onServerSideEmit(args);
+    if (requestId === undefined) {
+      nsp._onServerSideEmit(args);
+      return;
+    }
     let called = false;
     const callback = (arg: unknown) => {
       if (called) return; // one answer per node, as the official adapter

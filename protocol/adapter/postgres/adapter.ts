@@ -98,8 +98,7 @@ export class PostgresAdapter extends ClusterAdapter {
   }
 
   private sendWithAttachment(message: ClusterMessage): Promise<boolean> {
-    const header = { uid: message.uid, nsp: message.nsp, type: message.type };
-    return this.link.notifyWithAttachment(this.channel, header, msgpackEncode(message));
+    return this.link.notifyWithAttachment(this.channel, message, msgpackEncode(message));
   }
 
   private enqueue(payload: string): void {

@@ -69,6 +69,8 @@ export class PostgresLink extends EventEmitter {
   private relistenAttempt = 0;
   private readonly cleanupTimer: ReturnType<typeof setInterval>;
   private tableReady: Promise<void> | undefined;
+  /** Set once the attachments table is known to exist: sends then skip the wait (see `whenTableReady`). */
+  private tableExists = false;
   private readonly options: Required<PostgresLinkOptions>;
 
   constructor(options: PostgresLinkOptions) {
@@ -127,7 +129,7 @@ export class PostgresLink extends EventEmitter {
   /** Publishes a notification; never rejects. False (and counted) when PostgreSQL did not take it. */
   async notify(channel: string, payload: string): Promise<boolean> {
     try {
-      await this.pub`SELECT pg_notify(${channel}, ${payload})`;
+      await this.whenTableReady(() => this.pub`SELECT pg_notify(${channel}, ${payload})`);
       this.counters.published++;
       return true;
     } catch (err) {
@@ -138,20 +140,28 @@ export class PostgresLink extends EventEmitter {
   }
 
   /**
-   * Stores `bytes` in the attachments table and notifies `header` plus the new row's id, in one
-   * statement: the notification commits with the row, and in the order of this node's publishes.
+   * Stores `bytes` in the attachments table and notifies the header `{uid, nsp, type, attachmentId}`
+   * in one statement: the notification commits with the row, in the order of this node's publishes.
    */
   async notifyWithAttachment(
     channel: string,
-    header: Record<string, unknown>,
+    header: { uid: string; nsp: string; type: number },
     bytes: Uint8Array,
   ): Promise<boolean> {
     try {
-      await this.ensureTable();
-      await this.pub.unsafe(
-        `WITH attachment AS (INSERT INTO ${this.tableName} (payload) VALUES ($1) RETURNING id)
-         SELECT pg_notify($2, ($3::jsonb || jsonb_build_object('attachmentId', id))::text) FROM attachment`,
-        [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), channel, JSON.stringify(header)],
+      await this.whenTableReady(() =>
+        this.pub.unsafe(
+          `WITH attachment AS (INSERT INTO ${this.tableName} (payload) VALUES ($1) RETURNING id)
+         SELECT pg_notify($2::text, json_build_object(
+           'uid', $3::text, 'nsp', $4::text, 'type', $5::int, 'attachmentId', id)::text) FROM attachment`,
+          [
+            Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+            channel,
+            header.uid,
+            header.nsp,
+            header.type,
+          ],
+        ),
       );
       this.counters.published++;
       return true;
@@ -187,6 +197,16 @@ export class PostgresLink extends EventEmitter {
     await Promise.allSettled([this.pub.end({ timeout: 1 }), this.sub.end({ timeout: 1 })]);
   }
 
+  /**
+   * Runs `query` at once when the attachments table exists, else after it was created. Every send
+   * goes through here so that sends are queued on the connection in call order: a message with an
+   * attachment must not fall behind a plain one published after it.
+   */
+  private whenTableReady<T>(query: () => PromiseLike<T>): PromiseLike<T> {
+    if (this.tableExists || !this.options.createTable) return query();
+    return this.ensureTable().then(query);
+  }
+
   private ensureTable(): Promise<void> {
     if (!this.options.createTable) return Promise.resolve();
     this.tableReady ??= this.pub
@@ -195,10 +215,15 @@ export class PostgresLink extends EventEmitter {
            id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)`,
       )
       .then(
-        () => {},
+        () => {
+          this.tableExists = true;
+        },
         (err: { code?: string }) => {
           // Two nodes creating it at once: one wins, the other sees a duplicate; both can go on.
-          if (err.code === "23505" || err.code === "42P07") return;
+          if (err.code === "23505" || err.code === "42P07") {
+            this.tableExists = true;
+            return;
+          }
           this.tableReady = undefined;
           throw err;
         },
