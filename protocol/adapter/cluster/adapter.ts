@@ -331,7 +331,7 @@ export abstract class ClusterAdapter extends Adapter {
     }
     const request = this.requests.get(requestId);
     // Answers to other nodes' requests may share the channel: unknown ids are simply not ours.
-    if (!request || !request.missing.delete(message.uid)) return;
+    if (!request?.missing.delete(message.uid)) return;
     if (message.type === MessageType.FETCH_SOCKETS_RESPONSE) request.responses.push(...(data.sockets ?? []));
     else request.responses.push(data.packet);
     if (request.missing.size === 0) this.complete(requestId, request, false);
