@@ -74,10 +74,10 @@ for (const { store, title, available } of STORES)
     beforeAll(async () => {
       const postgres = (await backends()).find((backend) => backend.name === "postgres");
       db = await (postgres as NonNullable<typeof postgres>).create();
-      const clusterEnv: Record<string, string> =
-        store === "redis"
-          ? { REDIS_URL: (redis = await PrivateRedis.start()).url, REDIS_KEY_PREFIX: uniqueKey("app") }
-          : { CLUSTER: "postgres", CLUSTER_PREFIX: uniqueKey("app") };
+      if (store === "redis") redis = await PrivateRedis.start();
+      const clusterEnv: Record<string, string> = redis
+        ? { REDIS_URL: redis.url, REDIS_KEY_PREFIX: uniqueKey("app") }
+        : { CLUSTER: "postgres", CLUSTER_PREFIX: uniqueKey("app") };
       const env = {
         ...db.env,
         ...clusterEnv,
