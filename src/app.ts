@@ -100,7 +100,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ctx.clusterHealth = () => cluster.health();
       for (const metric of cluster.metrics()) ctx.metrics.registry.register(metric);
     }
-    const realtime = createRealtime(ctx, cluster?.serverOptions ?? {});
+    const realtime = createRealtime(ctx, cluster?.serverOptions ?? {}, cluster?.backend.limits);
     notifier.target = realtime.notifier;
     const http = createHttpApp(ctx);
 

@@ -10,51 +10,12 @@ import { join } from "node:path";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
 import { type BackendInstance, backends } from "../db/backends.ts";
 import { hasPostgres } from "../support/services.ts";
-import { freePort, PrivateRedis, uniqueKey, waitFor, within } from "./support.ts";
+import { type AppNode, loginAsAdmin, PASSWORD, startApp } from "./app-support.ts";
+import { PrivateRedis, uniqueKey, waitFor, within } from "./support.ts";
 
 setDefaultTimeout(60_000);
-const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
 const postgresUp = await hasPostgres();
 const hasRedisServer = Bun.which("redis-server") !== null;
-const PASSWORD = "cluster-demo-password-1";
-
-interface AppNode {
-  proc: ReturnType<typeof Bun.spawn>;
-  url: string;
-  output: string;
-}
-
-async function startApp(env: Record<string, string>): Promise<AppNode> {
-  const port = await freePort();
-  const proc = Bun.spawn(["bun", MAIN], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/tmp",
-      LOG_LEVEL: "error",
-      PORT: String(port),
-      ...env,
-    },
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  let output = "";
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  const banner = /running on (http:\/\/\S+)/;
-  await within(
-    "app start",
-    (async () => {
-      while (!banner.test(output) || !/\n\s*\n[\s\S]*$/.test(output.slice(output.search(banner)))) {
-        const chunk = await reader.read();
-        if (chunk.done) throw new Error(`app exited: ${output}`);
-        output += decoder.decode(chunk.value);
-      }
-    })(),
-    50_000,
-  );
-  reader.releaseLock();
-  return { proc, url: banner.exec(output)?.[1] as string, output };
-}
 
 const STORES = [
   { store: "redis", title: "on Redis", available: postgresUp && hasRedisServer },
