@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
 import { type BackendInstance, backends } from "../db/backends.ts";
 import { hasPostgres } from "../support/services.ts";
-import { type AppNode, loginAsAdmin, PASSWORD, startApp } from "./app-support.ts";
+import { type AppNode, PASSWORD, startApp } from "./app-support.ts";
 import { PrivateRedis, uniqueKey, waitFor, within } from "./support.ts";
 
 setDefaultTimeout(60_000);
