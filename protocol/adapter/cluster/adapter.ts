@@ -37,12 +37,20 @@ export interface ClusterAdapterOptions {
   heartbeatTimeout?: number;
   /** Deadline of fetchSockets and serverSideEmit with ack, in ms. Default 5000. */
   requestsTimeout?: number;
+  /**
+   * Count nodes by heartbeats (socket.io-adapter's `ClusterAdapterWithHeartbeat`, the Postgres
+   * adapter). False: the subclass counts them (`serverCount`, e.g. Redis `PUBSUB SHARDNUMSUB` for
+   * the sharded adapter, socket.io-adapter's plain `ClusterAdapter`), and no heartbeat is sent.
+   * Default true.
+   */
+  heartbeats?: boolean;
 }
 
 export const CLUSTER_ADAPTER_DEFAULTS = {
   heartbeatInterval: 5000,
   heartbeatTimeout: 10_000,
   requestsTimeout: 5000,
+  heartbeats: true,
 } as const satisfies Required<ClusterAdapterOptions>;
 
 /** How often nodes that went silent are dropped. */
@@ -52,8 +60,10 @@ type Ack = (...args: unknown[]) => void;
 
 interface PendingRequest {
   type: typeof MessageType.FETCH_SOCKETS | typeof MessageType.SERVER_SIDE_EMIT;
-  /** Nodes that have not answered yet. */
-  missing: Set<string>;
+  /** Nodes that have not answered yet (heartbeats), or null when only their number is known. */
+  missing: Set<string> | null;
+  /** Answers still expected. */
+  remaining: number;
   expected: number;
   responses: unknown[];
   timer: ReturnType<typeof setTimeout>;
@@ -98,18 +108,18 @@ export abstract class ClusterAdapter extends Adapter {
   protected onRequestTimeout(): void {}
 
   override init(): Promise<void> | void {
-    this.publishMessage(MessageType.INITIAL_HEARTBEAT);
+    this.announce();
   }
 
   /** Announces this node again (the transport reconnected and may have missed heartbeats). */
   protected announce(): void {
-    this.publishMessage(MessageType.INITIAL_HEARTBEAT);
+    if (this.clusterOptions.heartbeats) this.publishMessage(MessageType.INITIAL_HEARTBEAT);
   }
 
   override close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.publishMessage(MessageType.ADAPTER_CLOSE);
+    if (this.clusterOptions.heartbeats) this.publishMessage(MessageType.ADAPTER_CLOSE);
     clearTimeout(this.heartbeatTimer);
     clearInterval(this.sweepTimer);
     for (const [id, request] of this.requests) this.complete(id, request, true);
@@ -183,12 +193,15 @@ export abstract class ClusterAdapter extends Adapter {
    */
   override async fetchSockets(opts: BroadcastOptions): Promise<AnySocket[]> {
     const local = await super.fetchSockets(opts);
-    if (opts.flags?.local || this.nodes.size === 0) return local;
+    if (opts.flags?.local) return local;
+    const responders = await this.responders();
+    if (responders === 0 || (responders instanceof Set && responders.size === 0)) return local;
     const responses: unknown[] = [...local];
     return new Promise<AnySocket[]>((resolve, reject) => {
       // This node's own answer counts as one received, as in the Redis adapter's errors.
       const requestId = this.track(
         MessageType.FETCH_SOCKETS,
+        responders,
         responses,
         opts.flags?.timeout,
         (timedOut, received, expected) =>
@@ -210,15 +223,19 @@ export abstract class ClusterAdapter extends Adapter {
       this.publishMessage(MessageType.SERVER_SIDE_EMIT, { packet });
       return;
     }
-    const ack = last as Ack;
-    const data = packet.slice(0, -1);
+    void this.serverSideEmitWithAck(packet.slice(0, -1), last as Ack);
+  }
+
+  private async serverSideEmitWithAck(data: unknown[], ack: Ack): Promise<void> {
     const responses: unknown[] = [];
-    if (this.nodes.size === 0) {
+    const responders = await this.responders();
+    if (responders === 0 || (responders instanceof Set && responders.size === 0)) {
       ack(null, responses);
       return;
     }
     const requestId = this.track(
       MessageType.SERVER_SIDE_EMIT,
+      responders,
       responses,
       undefined,
       (timedOut, received, expected) =>
@@ -331,32 +348,42 @@ export abstract class ClusterAdapter extends Adapter {
     }
     const request = this.requests.get(requestId);
     // Answers to other nodes' requests may share the channel: unknown ids are simply not ours.
-    if (!request?.missing.delete(message.uid)) return;
+    if (!request || (request.missing !== null && !request.missing.delete(message.uid))) return;
+    request.remaining--;
     if (message.type === MessageType.FETCH_SOCKETS_RESPONSE) request.responses.push(...(data.sockets ?? []));
     else request.responses.push(data.packet);
-    if (request.missing.size === 0) this.complete(requestId, request, false);
+    if (request.remaining <= 0) this.complete(requestId, request, false);
   }
 
   // ── bookkeeping ────────────────────────────────────────────────────────────────────────────────
 
+  /** Who must answer a request: the nodes heard from (heartbeats), or how many there are. */
+  private async responders(): Promise<Set<string> | number> {
+    if (this.clusterOptions.heartbeats) return new Set(this.nodes.keys());
+    return Math.max(0, (await this.serverCount()) - 1);
+  }
+
   private track(
     type: PendingRequest["type"],
+    responders: Set<string> | number,
     responses: unknown[],
     timeoutMs: number | undefined,
     finish: (timedOut: boolean, received: number, expected: number) => void,
   ): string {
     const requestId = randomId();
-    const missing = new Set(this.nodes.keys());
+    const missing = responders instanceof Set ? responders : null;
+    const expected = missing?.size ?? (responders as number);
     const request: PendingRequest = {
       type,
       missing,
-      expected: missing.size,
+      remaining: expected,
+      expected,
       responses,
       timer: setTimeout(() => {
         this.onRequestTimeout();
         this.complete(requestId, request, true);
       }, timeoutMs ?? this.clusterOptions.requestsTimeout),
-      finish: (timedOut) => finish(timedOut, request.expected - missing.size, request.expected),
+      finish: (timedOut) => finish(timedOut, request.expected - request.remaining, request.expected),
     };
     this.requests.set(requestId, request);
     return requestId;
@@ -371,7 +398,7 @@ export abstract class ClusterAdapter extends Adapter {
   private removeNode(uid: string): void {
     this.nodes.delete(uid);
     for (const [id, request] of this.requests)
-      if (request.missing.delete(uid) && request.missing.size === 0) this.complete(id, request, false);
+      if (request.missing?.delete(uid) && --request.remaining <= 0) this.complete(id, request, false);
   }
 
   private sweepSilentNodes(now: number): void {
@@ -383,7 +410,7 @@ export abstract class ClusterAdapter extends Adapter {
   }
 
   private publishMessage(type: MessageType, data?: MessageData): void {
-    this.scheduleHeartbeat();
+    if (this.clusterOptions.heartbeats) this.scheduleHeartbeat();
     const message: ClusterMessage = { uid: this.uid, nsp: this.nsp.name, type };
     if (data) message.data = data;
     this.doPublish(message).catch((err: unknown) => log.debug("publish failed", { type, err }));
