@@ -2,12 +2,15 @@
  * The sharded Redis adapter on a real Redis Cluster (three masters started by the suite), in each
  * subscription mode of `createShardedAdapter`: two Switchboard nodes and an official socket.io 4.8
  * node with `@socket.io/redis-adapter` 8.3's sharded adapter, stock clients on each. Broadcasts,
- * rooms, acks, fetchSockets and serverSideEmit, both ways.
+ * rooms, acks, fetchSockets and serverSideEmit, both ways; and Switchboard's sharded emitter
+ * reaching the clients of both kinds of node.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import {
   createShardedRedisCluster,
+  ShardedEmitter,
   type ShardedRedisCluster,
+  ShardedRedisLink,
   type ShardedSubscriptionMode,
 } from "../../protocol/adapter/redis/sharded.ts";
 import { type RecordingClient, recordingClient, type SwitchboardNode, startNodeOn } from "./harness.ts";
@@ -131,6 +134,27 @@ for (const mode of MODES)
         "sb1:y",
         "sb2:y",
       ]);
+    });
+
+    test("the sharded emitter reaches clients on every node: rooms, one socket, except, binary, server-side", async () => {
+      const link = new ShardedRedisLink({ rootUrls: [redis.url] });
+      await link.start();
+      try {
+        const emitter = new ShardedEmitter(link, { channelPrefix: prefix, subscriptionMode: mode });
+        expect(await emitter.to("room1").except("b-only").emit("emitted", 42)).toBe(true);
+        await emitter.to(c.socket.id as string).emit("emitted-c");
+        await emitter.to("a-only").emit("emitted-bin", new Uint8Array([7, 8]));
+        await emitter.serverSideEmit("hello", "from-emitter");
+        await waitFor("emitted", () => a.got("emitted").length === 1 && c.got("emitted").length === 1);
+        await waitFor("emitted to c", () => c.got("emitted-c").length === 1);
+        await waitFor("binary to a", () => a.got("emitted-bin").length === 1);
+        expect([...new Uint8Array(a.got("emitted-bin")[0]?.[0] as ArrayBuffer)]).toEqual([7, 8]);
+        expect(a.got("emitted")[0]).toEqual([42]);
+        await waitFor("server side", () => sb2.serverSide.some((e) => e[1] === "from-emitter"));
+        expect(b.got("emitted")).toHaveLength(0);
+      } finally {
+        await link.close();
+      }
     });
 
     test("binary payloads and remote room changes cross nodes", async () => {

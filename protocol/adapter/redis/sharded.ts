@@ -38,3 +38,5 @@ export function createShardedRedisCluster(options: ShardedRedisClusterOptions): 
     close: () => link.close(),
   };
 }
+
+export { ShardedEmitter, type ShardedEmitterOptions } from "./sharded-emitter.ts";
