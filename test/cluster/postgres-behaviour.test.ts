@@ -30,7 +30,7 @@ if (postgresUp) {
   for (const transport of [TRANSPORTS.websocket, TRANSPORTS.polling]) {
     socketBehaviourSuite(transport, {
       label: "PostgreSQL adapter",
-      recovery: false,
+      recovery: true,
       serverOptions: () => {
         const channelPrefix = uniqueKey("behaviour");
         return { adapter: (nsp) => new PostgresAdapter(nsp, link, { channelPrefix }) };

@@ -23,7 +23,9 @@ import {
   MalformedReason,
 } from "../cluster/messages.ts";
 import type { AnyNamespace } from "../host.ts";
+import type { BroadcastOptions, Packet, Room, Session, SessionToPersist } from "../types.ts";
 import type { LinkState, PostgresLink } from "./link.ts";
+import { PostgresRecoveryLog } from "./recovery.ts";
 
 const log = createLogger("adapter:postgres");
 
@@ -39,6 +41,19 @@ export const POSTGRES_ADAPTER_DEFAULTS = {
   payloadThreshold: 8000,
 } as const;
 
+/** Why a client that asked to recover got a fresh session instead (log field and metric label). */
+export const NotRecoveredReason = {
+  UNKNOWN_SESSION: "session unknown or expired",
+  UNKNOWN_OFFSET: "offset unknown or expired",
+  STORE_ERROR: "recovery store unreachable",
+} as const;
+
+/** Would a socket in `rooms` have received a broadcast to `to` except `except`? */
+function wouldReceive(rooms: Room[], to: string[], except: string[]): boolean {
+  const included = to.length === 0 || rooms.some((room) => to.includes(room));
+  return included && !rooms.some((room) => except.includes(room));
+}
+
 /** Malformed traffic is logged at most once per interval. */
 const MALFORMED_LOG_INTERVAL_MS = 5000;
 
@@ -48,6 +63,10 @@ export class PostgresAdapter extends ClusterAdapter {
   /** Notifications of this namespace, handled strictly one after the other. */
   private queue: Promise<void> = Promise.resolve();
   private lastMalformedLog = 0;
+  /** Set when the server has connection-state recovery on: sessions and broadcasts kept in the database. */
+  private readonly recovery: PostgresRecoveryLog | undefined;
+  /** With recovery, broadcasts wait for their offset; this keeps them in the order they were made. */
+  private broadcasts: Promise<void> = Promise.resolve();
   private readonly onLinkState = (state: LinkState) => {
     // Heartbeats may have been missed while the database was away: be counted again at once.
     if (state === "connected") this.announce();
@@ -61,6 +80,73 @@ export class PostgresAdapter extends ClusterAdapter {
     super(nsp, options);
     this.channel = `${options.channelPrefix ?? POSTGRES_ADAPTER_DEFAULTS.channelPrefix}#${nsp.name}`;
     this.payloadThreshold = options.payloadThreshold ?? POSTGRES_ADAPTER_DEFAULTS.payloadThreshold;
+    const recovery = nsp.server.opts.connectionStateRecovery;
+    if (recovery)
+      this.recovery = new PostgresRecoveryLog(link.sql, recovery.maxDisconnectionDuration ?? 2 * 60_000);
+  }
+
+  /**
+   * With recovery on, a recoverable broadcast (an event without ack, not volatile) is first logged
+   * in the database; the log's id is its offset, appended as the last argument, and every node
+   * delivers it with that offset. Without recovery it goes out at once.
+   */
+  override broadcast(packet: Packet, opts: BroadcastOptions): void {
+    const recovery = this.recovery;
+    if (!recovery) return super.broadcast(packet, opts);
+    packet.nsp = this.nsp.name;
+    const data = packet.data as unknown[];
+    const recoverable =
+      packet.type === 2 &&
+      packet.id === undefined &&
+      !opts.flags?.volatile &&
+      !opts.flags?.local &&
+      Array.isArray(data);
+    this.broadcasts = this.broadcasts.then(async () => {
+      if (recoverable) {
+        try {
+          data.push(await recovery.append(this.channel, data, [...opts.rooms], [...(opts.except ?? [])]));
+        } catch (err) {
+          // Delivered anyway; a client that misses it cannot get it back: say so.
+          log.warn("broadcast not logged for recovery", { channel: this.channel, err });
+        }
+      }
+      super.broadcast(packet, opts);
+    });
+  }
+
+  override persistSession(session: SessionToPersist): void {
+    this.recovery
+      ?.saveSession(this.channel, session)
+      .catch((err: unknown) => log.warn("session not stored for recovery", { channel: this.channel, err }));
+  }
+
+  override async restoreSession(pid: string, offset: string): Promise<Session | null> {
+    const recovery = this.recovery;
+    if (!recovery) return null;
+    try {
+      const session = await recovery.takeSession(this.channel, pid);
+      if (!session) return this.notRecovered(NotRecoveredReason.UNKNOWN_SESSION);
+      const packets = await recovery.after(this.channel, offset);
+      if (!packets) return this.notRecovered(NotRecoveredReason.UNKNOWN_OFFSET);
+      const missedPackets = packets
+        .filter((p) => wouldReceive(session.rooms, p.rooms, p.except))
+        .map((p) => [...p.data, p.offset]);
+      this.link.recoveryCounters.recovered++;
+      return { ...session, missedPackets };
+    } catch (err) {
+      log.warn("recovery store unreachable", { channel: this.channel, err });
+      return this.notRecovered(NotRecoveredReason.STORE_ERROR);
+    }
+  }
+
+  private notRecovered(reason: string): null {
+    log.info("connection state not recovered: the client gets a fresh session", {
+      channel: this.channel,
+      reason,
+    });
+    const counts = this.link.recoveryCounters.notRecovered;
+    counts[reason] = (counts[reason] ?? 0) + 1;
+    return null;
   }
 
   /** Resolves once the channel is LISTENed (or at once while the database is away). */

@@ -60,6 +60,11 @@ export class PostgresLink extends EventEmitter {
     reconnects: 0,
     requestTimeouts: 0,
   };
+  /** Connection-state recovery across nodes: sessions recovered, and refusals by reason. */
+  readonly recoveryCounters: { recovered: number; notRecovered: Record<string, number> } = {
+    recovered: 0,
+    notRecovered: {},
+  };
   readonly tableName: string;
   private readonly pub: postgres.Sql;
   private readonly sub: postgres.Sql;
