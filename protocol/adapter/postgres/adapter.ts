@@ -92,7 +92,10 @@ export class PostgresAdapter extends ClusterAdapter {
    */
   override broadcast(packet: Packet, opts: BroadcastOptions): void {
     const recovery = this.recovery;
-    if (!recovery) return super.broadcast(packet, opts);
+    if (!recovery) {
+      super.broadcast(packet, opts);
+      return;
+    }
     packet.nsp = this.nsp.name;
     const data = packet.data as unknown[];
     const recoverable =
