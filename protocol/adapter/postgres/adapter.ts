@@ -67,6 +67,11 @@ export class PostgresAdapter extends ClusterAdapter {
   private readonly recovery: PostgresRecoveryLog | undefined;
   /** With recovery, broadcasts wait for their offset; this keeps them in the order they were made. */
   private broadcasts: Promise<void> = Promise.resolve();
+  /** Live sockets whose session snapshot must be written (rooms changed, or just connected). */
+  private readonly dirtySessions = new Set<string>();
+  private snapshotTimer: ReturnType<typeof setInterval> | undefined;
+  /** Sockets whose session was just persisted for recovery (a recoverable disconnect). */
+  private readonly persisted = new Set<string>();
   private readonly onLinkState = (state: LinkState) => {
     // Heartbeats may have been missed while the database was away: be counted again at once.
     if (state === "connected") this.announce();
@@ -81,8 +86,38 @@ export class PostgresAdapter extends ClusterAdapter {
     this.channel = `${options.channelPrefix ?? POSTGRES_ADAPTER_DEFAULTS.channelPrefix}#${nsp.name}`;
     this.payloadThreshold = options.payloadThreshold ?? POSTGRES_ADAPTER_DEFAULTS.payloadThreshold;
     const recovery = nsp.server.opts.connectionStateRecovery;
-    if (recovery)
-      this.recovery = new PostgresRecoveryLog(link.sql, recovery.maxDisconnectionDuration ?? 2 * 60_000);
+    if (recovery) {
+      const window = recovery.maxDisconnectionDuration ?? 2 * 60_000;
+      this.recovery = new PostgresRecoveryLog(link.sql, window);
+      // Every live session is rewritten a few times per window: a node killed without a word
+      // leaves sessions that stay recoverable for about the window, with rooms and data that fresh.
+      this.snapshotTimer = setInterval(() => this.snapshot(true), Math.max(200, Math.floor(window / 3)));
+      this.snapshotTimer.unref?.();
+      this.on("join-room", (_room: Room, id: string) => this.markDirty(id));
+      this.on("leave-room", (_room: Room, id: string) => this.markDirty(id));
+    }
+  }
+
+  private markDirty(id: string): void {
+    if (this.dirtySessions.size === 0) queueMicrotask(() => this.snapshot(false));
+    this.dirtySessions.add(id);
+  }
+
+  /** Writes the sessions of the marked live sockets, or of every live socket. */
+  private snapshot(all: boolean): void {
+    const ids = all ? [...this.nsp.sockets.keys()] : [...this.dirtySessions];
+    this.dirtySessions.clear();
+    const sessions: SessionToPersist[] = [];
+    for (const id of ids) {
+      const socket = this.nsp.sockets.get(id) as
+        | { id: string; pid?: string; rooms: Set<Room>; data: unknown; connected: boolean }
+        | undefined;
+      if (socket?.pid && socket.connected)
+        sessions.push({ sid: socket.id, pid: socket.pid, rooms: [...socket.rooms], data: socket.data });
+    }
+    this.recovery
+      ?.saveLiveSessions(this.channel, sessions)
+      .catch((err: unknown) => log.debug("live sessions not stored", { channel: this.channel, err }));
   }
 
   /**
@@ -118,9 +153,21 @@ export class PostgresAdapter extends ClusterAdapter {
   }
 
   override persistSession(session: SessionToPersist): void {
+    this.persisted.add(session.sid);
     this.recovery
       ?.saveSession(this.channel, session)
       .catch((err: unknown) => log.warn("session not stored for recovery", { channel: this.channel, err }));
+  }
+
+  /**
+   * A socket leaving: unless its session was just persisted (a recoverable disconnect), its live
+   * snapshot is dropped, so a client that left for good does not come back as recovered.
+   */
+  override delAll(id: string): void {
+    const socket = this.nsp.sockets.get(id) as { pid?: string } | undefined;
+    if (this.recovery && socket?.pid && !this.persisted.delete(id))
+      this.recovery.dropSession(socket.pid).catch(() => {});
+    super.delAll(id);
   }
 
   override async restoreSession(pid: string, offset: string): Promise<Session | null> {
@@ -160,6 +207,7 @@ export class PostgresAdapter extends ClusterAdapter {
   }
 
   override close(): void {
+    clearInterval(this.snapshotTimer);
     super.close();
     this.link.off("state", this.onLinkState);
     this.link.unlisten(this.channel);

@@ -68,6 +68,33 @@ export class PostgresRecoveryLog {
     );
   }
 
+  /**
+   * Stores (or refreshes) the sessions of live sockets, in one statement, so that they can be
+   * recovered even if this node dies without a word; each lives `maxDisconnectionDuration` from now.
+   */
+  async saveLiveSessions(channel: string, sessions: SessionToPersist[]): Promise<void> {
+    if (sessions.length === 0) return;
+    await this.ensureTables();
+    await this.sql.unsafe(
+      `INSERT INTO ${RECOVERY_SESSIONS_TABLE} (pid, channel, session, expires_at)
+       SELECT pid, $1, session, now() + make_interval(secs => $4::double precision / 1000)
+       FROM unnest($2::text[], $3::bytea[]) AS s(pid, session)
+       ON CONFLICT (pid) DO UPDATE SET session = excluded.session, expires_at = excluded.expires_at`,
+      [
+        channel,
+        sessions.map((session) => session.pid),
+        sessions.map((session) => Buffer.from(msgpackEncode(session))),
+        this.maxDisconnectionDuration,
+      ],
+    );
+  }
+
+  /** Forgets a session that must not be recovered (its socket left for good). */
+  async dropSession(pid: string): Promise<void> {
+    await this.ensureTables();
+    await this.sql.unsafe(`DELETE FROM ${RECOVERY_SESSIONS_TABLE} WHERE pid = $1`, [pid]);
+  }
+
   /** Removes and returns a stored session that has not expired. */
   async takeSession(channel: string, pid: string): Promise<SessionToPersist | null> {
     await this.ensureTables();
