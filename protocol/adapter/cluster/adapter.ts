@@ -291,12 +291,17 @@ export abstract class ClusterAdapter extends Adapter {
     }
   }
 
+  /** Delivers another node's broadcast to this node's sockets (a subclass may filter receivers). */
+  protected deliverRemoteBroadcast(packet: Packet, opts: BroadcastOptions): void {
+    super.broadcast(packet, opts);
+  }
+
   private onRemoteBroadcast(requesterUid: string, data: MessageData): void {
     const packet = data.packet as Packet;
     const opts = fromWireOptions(data.opts ?? { rooms: [], except: [] });
     const requestId = data.requestId;
     if (requestId === undefined) {
-      super.broadcast(packet, opts);
+      this.deliverRemoteBroadcast(packet, opts);
       return;
     }
     super.broadcastWithAck(

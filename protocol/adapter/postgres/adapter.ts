@@ -54,19 +54,30 @@ function wouldReceive(rooms: Room[], to: string[], except: string[]): boolean {
   return included && !rooms.some((room) => except.includes(room));
 }
 
+/** How long a recovered socket is shielded from live copies of broadcasts it got from the log. */
+const WATERMARK_LIFETIME_MS = 30_000;
+
 /** Malformed traffic is logged at most once per interval. */
 const MALFORMED_LOG_INTERVAL_MS = 5000;
 
 export class PostgresAdapter extends ClusterAdapter {
   readonly channel: string;
   private readonly payloadThreshold: number;
-  /** Notifications of this namespace, handled strictly one after the other. */
+  /**
+   * Notifications of this namespace, handled strictly one after the other; with recovery, this
+   * node's recoverable broadcasts and the restoring of sessions run in the same line, so a
+   * restore sees a still picture: nothing is delivered between reading the log and the recovered
+   * socket joining its rooms.
+   */
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * Recovered sockets → the last offset they got from the log: a live copy of an older broadcast
+   * (its notification was still on its way during the restore) is not delivered to them again.
+   */
+  private readonly watermarks = new Map<string, bigint>();
   private lastMalformedLog = 0;
   /** Set when the server has connection-state recovery on: sessions and broadcasts kept in the database. */
   private readonly recovery: PostgresRecoveryLog | undefined;
-  /** With recovery, broadcasts wait for their offset; this keeps them in the order they were made. */
-  private broadcasts: Promise<void> = Promise.resolve();
   /** Live sockets whose session snapshot must be written (rooms changed, or just connected). */
   private readonly dirtySessions = new Set<string>();
   private snapshotTimer: ReturnType<typeof setInterval> | undefined;
@@ -139,7 +150,7 @@ export class PostgresAdapter extends ClusterAdapter {
       !opts.flags?.volatile &&
       !opts.flags?.local &&
       Array.isArray(data);
-    this.broadcasts = this.broadcasts.then(async () => {
+    this.inLine(async () => {
       if (recoverable) {
         try {
           data.push(await recovery.append(this.channel, data, [...opts.rooms], [...(opts.except ?? [])]));
@@ -148,8 +159,24 @@ export class PostgresAdapter extends ClusterAdapter {
           log.warn("broadcast not logged for recovery", { channel: this.channel, err });
         }
       }
-      super.broadcast(packet, opts);
+      super.broadcast(packet, this.withoutCaughtUp(packet, opts));
     });
+  }
+
+  protected override deliverRemoteBroadcast(packet: Packet, opts: BroadcastOptions): void {
+    super.deliverRemoteBroadcast(packet, this.withoutCaughtUp(packet, opts));
+  }
+
+  /** `opts` excluding the recovered sockets that already got this packet from the log. */
+  private withoutCaughtUp(packet: Packet, opts: BroadcastOptions): BroadcastOptions {
+    if (this.watermarks.size === 0) return opts;
+    const data = packet.data as unknown[];
+    const offset = data[data.length - 1];
+    if (typeof offset !== "string" || !/^\d{1,19}$/.test(offset)) return opts;
+    const position = BigInt(offset);
+    const except = new Set(opts.except ?? []);
+    for (const [sid, watermark] of this.watermarks) if (position <= watermark) except.add(sid);
+    return { ...opts, except };
   }
 
   override persistSession(session: SessionToPersist): void {
@@ -170,7 +197,21 @@ export class PostgresAdapter extends ClusterAdapter {
     super.delAll(id);
   }
 
-  override async restoreSession(pid: string, offset: string): Promise<Session | null> {
+  /**
+   * Runs in the namespace's line (see `queue`): reads the session and the log, hands the session
+   * to the Socket.IO layer, and lets the line go on only once the socket had a chance to join its
+   * rooms (admission is synchronous after the promise resolves).
+   */
+  override restoreSession(pid: string, offset: string): Promise<Session | null> {
+    return new Promise<Session | null>((resolve) => {
+      this.inLine(async () => {
+        resolve(await this.readSession(pid, offset));
+        await new Promise((admitted) => setImmediate(admitted));
+      });
+    });
+  }
+
+  private async readSession(pid: string, offset: string): Promise<Session | null> {
     const recovery = this.recovery;
     if (!recovery) return null;
     try {
@@ -181,6 +222,10 @@ export class PostgresAdapter extends ClusterAdapter {
       const missedPackets = packets
         .filter((p) => wouldReceive(session.rooms, p.rooms, p.except))
         .map((p) => [...p.data, p.offset]);
+      const last = packets[packets.length - 1]?.offset ?? offset;
+      this.watermarks.set(session.sid, BigInt(last));
+      // Stragglers arrive within moments; the watermark is not needed after that.
+      setTimeout(() => this.watermarks.delete(session.sid), WATERMARK_LIFETIME_MS).unref?.();
       this.link.recoveryCounters.recovered++;
       return { ...session, missedPackets };
     } catch (err) {
@@ -236,6 +281,13 @@ export class PostgresAdapter extends ClusterAdapter {
 
   private sendWithAttachment(message: ClusterMessage): Promise<boolean> {
     return this.link.notifyWithAttachment(this.channel, message, msgpackEncode(message));
+  }
+
+  /** Runs `task` after everything already in the namespace's line; a failure never stops the line. */
+  private inLine(task: () => Promise<void>): void {
+    this.queue = this.queue
+      .then(task)
+      .catch((err: unknown) => log.warn("cluster task failed", { channel: this.channel, err }));
   }
 
   private enqueue(payload: string): void {
