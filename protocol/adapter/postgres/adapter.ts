@@ -128,7 +128,9 @@ export class PostgresAdapter extends ClusterAdapter {
     }
     this.recovery
       ?.saveLiveSessions(this.channel, sessions)
-      .catch((err: unknown) => log.debug("live sessions not stored", { channel: this.channel, err }));
+      .catch((err: unknown) =>
+        log.warn("live sessions not stored for recovery", { channel: this.channel, err }),
+      );
   }
 
   /**

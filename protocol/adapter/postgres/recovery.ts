@@ -75,17 +75,19 @@ export class PostgresRecoveryLog {
   async saveLiveSessions(channel: string, sessions: SessionToPersist[]): Promise<void> {
     if (sessions.length === 0) return;
     await this.ensureTables();
+    // One JSON text parameter: arrays of bytea need the driver's type catalogue, which the
+    // adapter's connections do not fetch.
+    const rows = sessions.map((session) => ({
+      pid: session.pid,
+      session: Buffer.from(msgpackEncode(session)).toString("base64"),
+    }));
     await this.sql.unsafe(
       `INSERT INTO ${RECOVERY_SESSIONS_TABLE} (pid, channel, session, expires_at)
-       SELECT pid, $1, session, now() + make_interval(secs => $4::double precision / 1000)
-       FROM unnest($2::text[], $3::bytea[]) AS s(pid, session)
+       SELECT e->>'pid', $1, decode(e->>'session', 'base64'),
+              now() + make_interval(secs => $3::double precision / 1000)
+       FROM jsonb_array_elements($2::text::jsonb) AS e
        ON CONFLICT (pid) DO UPDATE SET session = excluded.session, expires_at = excluded.expires_at`,
-      [
-        channel,
-        sessions.map((session) => session.pid),
-        sessions.map((session) => Buffer.from(msgpackEncode(session))),
-        this.maxDisconnectionDuration,
-      ],
+      [channel, JSON.stringify(rows), this.maxDisconnectionDuration],
     );
   }
 
