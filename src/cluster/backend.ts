@@ -28,6 +28,8 @@ export interface ClusterBackend {
   readonly link: ClusterLink;
   readonly registryStore: RegistryStore;
   readonly limits: SharedLimitStores;
+  /** Recovery counters, when the store keeps sessions for connection-state recovery. */
+  readonly recovery?: () => { recovered: number; notRecovered: Record<string, number> };
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export function createClusterBackend(config: ClusterConfig): ClusterBackend {
       link: cluster.link,
       registryStore: postgresRegistryStore(sql),
       limits: { ...limits, available: () => cluster.link.state === "connected" },
+      recovery: () => cluster.link.recoveryCounters,
       close: async () => {
         await cluster.close();
         await sql.end({ timeout: 1 });

@@ -149,6 +149,7 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
       clusterMetrics({
         store: backend.store,
         state: () => backend.link.state,
+        ...(backend.recovery ? { recovery: backend.recovery } : {}),
         link: () => backend.link.counters,
         forwarder: () => forwarder.counters,
         relay: () => relay.counters,

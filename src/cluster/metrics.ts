@@ -13,6 +13,8 @@ export interface ClusterMetricSource {
   link(): LinkCounters;
   forwarder(): ForwarderCounters;
   relay(): WebSocketRelayCounters;
+  /** Connection-state recovery kept in the cluster store (PostgreSQL): recovered, and refused by reason. */
+  recovery?(): { recovered: number; notRecovered: Record<string, number> };
 }
 
 const COUNTERS: [name: string, help: string, read: (s: ClusterMetricSource) => number][] = [
@@ -85,6 +87,22 @@ export function clusterMetrics(source: ClusterMetricSource): { render(): string 
       render: () =>
         "# HELP switchboard_cluster_redis_up 1 when the node is connected to Redis, 0 when degraded.\n" +
         `# TYPE switchboard_cluster_redis_up gauge\nswitchboard_cluster_redis_up ${up()}\n`,
+    });
+  const recovery = source.recovery;
+  if (recovery)
+    families.push({
+      render: () => {
+        const { recovered, notRecovered } = recovery();
+        const refused = Object.entries(notRecovered)
+          .map(([reason, n]) => `switchboard_recovery_refused_total{reason="${reason}"} ${n}\n`)
+          .join("");
+        return (
+          "# HELP switchboard_recovery_recovered_total Sessions recovered from the cluster store.\n" +
+          `# TYPE switchboard_recovery_recovered_total counter\nswitchboard_recovery_recovered_total ${recovered}\n` +
+          "# HELP switchboard_recovery_refused_total Recoveries refused (fresh session instead), by reason.\n" +
+          `# TYPE switchboard_recovery_refused_total counter\n${refused}`
+        );
+      },
     });
   families.push({
     render: () =>
