@@ -121,6 +121,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ...handler,
     }) as BunServer<unknown>;
     cluster?.attach(realtime.io.engine);
+    // Ready only once the other nodes can forward this node's sessions to it (bounded wait).
+    if (cluster && !(await cluster.announced())) log.warn("node not yet in the cluster registry");
     const url = `http://${server.hostname === "0.0.0.0" ? "127.0.0.1" : server.hostname}:${server.port}`;
     log.info("listening", {
       url,

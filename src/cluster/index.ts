@@ -67,6 +67,11 @@ export interface ClusterNode {
   /** Starts the internal listener and the heartbeat; returns the advertised internal URL. */
   attach(engine: EngineLike): string;
   health(): ClusterHealth;
+  /**
+   * Resolves true once this node's address is in the registry (other nodes can forward to it),
+   * false if not within `timeoutMs`. Without forwarding (no secret) resolves true at once.
+   */
+  announced(timeoutMs?: number): Promise<boolean>;
   /** Metric families for the app's registry (`registry.register(m)` each). */
   metrics(): { render(): string }[];
   close(): Promise<void>;
@@ -128,7 +133,7 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
       registry = new NodeRegistry(backend.registryStore, { nodeId, address, staticPeers: config.peers });
       registry.start();
       backend.link.on("state", (state: LinkState) => {
-        if (state === "connected") registry?.beat();
+        if (state === "connected") void registry?.beat();
       });
       log.info("cluster node ready", {
         nodeId,
@@ -137,6 +142,15 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
         ...(config.store === "redis" ? { subscriptionMode: config.subscriptionMode } : {}),
       });
       return address;
+    },
+    async announced(timeoutMs = 5000) {
+      if (!secret) return true;
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (registry && (await registry.beat())) return true;
+        await Bun.sleep(50);
+      }
+      return false;
     },
     health: () => ({
       status: backend.link.state === "connected" ? "ok" : "degraded",

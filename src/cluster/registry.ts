@@ -47,16 +47,24 @@ export class NodeRegistry {
   /** Starts the heartbeat. Failures (store away) are retried on the next beat, never thrown. */
   start(): void {
     if (!this.store || this.timer) return;
-    this.beat();
-    this.timer = setInterval(() => this.beat(), Math.max(100, Math.floor(this.ttlMs / 3)));
+    void this.beat();
+    this.timer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref?.();
   }
 
-  /** Writes the announcement now (also called when the store comes back, not to wait for the next beat). */
-  beat(): void {
-    this.store
-      ?.announce(this.options.nodeId, this.options.address, this.ttlMs)
-      .catch((err: unknown) => log.debug("node heartbeat not written", { err }));
+  /**
+   * Writes the announcement now (also called when the store comes back, not to wait for the next
+   * beat). Resolves true once written, false when the store refused; never rejects.
+   */
+  beat(): Promise<boolean> {
+    if (!this.store) return Promise.resolve(false);
+    return this.store.announce(this.options.nodeId, this.options.address, this.ttlMs).then(
+      () => true,
+      (err: unknown) => {
+        log.debug("node heartbeat not written", { err });
+        return false;
+      },
+    );
   }
 
   /** Stops the heartbeat and withdraws the announcement, so no one forwards here any more. */
