@@ -196,7 +196,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ctx.clusterHealth = () => cluster.health();
       for (const metric of cluster.metrics()) ctx.metrics.registry.register(metric);
     }
-    const realtime = createRealtime(ctx, cluster?.serverOptions ?? {});
+    const realtime = createRealtime(ctx, cluster?.serverOptions ?? {}, cluster?.backend.limits);
     if (config.adminUi) await enableAdminUi(realtime.io, config.adminUi, cluster?.nodeId);
     notifier.target = realtime.notifier;
     liveSessions.target = realtime.sessions;
@@ -214,6 +214,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ...handler,
     }) as BunServer<unknown>;
     cluster?.attach(realtime.io.engine);
+    // Ready only once the other nodes can forward this node's sessions to it (bounded wait).
+    if (cluster && !(await cluster.announced())) log.warn("node not yet in the cluster registry");
     await outbox.start();
     const metricsServer =
       config.metricsPort === undefined

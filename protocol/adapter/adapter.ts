@@ -60,7 +60,7 @@ export class Adapter extends EventEmitter {
    * A room event (create-room, join-room, ...) for the application's listeners. Each runs even if
    * another throws (logged): the rooms bookkeeping around the emit must finish whatever they do.
    */
-  private announce(ev: keyof AdapterEvents, ...args: string[]): void {
+  private emitRoomEvent(ev: keyof AdapterEvents, ...args: string[]): void {
     if (this.listenerCount(ev) === 0) return;
     for (const listener of this.rawListeners(ev)) {
       runHook(log, "room event listener failed", { nsp: this.nsp.name, event: ev }, () =>
@@ -93,11 +93,11 @@ export class Adapter extends EventEmitter {
       if (!members) {
         members = new Set();
         this.rooms.set(room, members);
-        this.announce("create-room", room);
+        this.emitRoomEvent("create-room", room);
       }
       if (members.has(id)) continue;
       members.add(id);
-      this.announce("join-room", room, id);
+      this.emitRoomEvent("join-room", room, id);
       // The own-id room is joined once at connect and left at disconnect: it carries the
       // namespace-wide subscription; other rooms get their own topic.
       conn?.subscribe(room === id ? namespaceTopic(this.nsp.name) : roomTopic(this.nsp.name, room));
@@ -120,9 +120,9 @@ export class Adapter extends EventEmitter {
   private removeMember(room: Room, id: SocketId, conn: EngineSocket | undefined): void {
     const members = this.rooms.get(room);
     if (!members?.delete(id)) return;
-    this.announce("leave-room", room, id);
+    this.emitRoomEvent("leave-room", room, id);
     conn?.unsubscribe(room === id ? namespaceTopic(this.nsp.name) : roomTopic(this.nsp.name, room));
-    if (members.size === 0 && this.rooms.delete(room)) this.announce("delete-room", room);
+    if (members.size === 0 && this.rooms.delete(room)) this.emitRoomEvent("delete-room", room);
   }
 
   /** Send one packet to every matching local socket. It is encoded once, whatever the audience. */

@@ -1,16 +1,21 @@
 /**
- * A benchmark node: the load benchmark's app (join / pub) on Switchboard with the Redis adapter.
+ * A benchmark node: the load benchmark's app (join / pub) on Switchboard with the Redis adapter,
+ * or the PostgreSQL adapter when CLUSTER_URL is a postgres:// URL.
  *   join(room, ack) → socket.join(room); ack()
  *   pub(room, ...args) → io.to(room).emit("m", ...args)
- * Env: REDIS_URL (required), REDIS_KEY_PREFIX, PORT (default 0). Prints {"ready":true,"port":N,"pid":N}.
+ * Env: CLUSTER_URL (or REDIS_URL), CLUSTER_PREFIX, PORT (default 0). Prints {"ready":true,"port":N,"pid":N}.
  */
+import { createPostgresCluster } from "../../protocol/adapter/postgres/index.ts";
 import { createRedisCluster } from "../../protocol/adapter/redis/index.ts";
-import { Server } from "../../protocol/index.ts";
+import { Server, type ServerOptions } from "../../protocol/index.ts";
 
-const redisUrl = process.env.REDIS_URL;
-if (!redisUrl) throw new Error("REDIS_URL is required");
-const cluster = createRedisCluster({ url: redisUrl, key: process.env.REDIS_KEY_PREFIX || "socket.io" });
-const io = new Server({ adapter: cluster.adapter });
+const url = process.env.CLUSTER_URL ?? process.env.REDIS_URL;
+if (!url) throw new Error("CLUSTER_URL (redis:// or postgres://) is required");
+const prefix = process.env.CLUSTER_PREFIX || "socket.io";
+const cluster = url.startsWith("postgres")
+  ? createPostgresCluster({ url, channelPrefix: prefix })
+  : createRedisCluster({ url, key: prefix });
+const io = new Server({ adapter: cluster.adapter as ServerOptions["adapter"] });
 
 io.on("connection", (socket) => {
   socket.on("join", async (room: string, ack?: () => void) => {

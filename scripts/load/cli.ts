@@ -27,8 +27,9 @@ export interface CliOptions {
 }
 
 export const USAGE = `Usage: bun scripts/load [options]
-       bun scripts/load cluster [--rooms R] [--members K] [--rate N] [--seconds S]
-                          fan-out through 1 node vs 2 nodes over Redis (REDIS_URL), with the ratio
+       bun scripts/load cluster [--store redis|postgres|both] [--rooms R] [--members K] [--rate N] [--seconds S]
+                          fan-out through 1 node vs 2 nodes over Redis (REDIS_URL) and PostgreSQL
+                          (CLUSTER_POSTGRES_URL), with the ratio; exits 1 if any message is lost
 
   --compare               run Switchboard and the official socket.io@4.8 server in turn, side by side
   --target NAME           switchboard (default) or official

@@ -136,7 +136,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-// `bun scripts/load cluster [...]`: fan-out through 1 node vs 2 nodes over Redis, in one run, with
+// `bun scripts/load cluster [...]`: fan-out through 1 node vs 2 nodes over Redis and PostgreSQL, with
 // the ratio (the cluster mode lives beside the cluster code, in scripts/cluster/bench.ts).
 if (process.argv[2] === "cluster") {
   await import("../cluster/bench.ts");

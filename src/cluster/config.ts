@@ -1,14 +1,25 @@
 /**
- * Environment variables of the cluster layer, parsed in one place. `REDIS_URL` turns the cluster
- * on; without it the server is a single node exactly as before.
+ * Environment variables of the cluster layer, parsed in one place. A cluster store turns the
+ * cluster on; without one the server is a single node exactly as before:
+ *
+ * - `CLUSTER=redis` or `CLUSTER=postgres` chooses the store; `CLUSTER_URL` is its URL. Without
+ *   `CLUSTER_URL`, `CLUSTER=postgres` uses the chat's own database (`DATABASE_URL`) and
+ *   `CLUSTER=redis` uses `REDIS_URL`.
+ * - `CLUSTER_URL` alone: the store is told by its scheme (redis://, rediss://, postgres://).
+ * - `REDIS_URL` alone (the original way): a Redis cluster.
  */
 import type { SubscriptionMode } from "../../protocol/adapter/redis/index.ts";
 import { isValidNodeId } from "./node-id.ts";
 
+/** Where the nodes meet: the adapter's channels, the node registry and the cluster-wide limits. */
+export type ClusterStore = "redis" | "postgres";
+
 export interface ClusterConfig {
-  /** REDIS_URL. Unset → no cluster. */
-  redisUrl: string;
-  /** REDIS_KEY_PREFIX: channel prefix, the official adapter's `key`. Default "socket.io". */
+  /** CLUSTER, or the scheme of CLUSTER_URL, or "redis" for REDIS_URL. */
+  store: ClusterStore;
+  /** CLUSTER_URL, else DATABASE_URL (postgres) or REDIS_URL (redis). */
+  url: string;
+  /** CLUSTER_PREFIX (or REDIS_KEY_PREFIX): the official adapters' `key` / `channelPrefix`. Default "socket.io". */
   keyPrefix: string;
   /** REDIS_SUBSCRIPTION_MODE: "rooms" (default, per-room channels) or "pattern" (as the official adapter). */
   subscriptionMode: SubscriptionMode;
@@ -30,22 +41,73 @@ export interface ClusterConfig {
 
 export const MIN_CLUSTER_SECRET_LENGTH = 16;
 
-/** The cluster configuration, or null when REDIS_URL is unset. Throws listing every bad value. */
+/** The cluster configuration, or null without a cluster store. Throws listing every bad value. */
 export function loadClusterConfig(env: Record<string, string | undefined>): ClusterConfig | null {
   const { config, problems } = parseClusterConfig(env);
   if (problems.length > 0) throw new Error(`invalid cluster configuration:\n  - ${problems.join("\n  - ")}`);
   return config;
 }
 
-/** The cluster configuration (null when REDIS_URL is unset) and every problem found, for the app's config loader. */
+const REDIS_SCHEME = /^rediss?:\/\//;
+const POSTGRES_SCHEME = /^postgres(ql)?:\/\//;
+
+/** The store and its URL from CLUSTER, CLUSTER_URL, DATABASE_URL and REDIS_URL; null when none is set. */
+function chooseStore(
+  env: Record<string, string | undefined>,
+  problems: string[],
+): { store: ClusterStore; url: string } | null {
+  const chosen = env.CLUSTER?.trim().toLowerCase() || undefined;
+  const clusterUrl = env.CLUSTER_URL?.trim() || undefined;
+  const redisUrl = env.REDIS_URL?.trim() || undefined;
+  if (chosen === undefined && clusterUrl === undefined) {
+    if (!redisUrl) return null;
+    if (!REDIS_SCHEME.test(redisUrl)) problems.push("REDIS_URL must start with redis:// or rediss://");
+    return { store: "redis", url: redisUrl };
+  }
+  if (chosen !== undefined && chosen !== "redis" && chosen !== "postgres") {
+    problems.push('CLUSTER must be "redis" or "postgres"');
+    return null;
+  }
+  if (clusterUrl !== undefined) {
+    const byScheme: ClusterStore | null = REDIS_SCHEME.test(clusterUrl)
+      ? "redis"
+      : POSTGRES_SCHEME.test(clusterUrl)
+        ? "postgres"
+        : null;
+    if (byScheme === null) {
+      problems.push("CLUSTER_URL must start with redis://, rediss://, postgres:// or postgresql://");
+      return null;
+    }
+    if (chosen !== undefined && chosen !== byScheme)
+      problems.push(`CLUSTER=${chosen} but CLUSTER_URL is a ${byScheme} URL`);
+    return { store: byScheme, url: clusterUrl };
+  }
+  if (chosen === "postgres") {
+    const databaseUrl = env.DATABASE_URL?.trim();
+    if (!databaseUrl || !POSTGRES_SCHEME.test(databaseUrl)) {
+      // The embedded PGlite lives in one process: other nodes cannot LISTEN to it.
+      problems.push(
+        "CLUSTER=postgres needs CLUSTER_URL or a PostgreSQL DATABASE_URL (PGlite cannot be shared)",
+      );
+      return null;
+    }
+    return { store: "postgres", url: databaseUrl };
+  }
+  if (!redisUrl || !REDIS_SCHEME.test(redisUrl)) {
+    problems.push("CLUSTER=redis needs CLUSTER_URL or REDIS_URL (redis:// or rediss://)");
+    return null;
+  }
+  return { store: "redis", url: redisUrl };
+}
+
+/** The cluster configuration (null without a store) and every problem found, for the app's config loader. */
 export function parseClusterConfig(env: Record<string, string | undefined>): {
   config: ClusterConfig | null;
   problems: string[];
 } {
-  const redisUrl = env.REDIS_URL?.trim();
-  if (!redisUrl) return { config: null, problems: [] };
   const problems: string[] = [];
-  if (!/^rediss?:\/\//.test(redisUrl)) problems.push("REDIS_URL must start with redis:// or rediss://");
+  const target = chooseStore(env, problems);
+  if (!target) return { config: null, problems };
   const mode = env.REDIS_SUBSCRIPTION_MODE ?? "rooms";
   if (mode !== "rooms" && mode !== "pattern")
     problems.push('REDIS_SUBSCRIPTION_MODE must be "rooms" or "pattern"');
@@ -73,8 +135,8 @@ export function parseClusterConfig(env: Record<string, string | undefined>): {
     else peers.set(id, url.replace(/\/$/, ""));
   }
   const config: ClusterConfig = {
-    redisUrl,
-    keyPrefix: env.REDIS_KEY_PREFIX || "socket.io",
+    ...target,
+    keyPrefix: env.CLUSTER_PREFIX || env.REDIS_KEY_PREFIX || "socket.io",
     subscriptionMode: mode as SubscriptionMode,
     requestsTimeout: int("CLUSTER_REQUEST_TIMEOUT_MS", 5000),
     nodeId,

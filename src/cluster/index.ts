@@ -1,5 +1,6 @@
 /**
- * One node of a Switchboard cluster: the Redis adapter, session ids that name the node, the
+ * One node of a Switchboard cluster: the cluster adapter (Redis or PostgreSQL, see backend.ts),
+ * session ids that name the node, the
  * registry of node addresses, the forwarding of foreign polling requests, the relay of foreign
  * websocket upgrades, and the internal listener that receives both.
  *
@@ -11,10 +12,11 @@
  * ```
  */
 import type { Server as BunServer, WebSocketHandler } from "bun";
-import { createRedisCluster, type LinkState, type RedisCluster } from "../../protocol/adapter/redis/index.ts";
+import type { LinkState } from "../../protocol/adapter/redis/index.ts";
 import { ENGINE_DEFAULTS } from "../../protocol/engine/index.ts";
 import { createLogger } from "../../protocol/logger.ts";
-import type { ClusterConfig } from "./config.ts";
+import { type ClusterBackend, createClusterBackend } from "./backend.ts";
+import type { ClusterConfig, ClusterStore } from "./config.ts";
 import { createForwarder, type Forwarder } from "./forwarder.ts";
 import { startInternalServer } from "./internal-server.ts";
 import { clusterMetrics } from "./metrics.ts";
@@ -35,15 +37,21 @@ export interface EngineLike {
 }
 
 export interface ClusterHealth {
-  /** "degraded" while Redis is unreachable: the node serves its own clients only. */
+  /** "degraded" while the cluster store is unreachable: the node serves its own clients only. */
   status: "ok" | "degraded";
+  /** Which store the cluster runs on. */
+  store: ClusterStore;
+  /** The state of the link to that store. */
+  link: LinkState;
+  /** The link's state under the name /health has always used (whatever the store). */
   redis: LinkState;
   nodeId: string;
 }
 
 export interface ClusterNode {
   readonly nodeId: string;
-  readonly redis: RedisCluster;
+  /** The store's adapter, link and registry store. */
+  readonly backend: ClusterBackend;
   readonly forwarder: Forwarder;
   readonly relay: WebSocketRelay;
   /**
@@ -51,7 +59,7 @@ export interface ClusterNode {
    * `relayForeignUpgrade`.
    */
   readonly serverOptions: {
-    adapter: RedisCluster["adapter"];
+    adapter: ClusterBackend["adapter"];
     generateId: () => string;
     resolveForeignSession: Forwarder["resolveForeignSession"];
     relayForeignUpgrade: WebSocketRelay["relayForeignUpgrade"];
@@ -59,6 +67,11 @@ export interface ClusterNode {
   /** Starts the internal listener and the heartbeat; returns the advertised internal URL. */
   attach(engine: EngineLike): string;
   health(): ClusterHealth;
+  /**
+   * Resolves true once this node's address is in the registry (other nodes can forward to it),
+   * false if not within `timeoutMs`. Without forwarding (no secret) resolves true at once.
+   */
+  announced(timeoutMs?: number): Promise<boolean>;
   /** Metric families for the app's registry (`registry.register(m)` each). */
   metrics(): { render(): string }[];
   close(): Promise<void>;
@@ -66,12 +79,7 @@ export interface ClusterNode {
 
 export function createClusterNode(config: ClusterConfig): ClusterNode {
   const nodeId = config.nodeId ?? generateNodeId();
-  const redis = createRedisCluster({
-    url: config.redisUrl,
-    key: config.keyPrefix,
-    subscriptionMode: config.subscriptionMode,
-    requestsTimeout: config.requestsTimeout,
-  });
+  const backend = createClusterBackend(config);
   let registry: NodeRegistry | undefined;
   // biome-ignore lint/suspicious/noExplicitAny: carries the engine's websockets (its data type)
   let internal: BunServer<any> | undefined;
@@ -101,11 +109,11 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
 
   return {
     nodeId,
-    redis,
+    backend,
     forwarder,
     relay,
     serverOptions: {
-      adapter: redis.adapter,
+      adapter: backend.adapter,
       generateId: sessionIdGenerator(nodeId),
       resolveForeignSession,
       relayForeignUpgrade,
@@ -122,34 +130,48 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
       const host =
         config.internalHost === "0.0.0.0" || config.internalHost === "::" ? "127.0.0.1" : config.internalHost;
       const address = config.advertiseUrl ?? `http://${host}:${internal.port}`;
-      registry = new NodeRegistry(redis.link.commands, { nodeId, address, staticPeers: config.peers });
+      registry = new NodeRegistry(backend.registryStore, { nodeId, address, staticPeers: config.peers });
       registry.start();
-      redis.link.on("state", (state: LinkState) => {
-        if (state === "connected") registry?.beat();
+      backend.link.on("state", (state: LinkState) => {
+        if (state === "connected") void registry?.beat();
       });
       log.info("cluster node ready", {
         nodeId,
         internal: address,
-        subscriptionMode: config.subscriptionMode,
+        store: config.store,
+        ...(config.store === "redis" ? { subscriptionMode: config.subscriptionMode } : {}),
       });
       return address;
     },
+    async announced(timeoutMs = 5000) {
+      if (!secret) return true;
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (registry && (await registry.beat())) return true;
+        await Bun.sleep(50);
+      }
+      return false;
+    },
     health: () => ({
-      status: redis.link.state === "connected" ? "ok" : "degraded",
-      redis: redis.link.state,
+      status: backend.link.state === "connected" ? "ok" : "degraded",
+      store: backend.store,
+      link: backend.link.state,
+      redis: backend.link.state,
       nodeId,
     }),
     metrics: () =>
       clusterMetrics({
-        state: () => redis.link.state,
-        link: () => redis.link.counters,
+        store: backend.store,
+        state: () => backend.link.state,
+        ...(backend.recovery ? { recovery: backend.recovery } : {}),
+        link: () => backend.link.counters,
         forwarder: () => forwarder.counters,
         relay: () => relay.counters,
       }),
     async close() {
       await registry?.stop();
       internal?.stop(true);
-      await redis.close();
+      await backend.close();
     },
   };
 }

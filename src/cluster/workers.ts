@@ -2,8 +2,9 @@
  * `--workers N`: N processes of the same server on one port. The supervisor spawns N copies of the
  * command with `REUSE_PORT=1` (each binds the public port with SO_REUSEPORT and the kernel spreads
  * connections over them), restarts a worker that dies (with a growing delay), and stops them all
- * on SIGTERM/SIGINT. Workers are ordinary cluster nodes: they share rooms through Redis and forward
- * polling requests to each other through their private internal ports, so REDIS_URL is required;
+ * on SIGTERM/SIGINT. Workers are ordinary cluster nodes: they share rooms through the cluster store
+ * (Redis or PostgreSQL) and forward polling requests to each other through their private internal
+ * ports, so a cluster store is required (REDIS_URL, or CLUSTER / CLUSTER_URL);
  * a CLUSTER_SECRET is generated for them when none is given.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -68,7 +69,8 @@ export function withoutWorkersFlag(argv: readonly string[]): string[] {
 
 /** Why a worker setup cannot run, or null when it can. */
 export function workersProblem(env: Record<string, string | undefined>): string | null {
-  if (!env.REDIS_URL) return "--workers needs REDIS_URL: workers share rooms and sessions through Redis";
+  if (!env.REDIS_URL && !env.CLUSTER && !env.CLUSTER_URL)
+    return "--workers needs a cluster store (REDIS_URL, or CLUSTER=redis|postgres / CLUSTER_URL): workers share rooms and sessions through it";
   if (env.PORT === "0") return "--workers needs a fixed PORT: workers share it";
   if (!env.DATABASE_URL)
     return "--workers needs DATABASE_URL (PostgreSQL): the embedded database serves one process";

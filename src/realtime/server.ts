@@ -5,6 +5,8 @@
 import { Server, type ServerOptions } from "../../protocol/index.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { AppContext } from "../context.ts";
+import type { SharedLimitStores } from "../limits/shared-store.ts";
+import { SharedTokenBuckets } from "../limits/shared-token-bucket.ts";
 import { TokenBuckets } from "../limits/token-bucket.ts";
 import { organizationRoomFor } from "../services/access.ts";
 import {
@@ -72,8 +74,16 @@ export function originAllowed(
   }
 }
 
-/** `extra`: options of the cluster layer (Redis adapter, node-naming session ids, forwarding). */
-export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = {}): Realtime {
+/**
+ * `extra`: options of the cluster layer (cluster adapter, node-naming session ids, forwarding).
+ * `limits`: the cluster store's limit operations, making the connection cap and the event rate
+ * cluster-wide; without them both are per process.
+ */
+export function createRealtime(
+  ctx: AppContext,
+  extra: Partial<ServerOptions> = {},
+  limits?: SharedLimitStores,
+): Realtime {
   const allowed = new Set(ctx.config.corsOrigins);
   const io: ChatServer = new Server({
     ...extra,
@@ -90,12 +100,24 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
   });
   const metrics = ctx.metrics;
   const count = (event: keyof ServerToClientEvents) => metrics.eventsEmitted.inc({ event });
-  const limiter = new ConnectionLimiter(ctx.config.maxConnectionsPerUser);
+  const limiter = new ConnectionLimiter(
+    ctx.config.maxConnectionsPerUser,
+    limits && {
+      store: limits.connections,
+      available: limits.available,
+      // The oldest connection may be on another node: told and closed through the adapter.
+      evictRemote: (socketId, error) => {
+        io.to(socketId).emit("error", error);
+        io.in(socketId).disconnectSockets(true);
+      },
+    },
+  );
   const expiry = new SessionExpiry();
-  const buckets = new TokenBuckets({
-    ratePerSecond: ctx.config.rateLimitPerSecond,
-    burst: ctx.config.rateLimitBurst,
-  });
+  const rate = { ratePerSecond: ctx.config.rateLimitPerSecond, burst: ctx.config.rateLimitBurst };
+  const buckets = limits
+    ? new SharedTokenBuckets(limits.rate, limits.available, rate)
+    : new TokenBuckets(rate);
+  if (limits) ctx.metrics.registry.register(limitFallbackMetric(limiter, buckets as SharedTokenBuckets));
   const typing = new TypingTracker(ctx.config.typingTimeoutMs, (socket, room, payload) => {
     // The sender may be gone (timer after disconnect): then broadcast from the server.
     if (socket.connected) socket.to(room).emit("user_typing", payload);
@@ -133,10 +155,10 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
       // Logout closes the sockets of one session only (src/realtime/user-sessions.ts).
       ...(socket.data.session_id ? [sessionRoom(socket.data.session_id)] : []),
     ]);
-    socket.use((event, next) => {
+    socket.use(async (event, next) => {
       const [name, ...args] = event;
       metrics.eventsReceived.inc({ event: eventLabel(name) });
-      if (buckets.take(user_id)) return next();
+      if (await buckets.take(user_id)) return next();
       metrics.rateLimited.inc({ event: eventLabel(name) });
       const error = errorEvent(ERROR_CODES.rateLimited, RATE_LIMITED_MESSAGE, { event: name });
       socket.emit("error", error);
@@ -173,9 +195,21 @@ export function createRealtime(ctx: AppContext, extra: Partial<ServerOptions> = 
     presence,
     async close() {
       presence.close();
+      limiter.close();
       expiry.clearAll();
       typing.clearAll();
       await io.close();
     },
+  };
+}
+
+/** How often the cluster-wide limits had to fall back to this node's own count (store unreachable). */
+function limitFallbackMetric(connections: ConnectionLimiter, rate: SharedTokenBuckets): { render(): string } {
+  const name = "switchboard_limits_fallback_total";
+  return {
+    render: () =>
+      `# HELP ${name} Limit checks decided by this node alone because the cluster store could not answer.\n` +
+      `# TYPE ${name} counter\n${name}{limit="connections"} ${connections.fallbacks}\n` +
+      `${name}{limit="event_rate"} ${rate.guard.counters.fallbacks}\n`,
   };
 }

@@ -1,4 +1,4 @@
-/** The cluster's environment variables: REDIS_URL turns the cluster on, bad values are all listed. */
+/** The cluster's environment variables: a store (REDIS_URL, CLUSTER, CLUSTER_URL) turns the cluster on, bad values are all listed. */
 import { describe, expect, test } from "bun:test";
 import { loadClusterConfig, parseClusterConfig } from "../../src/cluster/config.ts";
 
@@ -10,7 +10,8 @@ describe("cluster configuration", () => {
 
   test("REDIS_URL alone gives the documented defaults", () => {
     expect(loadClusterConfig({ REDIS_URL: "redis://127.0.0.1:6379" })).toEqual({
-      redisUrl: "redis://127.0.0.1:6379",
+      store: "redis",
+      url: "redis://127.0.0.1:6379",
       keyPrefix: "socket.io",
       subscriptionMode: "rooms",
       requestsTimeout: 5000,
@@ -43,6 +44,36 @@ describe("cluster configuration", () => {
       ["node-b", "http://10.0.0.13:9100"],
       ["node-c", "http://10.0.0.14:9100"],
     ]);
+  });
+
+  test("CLUSTER=postgres runs the cluster on the chat's own database, or on CLUSTER_URL", () => {
+    const own = loadClusterConfig({ CLUSTER: "postgres", DATABASE_URL: "postgres://db.internal/chat" });
+    expect(own?.store).toBe("postgres");
+    expect(own?.url).toBe("postgres://db.internal/chat");
+    const other = loadClusterConfig({
+      CLUSTER: "postgres",
+      CLUSTER_URL: "postgresql://bus.internal/cluster",
+      DATABASE_URL: "postgres://db.internal/chat",
+    });
+    expect(other?.url).toBe("postgresql://bus.internal/cluster");
+    expect(loadClusterConfig({ CLUSTER_URL: "postgres://bus.internal/c" })?.store).toBe("postgres");
+    expect(loadClusterConfig({ CLUSTER_URL: "redis://r:6379", CLUSTER_PREFIX: "chat" })).toMatchObject({
+      store: "redis",
+      url: "redis://r:6379",
+      keyPrefix: "chat",
+    });
+    expect(loadClusterConfig({ CLUSTER: "redis", REDIS_URL: "redis://r:6379" })?.store).toBe("redis");
+  });
+
+  test("a cluster store that cannot work is refused with a reason", () => {
+    // PGlite lives in one process: no other node could LISTEN to it.
+    expect(() => loadClusterConfig({ CLUSTER: "postgres" })).toThrow(/DATABASE_URL/);
+    expect(() => loadClusterConfig({ CLUSTER: "postgres", CLUSTER_URL: "redis://r" })).toThrow(
+      /CLUSTER=postgres/,
+    );
+    expect(() => loadClusterConfig({ CLUSTER: "memcached" })).toThrow(/CLUSTER must be/);
+    expect(() => loadClusterConfig({ CLUSTER_URL: "http://x" })).toThrow(/CLUSTER_URL/);
+    expect(() => loadClusterConfig({ CLUSTER: "redis" })).toThrow(/REDIS_URL/);
   });
 
   test("bad values are listed together", () => {

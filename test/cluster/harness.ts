@@ -12,9 +12,16 @@ import {
 import { Server } from "../../protocol/index.ts";
 import { waitFor, within } from "./support.ts";
 
-export interface SwitchboardNode {
+/** What a node needs of a cluster adapter package (Redis, PostgreSQL). */
+export interface ClusterLike {
+  adapter: NonNullable<ConstructorParameters<typeof Server>[0]>["adapter"];
+  link: { state: string };
+  close(): Promise<void>;
+}
+
+export interface SwitchboardNode<C extends ClusterLike = RedisCluster> {
   io: Server;
-  cluster: RedisCluster;
+  cluster: C;
   port: number;
   url: string;
   /** Server-side events received from the cluster: `[namespace, ...args]`. */
@@ -36,7 +43,17 @@ export async function startSwitchboardNode(
     } = {},
 ): Promise<SwitchboardNode> {
   const cluster = createRedisCluster({ url: redisUrl, ...options });
-  const io = new Server({ adapter: cluster.adapter, ...options.extra });
+  return startNodeOn(name, cluster, options.extra, options.waitForRedis !== false);
+}
+
+/** The same node on any cluster adapter package; waits until its link is connected unless told not to. */
+export async function startNodeOn<C extends ClusterLike>(
+  name: string,
+  cluster: C,
+  extra?: ConstructorParameters<typeof Server>[0],
+  waitForLink = true,
+): Promise<SwitchboardNode<C>> {
+  const io = new Server({ adapter: cluster.adapter, ...extra });
   const serverSide: unknown[][] = [];
   for (const nsp of [io.of("/"), io.of("/admin")]) {
     nsp.on("connection", (socket) => {
@@ -53,8 +70,7 @@ export async function startSwitchboardNode(
     nsp.on("hello", (...args: unknown[]) => serverSide.push([nsp.name, ...args]));
   }
   const server = io.listen(0, "127.0.0.1");
-  if (options.waitForRedis !== false)
-    await waitFor(`${name} connected to Redis`, () => cluster.link.state === "connected");
+  if (waitForLink) await waitFor(`${name} connected`, () => cluster.link.state === "connected");
   const port = server.port as number;
   return {
     io,

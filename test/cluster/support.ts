@@ -70,8 +70,10 @@ export class OfficialNode {
     readonly port: number,
   ) {}
 
-  static async start(redisUrl: string, key = "socket.io"): Promise<OfficialNode> {
-    const child = spawn("node", [join(FIXTURES, "official-node.cjs"), redisUrl, key], {
+  /** `shardedMode`: run `createShardedAdapter` in that subscription mode on the Redis Cluster `redisUrl` is in. */
+  static async start(redisUrl: string, key = "socket.io", shardedMode?: string): Promise<OfficialNode> {
+    const args = [join(FIXTURES, "official-node.cjs"), redisUrl, key, ...(shardedMode ? [shardedMode] : [])];
+    const child = spawn("node", args, {
       stdio: ["pipe", "pipe", "inherit"],
     });
     let node: OfficialNode | undefined;

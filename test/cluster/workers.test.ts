@@ -30,9 +30,10 @@ describe("the --workers flag", () => {
     expect(withoutWorkersFlag(["a", "--workers", "4", "b", "--workers=3"])).toEqual(["a", "b"]);
   });
 
-  test("needs Redis, a fixed port and PostgreSQL", () => {
+  test("needs a cluster store (Redis or PostgreSQL), a fixed port and PostgreSQL", () => {
     const db = { DATABASE_URL: "postgres://x" };
     expect(workersProblem({ ...db, PORT: "8000" })).toContain("REDIS_URL");
+    expect(workersProblem({ ...db, CLUSTER: "postgres", PORT: "8000" })).toBeNull();
     expect(workersProblem({ ...db, REDIS_URL: "redis://x", PORT: "0" })).toContain("PORT");
     expect(workersProblem({ REDIS_URL: "redis://x", PORT: "8000" })).toContain("DATABASE_URL");
     expect(workersProblem({ ...db, REDIS_URL: "redis://x", PORT: "8000" })).toBeNull();
