@@ -20,7 +20,10 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** tsc declarations of src/client (and the src/shared types it uses) into `typesDir`. */
+/**
+ * tsc declarations of src/client (and the src/shared and db/ types it uses) into `typesDir`, laid out
+ * as in the repository (`types/src/client/…`, `types/db/…`) so their relative imports still resolve.
+ */
 async function emitDeclarations(typesDir: string): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), "sb-client-dts-"));
   try {
@@ -37,7 +40,7 @@ async function emitDeclarations(typesDir: string): Promise<void> {
         emitDeclarationOnly: true,
         allowImportingTsExtensions: true,
         verbatimModuleSyntax: true,
-        rootDir: join(ROOT, "src"),
+        rootDir: ROOT,
         outDir: typesDir,
       },
       files: [join(ROOT, "src", "client", "index.ts")],
@@ -76,7 +79,7 @@ export async function buildClientPackage(outDir: string = CLIENT_BUILD_DIR): Pro
   });
   if (!result.success) throw new AggregateError(result.logs, "client bundle failed");
   await emitDeclarations(join(dir, "types"));
-  writeFileSync(join(dir, "index.d.ts"), 'export * from "./types/client/index.js";\n');
+  writeFileSync(join(dir, "index.d.ts"), 'export * from "./types/src/client/index.js";\n');
   const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
     version: string;
     dependencies: Record<string, string>;

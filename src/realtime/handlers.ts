@@ -134,6 +134,8 @@ export function registerHandlers(
         return refuse(ev, ack, ERROR_CODES.forbidden, decision.reason ?? REALTIME_MESSAGES.assignedElsewhere);
       if (!socket.connected) return;
       await socket.join(room);
+      // Counted once from here on: by socket.rooms, no longer as a pending join.
+      pendingJoins.delete(room);
       // An assignment committed while this join was checked revoked the room's members before this
       // socket was one of them: read again now that it is in, so it cannot keep what it just lost.
       const after = await findConversation(ctx.database.db, socket.data.organization_id, id);

@@ -152,7 +152,8 @@ describe.skipIf(!(await hasPostgres()))("logs never contain message text, tokens
       body: JSON.stringify({ content: { text: SECRETS.failedText } }),
     });
     expect(failed.status).toBe(500);
-    expect((await webhook("wamid.log-2", SECRETS.failedInboundText)).status).toBeGreaterThanOrEqual(500);
+    // A webhook item the database refuses is set aside alone (docs/inbound.md): 200, and nothing of it logged.
+    expect((await webhook("wamid.log-2", SECRETS.failedInboundText)).status).toBe(200);
   });
 
   test("no secret appears in stdout or stderr, and the failures were logged", async () => {

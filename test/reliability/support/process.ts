@@ -46,9 +46,15 @@ export async function startMain(env: Record<string, string>, ms = START_BOUND_MS
   const banner = await withTimeout(
     (async () => {
       for (;;) {
-        // The banner ends with a blank line after the token (or after the "Log in with" line).
+        // The banner's last line: the token (first demo start), how to get one (demo data of an earlier
+        // start), or "Log in with your users".
         const url = /running on (http:\/\/[^\s]+)/.exec(out)?.[1];
-        if (url && (/Access token for[^\n]*\n\s+(\S+)\n/.test(out) || /Log in with your users/.test(out)))
+        if (
+          url &&
+          (/Access token for[^\n]*\n\s+(\S+)\n/.test(out) ||
+            /prints an access token/.test(out) ||
+            /Log in with your users/.test(out))
+        )
           return url;
         if (proc.exitCode !== null)
           throw new Error(`main.ts exited with ${proc.exitCode} before listening:\n${out}`);
