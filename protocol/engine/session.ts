@@ -49,6 +49,8 @@ const log = createLogger("engine");
 /** How long a closing polling session waits for a GET to deliver its close packet (engine.io: 30 s). */
 const POLLING_CLOSE_TIMEOUT_MS = 30_000;
 const UPGRADE_PACKET = "5";
+/** engine.io's `socket.protocol`: the engine serves Engine.IO v4 only (engine.ts refuses others). */
+const PROTOCOL_REVISION = 4;
 /** "4", the first character of a text message packet. */
 const MESSAGE_CHAR_CODE = 52;
 
@@ -133,6 +135,27 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   get state(): EngineSocketState {
     return this.phase === "upgrading" ? "open" : this.phase;
+  }
+
+  get readyState(): EngineSocketState {
+    return this.state;
+  }
+
+  get protocol(): 4 {
+    return PROTOCOL_REVISION;
+  }
+
+  get remoteAddress(): string {
+    return this.request.remoteAddress;
+  }
+
+  get upgrading(): boolean {
+    return this.probe !== null;
+  }
+
+  /** Derived rather than stored: a session on a websocket that was not opened on one upgraded. */
+  get upgraded(): boolean {
+    return this.current.name === "websocket" && this.request.query.get("transport") === "polling";
   }
 
   /** The session's own state, including "upgrading". */
