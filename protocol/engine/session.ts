@@ -370,16 +370,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   onPollReady(): void {
     if (this.phase === "closing") {
-      if (this.buffer !== null) {
-        // What was queued goes alone; the close packet waits for the next poll (as engine.io does).
-        // The stock client acts on a close packet at once but hands the packets decoded before it
-        // to its sockets a tick later, so in one answer they would arrive after the close.
-        this.flush();
-        this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
-        return;
-      }
-      this.current.send([ENCODED_CLOSE], false);
-      this.finalize(this.closeReason);
+      this.deliverPollingClose(true);
       return;
     }
     if (this.phase === "upgrading" && this.probeConfirmed && this.buffer === null) {
@@ -643,7 +634,24 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     // A closing session takes no more publishes: it must not count as a subscriber either.
     for (const topic of this.topicList()) this.host.pollingUnsubscribe(topic, this);
     this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
-    if (this.current.writable) this.onPollReady();
+    if (this.current.writable) this.deliverPollingClose(false);
+  }
+
+  /**
+   * A closing polling session answers a GET. What was queued goes alone; the close packet waits for
+   * the next poll (as engine.io does: the stock client acts on a close packet at once but hands the
+   * packets decoded before it to its sockets a tick later, so in one answer they would arrive after
+   * the close). A GET that was already waiting when the session closed gets `1`; a poll that came
+   * after gets `6␞1`, engine.io's "empty send to append the close packet".
+   */
+  private deliverPollingClose(pollCameAfterClose: boolean): void {
+    if (this.buffer !== null) {
+      this.flush();
+      this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
+      return;
+    }
+    this.current.send(pollCameAfterClose ? [ENCODED_NOOP, ENCODED_CLOSE] : [ENCODED_CLOSE], false);
+    this.finalize(this.closeReason);
   }
 
   /** Closes at once without waiting for a poll (server shutdown). */
