@@ -186,8 +186,9 @@ export class Namespace<
     ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
   ): Promise<AckResult<Last<EventParams<ServerSideEvents, Ev>>>[]> {
     return new Promise((resolve, reject) => {
+      // As socket.io's, a timeout rejects with the answers of the nodes that did answer as `err.responses`.
       const ack = (err: Error | null, responses: AckResult<Last<EventParams<ServerSideEvents, Ev>>>[]) =>
-        err ? reject(err) : resolve(responses);
+        err ? reject(Object.assign(err, { responses })) : resolve(responses);
       // biome-ignore lint/suspicious/noExplicitAny: the ack is appended to the typed arguments
       (this.serverSideEmit as (ev: string, ...a: any[]) => boolean)(ev, ...args, ack);
     });

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { io as connectClient } from "socket.io-client";
-import { type Namespace, Server } from "../../../protocol/index.ts";
+import { Adapter, type Namespace, Server } from "../../../protocol/index.ts";
 import { Harness, next, TRANSPORTS, WAIT_MS, withTimeout } from "./support.ts";
 
 const harnesses: Harness[] = [];
@@ -56,6 +56,40 @@ describe("namespaces", () => {
     client.disconnect();
     await gone;
     expect(h.io._nsps.has("/room-2")).toBe(true);
+  });
+});
+
+describe("ack errors carry the answers that did arrive", () => {
+  test("a broadcast emitWithAck that times out rejects with err.responses, as socket.io's", async () => {
+    const h = start();
+    const [talker, silent] = await Promise.all([h.connected(), h.connected()]);
+    talker!.on("count", (ack: (n: number) => void) => ack(7));
+    silent!.on("count", () => {});
+    const err = await h.io
+      .timeout(300)
+      .emitWithAck("count")
+      .then(
+        () => null,
+        (e: Error & { responses?: unknown[] }) => e,
+      );
+    expect(err?.message).toBe("operation has timed out");
+    expect(err?.responses).toEqual([7]);
+  });
+
+  test("serverSideEmitWithAck that times out rejects with err.responses (the other nodes that answered)", async () => {
+    class HalfAnsweringCluster extends Adapter {
+      override serverSideEmit(packet: unknown[]): void {
+        const ack = packet.at(-1) as (err: Error | null, responses: unknown[]) => void;
+        ack(new Error("timeout reached: only 1 responses received out of 2"), ["node-b"]);
+      }
+    }
+    const h = start({ adapter: HalfAnsweringCluster });
+    const err = await h.io.serverSideEmitWithAck("sync").then(
+      () => null,
+      (e: Error & { responses?: unknown[] }) => e,
+    );
+    expect(err?.message).toBe("timeout reached: only 1 responses received out of 2");
+    expect(err?.responses).toEqual(["node-b"]);
   });
 });
 
