@@ -287,10 +287,12 @@ export class Namespace<
     this.emitReserved("connection", socket);
   }
 
-  /** @internal A socket left. */
+  /**
+   * @internal A socket left, or was refused by a middleware (it never was in `sockets`): either way
+   * an empty dynamic child goes, as socket.io's cleanup checks after a refusal too.
+   */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
-    if (this.sockets.get(socket.id) !== socket) return;
-    this.sockets.delete(socket.id);
+    if (this.sockets.get(socket.id) === socket) this.sockets.delete(socket.id);
     if (this.sockets.size === 0) this._onEmpty?.();
   }
 }

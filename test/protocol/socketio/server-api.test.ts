@@ -57,6 +57,29 @@ describe("namespaces", () => {
     await gone;
     expect(h.io._nsps.has("/room-2")).toBe(true);
   });
+
+  test("with cleanupEmptyChildNamespaces a dynamic child whose only client a middleware refused disappears", async () => {
+    const h = start({ cleanupEmptyChildNamespaces: true });
+    h.io.of(/^\/room-\d+$/).use((_socket, next) => next(new Error("not you")));
+    const [err] = await next<[Error]>(h.client("/room-3"), "connect_error");
+    expect(err.message).toBe("not you");
+    await withTimeout(
+      (async () => {
+        while (h.io._nsps.has("/room-3")) await Bun.sleep(5);
+      })(),
+      "the refused child namespace to be removed",
+    );
+  });
+
+  test("with cleanupEmptyChildNamespaces a refused client leaves a child that still has sockets in place", async () => {
+    const h = start({ cleanupEmptyChildNamespaces: true });
+    let refuse = false;
+    h.io.of(/^\/room-\d+$/).use((_socket, next) => next(refuse ? new Error("not you") : undefined));
+    await h.connected("/room-4");
+    refuse = true;
+    await next(h.client("/room-4"), "connect_error");
+    expect(h.io._nsps.has("/room-4")).toBe(true);
+  });
 });
 
 describe("ack errors carry the answers that did arrive", () => {
