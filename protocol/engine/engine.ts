@@ -217,6 +217,10 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     this.fanout.watchWebSockets();
   }
 
+  publishedThisTurn(topic: string): boolean {
+    return this.fanout.publishedThisTurn(topic);
+  }
+
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────
 
   /**

@@ -71,6 +71,8 @@ export interface SessionHost {
   pollingUnsubscribe(topic: string, session: EngineSession): void;
   /** A websocket session exists: native publishes must be watched for slow clients. */
   onWebSocketSession(): void;
+  /** A native publish to `topic` went out earlier in this event-loop turn (volatile's `writable`). */
+  publishedThisTurn(topic: string): boolean;
 }
 
 /** Data Bun keeps on each websocket the engine accepted. */
@@ -172,14 +174,18 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   }
 
   /**
-   * A send now would be written at once: a poll is waiting, or the websocket has nothing queued in
-   * Bun (volatile packets are dropped otherwise).
+   * A send now would be written at once, as engine.io's `transport.writable` says (volatile packets
+   * are dropped otherwise): a poll is waiting; or the websocket has nothing queued in Bun and was
+   * written to in no earlier part of this event-loop turn, neither directly nor by a native publish
+   * to one of its topics (engine.io's websocket stays unwritable until the send calls back).
    */
   get writable(): boolean {
     if (this.phase !== "open" && this.phase !== "upgrading") return false;
     const transport = this.current;
-    if (transport.name === "websocket") return transport.writable && transport.ws.getBufferedAmount() === 0;
-    return transport.writable;
+    if (transport.name !== "websocket") return transport.writable;
+    if (!transport.writable || transport.busy || transport.ws.getBufferedAmount() !== 0) return false;
+    for (const topic of this.topicList()) if (this.host.publishedThisTurn(topic)) return false;
+    return true;
   }
 
   /** The polling transport while the session polls (the engine routes GET and POST to it). */
