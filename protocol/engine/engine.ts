@@ -241,7 +241,8 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     if (this.opts.cors) {
       extra = await corsHeaders(this.opts.cors, req);
       if (isPreflight(req)) {
-        return new Response(null, { status: HTTP_NO_CONTENT, headers: { ...extra, "Content-Length": "0" } });
+        const status = this.opts.cors.optionsSuccessStatus ?? HTTP_NO_CONTENT;
+        return new Response(null, { status, headers: { ...extra, "Content-Length": "0" } });
       }
     }
     const url = new URL(req.url);
