@@ -91,6 +91,16 @@ export interface EngineSocket {
   /** The current transport (engine.io's `socket.conn.transport`): `transport.name` is `transportName`. */
   readonly transport: EngineTransport;
   readonly request: EngineHandshakeRequest;
+  /** engine.io's `readyState`: the same value as `state`. */
+  readonly readyState: EngineSocketState;
+  /** The Engine.IO protocol revision the client speaks (always 4). */
+  readonly protocol: 4;
+  /** The client's address, as engine.io's `remoteAddress`. */
+  readonly remoteAddress: string;
+  /** A websocket probe is under way (from its connection until the upgrade completes or fails). */
+  readonly upgrading: boolean;
+  /** The session started on polling and now runs on the websocket it upgraded to. */
+  readonly upgraded: boolean;
   /** True when a send now would be written at once (used by `volatile`). */
   readonly writable: boolean;
 

@@ -60,10 +60,12 @@ export async function corsHeaders(opts: CorsOptions, req: Request): Promise<Reco
   if (exposed) headers["Access-Control-Expose-Headers"] = exposed;
   if (isPreflight(req)) {
     headers["Access-Control-Allow-Methods"] = list(opts.methods) ?? ENGINE_DEFAULTS.corsMethods;
-    const allowed = list(opts.allowedHeaders) ?? req.headers.get("access-control-request-headers");
+    // The cors package reads `allowedHeaders || headers`.
+    const configured = opts.allowedHeaders || opts.headers;
+    const allowed = list(configured) ?? req.headers.get("access-control-request-headers");
     if (allowed) {
       headers["Access-Control-Allow-Headers"] = allowed;
-      if (opts.allowedHeaders === undefined)
+      if (configured === undefined)
         headers.Vary = headers.Vary
           ? `${headers.Vary}, Access-Control-Request-Headers`
           : "Access-Control-Request-Headers";

@@ -116,6 +116,15 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     );
   }
 
+  /**
+   * The id of a new session. engine.io's overridable method: socket.io's documentation gives custom
+   * ids as `io.engine.generateId = (req) => ...` (sync or async). Defaults to the `generateId`
+   * option, else 20 random base64url characters.
+   */
+  generateId(req: Request): string | Promise<string> {
+    return this.opts.generateId ? this.opts.generateId(req) : generateSessionId();
+  }
+
   get clientsCount(): number {
     return this.clients.size;
   }
@@ -217,6 +226,10 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     this.fanout.watchWebSockets();
   }
 
+  publishedThisTurn(topic: string): boolean {
+    return this.fanout.publishedThisTurn(topic);
+  }
+
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -237,7 +250,8 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     if (this.opts.cors) {
       extra = await corsHeaders(this.opts.cors, req);
       if (isPreflight(req)) {
-        return new Response(null, { status: HTTP_NO_CONTENT, headers: { ...extra, "Content-Length": "0" } });
+        const status = this.opts.cors.optionsSuccessStatus ?? HTTP_NO_CONTENT;
+        return new Response(null, { status, headers: { ...extra, "Content-Length": "0" } });
       }
     }
     const url = new URL(req.url);
@@ -377,7 +391,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     }
     let id: string;
     try {
-      id = this.opts.generateId ? await this.opts.generateId(req) : generateSessionId();
+      id = await this.generateId(req);
     } catch (error) {
       return this.fail(
         req,

@@ -8,6 +8,7 @@ import type { PublishOptions, RawData } from "./contract.ts";
 import { encodeMessage, type OutPacket, outPacketSize } from "./packet.ts";
 import type { EngineSession, EngineWsData } from "./session.ts";
 import { worthCompressing } from "./transports/websocket.ts";
+import { currentTurn, markWrite } from "./turn.ts";
 
 export interface FanoutOptions {
   /** A websocket subscriber's send buffer above this is a slow client. */
@@ -29,6 +30,9 @@ export class Fanout {
   /** Bytes natively published since the last check (what one receiver may have had to take). */
   private publishedBytes = 0;
   private sweepQueued = false;
+  /** The turn of the last native publish and the topics published natively in it (see turn.ts). */
+  private nativeTurn = -1;
+  private readonly nativeTopicsThisTurn = new Set<string>();
 
   constructor(
     private readonly opts: FanoutOptions,
@@ -89,12 +93,28 @@ export class Fanout {
       this.publishedBytes += outPacketSize(frame);
     }
     this.publishedSinceSweep = true;
+    this.noteNativePublish(topic);
     // A burst this large may have pushed a subscriber past Bun's hard limit (frames dropped): check
     // right after it, before the event loop lets that socket drain and hide it.
     if (this.publishedBytes >= this.opts.maxBufferedBytes && !this.sweepQueued) {
       this.sweepQueued = true;
       queueMicrotask(() => this.sweep());
     }
+  }
+
+  /** Only this turn's topics are kept: the set empties at the first native publish of a new turn. */
+  private noteNativePublish(topic: string): void {
+    const turn = markWrite();
+    if (turn !== this.nativeTurn) {
+      this.nativeTurn = turn;
+      this.nativeTopicsThisTurn.clear();
+    }
+    this.nativeTopicsThisTurn.add(topic);
+  }
+
+  /** A native publish to `topic` reached its websocket subscribers earlier in this turn. */
+  publishedThisTurn(topic: string): boolean {
+    return this.nativeTurn === currentTurn() && this.nativeTopicsThisTurn.has(topic);
   }
 
   subscriberCount(topic: string): number {

@@ -74,37 +74,71 @@ export function ackResponse(req: Request, extra: ExtraHeaders): Response {
 
 export type ContentEncoding = "gzip" | "deflate";
 
-/**
- * The encoding to use for `Accept-Encoding`: gzip or deflate, by the client's q-values, gzip on a
- * tie (the order engine.io asks `accepts` for).
- */
-export function negotiateEncoding(acceptEncoding: string | null): ContentEncoding | null {
-  if (!acceptEncoding) return null;
-  let best: ContentEncoding | null = null;
-  let bestQ = 0;
-  let wildcardQ = -1;
-  const explicit = new Map<string, number>();
-  for (const part of acceptEncoding.split(",")) {
-    const [rawName, ...params] = part.trim().split(";");
-    const name = rawName?.trim().toLowerCase();
-    if (!name) continue;
-    let q = 1;
-    for (const p of params) {
-      const [k, v] = p.trim().split("=");
-      if (k?.trim() === "q" && v !== undefined) q = Number.parseFloat(v) || 0;
-    }
-    if (name === "*") wildcardQ = q;
-    else explicit.set(name, q);
-  }
-  for (const candidate of ["gzip", "deflate"] as const) {
-    const q = explicit.get(candidate) ?? Math.max(wildcardQ, 0);
-    if (q > bestQ) {
-      best = candidate;
-      bestQ = q;
-    }
-  }
-  return best;
+/** One `Accept-Encoding` entry: its name, q-value (NaN when unreadable) and position in the header. */
+interface AcceptedEncoding {
+  name: string;
+  q: number;
+  order: number;
 }
+
+/** How well one entry speaks for an encoding: `exact` 1 for its own name, 0 for `*`. */
+interface EncodingPriority {
+  q: number;
+  exact: number;
+  order: number;
+}
+
+function parseAcceptEncoding(header: string): AcceptedEncoding[] {
+  const accepted: AcceptedEncoding[] = [];
+  for (const part of header.split(",")) {
+    const [rawName, ...params] = part.split(";");
+    const name = rawName?.trim();
+    if (!name || /\s/.test(name)) continue;
+    let q = 1;
+    for (const param of params) {
+      const [key, value] = param.trim().split("=");
+      if (key === "q") q = Number.parseFloat(value ?? "");
+    }
+    accepted.push({ name, q, order: accepted.length });
+  }
+  return accepted;
+}
+
+/**
+ * The encoding of `offered` that `accepts(req).encodings(offered)` picks (negotiator 0.6.3, which
+ * socket.io 4.8 and engine.io 6.6 use), quirks included: each encoding takes the entry that names it
+ * over `*`, then the higher q, then the later one; the highest q wins, then a named entry over `*`,
+ * then the client's order, then the order offered. An unreadable q (NaN) never wins. null when none
+ * is acceptable.
+ */
+export function negotiateEncoding<E extends string>(
+  acceptEncoding: string | null,
+  offered: readonly E[],
+): E | null {
+  if (!acceptEncoding) return null;
+  const accepted = parseAcceptEncoding(acceptEncoding);
+  let best: (EncodingPriority & { encoding: E }) | null = null;
+  for (const encoding of offered) {
+    let priority: EncodingPriority = { q: 0, exact: 0, order: -1 };
+    for (const entry of accepted) {
+      const exact = entry.name.toLowerCase() === encoding ? 1 : entry.name === "*" ? 0 : -1;
+      if (exact < 0) continue;
+      // negotiator's `(p.s - s.s || p.q - s.q || p.o - s.o) < 0`, NaN q-values falling through.
+      if ((priority.exact - exact || priority.q - entry.q || priority.order - entry.order) < 0) {
+        priority = { q: entry.q, exact, order: entry.order };
+      }
+    }
+    if (!(priority.q > 0)) continue;
+    const better =
+      best === null ||
+      (best.q - priority.q || best.exact - priority.exact || priority.order - best.order) < 0;
+    if (better) best = { encoding, ...priority };
+  }
+  return best?.encoding ?? null;
+}
+
+/** The polling response encoding engine.io picks (`accepts(req).encodings(["gzip", "deflate"])`). */
+const POLLING_ENCODINGS: readonly ContentEncoding[] = ["gzip", "deflate"];
 
 const encoder = new TextEncoder();
 
@@ -131,7 +165,7 @@ export function pollResponse(
   const headers = baseHeaders(req, extra);
   headers.set("Content-Type", CONTENT_TYPE_TEXT);
   if (opts.compress && opts.threshold !== false && Buffer.byteLength(body) >= opts.threshold) {
-    const encoding = negotiateEncoding(req.headers.get("accept-encoding"));
+    const encoding = negotiateEncoding(req.headers.get("accept-encoding"), POLLING_ENCODINGS);
     if (encoding) {
       headers.set("Content-Encoding", encoding);
       return new Response(compress(body, encoding), { status: 200, headers });

@@ -46,6 +46,10 @@ export interface CorsOptions {
   methods?: string | readonly string[];
   /** Headers allowed in preflight answers. Default: the request's `Access-Control-Request-Headers`. */
   allowedHeaders?: string | readonly string[];
+  /** The `cors` package's other name for `allowedHeaders` (used when `allowedHeaders` is not set). */
+  headers?: string | readonly string[];
+  /** Status of a preflight answer (some old browsers need 200). Default 204. */
+  optionsSuccessStatus?: number;
   /** Headers exposed to the browser. Default none. */
   exposedHeaders?: string | readonly string[];
   /** Send `Access-Control-Allow-Credentials: true`. Default false. */

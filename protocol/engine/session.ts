@@ -49,6 +49,8 @@ const log = createLogger("engine");
 /** How long a closing polling session waits for a GET to deliver its close packet (engine.io: 30 s). */
 const POLLING_CLOSE_TIMEOUT_MS = 30_000;
 const UPGRADE_PACKET = "5";
+/** engine.io's `socket.protocol`: the engine serves Engine.IO v4 only (engine.ts refuses others). */
+const PROTOCOL_REVISION = 4;
 /** "4", the first character of a text message packet. */
 const MESSAGE_CHAR_CODE = 52;
 
@@ -69,6 +71,8 @@ export interface SessionHost {
   pollingUnsubscribe(topic: string, session: EngineSession): void;
   /** A websocket session exists: native publishes must be watched for slow clients. */
   onWebSocketSession(): void;
+  /** A native publish to `topic` went out earlier in this event-loop turn (volatile's `writable`). */
+  publishedThisTurn(topic: string): boolean;
 }
 
 /** Data Bun keeps on each websocket the engine accepted. */
@@ -135,6 +139,27 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     return this.phase === "upgrading" ? "open" : this.phase;
   }
 
+  get readyState(): EngineSocketState {
+    return this.state;
+  }
+
+  get protocol(): 4 {
+    return PROTOCOL_REVISION;
+  }
+
+  get remoteAddress(): string {
+    return this.request.remoteAddress;
+  }
+
+  get upgrading(): boolean {
+    return this.probe !== null;
+  }
+
+  /** Derived rather than stored: a session on a websocket that was not opened on one upgraded. */
+  get upgraded(): boolean {
+    return this.current.name === "websocket" && this.request.query.get("transport") === "polling";
+  }
+
   /** The session's own state, including "upgrading". */
   get sessionPhase(): SessionPhase {
     return this.phase;
@@ -149,14 +174,18 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   }
 
   /**
-   * A send now would be written at once: a poll is waiting, or the websocket has nothing queued in
-   * Bun (volatile packets are dropped otherwise).
+   * A send now would be written at once, as engine.io's `transport.writable` says (volatile packets
+   * are dropped otherwise): a poll is waiting; or the websocket has nothing queued in Bun and was
+   * written to in no earlier part of this event-loop turn, neither directly nor by a native publish
+   * to one of its topics (engine.io's websocket stays unwritable until the send calls back).
    */
   get writable(): boolean {
     if (this.phase !== "open" && this.phase !== "upgrading") return false;
     const transport = this.current;
-    if (transport.name === "websocket") return transport.writable && transport.ws.getBufferedAmount() === 0;
-    return transport.writable;
+    if (transport.name !== "websocket") return transport.writable;
+    if (!transport.writable || transport.busy || transport.ws.getBufferedAmount() !== 0) return false;
+    for (const topic of this.topicList()) if (this.host.publishedThisTurn(topic)) return false;
+    return true;
   }
 
   /** The polling transport while the session polls (the engine routes GET and POST to it). */
@@ -347,16 +376,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   onPollReady(): void {
     if (this.phase === "closing") {
-      if (this.buffer !== null) {
-        // What was queued goes alone; the close packet waits for the next poll (as engine.io does).
-        // The stock client acts on a close packet at once but hands the packets decoded before it
-        // to its sockets a tick later, so in one answer they would arrive after the close.
-        this.flush();
-        this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
-        return;
-      }
-      this.current.send([ENCODED_CLOSE], false);
-      this.finalize(this.closeReason);
+      this.deliverPollingClose(true);
       return;
     }
     if (this.phase === "upgrading" && this.probeConfirmed && this.buffer === null) {
@@ -620,7 +640,24 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     // A closing session takes no more publishes: it must not count as a subscriber either.
     for (const topic of this.topicList()) this.host.pollingUnsubscribe(topic, this);
     this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
-    if (this.current.writable) this.onPollReady();
+    if (this.current.writable) this.deliverPollingClose(false);
+  }
+
+  /**
+   * A closing polling session answers a GET. What was queued goes alone; the close packet waits for
+   * the next poll (as engine.io does: the stock client acts on a close packet at once but hands the
+   * packets decoded before it to its sockets a tick later, so in one answer they would arrive after
+   * the close). A GET that was already waiting when the session closed gets `1`; a poll that came
+   * after gets `6␞1`, engine.io's "empty send to append the close packet".
+   */
+  private deliverPollingClose(pollCameAfterClose: boolean): void {
+    if (this.buffer !== null) {
+      this.flush();
+      this.restartTimer(POLLING_CLOSE_TIMEOUT_MS);
+      return;
+    }
+    this.current.send(pollCameAfterClose ? [ENCODED_NOOP, ENCODED_CLOSE] : [ENCODED_CLOSE], false);
+    this.finalize(this.closeReason);
   }
 
   /** Closes at once without waiting for a poll (server shutdown). */

@@ -148,7 +148,9 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<MultiAckResult<Last<EventParams<EmitEvents, Ev>>>> {
     return new Promise((resolve, reject) => {
-      const ack: AckCollector = (err, responses) => (err ? reject(err) : resolve(responses as never));
+      // As socket.io's, a timeout rejects with the answers that did arrive as `err.responses`.
+      const ack: AckCollector = (err, responses) =>
+        err ? reject(Object.assign(err, { responses })) : resolve(responses as never);
       // biome-ignore lint/suspicious/noExplicitAny: the ack is appended to the typed arguments
       (this.emit as (ev: string, ...a: any[]) => boolean)(ev, ...args, ack);
     });

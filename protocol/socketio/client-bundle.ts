@@ -14,6 +14,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { corsHeaders } from "../engine/cors.ts";
+import { negotiateEncoding } from "../engine/http.ts";
 import type { CorsOptions } from "../engine/options.ts";
 import { createLogger } from "../logger.ts";
 
@@ -35,33 +36,17 @@ type Encoding = "br" | "gzip" | "deflate" | "identity";
 
 type Bytes = Uint8Array<ArrayBuffer>;
 
+const BUNDLE_ENCODINGS: readonly Exclude<Encoding, "identity">[] = ["br", "gzip", "deflate"];
+
 const COMPRESS: Record<Exclude<Encoding, "identity">, (data: Bytes) => Bytes> = {
   br: (data) => new Uint8Array(brotliCompressSync(data)),
   gzip: (data) => new Uint8Array(gzipSync(data)),
   deflate: (data) => new Uint8Array(deflateSync(data)),
 };
 
-/** The encoding socket.io would pick: the highest q-value among br, gzip, deflate (in that order on ties). */
+/** The encoding socket.io picks for a bundle (`accepts(req).encodings(["br", "gzip", "deflate"])`). */
 export function pickEncoding(acceptEncoding: string | null): Encoding {
-  if (!acceptEncoding) return "identity";
-  const q = new Map<string, number>();
-  for (const part of acceptEncoding.split(",")) {
-    const [name, ...params] = part.trim().toLowerCase().split(";");
-    if (!name) continue;
-    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
-    const value = qParam === undefined ? 1 : Number(qParam.slice(2));
-    q.set(name, Number.isFinite(value) ? value : 0);
-  }
-  let best: Encoding = "identity";
-  let bestQ = 0;
-  for (const encoding of ["br", "gzip", "deflate"] as const) {
-    const value = q.get(encoding) ?? q.get("*") ?? 0;
-    if (value > bestQ) {
-      best = encoding;
-      bestQ = value;
-    }
-  }
-  return best;
+  return negotiateEncoding(acceptEncoding, BUNDLE_ENCODINGS) ?? "identity";
 }
 
 /** Where the installed socket.io-client keeps its bundles, and its version; null when it is absent. */

@@ -186,8 +186,9 @@ export class Namespace<
     ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
   ): Promise<AckResult<Last<EventParams<ServerSideEvents, Ev>>>[]> {
     return new Promise((resolve, reject) => {
+      // As socket.io's, a timeout rejects with the answers of the nodes that did answer as `err.responses`.
       const ack = (err: Error | null, responses: AckResult<Last<EventParams<ServerSideEvents, Ev>>>[]) =>
-        err ? reject(err) : resolve(responses);
+        err ? reject(Object.assign(err, { responses })) : resolve(responses);
       // biome-ignore lint/suspicious/noExplicitAny: the ack is appended to the typed arguments
       (this.serverSideEmit as (ev: string, ...a: any[]) => boolean)(ev, ...args, ack);
     });
@@ -286,10 +287,12 @@ export class Namespace<
     this.emitReserved("connection", socket);
   }
 
-  /** @internal A socket left. */
+  /**
+   * @internal A socket left, or was refused by a middleware (it never was in `sockets`): either way
+   * an empty dynamic child goes, as socket.io's cleanup checks after a refusal too.
+   */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
-    if (this.sockets.get(socket.id) !== socket) return;
-    this.sockets.delete(socket.id);
+    if (this.sockets.get(socket.id) === socket) this.sockets.delete(socket.id);
     if (this.sockets.size === 0) this._onEmpty?.();
   }
 }

@@ -60,6 +60,8 @@ export class ParentNamespace<
     this.children.add(child);
     if (this.server.opts.cleanupEmptyChildNamespaces) {
       child._onEmpty = () => {
+        // Once: a socket still in a middleware may be refused or leave after the child is gone.
+        child._onEmpty = undefined;
         runHook(log, "adapter close failed", { nsp: name }, () => child.adapter.close());
         this.server._nsps.delete(name);
         this.children.delete(child);

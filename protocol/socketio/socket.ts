@@ -53,6 +53,11 @@ export interface SocketRequest {
   method: string;
   connection: { remoteAddress: string };
   socket: { remoteAddress: string };
+  /**
+   * The handshake's query as a plain object: engine.io sets `req._query`, and socket.io code
+   * written before `handshake.query` existed reads it (socket.io-client's own test server does).
+   */
+  _query: Record<string, string>;
 }
 
 /** An incoming event as per-packet middlewares see it: `[eventName, ...args]`. */
@@ -174,6 +179,7 @@ export class Socket<
       method: "GET",
       connection: { remoteAddress: request.address },
       socket: { remoteAddress: request.address },
+      _query: request.query,
     };
   }
 

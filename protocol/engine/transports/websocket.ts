@@ -4,6 +4,7 @@
  */
 import type { ServerWebSocket } from "bun";
 import { type OutPacket, outPacketSize } from "../packet.ts";
+import { currentTurn, markWrite } from "../turn.ts";
 import type { Transport } from "./transport.ts";
 
 /** What happened to one frame handed to Bun. */
@@ -36,6 +37,8 @@ export function worthCompressing(packet: OutPacket): boolean {
 
 export class WebSocketTransport<T = unknown> implements Transport {
   readonly name = "websocket" as const;
+  /** The event-loop turn of the last write (see turn.ts). */
+  private writeTurn = -1;
 
   constructor(
     readonly ws: ServerWebSocket<T>,
@@ -46,8 +49,14 @@ export class WebSocketTransport<T = unknown> implements Transport {
     return this.ws.readyState === WS_OPEN;
   }
 
+  /** Written to in this turn: engine.io's transport would still wait for its send callback. */
+  get busy(): boolean {
+    return this.writeTurn === currentTurn();
+  }
+
   /** Sends one frame; reports when the client's buffer went over the limit. */
   write(packet: OutPacket, compress: boolean): SendStatus {
+    this.writeTurn = markWrite();
     const result = this.ws.send(packet, compress && worthCompressing(packet));
     if (result === BUN_DROPPED) {
       // An empty frame (an empty binary attachment) is "0 bytes sent", not a drop: only the buffer

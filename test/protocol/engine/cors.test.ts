@@ -85,6 +85,25 @@ describe("engine CORS with an origin function", () => {
   });
 });
 
+describe("engine CORS options the cors package also takes", () => {
+  const t = startEngine({
+    // `headers` is the cors package's other name for `allowedHeaders`; old browsers need a 200 preflight.
+    cors: { origin: true, headers: ["my-header"], optionsSuccessStatus: 200 },
+  });
+  afterAll(() => t.close());
+
+  test("headers is allowedHeaders and optionsSuccessStatus is the preflight's status", async () => {
+    const res = await get(t.url({ transport: "polling" }), {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-headers": "x-other" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(res.headers.get("access-control-allow-headers")).toBe("my-header");
+    expect(await res.text()).toBe("");
+  });
+});
+
 describe("engine without CORS", () => {
   const t = startEngine();
   afterAll(() => t.close());

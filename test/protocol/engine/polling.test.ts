@@ -119,7 +119,7 @@ describe("engine polling transport", () => {
     expect((await closed).reason).toBe("transport close");
   });
 
-  test("socket.close() delivers what is queued on the next GET and the close packet alone on the GET after it", async () => {
+  test("socket.close() delivers what is queued on the next GET, then a noop and the close packet on the GET after it (engine.io's 6␞1)", async () => {
     // The stock client acts on a close packet at once but dispatches the packets decoded with it a
     // tick later: in one answer, the last messages would arrive after the close (engine.io splits them too).
     const { socket, url } = await openSession(t);
@@ -136,7 +136,7 @@ describe("engine polling transport", () => {
     socket.send("late send");
     expect(await (await get(url)).text()).toBe("4bye\x1e4really");
     expect(socket.state).toBe("closing");
-    expect(await (await get(url)).text()).toBe("1");
+    expect(await (await get(url)).text()).toBe("6\x1e1");
     expect((await closed).reason).toBe("forced close");
     expect(socket.state).toBe("closed");
     expect(t.engine.clients.has(socket.id)).toBe(false);
@@ -162,7 +162,7 @@ describe("engine polling transport", () => {
     socket.sendMany(["a", "b"]);
     socket.close();
     expect(await (await pending).text()).toBe("4a\x1e4b");
-    expect(await (await get(url)).text()).toBe("1");
+    expect(await (await get(url)).text()).toBe("6\x1e1");
     expect((await closed).reason).toBe("forced close");
   });
 

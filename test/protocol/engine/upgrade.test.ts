@@ -217,7 +217,7 @@ describe("engine upgrade polling → websocket", () => {
     expect((await ws.waitClosed()).code).toBe(4009);
     // The client never paused polling: it gets the queue, then the close packet.
     expect(await (await get(url)).text()).toBe("4bye");
-    expect(await (await get(url)).text()).toBe("1");
+    expect(await (await get(url)).text()).toBe("6\x1e1");
     expect((await closed).reason).toBe("forced close");
   });
 

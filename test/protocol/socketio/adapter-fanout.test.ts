@@ -90,13 +90,15 @@ describe("native fan-out", () => {
       const seen = await received(() => {
         h.io.to(["room", "other"]).emit("union");
         h.io.except([sockets[0]!.id, sockets[1]!.id]).emit("two-excluded");
-        h.io.volatile.to("room").emit("volatile");
         h.io.to(sockets[2]!.id).emit("direct");
       });
-      expect(seen).toEqual([
-        ["union", "volatile"],
-        ["union", "volatile"],
-        ["union", "two-excluded", "direct"],
+      expect(seen).toEqual([["union"], ["union"], ["union", "two-excluded", "direct"]]);
+      // A turn later (a volatile packet right after others to the same client is dropped, as engine.io does).
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await received(() => h.io.volatile.to("room").emit("volatile"))).toEqual([
+        ["volatile"],
+        ["volatile"],
+        [],
       ]);
       // Only the markers were published.
       expect(publish.mock.calls.every(([topic]) => topic === namespaceTopic("/"))).toBe(true);

@@ -17,6 +17,13 @@ export class FakeEngineSocket implements EngineSocket {
   readonly transportName = "websocket" as const;
   readonly transport = { name: "websocket" as const };
   writable = true;
+  readonly protocol = 4 as const;
+  readonly remoteAddress = "127.0.0.1";
+  readonly upgrading = false;
+  readonly upgraded = false;
+  get readyState(): EngineSocketState {
+    return this.state;
+  }
   /** Each send or sendMany call, as the list of frames it carried. */
   readonly calls: RawData[][] = [];
   readonly request = {

@@ -87,11 +87,23 @@ describe("serveClient (default on)", () => {
     expect(res.headers.get("content-encoding")).toBe("gzip");
     const body = gunzipSync(Buffer.from(await res.arrayBuffer()));
     expect(body.equals(readFileSync(join(DIST, "socket.io.js")))).toBe(true);
-    expect(pickEncoding("gzip, deflate, br")).toBe("br");
     expect(pickEncoding("gzip;q=1, br;q=0.5")).toBe("gzip");
     expect(pickEncoding("br;q=0, deflate")).toBe("deflate");
     expect(pickEncoding("identity")).toBe("identity");
     expect(pickEncoding(null)).toBe("identity");
+  });
+
+  test("on equal q-values the client's order decides, as socket.io's accepts(req).encodings() does", async () => {
+    const url = start();
+    const res = await get(`${url}/socket.io/socket.io.js`, { "accept-encoding": "gzip,br,deflate" });
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    // Each answer below is what accepts 1.3.8 (negotiator 0.6.3) gives socket.io 4.8 for that header.
+    expect(pickEncoding("gzip, deflate, br")).toBe("gzip");
+    expect(pickEncoding("deflate, gzip")).toBe("deflate");
+    expect(pickEncoding("*")).toBe("br");
+    expect(pickEncoding("*, br;q=0.5")).toBe("gzip");
+    expect(pickEncoding("gzip;q=0, *;q=0.5")).toBe("br");
+    expect(pickEncoding("GZIP")).toBe("gzip");
   });
 
   test("nothing else under the path is served as a file", async () => {

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { io as connectClient } from "socket.io-client";
-import { type Namespace, Server } from "../../../protocol/index.ts";
+import { Adapter, type Namespace, Server } from "../../../protocol/index.ts";
 import { Harness, next, TRANSPORTS, WAIT_MS, withTimeout } from "./support.ts";
 
 const harnesses: Harness[] = [];
@@ -56,6 +56,63 @@ describe("namespaces", () => {
     client.disconnect();
     await gone;
     expect(h.io._nsps.has("/room-2")).toBe(true);
+  });
+
+  test("with cleanupEmptyChildNamespaces a dynamic child whose only client a middleware refused disappears", async () => {
+    const h = start({ cleanupEmptyChildNamespaces: true });
+    h.io.of(/^\/room-\d+$/).use((_socket, next) => next(new Error("not you")));
+    const [err] = await next<[Error]>(h.client("/room-3"), "connect_error");
+    expect(err.message).toBe("not you");
+    await withTimeout(
+      (async () => {
+        while (h.io._nsps.has("/room-3")) await Bun.sleep(5);
+      })(),
+      "the refused child namespace to be removed",
+    );
+  });
+
+  test("with cleanupEmptyChildNamespaces a refused client leaves a child that still has sockets in place", async () => {
+    const h = start({ cleanupEmptyChildNamespaces: true });
+    let refuse = false;
+    h.io.of(/^\/room-\d+$/).use((_socket, next) => next(refuse ? new Error("not you") : undefined));
+    await h.connected("/room-4");
+    refuse = true;
+    await next(h.client("/room-4"), "connect_error");
+    expect(h.io._nsps.has("/room-4")).toBe(true);
+  });
+});
+
+describe("ack errors carry the answers that did arrive", () => {
+  test("a broadcast emitWithAck that times out rejects with err.responses, as socket.io's", async () => {
+    const h = start();
+    const [talker, silent] = await Promise.all([h.connected(), h.connected()]);
+    talker!.on("count", (ack: (n: number) => void) => ack(7));
+    silent!.on("count", () => {});
+    const err = await h.io
+      .timeout(300)
+      .emitWithAck("count")
+      .then(
+        () => null,
+        (e: Error & { responses?: unknown[] }) => e,
+      );
+    expect(err?.message).toBe("operation has timed out");
+    expect(err?.responses).toEqual([7]);
+  });
+
+  test("serverSideEmitWithAck that times out rejects with err.responses (the other nodes that answered)", async () => {
+    class HalfAnsweringCluster extends Adapter {
+      override serverSideEmit(packet: unknown[]): void {
+        const ack = packet.at(-1) as (err: Error | null, responses: unknown[]) => void;
+        ack(new Error("timeout reached: only 1 responses received out of 2"), ["node-b"]);
+      }
+    }
+    const h = start({ adapter: HalfAnsweringCluster });
+    const err = await h.io.serverSideEmitWithAck("sync").then(
+      () => null,
+      (e: Error & { responses?: unknown[] }) => e,
+    );
+    expect(err?.message).toBe("timeout reached: only 1 responses received out of 2");
+    expect(err?.responses).toEqual(["node-b"]);
   });
 });
 

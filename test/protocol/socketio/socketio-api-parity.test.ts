@@ -114,6 +114,23 @@ describe("socket.request", () => {
     expect(socket.request.method).toBe("GET");
     expect(socket.request.connection.remoteAddress).toContain("127.0.0.1");
   });
+
+  test("_query holds the handshake query as engine.io sets it, which socket.io middlewares read", async () => {
+    h = new Harness(TRANSPORTS.polling);
+    h.io.use((socket, next) => {
+      if (socket.request._query.fail) return next(new Error("refused by query"));
+      next();
+    });
+    const connection = next<[Socket]>(h.io, "connection");
+    await h.connected("/", { query: { room: "lobby" } });
+    const [socket] = await connection;
+    expect(socket.request._query.room).toBe("lobby");
+    expect(socket.request._query.EIO).toBe("4");
+    expect(socket.request._query.transport).toBe("polling");
+    const refused = h.client("/", { query: { fail: "1" } });
+    const [err] = await next<[Error]>(refused, "connect_error");
+    expect(err.message).toBe("refused by query");
+  });
 });
 
 describe("RemoteSocket", () => {
