@@ -3,7 +3,7 @@ import { SCENARIOS, type ScenarioName } from "./scenarios/types.ts";
 import { TARGETS, type TargetName } from "./target.ts";
 
 export interface CliOptions {
-  /** Servers to measure, in turn for each scenario. `--compare` = both. Default ["switchboard"]. */
+  /** Servers to measure, in turn for each scenario. `--compare` = all four. Default ["switchboard"]. */
   targets: TargetName[];
   /** Scenarios to run, in this order. Default all five ("chat" runs on Switchboard only). */
   scenarios: ScenarioName[];
@@ -30,8 +30,10 @@ export const USAGE = `Usage: bun scripts/load [options]
        bun scripts/load cluster [--rooms R] [--members K] [--rate N] [--seconds S]
                           fan-out through 1 node vs 2 nodes over Redis (REDIS_URL), with the ratio
 
-  --compare               run Switchboard and the official socket.io@4.8 server in turn, side by side
-  --target NAME           switchboard (default) or official
+  --compare               run every target in turn, side by side: official (socket.io@4.8 on Node),
+                          socketio-bun (the same app on @socket.io/bun-engine), switchboard, and
+                          bare-bun (the floor: Bun.serve speaking only what the scenarios need)
+  --target LIST           comma-separated subset of ${TARGETS.join(",")} (default switchboard)
   --quick                 ~2 minute run: smaller populations, shorter windows, 1 repetition
   --scenarios LIST        comma-separated subset of ${SCENARIOS.join(",")} (default: all)
   --reps N                repetitions per median-and-range figure (default 3, quick 1)
@@ -71,10 +73,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case "--compare":
         options.targets = [...TARGETS];
         break;
-      case "--target": {
-        const name = value(i++, arg);
-        if (!TARGETS.includes(name as TargetName)) throw new Error(`unknown target ${name}`);
-        options.targets = [name as TargetName];
+      case "--target":
+      case "--targets": {
+        const list = value(i++, arg).split(",");
+        for (const name of list)
+          if (!TARGETS.includes(name as TargetName)) throw new Error(`unknown target ${name}`);
+        options.targets = TARGETS.filter((t) => list.includes(t));
         break;
       }
       case "--quick":

@@ -18,7 +18,14 @@ import { echoDefaults, runEcho } from "./scenarios/echo.ts";
 import { fanoutDefaults, runFanout } from "./scenarios/fanout.ts";
 import { pollingDefaults, runPolling } from "./scenarios/polling.ts";
 import type { RunContext, Sample, ScenarioName, ScenarioResult } from "./scenarios/types.ts";
-import { FD_LIMIT, startTarget, stopAllTargets, TARGET_COMMANDS, type TargetName } from "./target.ts";
+import {
+  FD_LIMIT,
+  startTarget,
+  stopAllTargets,
+  TARGET_COMMANDS,
+  type TargetName,
+  targetRuns,
+} from "./target.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
@@ -85,7 +92,7 @@ async function main(): Promise<number> {
   for (const scenario of options.scenarios) {
     for (const result of results) {
       const target = result.target as TargetName;
-      if (scenario === "chat" && target !== "switchboard") continue;
+      if (!targetRuns(target, scenario)) continue;
       progress.line(`▶ ${scenario} · ${target}`);
       const ctx: RunContext = {
         target,

@@ -119,11 +119,16 @@ describe("statistics", () => {
 });
 
 describe("the command line", () => {
-  test("--compare selects both servers and --quick one repetition", () => {
+  test("--compare selects all four servers and --quick one repetition", () => {
     const o = parseArgs(["--compare", "--quick", "--scenarios", "echo,connect"]);
-    expect(o.targets).toEqual(["switchboard", "official"]);
+    expect(o.targets).toEqual(["official", "socketio-bun", "switchboard", "bare-bun"]);
     expect(o.reps).toBe(1);
     expect(o.scenarios).toEqual(["connect", "echo"]);
+  });
+
+  test("--target takes a list and keeps the report order", () => {
+    expect(parseArgs(["--target", "bare-bun,switchboard"]).targets).toEqual(["switchboard", "bare-bun"]);
+    expect(() => parseArgs(["--target", "nope"])).toThrow("unknown target");
   });
 
   test("unknown scenarios and options are refused", () => {
@@ -161,7 +166,7 @@ describe("the reports", () => {
       command: "bun scripts/load --compare",
       machine: { cores: 2, model: "cpu", kernel: "k", memGiB: 1 },
       loadAverage: { start: 0.1 },
-      versions: { bun: "1", node: "20", socketio: "4.8.4", switchboard: "abc" },
+      versions: { bun: "1", node: "20", socketio: "4.8.4", bunEngine: "0.1.2", switchboard: "abc" },
       pinning: { server: 0, generator: 1, generatorPinned: true },
       quick: false,
       reps: 3,
@@ -171,6 +176,18 @@ describe("the reports", () => {
       { target: "official", metrics: [m(20_000, "higher")], errors: [] },
     ]);
     expect(md).toContain("| echo | acks | acks/s | 90,000 | 20,000 | 4.5× | ≥ 3×: met |");
+    const all = markdownReport(info, [
+      { target: "official", metrics: [m(20_000, "higher")], errors: [] },
+      { target: "socketio-bun", metrics: [m(40_000, "higher")], errors: [] },
+      { target: "switchboard", metrics: [m(90_000, "higher")], errors: [] },
+      { target: "bare-bun", metrics: [m(120_000, "higher")], errors: [] },
+    ]);
+    expect(all).toContain(
+      "| scenario | figure | unit | official | socketio-bun | switchboard | bare-bun | × official | × socket.io+bun-engine | × bare Bun (floor) | target |",
+    );
+    expect(all).toContain(
+      "| echo | acks | acks/s | 20,000 | 40,000 | 90,000 | 120,000 | 4.5× | 2.25× | 0.75× | ≥ 3×: met |",
+    );
   });
 
   test("the SVG has one panel per chart and draws the series it is given", () => {

@@ -1,7 +1,8 @@
 /**
- * Smoke runs of every protocol scenario against both benchmark apps (Switchboard and the official
- * socket.io server): tiny populations, sub-second windows. They assert that the generator and the
- * apps work and that nothing is lost, never a speed.
+ * Smoke runs of every protocol scenario against every benchmark app (the official socket.io server
+ * on Node, socket.io on @socket.io/bun-engine, Switchboard, the bare-Bun floor): tiny populations,
+ * sub-second windows. They assert that the generator and the apps work and that nothing is lost,
+ * never a speed.
  */
 import { describe, expect, test } from "bun:test";
 import { Progress } from "../../scripts/load/progress.ts";
@@ -11,7 +12,7 @@ import { runFanout } from "../../scripts/load/scenarios/fanout.ts";
 import { runPolling } from "../../scripts/load/scenarios/polling.ts";
 import { FanoutRig } from "../../scripts/load/scenarios/rig.ts";
 import type { Metric, RunContext } from "../../scripts/load/scenarios/types.ts";
-import { startTarget, TARGET_COMMANDS, TARGETS } from "../../scripts/load/target.ts";
+import { startTarget, TARGET_COMMANDS, TARGETS, targetRuns } from "../../scripts/load/target.ts";
 
 const SCENARIO_TIMEOUT_MS = 30_000;
 
@@ -96,24 +97,26 @@ describe.each(TARGETS)("the %s benchmark app", (target) => {
     SCENARIO_TIMEOUT_MS,
   );
 
-  test(
-    "polling-only receivers get every message of their room",
-    async () => {
-      const { samples } = await runPolling(context(target), {
-        rooms: 2,
-        members: 4,
-        payloadBytes: 32,
-        fixedRate: 200,
-        searchRates: [400],
-        p99LimitMs: 1_000,
-        warmupMs: 100,
-        measureMs: 400,
-      });
-      expect(samples.length).toBe(2);
-      for (const s of samples) expect(s.lost).toBe(0);
-    },
-    SCENARIO_TIMEOUT_MS,
-  );
+  // The floor speaks websocket only (no polling test for it); that it refuses polling is checked below.
+  if (targetRuns(target, "polling"))
+    test(
+      "polling-only receivers get every message of their room",
+      async () => {
+        const { samples } = await runPolling(context(target), {
+          rooms: 2,
+          members: 4,
+          payloadBytes: 32,
+          fixedRate: 200,
+          searchRates: [400],
+          p99LimitMs: 1_000,
+          warmupMs: 100,
+          measureMs: 400,
+        });
+        expect(samples.length).toBe(2);
+        for (const s of samples) expect(s.lost).toBe(0);
+      },
+      SCENARIO_TIMEOUT_MS,
+    );
 
   test(
     "a member receives only its own room's messages, each exactly once",
@@ -143,4 +146,17 @@ describe.each(TARGETS)("the %s benchmark app", (target) => {
     },
     SCENARIO_TIMEOUT_MS,
   );
+});
+
+describe("the bare-Bun floor", () => {
+  test("refuses polling with Engine.IO's 'Transport unknown' error instead of pretending", async () => {
+    const server = await startTarget("bare-bun", TARGET_COMMANDS["bare-bun"], { core: null });
+    try {
+      const res = await fetch(`${server.baseUrl}/socket.io/?EIO=4&transport=polling`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ code: 0, message: "Transport unknown" });
+    } finally {
+      await server.stop();
+    }
+  });
 });

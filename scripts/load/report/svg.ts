@@ -23,7 +23,13 @@ interface Panel {
   guide?: { y: number; label: string };
 }
 
-const COLORS: Record<string, string> = { switchboard: "#1f77b4", official: "#d62728" };
+/** One colour per target, the same in every chart. */
+const COLORS: Record<string, string> = {
+  official: "#d62728",
+  "socketio-bun": "#ff7f0e",
+  switchboard: "#1f77b4",
+  "bare-bun": "#2ca02c",
+};
 const PANEL_W = 460;
 const PANEL_H = 320;
 const M = { left: 60, right: 15, top: 30, bottom: 45 };
