@@ -19,6 +19,10 @@ export interface CliOptions {
   outDir: string;
   /** Folder for CPU profiles of every server process (`--cpu-prof`); unset: no profiling. */
   profileDir: string | undefined;
+  /** Connection counts of the scale scenario; unset: its defaults (1k, 10k, 50k, 100k; quick 1k, 5k). */
+  scaleCounts: number[] | undefined;
+  /** Connections per loopback destination address in the scale scenario; unset: 90 % of the port range. */
+  perAddress: number | undefined;
   /** Rewrite the results block of BENCHMARKS.md with this run's table. */
   updateDoc: boolean;
   /** Databases for the chat scenario. Default ["pglite", "postgres"] (["postgres"] with --quick). */
@@ -41,6 +45,8 @@ export const USAGE = `Usage: bun scripts/load [options]
   --generator-core N      core for the load generator (default 1)
   --no-pin                do not pin with taskset
   --chat-db LIST          pglite,postgres (default both, quick: postgres; postgres uses TEST_POSTGRES_URL)
+  --scale-counts LIST     connection counts of the scale scenario (default 1000,10000,50000,100000; quick 1000,5000)
+  --per-address N         scale: connections per loopback address 127.0.0.x (default 90 % of the ephemeral port range)
   --out DIR               results folder (default bench/results)
   --update-doc            write this run's table into BENCHMARKS.md
   --profile DIR           CPU-profile every server process (bun/node --cpu-prof) into DIR
@@ -58,6 +64,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     outDir: "bench/results",
     updateDoc: false,
     profileDir: undefined,
+    scaleCounts: undefined,
+    perAddress: undefined,
     chatDatabases: ["pglite", "postgres"],
     help: false,
   };
@@ -110,6 +118,18 @@ export function parseArgs(argv: readonly string[]): CliOptions {
           if (d !== "pglite" && d !== "postgres") throw new Error(`unknown database ${d}`);
         options.chatDatabases = list as CliOptions["chatDatabases"];
         chatDbGiven = true;
+        break;
+      }
+      case "--scale-counts": {
+        const counts = value(i++, arg).split(",").map(Number);
+        if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${arg} needs whole numbers`);
+        options.scaleCounts = counts;
+        break;
+      }
+      case "--per-address": {
+        const n = Number(value(i++, arg));
+        if (!Number.isInteger(n) || n < 1) throw new Error(`${arg} needs a whole number`);
+        options.perAddress = n;
         break;
       }
       case "--out":

@@ -5,6 +5,7 @@ import { encodeFrame, FrameParser, Opcode } from "../../scripts/load/clients/fra
 import { advantage, cell, markdownReport } from "../../scripts/load/report/markdown.ts";
 import { svgReport } from "../../scripts/load/report/svg.ts";
 import { readDecimal } from "../../scripts/load/scenarios/rig.ts";
+import { loopbackAddresses } from "../../scripts/load/scenarios/scale.ts";
 import type { Metric } from "../../scripts/load/scenarios/types.ts";
 import { LatencyHistogram, spread } from "../../scripts/load/stats.ts";
 import { ackArgs, encodeConnect, encodeEvent } from "../../scripts/load/wire.ts";
@@ -137,6 +138,15 @@ describe("the command line", () => {
   });
 });
 
+describe("the scale scenario's address plan", () => {
+  test("spreads connections over as many loopback addresses as the port range requires", () => {
+    expect(loopbackAddresses(1_000, 25_000)).toEqual(["127.0.0.1"]);
+    expect(loopbackAddresses(100_000, 25_000)).toEqual(["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]);
+    expect(loopbackAddresses(100_001, 25_000)).toHaveLength(5);
+    expect(() => loopbackAddresses(255 * 1_000, 1_000)).toThrow("254 loopback addresses");
+  });
+});
+
 describe("the reports", () => {
   const m = (value: number, better: "higher" | "lower", extra: Partial<Metric> = {}): Metric => ({
     scenario: "echo",
@@ -213,5 +223,29 @@ describe("the reports", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain("official p99");
     expect((svg.match(/<path /g) ?? []).length).toBe(2);
+    expect(svg).not.toContain("scale:");
+  });
+
+  test("a run with the scale scenario adds the scaling curve's three panels, one line per target", () => {
+    const run = (target: string, count: number) => ({
+      scenario: "scale" as const,
+      kind: "run",
+      target,
+      count,
+      rssPerConnKb: 3,
+      connectsPerSec: 5000,
+      lastReceiverP99: count / 100,
+      delivery: { p50: count / 200 },
+    });
+    const svg = svgReport([run("switchboard", 1000), run("switchboard", 10000), run("bare-bun", 1000)], "t");
+    for (const title of [
+      "scale: server RSS per idle connection",
+      "scale: connects/s",
+      "scale: broadcast to all",
+    ])
+      expect(svg).toContain(title);
+    expect(svg).toContain("bare-bun p99 to last");
+    // RSS and connects/s: one line per target; latency: p99-to-last and p50 per target.
+    expect((svg.match(/<path /g) ?? []).length).toBe(2 + 2 + 4);
   });
 });

@@ -11,6 +11,7 @@ import { runEcho } from "../../scripts/load/scenarios/echo.ts";
 import { runFanout } from "../../scripts/load/scenarios/fanout.ts";
 import { runPolling } from "../../scripts/load/scenarios/polling.ts";
 import { FanoutRig } from "../../scripts/load/scenarios/rig.ts";
+import { runScale } from "../../scripts/load/scenarios/scale.ts";
 import type { Metric, RunContext } from "../../scripts/load/scenarios/types.ts";
 import { startTarget, TARGET_COMMANDS, TARGETS, targetRuns } from "../../scripts/load/target.ts";
 
@@ -19,7 +20,7 @@ const SCENARIO_TIMEOUT_MS = 30_000;
 function context(target: (typeof TARGETS)[number]): RunContext {
   return {
     target,
-    start: () => startTarget(target, TARGET_COMMANDS[target], { core: null }),
+    start: (env) => startTarget(target, TARGET_COMMANDS[target], { core: null, ...(env ? { env } : {}) }),
     reps: 1,
     quick: true,
     progress: new Progress(true),
@@ -117,6 +118,39 @@ describe.each(TARGETS)("the %s benchmark app", (target) => {
       },
       SCENARIO_TIMEOUT_MS,
     );
+
+  test(
+    "scale connects every client, and every broadcast reaches every one of them",
+    async () => {
+      const { metrics, samples } = await runScale(context(target), {
+        counts: [40, 120],
+        window: 20,
+        holdMs: 200,
+        broadcasts: 2,
+        payloadBytes: 16,
+        // Large enough to stay on 127.0.0.1 (the spreading itself is covered in generator.test.ts).
+        perAddress: 1_000,
+        broadcastTimeoutMs: 10_000,
+      });
+      const runs = samples as unknown as {
+        count: number;
+        connected: number;
+        failures: number;
+        lost: number;
+        lastReceiverMs: number[];
+      }[];
+      expect(runs.map((r) => r.count)).toEqual([40, 120]);
+      for (const r of runs) {
+        expect(r.failures).toBe(0);
+        expect(r.connected).toBe(r.count);
+        expect(r.lost).toBe(0);
+        expect(r.lastReceiverMs).toHaveLength(2);
+      }
+      expect(metric(metrics, "scale.120.rate").value).toBeGreaterThan(0);
+      expect(metric(metrics, "scale.120.last").value).toBeGreaterThan(0);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
   test(
     "a member receives only its own room's messages, each exactly once",

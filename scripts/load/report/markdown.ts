@@ -60,7 +60,6 @@ export function markdownReport(info: RunInfo, results: TargetResults[]): string 
   const names = results.map((r) => r.target);
   const versus = names.includes("switchboard") ? names.filter((n) => n !== "switchboard") : [];
   const compare = versus.length > 0;
-  const official = names.includes("official");
   lines.push(`Run ${info.runId} — ${info.date}`);
   lines.push("");
   lines.push(`- Command: \`${info.command}\``);
@@ -80,7 +79,7 @@ export function markdownReport(info: RunInfo, results: TargetResults[]): string 
   lines.push("");
   const header = ["scenario", "figure", "unit", ...names];
   if (compare) header.push(...versus.map((v) => VERSUS_TITLE[v] ?? `× ${v}`));
-  if (official) header.push("target");
+  if (compare) header.push("target");
   lines.push(`| ${header.join(" | ")} |`);
   lines.push(`|${header.map(() => "---").join("|")}|`);
   const keys: Metric[] = [];
@@ -95,7 +94,10 @@ export function markdownReport(info: RunInfo, results: TargetResults[]): string 
       const adv = advantage(sb, of(v));
       row.push(Number.isFinite(adv) ? `${fmt(adv)}×` : "–");
     }
-    if (official) row.push(verdict(GOALS[k.key], sb, advantage(sb, of("official"))));
+    if (compare) {
+      const goal = GOALS[k.key];
+      row.push(verdict(goal, sb, advantage(sb, of(goal?.versus ?? "official"))));
+    }
     lines.push(`| ${row.join(" | ")} |`);
   }
   lines.push("");
