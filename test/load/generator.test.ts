@@ -200,7 +200,7 @@ describe("the reports", () => {
     );
   });
 
-  test("the SVG has one panel per chart and draws the series it is given", () => {
+  test("the SVG draws the panels of the scenarios it has data for, with the series it is given", () => {
     const svg = svgReport(
       [
         {
@@ -223,7 +223,10 @@ describe("the reports", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain("official p99");
     expect((svg.match(/<path /g) ?? []).length).toBe(2);
+    expect(svg).toContain("fanout: latency by offered rate");
+    expect(svg).not.toContain("polling:");
     expect(svg).not.toContain("scale:");
+    expect(svgReport([], "t")).toContain("no data");
   });
 
   test("a run with the scale scenario adds the scaling curve's three panels, one line per target", () => {

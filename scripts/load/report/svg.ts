@@ -261,6 +261,9 @@ export function svgReport(samples: Sample[], title: string): string {
     },
   ];
   if (samples.some((s) => s.scenario === "scale")) panels.push(...scalePanels(samples));
+  // A run of a few scenarios draws only their panels (all of them, "no data", when it has none).
+  const drawn = panels.filter((p) => p.series.some((s) => s.points.length > 0));
+  if (drawn.length > 0) panels.splice(0, panels.length, ...drawn);
   const width = PANEL_W * Math.min(PER_ROW, panels.length);
   const height = PANEL_H * Math.ceil(panels.length / PER_ROW) + 30;
   return [
