@@ -5,7 +5,7 @@ import { encodeFrame, FrameParser, Opcode } from "../../scripts/load/clients/fra
 import { advantage, cell, markdownReport } from "../../scripts/load/report/markdown.ts";
 import { svgReport } from "../../scripts/load/report/svg.ts";
 import { readDecimal } from "../../scripts/load/scenarios/rig.ts";
-import { loopbackAddresses } from "../../scripts/load/scenarios/scale.ts";
+import { descriptorShortfall, loopbackAddresses } from "../../scripts/load/scenarios/scale.ts";
 import type { Metric } from "../../scripts/load/scenarios/types.ts";
 import { LatencyHistogram, spread } from "../../scripts/load/stats.ts";
 import { ackArgs, encodeConnect, encodeEvent } from "../../scripts/load/wire.ts";
@@ -144,6 +144,14 @@ describe("the scale scenario's address plan", () => {
     expect(loopbackAddresses(100_000, 25_000)).toEqual(["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]);
     expect(loopbackAddresses(100_001, 25_000)).toHaveLength(5);
     expect(() => loopbackAddresses(255 * 1_000, 1_000)).toThrow("254 loopback addresses");
+  });
+
+  test("refuses a count the open-file limits of either side cannot hold, naming the short side", () => {
+    expect(descriptorShortfall(10_000, { generator: 20_000, server: 20_000 })).toBeNull();
+    const why = descriptorShortfall(50_000, { generator: 20_000, server: 262_144 });
+    expect(why).toContain("50,000 connections need 50,500 open files");
+    expect(why).toContain("20,000 (generator)");
+    expect(why).not.toContain("(server)");
   });
 });
 

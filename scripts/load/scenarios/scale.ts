@@ -18,7 +18,7 @@
  */
 import { readFileSync } from "node:fs";
 import { WsClient } from "../clients/ws.ts";
-import { CpuMeter } from "../proc.ts";
+import { CpuMeter, readFdLimit } from "../proc.ts";
 import { LatencyHistogram, type LatencySummary, round } from "../stats.ts";
 import { closeClients, openClients, waitUntil } from "./pool.ts";
 import { readDecimal } from "./rig.ts";
@@ -70,11 +70,29 @@ export function scaleDefaults(quick: boolean): ScaleOptions {
   };
 }
 
+/** Descriptors beyond one per connection: the publisher, warm-up stragglers, runtime files, slack. */
+const FD_SLACK = 500;
+
 /** Loopback destination addresses needed for `count` connections, `perAddress` each. */
 export function loopbackAddresses(count: number, perAddress: number): string[] {
   const n = Math.max(1, Math.ceil(count / perAddress));
   if (n > 254) throw new Error(`${count} connections need more than 254 loopback addresses`);
   return Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
+}
+
+/**
+ * Why `count` connections cannot run with these open-file limits (one descriptor per connection on
+ * each side, plus slack), or null when they can.
+ */
+export function descriptorShortfall(count: number, limits: Record<string, number>): string | null {
+  const needed = count + FD_SLACK;
+  const short = Object.entries(limits).filter(([, limit]) => limit < needed);
+  if (short.length === 0) return null;
+  return (
+    `not run: ${count.toLocaleString("en")} connections need ${needed.toLocaleString("en")} open files on each ` +
+    `side; the limit is ${short.map(([who, l]) => `${l.toLocaleString("en")} (${who})`).join(", ")} and could ` +
+    "not be raised (prlimit needs root, and some sandboxes refuse it even then)"
+  );
 }
 
 /** The room every client joins, and the offset of the broadcast number in `42["m",<n>,...`. */
@@ -138,6 +156,15 @@ async function runOnce(ctx: RunContext, count: number, options: ScaleOptions): P
   const addresses = loopbackAddresses(count, options.perAddress);
   // More than one destination address: the server must accept on all of them.
   const target = await ctx.start(addresses.length > 1 ? { HOST: "0.0.0.0" } : {});
+  // Each side needs a descriptor per connection; fail clearly instead of with N connect errors.
+  const shortfall = descriptorShortfall(count, {
+    generator: readFdLimit(process.pid),
+    server: readFdLimit(target.pid),
+  });
+  if (shortfall) {
+    await target.stop();
+    throw new Error(shortfall);
+  }
   const urls = addresses.map((a) => `http://${a}:${target.port}`);
   const clients: WsClient[] = [];
   let publisher: WsClient | null = null;
@@ -253,7 +280,24 @@ export async function runScale(ctx: RunContext, options: ScaleOptions): Promise<
   const metrics: Metric[] = [];
   const samples: Sample[] = [];
   for (const count of options.counts) {
-    const run = await runOnce(ctx, count, options);
+    let run: ScaleRun;
+    try {
+      run = await runOnce(ctx, count, options);
+    } catch (err) {
+      // One count that cannot run (descriptor limits, a server giving up) must not lose the others.
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.progress.line(`  ✗ scale ${ctx.target} ${count}: ${message}`);
+      metrics.push({
+        scenario: "scale",
+        key: `scale.${count}.rss`,
+        label: `scale ${count.toLocaleString("en")}: server RSS per idle connection`,
+        unit: "KiB",
+        better: "lower",
+        value: Number.NaN,
+        note: message,
+      });
+      continue;
+    }
     samples.push({ scenario: "scale", kind: "run", target: ctx.target, ...run });
     ctx.progress.line(
       `  scale ${ctx.target} ${count} over ${run.addresses} address(es): ${run.connectsPerSec} connects/s ` +
