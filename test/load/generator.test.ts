@@ -206,6 +206,15 @@ describe("the reports", () => {
     expect(all).toContain(
       "| echo | acks | acks/s | 20,000 | 40,000 | 90,000 | 120,000 | 4.5× | 2.25× | 0.75× | ≥ 3×: met |",
     );
+    const unmeasured = markdownReport(info, [
+      {
+        target: "switchboard",
+        metrics: [{ ...m(Number.NaN, "lower"), key: "scale.100000.rss" }],
+        errors: [],
+      },
+      { target: "official", metrics: [], errors: [] },
+    ]);
+    expect(unmeasured).toContain("| – | – | – | ≤ 4 KiB: not measured |");
   });
 
   test("the SVG draws the panels of the scenarios it has data for, with the series it is given", () => {

@@ -44,6 +44,8 @@ export function advantage(sb: Metric | undefined, off: Metric | undefined): numb
 
 function verdict(goal: Goal | undefined, sb: Metric | undefined, adv: number): string {
   if (!goal || !sb) return "";
+  // A figure that could not be measured meets nothing and misses nothing.
+  if (!Number.isFinite(sb.value)) return `${goal.text}: not measured`;
   // A figure taken while other work held the cores gets a verdict, but marked as such.
   const caveat = sb.noisy ? " (noisy ‡)" : "";
   if (goal.max !== undefined) return `${goal.text}: ${sb.value <= goal.max ? "met" : "**missed**"}${caveat}`;
