@@ -204,7 +204,7 @@ async function runOnce(ctx: RunContext, count: number, options: ScaleOptions): P
         ctx.progress.status(`scale ${ctx.target}: ${joined}/${clients.length} joined`);
     });
 
-    const state = { step: 0, received: 0, lastAt: 0, sentAt: 0 };
+    const state = { step: 0, received: 0, lastAt: 0 };
     const delivery = new LatencyHistogram();
     const onEventBytes = (buf: Buffer, start: number, end: number) => {
       let at = start + STEP_OFFSET;
