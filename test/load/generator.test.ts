@@ -4,6 +4,7 @@ import { parseArgs } from "../../scripts/load/cli.ts";
 import { encodeFrame, FrameParser, Opcode } from "../../scripts/load/clients/frames.ts";
 import { advantage, cell, markdownReport } from "../../scripts/load/report/markdown.ts";
 import { svgReport } from "../../scripts/load/report/svg.ts";
+import { cpuMsPerMessage } from "../../scripts/load/scenarios/chat.ts";
 import { readDecimal } from "../../scripts/load/scenarios/rig.ts";
 import { descriptorShortfall, loopbackAddresses } from "../../scripts/load/scenarios/scale.ts";
 import type { Metric } from "../../scripts/load/scenarios/types.ts";
@@ -152,6 +153,15 @@ describe("the scale scenario's address plan", () => {
     expect(why).toContain("50,000 connections need 50,500 open files");
     expect(why).toContain("20,000 (generator)");
     expect(why).not.toContain("(server)");
+  });
+});
+
+describe("the chat scenario's figures", () => {
+  test("server CPU per message is the CPU share of a core divided by the message rate", () => {
+    // Half a core at 200 messages/s: 2.5 ms of CPU per message.
+    expect(cpuMsPerMessage(50, 200)).toBe(2.5);
+    expect(cpuMsPerMessage(48.8, 200)).toBe(2.44);
+    expect(cpuMsPerMessage(10, 0)).toBeNaN();
   });
 });
 
