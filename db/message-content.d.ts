@@ -5,27 +5,27 @@
  * re-exports it for the API and the clients.
  */
 export interface MessageContent {
-    text?: string;
-    url?: string;
-    caption?: string;
-    filename?: string;
-    mime_type?: string;
-    /** A media file stored by Switchboard (inbound attachments): read it at `url`, `/api/v1/media/<id>`. */
-    media_id?: string;
-    template_name?: string;
-    language?: string;
-    parameters?: string[];
-    /** On a system line (sender_type "system"): the lifecycle action it records; `text` says it in words. */
-    action?: ConversationAction;
+  text?: string;
+  url?: string;
+  caption?: string;
+  filename?: string;
+  mime_type?: string;
+  /** A media file stored by Switchboard (inbound attachments): read it at `url`, `/api/v1/media/<id>`. */
+  media_id?: string;
+  template_name?: string;
+  language?: string;
+  parameters?: string[];
+  /** On a system line (sender_type "system"): the lifecycle action it records; `text` says it in words. */
+  action?: ConversationAction;
 }
 /** The lifecycle actions a system line records. */
 export type ConversationActionKind = "claimed" | "assigned" | "unassigned" | "resolved" | "reopened";
 /** Who did what to a conversation; `actor_*` null when the system did it (an inbound message reopened it). */
 export interface ConversationAction {
-    kind: ConversationActionKind;
-    actor_id: string | null;
-    actor_name: string | null;
-    /** The assignee after the action (null: the queue). */
-    assignee_id: string | null;
-    assignee_name: string | null;
+  kind: ConversationActionKind;
+  actor_id: string | null;
+  actor_name: string | null;
+  /** The assignee after the action (null: the queue). */
+  assignee_id: string | null;
+  assignee_name: string | null;
 }

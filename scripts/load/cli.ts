@@ -3,7 +3,7 @@ import { SCENARIOS, type ScenarioName } from "./scenarios/types.ts";
 import { TARGETS, type TargetName } from "./target.ts";
 
 export interface CliOptions {
-  /** Servers to measure, in turn for each scenario. `--compare` = both. Default ["switchboard"]. */
+  /** Servers to measure, in turn for each scenario. `--compare` = all four. Default ["switchboard"]. */
   targets: TargetName[];
   /** Scenarios to run, in this order. Default all five ("chat" runs on Switchboard only). */
   scenarios: ScenarioName[];
@@ -19,6 +19,10 @@ export interface CliOptions {
   outDir: string;
   /** Folder for CPU profiles of every server process (`--cpu-prof`); unset: no profiling. */
   profileDir: string | undefined;
+  /** Connection counts of the scale scenario; unset: its defaults (1k, 10k, 50k, 100k; quick 1k, 5k). */
+  scaleCounts: number[] | undefined;
+  /** Connections per loopback destination address in the scale scenario; unset: 90 % of the port range. */
+  perAddress: number | undefined;
   /** Rewrite the results block of BENCHMARKS.md with this run's table. */
   updateDoc: boolean;
   /** Databases for the chat scenario. Default ["pglite", "postgres"] (["postgres"] with --quick). */
@@ -31,8 +35,10 @@ export const USAGE = `Usage: bun scripts/load [options]
                           fan-out through 1 node vs 2 nodes over Redis (REDIS_URL) and PostgreSQL
                           (CLUSTER_POSTGRES_URL), with the ratio; exits 1 if any message is lost
 
-  --compare               run Switchboard and the official socket.io@4.8 server in turn, side by side
-  --target NAME           switchboard (default) or official
+  --compare               run every target in turn, side by side: official (socket.io@4.8 on Node),
+                          socketio-bun (the same app on @socket.io/bun-engine), switchboard, and
+                          bare-bun (the floor: Bun.serve speaking only what the scenarios need)
+  --target LIST           comma-separated subset of ${TARGETS.join(",")} (default switchboard)
   --quick                 ~2 minute run: smaller populations, shorter windows, 1 repetition
   --scenarios LIST        comma-separated subset of ${SCENARIOS.join(",")} (default: all)
   --reps N                repetitions per median-and-range figure (default 3, quick 1)
@@ -40,6 +46,8 @@ export const USAGE = `Usage: bun scripts/load [options]
   --generator-core N      core for the load generator (default 1)
   --no-pin                do not pin with taskset
   --chat-db LIST          pglite,postgres (default both, quick: postgres; postgres uses TEST_POSTGRES_URL)
+  --scale-counts LIST     connection counts of the scale scenario (default 1000,10000,50000,100000; quick 1000,5000)
+  --per-address N         scale: connections per loopback address 127.0.0.x (default 90 % of the ephemeral port range)
   --out DIR               results folder (default bench/results)
   --update-doc            write this run's table into BENCHMARKS.md
   --profile DIR           CPU-profile every server process (bun/node --cpu-prof) into DIR
@@ -57,6 +65,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     outDir: "bench/results",
     updateDoc: false,
     profileDir: undefined,
+    scaleCounts: undefined,
+    perAddress: undefined,
     chatDatabases: ["pglite", "postgres"],
     help: false,
   };
@@ -72,10 +82,12 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case "--compare":
         options.targets = [...TARGETS];
         break;
-      case "--target": {
-        const name = value(i++, arg);
-        if (!TARGETS.includes(name as TargetName)) throw new Error(`unknown target ${name}`);
-        options.targets = [name as TargetName];
+      case "--target":
+      case "--targets": {
+        const list = value(i++, arg).split(",");
+        for (const name of list)
+          if (!TARGETS.includes(name as TargetName)) throw new Error(`unknown target ${name}`);
+        options.targets = TARGETS.filter((t) => list.includes(t));
         break;
       }
       case "--quick":
@@ -107,6 +119,18 @@ export function parseArgs(argv: readonly string[]): CliOptions {
           if (d !== "pglite" && d !== "postgres") throw new Error(`unknown database ${d}`);
         options.chatDatabases = list as CliOptions["chatDatabases"];
         chatDbGiven = true;
+        break;
+      }
+      case "--scale-counts": {
+        const counts = value(i++, arg).split(",").map(Number);
+        if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${arg} needs whole numbers`);
+        options.scaleCounts = counts;
+        break;
+      }
+      case "--per-address": {
+        const n = Number(value(i++, arg));
+        if (!Number.isInteger(n) || n < 1) throw new Error(`${arg} needs a whole number`);
+        options.perAddress = n;
         break;
       }
       case "--out":

@@ -17,8 +17,16 @@ import { connectDefaults, runConnect } from "./scenarios/connect.ts";
 import { echoDefaults, runEcho } from "./scenarios/echo.ts";
 import { fanoutDefaults, runFanout } from "./scenarios/fanout.ts";
 import { pollingDefaults, runPolling } from "./scenarios/polling.ts";
+import { runScale, scaleDefaults } from "./scenarios/scale.ts";
 import type { RunContext, Sample, ScenarioName, ScenarioResult } from "./scenarios/types.ts";
-import { FD_LIMIT, startTarget, stopAllTargets, TARGET_COMMANDS, type TargetName } from "./target.ts";
+import {
+  FD_LIMIT,
+  startTarget,
+  stopAllTargets,
+  TARGET_COMMANDS,
+  type TargetName,
+  targetRuns,
+} from "./target.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
@@ -32,6 +40,12 @@ function runScenario(name: ScenarioName, ctx: RunContext, options: CliOptions): 
       return runEcho(ctx, echoDefaults(options.quick));
     case "polling":
       return runPolling(ctx, pollingDefaults(options.quick));
+    case "scale":
+      return runScale(ctx, {
+        ...scaleDefaults(options.quick),
+        ...(options.scaleCounts ? { counts: options.scaleCounts } : {}),
+        ...(options.perAddress ? { perAddress: options.perAddress } : {}),
+      });
     case "chat":
       return runChat(ctx, {
         ...chatDefaults(options.quick),
@@ -62,6 +76,10 @@ async function main(): Promise<number> {
   const fdLimit = readFdLimit(process.pid);
   if (fdLimit < 12_000)
     progress.line(`warning: open-file limit ${fdLimit}: 10k connections need more (ulimit -n 65536)`);
+  else if (options.scenarios.includes("scale") && fdLimit < 110_000)
+    progress.line(
+      `warning: open-file limit ${fdLimit}: the 100k scale step needs more (ulimit -n 262144, as root)`,
+    );
 
   const info = collectRunInfo({ argv: process.argv.slice(2), ...options, generatorPinned });
   const outDir = resolve(ROOT, options.outDir);
@@ -85,13 +103,14 @@ async function main(): Promise<number> {
   for (const scenario of options.scenarios) {
     for (const result of results) {
       const target = result.target as TargetName;
-      if (scenario === "chat" && target !== "switchboard") continue;
+      if (!targetRuns(target, scenario)) continue;
       progress.line(`▶ ${scenario} · ${target}`);
       const ctx: RunContext = {
         target,
-        start: () =>
+        start: (env) =>
           startTarget(target, TARGET_COMMANDS[target], {
             core: options.serverCore,
+            ...(env ? { env } : {}),
             ...(options.profileDir ? { profileDir: resolve(ROOT, options.profileDir, target) } : {}),
           }),
         reps: options.reps,

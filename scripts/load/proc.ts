@@ -110,21 +110,28 @@ export function pinProcess(pid: number, core: number): boolean {
 }
 
 /**
- * Raise the open-file limit of a running process (10k connections need 10k descriptors on each
- * side). Raising the hard limit needs root (CAP_SYS_RESOURCE); the soft limit alone otherwise.
+ * Raise the open-file limit of a running process (every connection needs a descriptor on each
+ * side). Raising the hard limit needs root (CAP_SYS_RESOURCE), and some sandboxes refuse it even
+ * to root; then the soft limit is raised as far as the hard one allows. True when `limit` was reached.
  */
 export function raiseFdLimit(pid: number, limit: number): boolean {
-  return (
-    run(["prlimit", `--pid=${pid}`, `--nofile=${limit}:${limit}`]) ||
-    run(["prlimit", `--pid=${pid}`, `--nofile=${limit}`])
-  );
+  if (run(["prlimit", `--pid=${pid}`, `--nofile=${limit}:${limit}`])) return true;
+  const { hard } = readFdLimits(pid);
+  run(["prlimit", `--pid=${pid}`, `--nofile=${Math.min(limit, hard)}:${hard}`]);
+  return hard >= limit;
 }
 
-/** The open-file soft limit of a process, from /proc/<pid>/limits. */
-export function readFdLimit(pid: number): number {
+/** The open-file soft and hard limits of a process, from /proc/<pid>/limits. */
+export function readFdLimits(pid: number): { soft: number; hard: number } {
   const limits = readFileSync(`/proc/${pid}/limits`, "utf8");
-  const match = /Max open files\s+(\d+)/.exec(limits);
-  return match ? Number(match[1]) : 0;
+  const match = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(limits);
+  const value = (v: string | undefined) => (v === undefined ? 0 : v === "unlimited" ? Infinity : Number(v));
+  return { soft: value(match?.[1]), hard: value(match?.[2]) };
+}
+
+/** The open-file soft limit of a process. */
+export function readFdLimit(pid: number): number {
+  return readFdLimits(pid).soft;
 }
 
 /** Number of online cores and the CPU model, for the report header. */

@@ -5,16 +5,35 @@
 import { resolve } from "node:path";
 import { pinProcess, raiseFdLimit, readRssKb } from "./proc.ts";
 
-export type TargetName = "switchboard" | "official";
-export const TARGETS: readonly TargetName[] = ["switchboard", "official"];
+/**
+ * The servers under test, in the order `--compare` runs and reports them:
+ * - `official`: socket.io@4.8 on Node.js (engine.io + `ws`), the baseline;
+ * - `socketio-bun`: the same socket.io app on Bun through @socket.io/bun-engine, the closest peer;
+ * - `switchboard`: this repository's protocol/;
+ * - `bare-bun`: a bare Bun.serve server speaking only what the scenarios need (websocket only), the floor.
+ */
+export type TargetName = "official" | "socketio-bun" | "switchboard" | "bare-bun";
+export const TARGETS: readonly TargetName[] = ["official", "socketio-bun", "switchboard", "bare-bun"];
 
 const APPS_DIR = resolve(import.meta.dir, "apps");
 
-/** The command line of each benchmark app (same behaviour, two servers). */
+/** The command line of each benchmark app (same behaviour, four servers). */
 export const TARGET_COMMANDS: Record<TargetName, string[]> = {
-  switchboard: [process.execPath, resolve(APPS_DIR, "switchboard.ts")],
   official: ["node", resolve(APPS_DIR, "official.cjs")],
+  "socketio-bun": [process.execPath, resolve(APPS_DIR, "socketio-bun.ts")],
+  switchboard: [process.execPath, resolve(APPS_DIR, "switchboard.ts")],
+  "bare-bun": [process.execPath, resolve(APPS_DIR, "bare-bun.ts")],
 };
+
+/**
+ * Whether a target can run a scenario: the floor speaks websocket only (no polling), and the chat
+ * backend exists on Switchboard only.
+ */
+export function targetRuns(target: TargetName, scenario: string): boolean {
+  if (scenario === "chat") return target === "switchboard";
+  if (scenario === "polling") return target !== "bare-bun";
+  return true;
+}
 
 /** The chat backend (scenario `chat`, Switchboard only). */
 export const CHAT_COMMAND = [process.execPath, resolve(APPS_DIR, "chat.ts")];
@@ -23,8 +42,8 @@ export const CHAT_COMMAND = [process.execPath, resolve(APPS_DIR, "chat.ts")];
 const READY_TIMEOUT_MS = 30_000;
 /** How long a server gets to exit after SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_MS = 3_000;
-/** Descriptor limit set on the server (10k connections plus slack). */
-export const FD_LIMIT = 65_536;
+/** Descriptor limit set on the server and the generator (100k connections of `scale` plus slack). */
+export const FD_LIMIT = 262_144;
 
 export interface TargetOptions {
   /** Core the server is pinned to; null leaves it unpinned. Default 0. */

@@ -4,7 +4,9 @@ import { parseArgs } from "../../scripts/load/cli.ts";
 import { encodeFrame, FrameParser, Opcode } from "../../scripts/load/clients/frames.ts";
 import { advantage, cell, markdownReport } from "../../scripts/load/report/markdown.ts";
 import { svgReport } from "../../scripts/load/report/svg.ts";
+import { cpuMsPerMessage } from "../../scripts/load/scenarios/chat.ts";
 import { readDecimal } from "../../scripts/load/scenarios/rig.ts";
+import { descriptorShortfall, loopbackAddresses } from "../../scripts/load/scenarios/scale.ts";
 import type { Metric } from "../../scripts/load/scenarios/types.ts";
 import { LatencyHistogram, spread } from "../../scripts/load/stats.ts";
 import { ackArgs, encodeConnect, encodeEvent } from "../../scripts/load/wire.ts";
@@ -119,16 +121,47 @@ describe("statistics", () => {
 });
 
 describe("the command line", () => {
-  test("--compare selects both servers and --quick one repetition", () => {
+  test("--compare selects all four servers and --quick one repetition", () => {
     const o = parseArgs(["--compare", "--quick", "--scenarios", "echo,connect"]);
-    expect(o.targets).toEqual(["switchboard", "official"]);
+    expect(o.targets).toEqual(["official", "socketio-bun", "switchboard", "bare-bun"]);
     expect(o.reps).toBe(1);
     expect(o.scenarios).toEqual(["connect", "echo"]);
+  });
+
+  test("--target takes a list and keeps the report order", () => {
+    expect(parseArgs(["--target", "bare-bun,switchboard"]).targets).toEqual(["switchboard", "bare-bun"]);
+    expect(() => parseArgs(["--target", "nope"])).toThrow("unknown target");
   });
 
   test("unknown scenarios and options are refused", () => {
     expect(() => parseArgs(["--scenarios", "nope"])).toThrow("unknown scenario");
     expect(() => parseArgs(["--fast"])).toThrow("unknown option");
+  });
+});
+
+describe("the scale scenario's address plan", () => {
+  test("spreads connections over as many loopback addresses as the port range requires", () => {
+    expect(loopbackAddresses(1_000, 25_000)).toEqual(["127.0.0.1"]);
+    expect(loopbackAddresses(100_000, 25_000)).toEqual(["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]);
+    expect(loopbackAddresses(100_001, 25_000)).toHaveLength(5);
+    expect(() => loopbackAddresses(255 * 1_000, 1_000)).toThrow("254 loopback addresses");
+  });
+
+  test("refuses a count the open-file limits of either side cannot hold, naming the short side", () => {
+    expect(descriptorShortfall(10_000, { generator: 20_000, server: 20_000 })).toBeNull();
+    const why = descriptorShortfall(50_000, { generator: 20_000, server: 262_144 });
+    expect(why).toContain("50,000 connections need 50,500 open files");
+    expect(why).toContain("20,000 (generator)");
+    expect(why).not.toContain("(server)");
+  });
+});
+
+describe("the chat scenario's figures", () => {
+  test("server CPU per message is the CPU share of a core divided by the message rate", () => {
+    // Half a core at 200 messages/s: 2.5 ms of CPU per message.
+    expect(cpuMsPerMessage(50, 200)).toBe(2.5);
+    expect(cpuMsPerMessage(48.8, 200)).toBe(2.44);
+    expect(cpuMsPerMessage(10, 0)).toBeNaN();
   });
 });
 
@@ -161,7 +194,7 @@ describe("the reports", () => {
       command: "bun scripts/load --compare",
       machine: { cores: 2, model: "cpu", kernel: "k", memGiB: 1 },
       loadAverage: { start: 0.1 },
-      versions: { bun: "1", node: "20", socketio: "4.8.4", switchboard: "abc" },
+      versions: { bun: "1", node: "20", socketio: "4.8.4", bunEngine: "0.1.2", switchboard: "abc" },
       pinning: { server: 0, generator: 1, generatorPinned: true },
       quick: false,
       reps: 3,
@@ -171,9 +204,30 @@ describe("the reports", () => {
       { target: "official", metrics: [m(20_000, "higher")], errors: [] },
     ]);
     expect(md).toContain("| echo | acks | acks/s | 90,000 | 20,000 | 4.5× | ≥ 3×: met |");
+    const all = markdownReport(info, [
+      { target: "official", metrics: [m(20_000, "higher")], errors: [] },
+      { target: "socketio-bun", metrics: [m(40_000, "higher")], errors: [] },
+      { target: "switchboard", metrics: [m(90_000, "higher")], errors: [] },
+      { target: "bare-bun", metrics: [m(120_000, "higher")], errors: [] },
+    ]);
+    expect(all).toContain(
+      "| scenario | figure | unit | official | socketio-bun | switchboard | bare-bun | × official | × socket.io+bun-engine | × bare Bun (floor) | target |",
+    );
+    expect(all).toContain(
+      "| echo | acks | acks/s | 20,000 | 40,000 | 90,000 | 120,000 | 4.5× | 2.25× | 0.75× | ≥ 3×: met |",
+    );
+    const unmeasured = markdownReport(info, [
+      {
+        target: "switchboard",
+        metrics: [{ ...m(Number.NaN, "lower"), key: "scale.100000.rss" }],
+        errors: [],
+      },
+      { target: "official", metrics: [], errors: [] },
+    ]);
+    expect(unmeasured).toContain("| – | – | – | ≤ 4 KiB: not measured |");
   });
 
-  test("the SVG has one panel per chart and draws the series it is given", () => {
+  test("the SVG draws the panels of the scenarios it has data for, with the series it is given", () => {
     const svg = svgReport(
       [
         {
@@ -196,5 +250,32 @@ describe("the reports", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain("official p99");
     expect((svg.match(/<path /g) ?? []).length).toBe(2);
+    expect(svg).toContain("fanout: latency by offered rate");
+    expect(svg).not.toContain("polling:");
+    expect(svg).not.toContain("scale:");
+    expect(svgReport([], "t")).toContain("no data");
+  });
+
+  test("a run with the scale scenario adds the scaling curve's three panels, one line per target", () => {
+    const run = (target: string, count: number) => ({
+      scenario: "scale" as const,
+      kind: "run",
+      target,
+      count,
+      rssPerConnKb: 3,
+      connectsPerSec: 5000,
+      lastReceiverP99: count / 100,
+      delivery: { p50: count / 200 },
+    });
+    const svg = svgReport([run("switchboard", 1000), run("switchboard", 10000), run("bare-bun", 1000)], "t");
+    for (const title of [
+      "scale: server RSS per idle connection",
+      "scale: connects/s",
+      "scale: broadcast to all",
+    ])
+      expect(svg).toContain(title);
+    expect(svg).toContain("bare-bun p99 to last");
+    // RSS and connects/s: one line per target; latency: p99-to-last and p50 per target.
+    expect((svg.match(/<path /g) ?? []).length).toBe(2 + 2 + 4);
   });
 });

@@ -1,31 +1,17 @@
 /**
- * The benchmark app on the official socket.io@4.8 server (Node.js), the baseline of `--compare`.
- * It must stay behaviourally identical to apps/switchboard.ts:
- *   join(room, ack)            → socket.join(room); ack()
- *   pub(room, ...args)         → io.to(room).emit("m", ...args)   (publishers are not members)
- *   echo(payload, ack)         → ack(payload)
+ * The official socket.io@4.8 server on Node.js (engine.io over Node's http server and `ws`), the
+ * baseline of `--compare`. The app itself is apps/socketio-app.cjs, shared with socketio-bun.ts.
  * Prints one JSON line `{"ready":true,"port":N,"pid":N}` on stdout once listening.
  * Env: PORT (default 0 = ephemeral), HOST (default 127.0.0.1).
  */
 const { createServer } = require("node:http");
 const { Server } = require("socket.io");
+const { attachBenchmarkApp } = require("./socketio-app.cjs");
 
 const httpServer = createServer();
 // Defaults otherwise (websocket via `ws`, permessage-deflate off, polling allowed), as a user gets them.
 const io = new Server(httpServer, { serveClient: false });
-
-io.on("connection", (socket) => {
-  socket.on("join", (room, ack) => {
-    socket.join(room);
-    if (typeof ack === "function") ack();
-  });
-  socket.on("pub", (room, ...args) => {
-    io.to(room).emit("m", ...args);
-  });
-  socket.on("echo", (payload, ack) => {
-    if (typeof ack === "function") ack(payload);
-  });
-});
+attachBenchmarkApp(io);
 
 httpServer.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1", () => {
   const { port } = httpServer.address();

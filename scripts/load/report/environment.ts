@@ -10,7 +10,7 @@ export interface RunInfo {
   machine: { cores: number; model: string; kernel: string; memGiB: number };
   /** 1-minute load average at start and end: other work on a shared machine shows here. */
   loadAverage: { start: number; end?: number };
-  versions: { bun: string; node: string; socketio: string; switchboard: string };
+  versions: { bun: string; node: string; socketio: string; bunEngine: string; switchboard: string };
   pinning: { server: number | null; generator: number | null; generatorPinned: boolean };
   quick: boolean;
   reps: number;
@@ -31,9 +31,10 @@ export function loadAverage(): number {
   return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 }
 
-function socketIoVersion(): string {
+/** The installed version of a package, from its package.json under node_modules. */
+function packageVersion(name: string): string {
   try {
-    const pkg = JSON.parse(readFileSync(resolve(ROOT, "node_modules/socket.io/package.json"), "utf8")) as {
+    const pkg = JSON.parse(readFileSync(resolve(ROOT, "node_modules", name, "package.json"), "utf8")) as {
       version: string;
     };
     return pkg.version;
@@ -62,7 +63,8 @@ export function collectRunInfo(args: {
     versions: {
       bun: Bun.version,
       node: text(["node", "--version"]),
-      socketio: socketIoVersion(),
+      socketio: packageVersion("socket.io"),
+      bunEngine: packageVersion("@socket.io/bun-engine"),
       switchboard: `${text(["git", "rev-parse", "--short", "HEAD"])}${dirty ? "+uncommitted" : ""}`,
     },
     pinning: {

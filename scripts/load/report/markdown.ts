@@ -1,6 +1,8 @@
 /**
- * The results table: one row per figure, one column per server, the advantage (>1 = Switchboard
- * better, whatever the figure's direction) and the issue's target where there is one.
+ * The results table: one row per figure, one column per server, then Switchboard's advantage over
+ * each other server of the run (>1 = Switchboard better, whatever the figure's direction; against
+ * the bare-Bun floor it is normally below 1: 0.8× means Switchboard costs 1.25× the floor) and the
+ * issue's target where there is one.
  */
 import type { Metric } from "../scenarios/types.ts";
 import type { RunInfo } from "./environment.ts";
@@ -27,6 +29,13 @@ export function cell(m: Metric | undefined): string {
   return `${bound}${fmt(m.value)}${range}${flag}`;
 }
 
+/** Column titles of the advantage columns, by the server Switchboard is compared with. */
+const VERSUS_TITLE: Record<string, string> = {
+  official: "× official",
+  "socketio-bun": "× socket.io+bun-engine",
+  "bare-bun": "× bare Bun (floor)",
+};
+
 /** >1 means Switchboard is better, for "higher is better" and "lower is better" figures alike. */
 export function advantage(sb: Metric | undefined, off: Metric | undefined): number {
   if (!sb || !off || !(sb.value > 0) || !(off.value > 0)) return Number.NaN;
@@ -35,6 +44,8 @@ export function advantage(sb: Metric | undefined, off: Metric | undefined): numb
 
 function verdict(goal: Goal | undefined, sb: Metric | undefined, adv: number): string {
   if (!goal || !sb) return "";
+  // A figure that could not be measured meets nothing and misses nothing.
+  if (!Number.isFinite(sb.value)) return `${goal.text}: not measured`;
   // A figure taken while other work held the cores gets a verdict, but marked as such.
   const caveat = sb.noisy ? " (noisy ‡)" : "";
   if (goal.max !== undefined) return `${goal.text}: ${sb.value <= goal.max ? "met" : "**missed**"}${caveat}`;
@@ -49,7 +60,8 @@ function verdict(goal: Goal | undefined, sb: Metric | undefined, adv: number): s
 export function markdownReport(info: RunInfo, results: TargetResults[]): string {
   const lines: string[] = [];
   const names = results.map((r) => r.target);
-  const compare = names.includes("switchboard") && names.includes("official");
+  const versus = names.includes("switchboard") ? names.filter((n) => n !== "switchboard") : [];
+  const compare = versus.length > 0;
   lines.push(`Run ${info.runId} — ${info.date}`);
   lines.push("");
   lines.push(`- Command: \`${info.command}\``);
@@ -58,7 +70,8 @@ export function markdownReport(info: RunInfo, results: TargetResults[]): string 
       `load average ${info.loadAverage.start}${info.loadAverage.end !== undefined ? ` → ${info.loadAverage.end}` : ""} (1 min, start → end)`,
   );
   lines.push(
-    `- Versions: Bun ${info.versions.bun}, Node ${info.versions.node}, socket.io ${info.versions.socketio}, Switchboard ${info.versions.switchboard}`,
+    `- Versions: Bun ${info.versions.bun}, Node ${info.versions.node}, socket.io ${info.versions.socketio}, ` +
+      `@socket.io/bun-engine ${info.versions.bunEngine}, Switchboard ${info.versions.switchboard}`,
   );
   lines.push(
     `- Pinning: server on core ${info.pinning.server ?? "any"}, generator on core ${info.pinning.generator ?? "any"}` +
@@ -67,7 +80,8 @@ export function markdownReport(info: RunInfo, results: TargetResults[]): string 
   );
   lines.push("");
   const header = ["scenario", "figure", "unit", ...names];
-  if (compare) header.push("advantage", "target");
+  if (compare) header.push(...versus.map((v) => VERSUS_TITLE[v] ?? `× ${v}`));
+  if (compare) header.push("target");
   lines.push(`| ${header.join(" | ")} |`);
   lines.push(`|${header.map(() => "---").join("|")}|`);
   const keys: Metric[] = [];
@@ -75,15 +89,27 @@ export function markdownReport(info: RunInfo, results: TargetResults[]): string 
   for (const k of keys) {
     const byTarget = results.map((r) => r.metrics.find((m) => m.key === k.key));
     const row = [k.scenario, k.label, k.unit, ...byTarget.map(cell)];
+    const of = (target: string) =>
+      results.find((r) => r.target === target)?.metrics.find((m) => m.key === k.key);
+    const sb = of("switchboard");
+    for (const v of versus) {
+      const adv = advantage(sb, of(v));
+      row.push(Number.isFinite(adv) ? `${fmt(adv)}×` : "–");
+    }
     if (compare) {
-      const sb = results.find((r) => r.target === "switchboard")?.metrics.find((m) => m.key === k.key);
-      const off = results.find((r) => r.target === "official")?.metrics.find((m) => m.key === k.key);
-      const adv = advantage(sb, off);
-      row.push(Number.isFinite(adv) ? `${fmt(adv)}×` : "–", verdict(GOALS[k.key], sb, adv));
+      const goal = GOALS[k.key];
+      row.push(verdict(goal, sb, advantage(sb, of(goal?.versus ?? "official"))));
     }
     lines.push(`| ${row.join(" | ")} |`);
   }
   lines.push("");
+  if (compare) {
+    lines.push(
+      "× columns: Switchboard's advantage over that server in this run, > 1 = Switchboard better " +
+        "(a ratio of costs or of rates, whichever way the figure improves); against the bare-Bun " +
+        "floor, 0.8× means Switchboard costs 1.25× the floor. The floor speaks websocket only: no polling row.",
+    );
+  }
   lines.push(
     "† the generator's core was above 90 % busy during this measurement: the figure is a bound set by the " +
       "load generator, not the server's limit (≥ for throughputs).",

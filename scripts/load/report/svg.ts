@@ -1,6 +1,7 @@
 /**
- * Hand-written SVG charts: latency percentiles by offered rate (fanout and polling steps) and
- * server memory by connection count (connect ramps), one colour per server.
+ * Hand-written SVG charts: latency percentiles by offered rate (fanout and polling steps), server
+ * memory by connection count (connect ramps) and, when the run has them, the scaling curve (RSS per
+ * connection, connects/s and broadcast-to-all latency by connection count), one colour per server.
  */
 import type { Sample } from "../scenarios/types.ts";
 import { spread } from "../stats.ts";
@@ -23,7 +24,13 @@ interface Panel {
   guide?: { y: number; label: string };
 }
 
-const COLORS: Record<string, string> = { switchboard: "#1f77b4", official: "#d62728" };
+/** One colour per target, the same in every chart. */
+const COLORS: Record<string, string> = {
+  official: "#d62728",
+  "socketio-bun": "#ff7f0e",
+  switchboard: "#1f77b4",
+  "bare-bun": "#2ca02c",
+};
 const PANEL_W = 460;
 const PANEL_H = 320;
 const M = { left: 60, right: 15, top: 30, bottom: 45 };
@@ -162,6 +169,68 @@ function memorySeries(samples: Sample[]): Series[] {
   return series;
 }
 
+type ScaleSample = Sample & {
+  count: number;
+  rssPerConnKb: number;
+  connectsPerSec: number;
+  lastReceiverP99: number;
+  delivery: { p50: number };
+};
+
+/** One series per target of a figure of the scale runs, by connection count. */
+function scaleSeries(
+  samples: Sample[],
+  pick: (s: ScaleSample) => number,
+  suffix = "",
+  dash?: string,
+): Series[] {
+  const runs = samples.filter((s) => s.scenario === "scale" && s.kind === "run") as ScaleSample[];
+  return [...new Set(runs.map((s) => String(s.target)))].map((target) => ({
+    name: suffix ? `${target} ${suffix}` : target,
+    color: COLORS[target] ?? "#555",
+    ...(dash ? { dash } : {}),
+    points: runs.filter((s) => s.target === target).map((s): [number, number] => [s.count, pick(s)]),
+  }));
+}
+
+/** The three panels of the scaling curve (scenario `scale`). */
+function scalePanels(samples: Sample[]): Panel[] {
+  return [
+    {
+      title: "scale: server RSS per idle connection",
+      xLabel: "connections (log)",
+      yLabel: "KiB per connection",
+      logX: true,
+      logY: false,
+      series: scaleSeries(samples, (s) => s.rssPerConnKb),
+      guide: { y: 4, label: "4 KiB" },
+    },
+    {
+      title: "scale: connects/s",
+      xLabel: "connections (log)",
+      yLabel: "connects/s",
+      logX: true,
+      logY: false,
+      series: scaleSeries(samples, (s) => s.connectsPerSec),
+    },
+    {
+      title: "scale: broadcast to all, latency",
+      xLabel: "connections (log)",
+      yLabel: "ms (log)",
+      logX: true,
+      logY: true,
+      series: [
+        ...scaleSeries(samples, (s) => s.lastReceiverP99, "p99 to last"),
+        ...scaleSeries(samples, (s) => s.delivery.p50, "p50", "5,4"),
+      ],
+      guide: { y: 1000, label: "1 s" },
+    },
+  ];
+}
+
+/** Panels per row of the SVG. */
+const PER_ROW = 3;
+
 export function svgReport(samples: Sample[], title: string): string {
   const panels: Panel[] = [
     {
@@ -191,13 +260,17 @@ export function svgReport(samples: Sample[], title: string): string {
       series: memorySeries(samples),
     },
   ];
-  const width = PANEL_W * panels.length;
-  const height = PANEL_H + 30;
+  if (samples.some((s) => s.scenario === "scale")) panels.push(...scalePanels(samples));
+  // A run of a few scenarios draws only their panels (all of them, "no data", when it has none).
+  const drawn = panels.filter((p) => p.series.some((s) => s.points.length > 0));
+  if (drawn.length > 0) panels.splice(0, panels.length, ...drawn);
+  const width = PANEL_W * Math.min(PER_ROW, panels.length);
+  const height = PANEL_H * Math.ceil(panels.length / PER_ROW) + 30;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="20" font-size="13">${esc(title)}</text>`,
-    ...panels.map((p, i) => panel(p, i * PANEL_W, 30)),
+    ...panels.map((p, i) => panel(p, (i % PER_ROW) * PANEL_W, 30 + Math.floor(i / PER_ROW) * PANEL_H)),
     "</svg>",
     "",
   ].join("\n");

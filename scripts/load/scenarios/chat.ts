@@ -337,6 +337,11 @@ export async function runDatabase(ctx: RunContext, options: ChatOptions, databas
   }
 }
 
+/** Server CPU per message in ms, from its CPU % of one core at a steady `messagesPerSec`. */
+export function cpuMsPerMessage(cpuPercent: number, messagesPerSec: number): number {
+  return messagesPerSec > 0 ? round((cpuPercent / 100 / messagesPerSec) * 1000, 2) : Number.NaN;
+}
+
 export async function runChat(ctx: RunContext, options: ChatOptions): Promise<ScenarioResult> {
   const metrics: Metric[] = [];
   const samples: Sample[] = [];
@@ -382,6 +387,20 @@ export async function runChat(ctx: RunContext, options: ChatOptions): Promise<Sc
         better: "lower",
         value: cpu.median,
         range: [cpu.min, cpu.max],
+        noisy,
+      },
+      {
+        // In steady state the window holds as many status ticks of earlier messages as it leaves out.
+        scenario: "chat",
+        key: `chat.${database}.cpuPerMessage`,
+        label: `${shape}: server CPU per message`,
+        unit: "ms",
+        better: "lower",
+        value: cpuMsPerMessage(cpu.median, options.messagesPerSec),
+        range: [
+          cpuMsPerMessage(cpu.min, options.messagesPerSec),
+          cpuMsPerMessage(cpu.max, options.messagesPerSec),
+        ],
         noisy,
       },
       {

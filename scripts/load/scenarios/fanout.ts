@@ -1,9 +1,11 @@
 /**
- * fanout: R rooms × K websocket members, one publisher per room. Two figures:
+ * fanout: R rooms × K websocket members, one publisher per room. Figures:
  * - capacity: the highest delivered messages/s (deliveries) with p99 < 50 ms and nothing lost,
  *   searched by doubling the offered rate and then bisecting between the last pass and first fail;
  * - efficiency: the server's CPU % of its core at a fixed 40,000 deliveries/s, which needs no
- *   saturation (of server or generator) to compare two servers.
+ *   saturation (of server or generator) to compare two servers; measured in rooms of 100 members
+ *   and again in smaller rooms (default 50 × 20), where the per-broadcast work (decode, dispatch,
+ *   encode, adapter) weighs more against the per-delivery sends.
  */
 import { round, spread } from "../stats.ts";
 import { FanoutRig, type StepResult } from "./rig.ts";
@@ -33,6 +35,8 @@ export interface FanoutOptions {
   bisections: number;
   /** Fixed rate of the efficiency figure, deliveries/s. Default 40,000. */
   efficiencyRate: number;
+  /** Rooms and members of the second efficiency figure (small rooms); unset: not measured. Default 50 × 20. */
+  smallRooms?: { rooms: number; members: number };
   warmupMs: number;
   measureMs: number;
 }
@@ -47,6 +51,7 @@ export function fanoutDefaults(quick: boolean): FanoutOptions {
     maxRate: 2_000_000,
     bisections: quick ? 1 : 2,
     efficiencyRate: 40_000,
+    smallRooms: { rooms: 50, members: 20 },
     warmupMs: quick ? 500 : 1_000,
     measureMs: quick ? 1_500 : 3_000,
   };
@@ -278,9 +283,42 @@ export async function runFanout(ctx: RunContext, options: FanoutOptions): Promis
         value: best.latency.p99,
       });
     }
+    await rig.close();
+    if (options.smallRooms)
+      metrics.push(...(await smallRoomsEfficiency(ctx, options, target.pid, target.baseUrl)));
   } finally {
     await rig.close().catch(() => {});
     await target.stop();
   }
   return { metrics, samples };
+}
+
+/** The efficiency figure again in smaller rooms, on the same server process (a new set of clients). */
+async function smallRoomsEfficiency(
+  ctx: RunContext,
+  options: FanoutOptions,
+  serverPid: number,
+  baseUrl: string,
+): Promise<Metric[]> {
+  const { rooms, members } = options.smallRooms!;
+  const rig = new FanoutRig({
+    baseUrl,
+    rooms,
+    members,
+    transport: "websocket",
+    onProgress: (t) => ctx.progress.status(`fanout ${ctx.target} ${rooms}×${members}: ${t}`),
+  });
+  try {
+    await rig.open();
+    await rig.step({ ...options, deliveriesPerSec: options.startRate, serverPid });
+    const fixed = await efficiency(ctx, rig, options, serverPid, "fanout");
+    return fixedRateMetrics(
+      "fanout",
+      `fanout.rooms${members}`,
+      `fanout ${rooms}×${members}, ${options.payloadBytes} B at ${options.efficiencyRate / 1000}k/s`,
+      fixed,
+    );
+  } finally {
+    await rig.close().catch(() => {});
+  }
 }

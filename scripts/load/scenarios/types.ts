@@ -2,8 +2,8 @@
 import type { Progress } from "../progress.ts";
 import type { RunningTarget } from "../target.ts";
 
-export type ScenarioName = "connect" | "fanout" | "echo" | "polling" | "chat";
-export const SCENARIOS: readonly ScenarioName[] = ["connect", "fanout", "echo", "polling", "chat"];
+export type ScenarioName = "connect" | "fanout" | "echo" | "polling" | "chat" | "scale";
+export const SCENARIOS: readonly ScenarioName[] = ["connect", "fanout", "echo", "polling", "chat", "scale"];
 
 /** One reported figure. `key` is stable across targets so `--compare` can pair them. */
 export interface Metric {
@@ -32,10 +32,10 @@ export interface ScenarioResult {
 }
 
 export interface RunContext {
-  /** Label of the server under test ("switchboard", "official"). */
+  /** Label of the server under test ("official", "socketio-bun", "switchboard", "bare-bun"). */
   target: string;
-  /** Start a fresh server process of the target under test. */
-  start(): Promise<RunningTarget>;
+  /** Start a fresh server process of the target under test, with extra environment (e.g. HOST). */
+  start(env?: Record<string, string>): Promise<RunningTarget>;
   /** Repetitions for figures reported as median and range. */
   reps: number;
   /** Shorter warm-ups, windows and smaller populations. */
