@@ -98,12 +98,16 @@ describe("OpenAPI document", () => {
   });
 
   test("a body missing a required field is refused naming the field the document requires", async () => {
+    const token = await h.token(h.fx.admin);
     for (const route of API_ROUTES.filter((r) => r.body && !r.path.includes(":"))) {
       const required = (route.body!.json.required as string[] | undefined) ?? [];
       if (required.length === 0) continue;
       const res = await fetch(`${h.url}${route.path}`, {
         method: route.method.toUpperCase(),
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          ...(route.auth ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: "{}",
       });
       expect(res.status).toBe(400);

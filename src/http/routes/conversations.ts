@@ -54,6 +54,7 @@ import {
 import { TEXT_LIMITS } from "../../shared/text.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, notFound } from "../errors.ts";
+import { ASSIGN_BODY, CONVERSATION_ID, MESSAGE_REF } from "../openapi/routes.ts";
 import { requireServiceWindow } from "../service-window.ts";
 import { intQuery, optionalText, readJsonObject, requireText, UUID_RE, uuidParam } from "../validate.ts";
 
@@ -137,31 +138,26 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
   };
 
   app.post("/:id/claim", async (c) => {
-    const id = uuidParam(c.req.param("id"), "id");
+    const { id } = CONVERSATION_ID.parse(c.req.param(), "");
     const result = await act(() => claim(db, actorOf(c), id));
     return c.json<ConversationActionResponse>({ conversation: result.conversation });
   });
 
   app.post("/:id/assign", async (c) => {
-    const id = uuidParam(c.req.param("id"), "id");
-    const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const agentId = body.agent_id;
-    if (agentId !== null && (typeof agentId !== "string" || !UUID_RE.test(agentId)))
-      throw invalid("agent_id", "must be a user id (UUID) or null (back to the queue)");
-    const result = await act(() =>
-      assign(db, actorOf(c), id, agentId === null ? null : agentId.toLowerCase()),
-    );
+    const { id } = CONVERSATION_ID.parse(c.req.param(), "");
+    const { agent_id: agentId } = ASSIGN_BODY.parse(await readJsonObject(c, ctx.config.httpBodyLimit), "");
+    const result = await act(() => assign(db, actorOf(c), id, agentId));
     return c.json<ConversationActionResponse>({ conversation: result.conversation });
   });
 
   app.post("/:id/resolve", async (c) => {
-    const id = uuidParam(c.req.param("id"), "id");
+    const { id } = CONVERSATION_ID.parse(c.req.param(), "");
     const result = await act(() => resolve(db, actorOf(c), id));
     return c.json<ConversationActionResponse>({ conversation: result.conversation });
   });
 
   app.post("/:id/reopen", async (c) => {
-    const id = uuidParam(c.req.param("id"), "id");
+    const { id } = CONVERSATION_ID.parse(c.req.param(), "");
     const result = await act(() => reopen(db, actorOf(c), id));
     return c.json<ConversationActionResponse>({ conversation: result.conversation });
   });
@@ -235,8 +231,7 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.post("/:id/messages/:messageId/retry", async (c) => {
     const principal = c.get("principal");
-    const id = uuidParam(c.req.param("id"), "id");
-    const messageId = uuidParam(c.req.param("messageId"), "messageId");
+    const { id, messageId } = MESSAGE_REF.parse(c.req.param(), "");
     const { conversation } = await load(principal, id, true);
     try {
       const message = await ctx.sender.retry(conversation, messageId);
