@@ -71,7 +71,7 @@ export const CONVERSATION_LIST_QUERY = object({
   view: optional(
     oneOf(
       LIST_VIEWS,
-      "mine: open and assigned to you; queue: queued; all: the whole organization (not for agents: 403)",
+      "mine: assigned to you; queue: queued, unassigned; all: the whole organization (not for agents: 403). Absent: all you may read",
     ),
   ),
 });
