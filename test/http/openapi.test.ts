@@ -120,6 +120,33 @@ describe("OpenAPI document", () => {
     }
   });
 
+  test("a malformed path parameter is refused naming it, before anything else is read", async () => {
+    const token = await h.token(h.fx.admin);
+    // User ids are the exception, on purpose: unknown, foreign and malformed are 404 alike (test/admin/users.test.ts).
+    const routes = API_ROUTES.filter((r) => r.params && !r.path.startsWith("/api/v1/users/"));
+    expect(routes.length).toBeGreaterThan(5);
+    for (const route of routes) {
+      const names = Object.keys(route.params!.shape);
+      const res = await fetch(`${h.url}${route.path.replace(/:\w+/g, "nope")}`, {
+        method: route.method.toUpperCase(),
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        ...(route.method === "get" ? {} : { body: "{}" }),
+      });
+      const body = (await res.json()) as { error: { code: string; field: string } };
+      expect({
+        route: route.path,
+        status: res.status,
+        error: body.error.code,
+        field: body.error.field,
+      }).toEqual({
+        route: route.path,
+        status: 400,
+        error: "validation_error",
+        field: names[0]!,
+      });
+    }
+  });
+
   test("a query value out of the documented range is refused naming the parameter", async () => {
     const token = await h.token(h.fx.admin);
     const limit = paths["/api/v1/conversations"]!.get!.parameters as Json[];

@@ -99,8 +99,6 @@ export const ASSIGN_BODY = object({
 
 export const MEDIA_ID = object({ id: uuid("A media file of your organization") });
 
-export const USER_ID = object({ id: uuid("A user of your organization") });
-
 /** Published shapes of the user administration bodies; src/services/user-admin.ts validates them (shared with the CLI). */
 const handParsed = (json: JsonSchema) => custom(json, (v) => v);
 const PASSWORD_JSON = {
@@ -110,6 +108,15 @@ const PASSWORD_JSON = {
   description: "At least 10 characters, at least 4 different ones",
 };
 const ROLE_JSON = { type: "string", enum: [...USER_ROLES] };
+
+/** routes/users.ts leaves ids to src/services/user-admin.ts: unknown, foreign and malformed ids are all 404. */
+export const USER_ID = object({
+  id: handParsed({
+    type: "string",
+    format: "uuid",
+    description: "A user of your organization (an unknown, foreign or malformed id is 404 alike)",
+  }),
+});
 
 export const CREATE_USER_BODY = object({
   email: handParsed({ type: "string", format: "email", maxLength: MAX_EMAIL_LENGTH }),
@@ -550,7 +557,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
       400: error("No field, an unknown field or an invalid value (`validation_error`)"),
       401: error("No or a refused token"),
       403: error("Not an org_admin"),
-      404: error("No such user in your organization"),
+      404: error("No such user in your organization (also a malformed id)"),
       409: error("It would leave the organization without an active org_admin (`last_admin`)"),
     },
   },
@@ -569,7 +576,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
       400: error("An invalid password (`validation_error`, `weak_password`)"),
       401: error("No or a refused token"),
       403: error("Not an org_admin"),
-      404: error("No such user in your organization"),
+      404: error("No such user in your organization (also a malformed id)"),
     },
   },
   {
