@@ -5,8 +5,10 @@
  * parameters, query and body once in src/http/openapi/routes.ts and its handler parses with them,
  * so the reference cannot drift from what the server accepts.
  */
+
+import { PG_INT_MAX } from "../shared/ranges.ts";
 import { invalid } from "./errors.ts";
-import { hasNul, NUL_REFUSED, UUID_RE } from "./validate.ts";
+import { hasNul, intQuery, NUL_REFUSED, UUID_RE } from "./validate.ts";
 
 /** A JSON Schema (draft 2020-12, as OpenAPI 3.1 uses it). */
 export type JsonSchema = Record<string, unknown>;
@@ -56,23 +58,24 @@ export function uuid(description?: string): Schema<string> {
   });
 }
 
-/** An integer in [min, max] written as a query string. */
+/**
+ * An integer in [min, max] written as a query string. `max` defaults to what a PostgreSQL integer
+ * column holds (every such parameter ends up compared with one), as validate.ts's intQuery does.
+ */
 export function queryInt(opts: {
   min: number;
   max?: number;
   default?: number;
   description?: string;
 }): Schema<number> {
-  const max = opts.max ?? Number.MAX_SAFE_INTEGER;
-  const json: JsonSchema = { type: "integer", minimum: opts.min };
-  if (opts.max !== undefined) json.maximum = opts.max;
+  const max = opts.max ?? PG_INT_MAX;
+  const json: JsonSchema = { type: "integer", minimum: opts.min, maximum: max };
   if (opts.default !== undefined) json.default = opts.default;
   if (opts.description) json.description = opts.description;
   return schema(json, (v, path) => {
-    if (typeof v !== "string" || !/^-?\d+$/.test(v)) throw invalid(path, "must be an integer");
-    const n = Number(v);
-    if (n < opts.min || n > max) throw invalid(path, `must be between ${opts.min} and ${max}`);
-    return n;
+    if (typeof v !== "string") throw invalid(path, "must be an integer");
+    // intQuery: decimal digits only, compared exactly (no rounding of huge values into range).
+    return intQuery(v, path, opts.min, max) as number;
   });
 }
 

@@ -78,6 +78,57 @@ export const COMPONENT_SCHEMAS: Record<string, JsonSchema> = {
     read_at: nullable(time),
     failed_at: nullable(time),
   }),
+  ManagedUser: obj({
+    id: uuid,
+    email: { type: "string" },
+    name: { type: "string" },
+    role: { type: "string", enum: [...USER_ROLES] },
+    organization_id: uuid,
+    active: { type: "boolean", description: "False once deactivated: no login, no refresh, no connection" },
+    created_at: time,
+  }),
+  ManagedUserResponse: obj(
+    {
+      user: ref("ManagedUser"),
+      password: {
+        type: "string",
+        description: "Only when the server generated the password: shown once, never stored in clear",
+      },
+    },
+    ["password"],
+  ),
+  ConversationResponse: obj({ conversation: ref("Conversation") }),
+  MessageResponse: obj({ message: ref("Message") }),
+  ConversationCounts: obj(
+    {
+      mine: { type: "integer", description: "Open conversations assigned to the caller" },
+      queue: { type: "integer", description: "Queued (unassigned) conversations" },
+      all: {
+        type: "integer",
+        description: "Queued and open conversations of the organization (not for agents)",
+      },
+    },
+    ["all"],
+  ),
+  PresenceList: obj({
+    data: {
+      type: "array",
+      items: obj({
+        user_id: uuid,
+        name: { type: "string" },
+        role: { type: "string", enum: [...USER_ROLES] },
+        status: { type: "string", enum: ["online", "away", "offline"] },
+      }),
+    },
+  }),
+  MediaUpload: obj({
+    media: obj({
+      id: uuid,
+      mime_type: { type: "string" },
+      size_bytes: { type: "integer" },
+      url: { type: "string", description: "GET it back here (/api/v1/media/{id})" },
+    }),
+  }),
   MessagePage: obj({
     data: { type: "array", items: ref("Message") },
     next_cursor: nullable({ type: "string" }),

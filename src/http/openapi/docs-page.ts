@@ -76,12 +76,13 @@ function operation(path, method, op, doc) {
   send.addEventListener("click", async () => {
     let url = path;
     const query = new URLSearchParams();
+    const headers = {};
     for (const [p, input] of fields) {
       if (input.value === "") continue;
       if (p.in === "path") url = url.replace("{" + p.name + "}", encodeURIComponent(input.value));
+      else if (p.in === "header") headers[p.name] = input.value;
       else query.set(p.name, input.value);
     }
-    const headers = {};
     if (tokenInput.value.trim()) headers.authorization = "Bearer " + tokenInput.value.trim();
     if (body) headers["content-type"] = "application/json";
     out.hidden = false;

@@ -14,6 +14,7 @@ function parameters(route: ApiRoute): JsonSchema[] {
   for (const [where, schema] of [
     ["path", route.params],
     ["query", route.query],
+    ["header", route.headers],
   ] as const) {
     if (!schema) continue;
     for (const [name, field] of Object.entries(schema.shape))
@@ -43,6 +44,14 @@ function operation(route: ApiRoute): JsonSchema {
   if (params.length > 0) op.parameters = params;
   if (route.body)
     op.requestBody = { required: true, content: { "application/json": { schema: route.body.json } } };
+  if (route.rawBody)
+    op.requestBody = {
+      required: true,
+      description: route.rawBody.description,
+      content: Object.fromEntries(
+        route.rawBody.contentTypes.map((type) => [type, { schema: { type: "string", format: "binary" } }]),
+      ),
+    };
   return op;
 }
 
@@ -68,6 +77,10 @@ export function buildOpenApiDocument(
     tags: [
       { name: "auth", description: "Tokens" },
       { name: "conversations", description: "Conversations and messages" },
+      { name: "users", description: "User administration (org_admin)" },
+      { name: "presence", description: "Who is online" },
+      { name: "media", description: "Media files" },
+      { name: "sandbox", description: "The sandbox channel (CHANNEL=sandbox)" },
       { name: "webhooks", description: "WhatsApp Cloud API webhooks" },
       { name: "operations", description: "Health, metrics, this reference" },
     ],

@@ -7,8 +7,13 @@
  * A new route: add an entry here (parse its input with the entry's schemas in the handler) and a
  * line in docs/rest-api.md.
  */
-import { CONVERSATION_STATUSES, MESSAGE_TYPES } from "../../shared/events.ts";
+import { ALLOWED_MEDIA_TYPES } from "../../media/limits.ts";
+import { LIST_VIEWS } from "../../services/access.ts";
+import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH } from "../../services/user-admin.ts";
+import { CONVERSATION_STATUSES, MESSAGE_TYPES, USER_ROLES } from "../../shared/events.ts";
+import { invalid } from "../errors.ts";
 import { custom, type JsonSchema, object, oneOf, optional, queryInt, string, uuid } from "../schema.ts";
+import { UUID_RE } from "../validate.ts";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
 
@@ -32,7 +37,11 @@ export interface ApiRoute {
   auth: boolean;
   params?: ReturnType<typeof object>;
   query?: ReturnType<typeof object>;
+  /** Request headers the route reads (besides Authorization and Content-Type). */
+  headers?: ReturnType<typeof object>;
   body?: ReturnType<typeof object>;
+  /** A body that is not JSON (a media upload): the accepted content types and what it is. */
+  rawBody?: { contentTypes: readonly string[]; description: string };
   responses: Record<number, ApiResponse>;
 }
 
@@ -59,6 +68,112 @@ export const CONVERSATION_LIST_QUERY = object({
   limit: optional(queryInt({ min: 1, max: MAX_PAGE, default: 20 })),
   cursor: optional(string({ max: 512, description: "`next_cursor` of the previous page" })),
   status: optional(oneOf(CONVERSATION_STATUSES)),
+  view: optional(
+    oneOf(
+      LIST_VIEWS,
+      "mine: assigned to you; queue: queued, unassigned; all: the whole organization (not for agents: 403). Absent: all you may read",
+    ),
+  ),
+});
+
+export const MESSAGE_REF = object({
+  id: uuid("A conversation of your organization"),
+  messageId: uuid("A failed outbound message of that conversation"),
+});
+
+/** `agent_id`: a user id, or null to put the conversation back in the queue (absent is refused). */
+export const ASSIGN_BODY = object({
+  agent_id: custom(
+    {
+      oneOf: [{ type: "string", format: "uuid" }, { type: "null" }],
+      description: "An active agent or org_admin of your organization, or null (back to the queue)",
+    },
+    (v, path): string | null => {
+      if (v === null) return null;
+      if (typeof v !== "string" || !UUID_RE.test(v))
+        throw invalid(path, "must be a user id (UUID) or null (back to the queue)");
+      return v.toLowerCase();
+    },
+  ),
+});
+
+export const MEDIA_ID = object({ id: uuid("A media file of your organization") });
+
+/** Published shapes of the user administration bodies; src/services/user-admin.ts validates them (shared with the CLI). */
+const handParsed = (json: JsonSchema) => custom(json, (v) => v);
+const PASSWORD_JSON = {
+  type: "string",
+  minLength: 10,
+  maxLength: MAX_PASSWORD_LENGTH,
+  description: "At least 10 characters, at least 4 different ones",
+};
+const ROLE_JSON = { type: "string", enum: [...USER_ROLES] };
+
+/** routes/users.ts leaves ids to src/services/user-admin.ts: unknown, foreign and malformed ids are all 404. */
+export const USER_ID = object({
+  id: handParsed({
+    type: "string",
+    format: "uuid",
+    description: "A user of your organization (an unknown, foreign or malformed id is 404 alike)",
+  }),
+});
+
+export const CREATE_USER_BODY = object({
+  email: handParsed({ type: "string", format: "email", maxLength: MAX_EMAIL_LENGTH }),
+  name: handParsed({ type: "string", minLength: 1, maxLength: MAX_NAME_LENGTH }),
+  role: handParsed(ROLE_JSON),
+  password: optional(
+    handParsed({
+      ...PASSWORD_JSON,
+      description: `${PASSWORD_JSON.description}; absent: one is generated and answered once`,
+    }),
+  ),
+});
+
+export const UPDATE_USER_BODY = object(
+  {
+    name: optional(handParsed({ type: "string", minLength: 1, maxLength: MAX_NAME_LENGTH })),
+    role: optional(handParsed(ROLE_JSON)),
+    active: optional(
+      handParsed({ type: "boolean", description: "false: deactivate (sessions end, sockets close)" }),
+    ),
+  },
+  { description: "At least one of name, role, active; any other field is refused" },
+);
+
+export const RESET_PASSWORD_BODY = object({
+  password: optional(
+    handParsed({
+      ...PASSWORD_JSON,
+      description: `${PASSWORD_JSON.description}; absent: one is generated and answered once`,
+    }),
+  ),
+});
+
+export const CHANGE_PASSWORD_BODY = object({
+  current_password: handParsed({ type: "string", minLength: 1 }),
+  new_password: handParsed(PASSWORD_JSON),
+});
+
+/** Checked by hand in routes/sandbox.ts (phone normalization, the text rules of src/shared/text.ts). */
+export const SIMULATED_CUSTOMER_BODY = object({
+  from: handParsed({
+    type: "string",
+    maxLength: 32,
+    description: "The customer's phone number in international format, e.g. +15550001111",
+  }),
+  name: optional(handParsed({ type: "string", description: "The customer's profile name" })),
+  text: handParsed({ type: "string", minLength: 1, maxLength: MAX_TEXT }),
+});
+
+export const IDEMPOTENCY_HEADERS = object({
+  "Idempotency-Key": optional(
+    handParsed({
+      type: "string",
+      description:
+        "Makes a retried send safe: the same key in the same conversation answers the original message (200) without sending again. Same as the body's client_message_id.",
+    }),
+  ),
 });
 
 export const MESSAGE_LIST_QUERY = object({
@@ -83,8 +198,10 @@ const textContent = {
 };
 const mediaContent = {
   type: "object",
-  required: ["url"],
+  description: "Either `media_id` (a file uploaded to POST /api/v1/media) or a public http(s) `url`",
+  oneOf: [{ required: ["media_id"] }, { required: ["url"] }],
   properties: {
+    media_id: { type: "string", format: "uuid" },
     url: { type: "string", format: "uri", maxLength: 2048 },
     caption: { type: "string", maxLength: MAX_CAPTION },
     filename: { type: "string", maxLength: 255 },
@@ -103,10 +220,16 @@ const templateContent = {
 /** The content's rule depends on `message_type`; `parseOutgoing` (routes/conversations.ts) applies it. */
 export const SEND_MESSAGE_BODY = object({
   message_type: optional(oneOf(MESSAGE_TYPES, "Default text")),
+  client_message_id: optional(
+    handParsed({
+      type: "string",
+      description: "Idempotency key (or the Idempotency-Key header; equal if both)",
+    }),
+  ),
   content: custom(
     {
       description:
-        "text: {text}; image, video, document: {url, caption?, filename?}; audio: {url}; template: {template_name, language?, parameters?}",
+        "text: {text}; image, video, document: {media_id | url, caption?, filename? (document)}; audio: {media_id | url}; template: {template_name, language?, parameters?}",
       oneOf: [textContent, mediaContent, templateContent],
     },
     (v) => v,
@@ -172,8 +295,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
     query: CONVERSATION_LIST_QUERY,
     responses: {
       200: { description: "One page", schema: ref("ConversationPage") },
-      400: error("An invalid limit, cursor or status"),
+      400: error("An invalid limit, cursor, status or view"),
       401: error("No or a refused token"),
+      403: error("`view=all` asked by an agent"),
     },
   },
   {
@@ -200,19 +324,356 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: "conversations",
     summary: "Send a message to the conversation's contact",
     description:
-      "Stored as `pending` and emitted as `message:new`; the channel then moves it to sent → delivered → read (or failed), each step emitted as `message:status`.",
+      "Stored as `pending` with an outbox job in one transaction and emitted as `message:new`; the outbox worker sends it (retrying transient failures) and it moves to sent → delivered → read (or failed), each step emitted as `message:status`. An agent's first reply to a queued conversation claims it.",
     auth: true,
     params: CONVERSATION_ID,
+    headers: IDEMPOTENCY_HEADERS,
     body: SEND_MESSAGE_BODY,
     responses: {
-      201: {
-        description: "The stored message",
-        schema: { type: "object", required: ["message"], properties: { message: ref("Message") } },
+      200: {
+        description: "A repeat of an idempotency key: the original message, nothing sent again",
+        schema: ref("MessageResponse"),
       },
-      400: error("An invalid message_type or content field"),
+      201: { description: "The stored message", schema: ref("MessageResponse") },
+      400: error("An invalid message_type or content field, or idempotency key (`invalid_idempotency_key`)"),
       401: error("No or a refused token"),
       403: error("A viewer, or an agent's colleague's conversation"),
       404: error("No such conversation in your organization"),
+      409: error(
+        "A queued conversation another agent claimed first (`already_claimed`), or a free-form message outside the 24-hour service window with SERVICE_WINDOW_ENFORCED (`outside_service_window`)",
+      ),
+      413: error("Body larger than HTTP_BODY_LIMIT"),
+      415: error("Not application/json"),
+      422: error(
+        "The key was used in another conversation (`idempotency_key_reused`), or content.media_id names no available file (`media_unavailable`)",
+      ),
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/conversations/counts",
+    operationId: "countConversations",
+    tag: "conversations",
+    summary: "Conversations still to handle per inbox tab",
+    description: "mine: open and assigned to you; queue: queued; all (not for agents): queued and open.",
+    auth: true,
+    responses: {
+      200: { description: "The counts", schema: ref("ConversationCounts") },
+      401: error("No or a refused token"),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/conversations/:id/claim",
+    operationId: "claimConversation",
+    tag: "conversations",
+    summary: "Take a queued conversation (agent, org_admin)",
+    description:
+      "Status queued → open, assigned to you. Emits a system message (`message:new`), `conversation:updated` and `conversation:assigned`. Viewers: 403.",
+    auth: true,
+    params: CONVERSATION_ID,
+    responses: {
+      200: { description: "The conversation after the change", schema: ref("ConversationResponse") },
+      400: error("An invalid id"),
+      401: error("No or a refused token"),
+      403: error("Not allowed to this role (`forbidden`)"),
+      404: error("No such conversation in your organization"),
+      409: error(
+        "Already assigned (`already_claimed`, also the loser of a race), resolved (`conversation_resolved`) or changed meanwhile (`conversation_changed`)",
+      ),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/conversations/:id/assign",
+    operationId: "assignConversation",
+    tag: "conversations",
+    summary: "Assign to an agent or org_admin, or back to the queue (agent_id null)",
+    description:
+      "org_admin: any conversation; agent: only their own (a hand-over); viewer: never (403). Emits a system message, `conversation:updated` and, to the new assignee, `conversation:assigned`.",
+    auth: true,
+    params: CONVERSATION_ID,
+    body: ASSIGN_BODY,
+    responses: {
+      200: { description: "The conversation after the change", schema: ref("ConversationResponse") },
+      400: error(
+        "An invalid id, or agent_id (`validation_error`, `assignee_not_found`, `assignee_not_agent`)",
+      ),
+      401: error("No or a refused token"),
+      403: error("Not allowed to this role (`forbidden`)"),
+      404: error("No such conversation in your organization"),
+      409: error(
+        "Resolved (`conversation_resolved`), already so (`no_change`), a deactivated assignee (`assignee_inactive`) or changed meanwhile (`conversation_changed`)",
+      ),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/conversations/:id/resolve",
+    operationId: "resolveConversation",
+    tag: "conversations",
+    summary: "Mark the conversation resolved",
+    description:
+      "Keeps its assignee. An inbound message from the contact reopens it. Agents: only their own; viewers: 403.",
+    auth: true,
+    params: CONVERSATION_ID,
+    responses: {
+      200: { description: "The conversation after the change", schema: ref("ConversationResponse") },
+      400: error("An invalid id"),
+      401: error("No or a refused token"),
+      403: error("Not allowed to this role (`forbidden`)"),
+      404: error("No such conversation in your organization"),
+      409: error("Already resolved (`already_resolved`) or changed meanwhile (`conversation_changed`)"),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/conversations/:id/reopen",
+    operationId: "reopenConversation",
+    tag: "conversations",
+    summary: "Reopen a resolved conversation",
+    description:
+      "To its last assignee when still an active agent or org_admin (open), else to the queue (queued).",
+    auth: true,
+    params: CONVERSATION_ID,
+    responses: {
+      200: { description: "The conversation after the change", schema: ref("ConversationResponse") },
+      400: error("An invalid id"),
+      401: error("No or a refused token"),
+      403: error("Not allowed to this role (`forbidden`)"),
+      404: error("No such conversation in your organization"),
+      409: error("Not resolved (`not_resolved`) or changed meanwhile (`conversation_changed`)"),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/conversations/:id/messages/:messageId/retry",
+    operationId: "retryMessage",
+    tag: "conversations",
+    summary: "Send a failed outbound message again",
+    description:
+      "The same message (same id and seq) goes back to `pending` with a fresh outbox job; `message:status` follows it.",
+    auth: true,
+    params: MESSAGE_REF,
+    responses: {
+      202: { description: "The message, pending again", schema: ref("MessageResponse") },
+      400: error("An invalid id or messageId"),
+      401: error("No or a refused token"),
+      403: error("A viewer, or an agent's colleague's conversation"),
+      404: error("No such conversation, or no such outbound message in it"),
+      409: error("The message has not failed (`message_not_failed`)"),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/logout",
+    operationId: "logout",
+    tag: "auth",
+    summary: "End the login session of a refresh token",
+    description:
+      "Revokes the session; every socket opened with its tokens is disconnected (`session_revoked`). Logging out an already ended session is a 204 too.",
+    auth: false,
+    body: REFRESH_BODY,
+    responses: {
+      204: { description: "Logged out" },
+      400: error("A missing refresh_token"),
+      401: error("Not a refresh token of this server (expired, invalid, `wrong_token_type`)"),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/password",
+    operationId: "changePassword",
+    tag: "auth",
+    summary: "Change one's own password",
+    description:
+      "Ends every session of the user (their sockets are disconnected with `session_revoked`) and answers a new token pair for this device. 5 changes at once, then one a minute per user (429).",
+    auth: true,
+    body: CHANGE_PASSWORD_BODY,
+    responses: {
+      200: { description: "A new token pair", schema: ref("TokenResponse") },
+      400: error(
+        "A missing current_password (`validation_error`), or a too short new_password (`weak_password`)",
+      ),
+      401: error("No or a refused token"),
+      403: error("current_password is wrong (`wrong_password`)"),
+      429: error("Too many changes"),
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/users",
+    operationId: "listUsers",
+    tag: "users",
+    summary: "Every user of your organization, by email (org_admin)",
+    auth: true,
+    responses: {
+      200: {
+        description: "The users",
+        schema: {
+          type: "object",
+          required: ["data"],
+          properties: { data: { type: "array", items: ref("ManagedUser") } },
+        },
+      },
+      401: error("No or a refused token"),
+      403: error("Not an org_admin"),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/users",
+    operationId: "createUser",
+    tag: "users",
+    summary: "Create a user in your organization (org_admin)",
+    auth: true,
+    body: CREATE_USER_BODY,
+    responses: {
+      201: { description: "The user (and the generated password, once)", schema: ref("ManagedUserResponse") },
+      400: error("An invalid email, name or role (`validation_error`), or a weak password (`weak_password`)"),
+      401: error("No or a refused token"),
+      403: error("Not an org_admin"),
+      409: error("The email is in use (`email_taken`)"),
+      413: error("Body larger than HTTP_BODY_LIMIT"),
+      415: error("Not application/json"),
+    },
+  },
+  {
+    method: "patch",
+    path: "/api/v1/users/:id",
+    operationId: "updateUser",
+    tag: "users",
+    summary: "Rename, change the role of, deactivate or reactivate a user (org_admin)",
+    description:
+      "Deactivating ends the user's sessions and disconnects their sockets (`account_disabled`). A role change keeps their sockets connected and removes only the rooms the new role may not see.",
+    auth: true,
+    params: USER_ID,
+    body: UPDATE_USER_BODY,
+    responses: {
+      200: {
+        description: "The user",
+        schema: { type: "object", required: ["user"], properties: { user: ref("ManagedUser") } },
+      },
+      400: error("No field, an unknown field or an invalid value (`validation_error`)"),
+      401: error("No or a refused token"),
+      403: error("Not an org_admin"),
+      404: error("No such user in your organization (also a malformed id)"),
+      409: error("It would leave the organization without an active org_admin (`last_admin`)"),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/users/:id/password",
+    operationId: "resetPassword",
+    tag: "users",
+    summary: "Set a user's password (org_admin)",
+    description: "Ends every session of the user (`session_revoked`).",
+    auth: true,
+    params: USER_ID,
+    body: RESET_PASSWORD_BODY,
+    responses: {
+      200: { description: "The user (and the generated password, once)", schema: ref("ManagedUserResponse") },
+      400: error("An invalid password (`validation_error`, `weak_password`)"),
+      401: error("No or a refused token"),
+      403: error("Not an org_admin"),
+      404: error("No such user in your organization (also a malformed id)"),
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/presence",
+    operationId: "listPresence",
+    tag: "presence",
+    summary: "The organization's agents and org_admins: online, away or offline",
+    auth: true,
+    responses: {
+      200: { description: "Presence of each", schema: ref("PresenceList") },
+      401: error("No or a refused token"),
+      503: error("Presence is not started yet (`service_unavailable`)"),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/media",
+    operationId: "uploadMedia",
+    tag: "media",
+    summary: "Upload a file, then send it with `content.media_id`",
+    description: "The body is the file's bytes, Content-Type its type. At most MEDIA_MAX_BYTES.",
+    auth: true,
+    rawBody: {
+      contentTypes: [...ALLOWED_MEDIA_TYPES],
+      description: "The file (the types WhatsApp accepts)",
+    },
+    responses: {
+      201: { description: "The stored file", schema: ref("MediaUpload") },
+      400: error("An empty body"),
+      401: error("No or a refused token"),
+      403: error("A viewer"),
+      413: error("Larger than MEDIA_MAX_BYTES (`payload_too_large`)"),
+      415: error("Not an accepted media type (`unsupported_media_type`)"),
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/media/:id",
+    operationId: "getMedia",
+    tag: "media",
+    summary: "A stored media file (uploaded, or received from a customer)",
+    description:
+      "For users who may read its conversation. Served with `X-Content-Type-Options: nosniff` and a sandboxing Content-Security-Policy; images, audio and video inline, the rest as an attachment.",
+    auth: true,
+    params: MEDIA_ID,
+    responses: {
+      200: {
+        description: "The file's bytes",
+        contentType: "application/octet-stream",
+        schema: { type: "string", format: "binary" },
+      },
+      400: error("An invalid id"),
+      401: error("No or a refused token"),
+      403: error("An agent's colleague's conversation"),
+      404: error("No such file in your organization"),
+      409: error("Still being fetched from WhatsApp (`media_pending`): retry shortly"),
+      410: error("Could not be fetched (`media_unavailable`, with the reason)"),
+    },
+  },
+  {
+    method: "get",
+    path: "/api/v1/sandbox",
+    operationId: "sandbox",
+    tag: "sandbox",
+    summary: "Whether the sandbox channel is on (only mounted with CHANNEL=sandbox; 404 otherwise)",
+    auth: true,
+    responses: {
+      200: {
+        description: "The sandbox is on",
+        schema: {
+          type: "object",
+          required: ["channel", "simulate_customer"],
+          properties: {
+            channel: { type: "string", const: "sandbox" },
+            simulate_customer: { type: "boolean", const: true },
+          },
+        },
+      },
+      401: error("No or a refused token"),
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/sandbox/customer-messages",
+    operationId: "simulateCustomerMessage",
+    tag: "sandbox",
+    summary: "A customer of your organization writes in (only with CHANNEL=sandbox)",
+    description:
+      "Built as a WhatsApp webhook body and stored through the same inbound path (normalization, dedup, events): a new contact and queued conversation the first time.",
+    auth: true,
+    body: SIMULATED_CUSTOMER_BODY,
+    responses: {
+      201: { description: "The stored inbound message", schema: ref("MessageResponse") },
+      400: error("An invalid from, name or text"),
+      401: error("No or a refused token"),
+      409: error("The organization has no WhatsApp number (`no_whatsapp_number`)"),
       413: error("Body larger than HTTP_BODY_LIMIT"),
       415: error("Not application/json"),
     },

@@ -9,13 +9,7 @@ import { Hono } from "hono";
 import type { AppContext } from "../../context.ts";
 import { MEDIA_ERROR_CODES } from "../../media/limits.ts";
 import { attachToConversation } from "../../media/outbound.ts";
-import {
-  ACCESS_MESSAGES,
-  decideAccess,
-  LIST_VIEWS,
-  type ListView,
-  mayListView,
-} from "../../services/access.ts";
+import { ACCESS_MESSAGES, decideAccess, mayListView } from "../../services/access.ts";
 import {
   countConversations,
   decodeListCursor,
@@ -44,16 +38,12 @@ import {
   type MessagesPage,
   type SendMessageResponse,
 } from "../../shared/api.ts";
-import {
-  CONVERSATION_STATUSES,
-  type ConversationStatus,
-  MESSAGE_TYPES,
-  type MessageContent,
-  type MessageType,
-} from "../../shared/events.ts";
+import { MESSAGE_TYPES, type MessageContent, type MessageType } from "../../shared/events.ts";
 import { TEXT_LIMITS } from "../../shared/text.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, notFound } from "../errors.ts";
+import { ASSIGN_BODY, CONVERSATION_ID, CONVERSATION_LIST_QUERY, MESSAGE_REF } from "../openapi/routes.ts";
+import { parseQuery } from "../schema.ts";
 import { requireServiceWindow } from "../service-window.ts";
 import { intQuery, optionalText, readJsonObject, requireText, UUID_RE, uuidParam } from "../validate.ts";
 
@@ -68,17 +58,12 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.get("/", async (c) => {
     const principal = c.get("principal");
-    const limit = intQuery(c.req.query("limit"), "limit", 1, MAX_PAGE) ?? DEFAULT_CONVERSATION_PAGE;
-    const rawCursor = c.req.query("cursor");
-    const cursor = rawCursor ? decodeListCursor(rawCursor) : undefined;
+    const query = parseQuery(CONVERSATION_LIST_QUERY, (name) => c.req.query(name));
+    const { status, view } = query;
+    const limit = query.limit ?? DEFAULT_CONVERSATION_PAGE;
+    const cursor = query.cursor ? decodeListCursor(query.cursor) : undefined;
     if (cursor === null) throw invalid("cursor", "is not a cursor returned by this endpoint");
-    const status = c.req.query("status");
-    if (status !== undefined && !CONVERSATION_STATUSES.includes(status as ConversationStatus))
-      throw invalid("status", `must be one of ${CONVERSATION_STATUSES.join(", ")}`);
-    const view = c.req.query("view");
-    if (view !== undefined && !LIST_VIEWS.includes(view as ListView))
-      throw invalid("view", `must be one of ${LIST_VIEWS.join(", ")}`);
-    if (view !== undefined && !mayListView(principal.role, view as ListView))
+    if (view !== undefined && !mayListView(principal.role, view))
       throw new HttpError(
         403,
         HTTP_ERROR_CODES.forbidden,
@@ -86,9 +71,9 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
       );
     const page = await listConversations(db, principal, {
       limit,
-      ...(view ? { view: view as ListView } : {}),
+      ...(view ? { view } : {}),
       ...(cursor ? { cursor } : {}),
-      ...(status ? { status: status as ConversationStatus } : {}),
+      ...(status ? { status } : {}),
     });
     return c.json<ConversationListPage>({ data: page.data, next_cursor: page.nextCursor });
   });
@@ -137,31 +122,26 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
   };
 
   app.post("/:id/claim", async (c) => {
-    const id = uuidParam(c.req.param("id"), "id");
+    const { id } = CONVERSATION_ID.parse(c.req.param(), "");
     const result = await act(() => claim(db, actorOf(c), id));
     return c.json<ConversationActionResponse>({ conversation: result.conversation });
   });
 
   app.post("/:id/assign", async (c) => {
-    const id = uuidParam(c.req.param("id"), "id");
-    const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const agentId = body.agent_id;
-    if (agentId !== null && (typeof agentId !== "string" || !UUID_RE.test(agentId)))
-      throw invalid("agent_id", "must be a user id (UUID) or null (back to the queue)");
-    const result = await act(() =>
-      assign(db, actorOf(c), id, agentId === null ? null : agentId.toLowerCase()),
-    );
+    const { id } = CONVERSATION_ID.parse(c.req.param(), "");
+    const { agent_id: agentId } = ASSIGN_BODY.parse(await readJsonObject(c, ctx.config.httpBodyLimit), "");
+    const result = await act(() => assign(db, actorOf(c), id, agentId));
     return c.json<ConversationActionResponse>({ conversation: result.conversation });
   });
 
   app.post("/:id/resolve", async (c) => {
-    const id = uuidParam(c.req.param("id"), "id");
+    const { id } = CONVERSATION_ID.parse(c.req.param(), "");
     const result = await act(() => resolve(db, actorOf(c), id));
     return c.json<ConversationActionResponse>({ conversation: result.conversation });
   });
 
   app.post("/:id/reopen", async (c) => {
-    const id = uuidParam(c.req.param("id"), "id");
+    const { id } = CONVERSATION_ID.parse(c.req.param(), "");
     const result = await act(() => reopen(db, actorOf(c), id));
     return c.json<ConversationActionResponse>({ conversation: result.conversation });
   });
@@ -235,8 +215,7 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.post("/:id/messages/:messageId/retry", async (c) => {
     const principal = c.get("principal");
-    const id = uuidParam(c.req.param("id"), "id");
-    const messageId = uuidParam(c.req.param("messageId"), "messageId");
+    const { id, messageId } = MESSAGE_REF.parse(c.req.param(), "");
     const { conversation } = await load(principal, id, true);
     try {
       const message = await ctx.sender.retry(conversation, messageId);

@@ -17,7 +17,8 @@ import { findConversation } from "../../services/conversations.ts";
 import { API_PATHS, type MediaUploadResponse } from "../../shared/api.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, notFound } from "../errors.ts";
-import { readRawBody, uuidParam } from "../validate.ts";
+import { MEDIA_ID } from "../openapi/routes.ts";
+import { readRawBody } from "../validate.ts";
 
 export const MEDIA_HTTP_CODES = { pending: "media_pending", unavailable: "media_unavailable" } as const;
 
@@ -59,7 +60,7 @@ export function mediaRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.get("/:id", async (c) => {
     const principal = c.get("principal");
-    const id = uuidParam(c.req.param("id"), "id");
+    const { id } = MEDIA_ID.parse(c.req.param(), "");
     const [row] = await db
       .select()
       .from(media)
