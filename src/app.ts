@@ -74,9 +74,6 @@ class ForwardingLiveAccess implements LiveAccess {
   userChanged(userId: string): Promise<void> {
     return this.target.userChanged(userId);
   }
-  sessionsRevoked(userId: string): Promise<void> {
-    return this.target.sessionsRevoked(userId);
-  }
 }
 
 /** Lets services be built before the realtime layer that delivers their events exists. */

@@ -31,7 +31,6 @@ const ORG_ROOM = /^org:[^:]+:(inbox|queue)$/;
 
 export const ACCESS_REVOKED_MESSAGE = "you may no longer watch this conversation";
 export const ACCOUNT_DISABLED_MESSAGE = "this account is deactivated";
-export const SESSION_REVOKED_MESSAGE = "this session was signed out; log in again";
 
 /** The wire payload of a server-side removal from a conversation. */
 export const revokedPayload = (conversationId: Uuid): LeftConversation => ({
@@ -82,12 +81,6 @@ export class RealtimeLiveAccess implements LiveAccess {
 
   userChanged(userId: Uuid): Promise<void> {
     return this.reconcileUser(userId);
-  }
-
-  async sessionsRevoked(userId: Uuid): Promise<void> {
-    const room = userRoom(userId);
-    this.io.to(room).emit("error", errorEvent(ERROR_CODES.sessionRevoked, SESSION_REVOKED_MESSAGE));
-    this.io.in(room).disconnectSockets(true);
   }
 
   /** See LiveAccess.userChanged. Exported for the administration code and for tests. */

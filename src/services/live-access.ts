@@ -19,15 +19,9 @@ export interface LiveAccess {
    * every room they may no longer be in.
    */
   userChanged(userId: Uuid): Promise<void>;
-  /**
-   * The user's sessions were revoked (logout, password change): every socket of theirs, on every
-   * node, gets `error {code: "session_revoked"}` and is disconnected; it must log in again.
-   */
-  sessionsRevoked(userId: Uuid): Promise<void>;
 }
 
 export const noLiveAccess: LiveAccess = {
   conversationChanged: async () => {},
   userChanged: async () => {},
-  sessionsRevoked: async () => {},
 };

@@ -249,12 +249,13 @@ for (const setup of setups) {
       }
     });
 
-    test("revoked sessions (logout): every socket of the user is disconnected with session_revoked", async () => {
+    test("revoked sessions (password change): every socket of the user is disconnected with session_revoked", async () => {
       const user = h.fx.viewer;
       const socket = await watcher(user);
       const errors = collect(socket, "error");
       const gone = disconnected(socket, REVOKE_MS);
-      await h.server.ctx.liveAccess.sessionsRevoked(user.id);
+      // The one path logout, password changes and resets take (src/realtime/user-sessions.ts).
+      h.server.ctx.liveSessions.endUserSessions(user.id, "session_revoked");
       expect(await gone).toBe("io server disconnect");
       if (errors.length > 0) expect(errors[0]?.code).toBe("session_revoked");
     });
