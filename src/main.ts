@@ -13,6 +13,16 @@ import { assertPortFree, portInUse } from "./startup/port.ts";
 
 const log = createLogger("main");
 
+// A fault in a timer or a callback nothing awaits (a driver's socket callback after the database
+// cut a connection, a throwing user hook outside a request) is logged and the server keeps serving:
+// every request path already answers its own errors, so one stray callback must not end them all.
+process.on("uncaughtException", (err) =>
+  log.error("uncaught exception (the server keeps running)", { error: err }),
+);
+process.on("unhandledRejection", (reason) =>
+  log.error("unhandled promise rejection (the server keeps running)", { error: reason }),
+);
+
 // `--workers N`: this process only supervises N workers (each runs this file without the flag).
 let workers: number | null = null;
 try {
