@@ -74,7 +74,7 @@ describe("start-up errors are one line with the fix", () => {
   });
 
   test(
-    "a running server's directory is refused to a second server, scripts/token.ts and scripts/seed.ts; after it stops, the token script works",
+    "a running server's directory is refused to a second server, scripts/token.ts, scripts/seed.ts and the users CLI; after it stops, the token script works",
     async () => {
       const pgliteDir = join(scratch, "shared-db");
       const env = {
@@ -93,6 +93,8 @@ describe("start-up errors are one line with the fix", () => {
         expectOneLineFailure(token, `process ${first.proc.pid}`);
         const seed = await runToExit(["bun", join(ROOT, "scripts", "seed.ts")], env);
         expectOneLineFailure(seed, `process ${first.proc.pid}`);
+        const users = await runToExit(["bun", join(ROOT, "scripts", "users.ts"), "list"], env);
+        expectOneLineFailure(users, `process ${first.proc.pid}`);
       } finally {
         expect(await stopProcess(first.proc)).toBe(0);
       }
