@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { conversations } from "../../db/schema.ts";
+import { conversations, messages } from "../../db/schema.ts";
 import { loadConfig } from "../../src/config.ts";
 import { insertMessage } from "../../src/services/messages.ts";
 import { SERVICE_WINDOW_MS } from "../../src/services/service-window.ts";
@@ -117,6 +117,27 @@ for (const backend of await backends()) {
         await send(id, { message_type: "image", content: { url: "https://x.test/a.png" } }),
       );
       expect((await send(id, template)).status).toBe(201);
+    });
+
+    test("a retry outside the window is refused like a first send; inside it, it is accepted", async () => {
+      const id = h.fx.convAssigned.id;
+      await setLastInbound(id, new Date());
+      const sent = await send(id, { content: { text: "this one #fail s in the sandbox" } });
+      expect(sent.status).toBe(201);
+      const { message } = (await sent.json()) as { message: { id: string } };
+      const deadline = Date.now() + WAIT_MS * 3;
+      for (;;) {
+        const [row] = await db().select().from(messages).where(eq(messages.id, message.id));
+        if (row?.status === "failed") break;
+        if (Date.now() > deadline) throw new Error("the sandbox never failed the message");
+        await Bun.sleep(50);
+      }
+      const retry = () =>
+        h.api(`/api/v1/conversations/${id}/messages/${message.id}/retry`, { method: "POST", token });
+      await setLastInbound(id, new Date(Date.now() - SERVICE_WINDOW_MS - 1000));
+      await expectRefused(await retry());
+      await setLastInbound(id, new Date());
+      expect((await retry()).status).toBe(202);
     });
 
     test("a row from before the column existed takes its window from its stored inbound messages", async () => {

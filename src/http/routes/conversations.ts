@@ -217,6 +217,12 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
     const principal = c.get("principal");
     const { id, messageId } = MESSAGE_REF.parse(c.req.param(), "");
     const { conversation } = await load(principal, id, true);
+    // A retry is a new attempt now: the window rule applies as to a first send (an unknown id falls
+    // through to the sender's not_found).
+    if (ctx.config.serviceWindowEnforced) {
+      const failed = await findMessage(db, conversation.id, messageId);
+      if (failed) await requireServiceWindow(db, conversation, failed.messageType);
+    }
     try {
       const message = await ctx.sender.retry(conversation, messageId);
       return c.json<SendMessageResponse>({ message }, 202);
