@@ -14,6 +14,7 @@
  */
 import { decode as msgpackDecode, encode as msgpackEncode } from "notepack.io";
 import { createLogger } from "../../logger.ts";
+import { asBuffer } from "../bytes.ts";
 import { ClusterAdapter, type ClusterAdapterOptions } from "../cluster/adapter.ts";
 import {
   type ClusterMessage,
@@ -315,7 +316,7 @@ export class PostgresAdapter extends ClusterAdapter {
         return;
       }
       try {
-        value = msgpackDecode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        value = msgpackDecode(asBuffer(bytes));
       } catch {
         throw new MalformedMessageError(MalformedReason.NOT_DECODABLE);
       }

@@ -14,6 +14,7 @@
 import { EventEmitter } from "node:events";
 import postgres from "postgres";
 import { createLogger } from "../../logger.ts";
+import { asBuffer } from "../bytes.ts";
 import type { LinkCounters, LinkState } from "../redis/link.ts";
 
 const log = createLogger("adapter:postgres");
@@ -159,13 +160,7 @@ export class PostgresLink extends EventEmitter {
           `WITH attachment AS (INSERT INTO ${this.tableName} (payload) VALUES ($1) RETURNING id)
          SELECT pg_notify($2::text, json_build_object(
            'uid', $3::text, 'nsp', $4::text, 'type', $5::int, 'attachmentId', id)::text) FROM attachment`,
-          [
-            Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-            channel,
-            header.uid,
-            header.nsp,
-            header.type,
-          ],
+          [asBuffer(bytes), channel, header.uid, header.nsp, header.type],
         ),
       );
       this.counters.published++;

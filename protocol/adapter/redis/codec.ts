@@ -8,6 +8,7 @@
  * `MalformedMessageError` with a stable reason, which the adapter logs and ignores.
  */
 import { decode as msgpackDecode, encode as msgpackEncode } from "notepack.io";
+import { asBuffer } from "../bytes.ts";
 import {
   type BroadcastMessage,
   RequestType,
@@ -46,7 +47,7 @@ const isRoomList = (v: unknown): boolean =>
 function decodeBytes(bytes: Uint8Array): unknown {
   try {
     if (bytes[0] === JSON_OPEN_BRACE) return JSON.parse(new TextDecoder().decode(bytes));
-    return msgpackDecode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return msgpackDecode(asBuffer(bytes));
   } catch {
     throw new MalformedMessageError(MalformedReason.NOT_DECODABLE);
   }

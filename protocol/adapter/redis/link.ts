@@ -14,6 +14,7 @@
 import { EventEmitter } from "node:events";
 import { createClient } from "redis";
 import { createLogger } from "../../logger.ts";
+import { asBuffer } from "../bytes.ts";
 
 const log = createLogger("adapter:redis");
 
@@ -104,12 +105,7 @@ export class RedisLink extends EventEmitter {
   /** Publishes; never rejects. Returns false (and counts it) when Redis did not take the message. */
   async publish(channel: string, payload: string | Uint8Array): Promise<boolean> {
     try {
-      await this.pub.publish(
-        channel,
-        typeof payload === "string"
-          ? payload
-          : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
-      );
+      await this.pub.publish(channel, typeof payload === "string" ? payload : asBuffer(payload));
       this.counters.published++;
       return true;
     } catch (err) {

@@ -7,6 +7,7 @@
 import { EventEmitter } from "node:events";
 import { createCluster } from "redis";
 import { createLogger } from "../../logger.ts";
+import { asBuffer } from "../bytes.ts";
 import type { LinkCounters, LinkState, RawListener } from "./link.ts";
 
 const log = createLogger("adapter:redis-sharded");
@@ -59,12 +60,7 @@ export class ShardedRedisLink extends EventEmitter {
 
   async publish(channel: string, payload: string | Uint8Array): Promise<boolean> {
     try {
-      await this.pub.sPublish(
-        channel,
-        typeof payload === "string"
-          ? payload
-          : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
-      );
+      await this.pub.sPublish(channel, typeof payload === "string" ? payload : asBuffer(payload));
       this.counters.published++;
       return true;
     } catch (err) {
