@@ -23,6 +23,7 @@ test("a stray exception or rejection is logged and the server keeps answering", 
     MAIN,
   ]);
   const { url } = server;
+  server.proc.kill("SIGUSR2");
   const deadline = Date.now() + 15_000;
   while (!/unhandled promise rejection/.test(server.stderr()) && Date.now() < deadline) await Bun.sleep(100);
   expect(server.stderr()).toContain("stray fault in a timer");

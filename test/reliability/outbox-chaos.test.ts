@@ -244,7 +244,15 @@ async function waitNonePending(url: string, token: string, conversationId: strin
  * the restarted one the second. Calls that both fall in one process's life would be a retry bug.
  * Returns, per kill, how many messages it caused to be sent twice.
  */
-function auditProvider(graph: FakeGraph, ids: Map<string, string>, kills: number[]) {
+/** A kill: when the signal was sent, and when the process was seen gone. */
+interface Kill {
+  signalled: number;
+  exited: number;
+}
+/** Requests a killed process wrote just before dying may be read by the fake a moment later. */
+const KILL_READ_GRACE_MS = 250;
+
+function auditProvider(graph: FakeGraph, ids: Map<string, string>, kills: Kill[]) {
   const byText = new Map<string, typeof graph.accepted>();
   for (const a of graph.accepted) byText.set(a.text ?? "", [...(byText.get(a.text ?? "") ?? []), a]);
   const missing = [...ids.keys()].filter((t) => !byText.has(t));
@@ -255,7 +263,9 @@ function auditProvider(graph: FakeGraph, ids: Map<string, string>, kills: number
     for (let i = 1; i < calls.length; i++) {
       const before = calls[i - 1]!.receivedAt;
       const after = calls[i]!.receivedAt;
-      const kill = kills.findIndex((k) => before < k && k <= after);
+      // Across a kill: the first call before the killed process was gone (plus the time the fake
+      // may still take to read what it wrote), the second after the signal.
+      const kill = kills.findIndex((k) => before < k.exited + KILL_READ_GRACE_MS && k.signalled <= after);
       if (kill < 0) unexplained.push(text);
       else perKill[kill]!++;
     }
@@ -301,13 +311,14 @@ for (const backend of await backends()) {
         const port = new URL(main.url).port;
         const url = main.url;
         const watcher = new Watcher(url, token, conversationId);
-        const kills: number[] = [];
+        const kills: Kill[] = [];
         let restarting: Promise<void> = Promise.resolve();
         const killAndRestart = () => {
           restarting = restarting.then(async () => {
-            kills.push(Date.now());
+            const signalled = Date.now();
             main.kill("SIGKILL");
             await main.exited(10_000);
+            kills.push({ signalled, exited: Date.now() });
             main = await startMain({ ...env, PORT: port, SEED_DEMO: "false" });
             processes.push(main);
           });

@@ -49,6 +49,25 @@ function slowMiddleware(ms: number) {
   };
 }
 
+/**
+ * A middleware that holds every CONNECT until `count` of them reached it (or `boundMs` passed):
+ * whatever the machine's load, no socket of a round connects before all its CONNECTs were decoded,
+ * so a late CONNECT never meets an already-joined namespace (which closes the connection).
+ */
+function gatheringMiddleware(count: number, boundMs = 2000) {
+  let waiting: (() => void)[] = [];
+  return async (_socket: unknown, next: (err?: Error) => void) => {
+    await new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      if (waiting.length >= count) {
+        for (const release of waiting) release();
+        waiting = [];
+      } else setTimeout(resolve, boundMs);
+    });
+    next();
+  };
+}
+
 /** Resolves once the engine holds no session (the server side of every close has run). */
 async function engineEmpty(io: Server): Promise<void> {
   await withTimeout(
@@ -90,13 +109,13 @@ describe("several CONNECTs on one session", () => {
 
   test("hundreds of repetitions with an async middleware leave nothing in any namespace, room or adapter", async () => {
     const h = setup();
-    h.io.use(slowMiddleware(10));
-    const chat = h.io.of("/chat");
-    chat.use(slowMiddleware(5));
-    const main = lifecycle(h.io.sockets);
-    const other = lifecycle(chat);
     const rounds = 20;
     const perRound = 25;
+    h.io.use(gatheringMiddleware(perRound));
+    const chat = h.io.of("/chat");
+    chat.use(gatheringMiddleware(perRound));
+    const main = lifecycle(h.io.sockets);
+    const other = lifecycle(chat);
     for (let round = 0; round < rounds; round++) {
       const client = await raw(h);
       for (let i = 0; i < perRound; i++) {
