@@ -18,7 +18,13 @@ function parameters(route: ApiRoute): JsonSchema[] {
   ] as const) {
     if (!schema) continue;
     for (const [name, field] of Object.entries(schema.shape))
-      list.push({ name, in: where, required: where === "path" || field.required, schema: field.json });
+      list.push({
+        name,
+        in: where,
+        required: where === "path" || field.required,
+        // A parameter is a string or absent, never null: the schema of its value.
+        schema: field.paramJson ?? field.json,
+      });
   }
   return list;
 }
