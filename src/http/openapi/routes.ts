@@ -129,6 +129,7 @@ export const USER_ID = object({
   id: custom(
     {
       type: "string",
+      format: "uuid",
       description: "A user of your organization (an unknown, foreign or malformed id is 404 alike)",
     },
     (v) => String(v),
