@@ -20,6 +20,7 @@ import {
   CREATE_USER_BODY,
   MESSAGE_LIST_QUERY,
   RESET_PASSWORD_BODY,
+  SEND_MESSAGE_BODY,
   SIMULATED_CUSTOMER_BODY,
   UPDATE_USER_BODY,
 } from "../../src/http/openapi/routes.ts";
@@ -27,6 +28,7 @@ import { parseIdempotencyKey, parseOutgoing } from "../../src/http/routes/conver
 import { parseQuery } from "../../src/http/schema.ts";
 import { USER_ADMIN_ERRORS, UserAdminError } from "../../src/services/user-admin.ts";
 import type { ApiError, SendMessageResponse } from "../../src/shared/api.ts";
+import { MESSAGE_TYPES } from "../../src/shared/events.ts";
 import { type Harness, startHarness } from "../chat/harness.ts";
 import { backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
 import { queryValue, validates } from "./support/json-schema.ts";
@@ -323,6 +325,7 @@ function both<T>(arb: fc.Arbitrary<T>, accepted: (v: T) => boolean, check: (v: T
 
 describe("the published request schemas are the server's validation", () => {
   test("send message: every message_type's content, the idempotency key, unknown fields", () => {
+    expect(SEND_MESSAGE_BODY.tags).toEqual([...MESSAGE_TYPES]);
     both(
       sendBody,
       (b) => validates(SEND, b),

@@ -19,6 +19,7 @@ import {
 import { USER_FIELDS } from "../../services/user-admin.ts";
 import { IDEMPOTENCY_KEY_HEADER } from "../../shared/api.ts";
 import { CONVERSATION_STATUSES } from "../../shared/events.ts";
+import { PATTERNS } from "../../shared/schema.ts";
 import { TEXT_LIMITS } from "../../shared/text.ts";
 import { HttpError, invalid } from "../errors.ts";
 import {
@@ -106,7 +107,7 @@ export const MESSAGE_REF = object({
 export const ASSIGN_BODY = object({
   agent_id: custom(
     {
-      oneOf: [{ type: "string", format: "uuid" }, { type: "null" }],
+      oneOf: [{ type: "string", format: "uuid", pattern: PATTERNS.uuid }, { type: "null" }],
       description: "An active agent or org_admin of your organization, or null (back to the queue)",
     },
     (v, path): string | null => {

@@ -57,7 +57,6 @@ import { readJsonObject } from "../validate.ts";
 
 export const DEFAULT_CONVERSATION_PAGE = 20;
 export const DEFAULT_MESSAGE_PAGE = 50;
-export const MAX_PAGE = 100;
 
 export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
