@@ -1,7 +1,9 @@
-/** Reading and validating request input; every failure is a 400 naming the field. */
+/**
+ * Reading request input (the JSON body, the raw body, the client address) and the checks the schemas
+ * of src/http/schema.ts build on; every failure is a 400 naming the field.
+ */
 import type { Context } from "hono";
 import { PG_INT_MAX } from "../shared/ranges.ts";
-import { cleanText, type TextShape } from "../shared/text.ts";
 import { UUID_RE } from "../shared/uuid.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid } from "./errors.ts";
 
@@ -58,72 +60,6 @@ export async function readRawBody(c: Context, limit: number): Promise<Uint8Array
 /** PostgreSQL text and jsonb cannot hold U+0000, so a string carrying it could never be stored. */
 export const NUL_REFUSED = "must not contain the NUL character (U+0000)";
 export const hasNul = (s: string): boolean => s.includes("\u0000");
-
-/**
- * A string taken verbatim (credentials, tokens: compared, never stored as text): required, within
- * `max`, without NUL. Text that is stored goes through requireText instead.
- */
-export function requireString(
-  obj: Record<string, unknown>,
-  field: string,
-  opts: { max?: number; path?: string } = {},
-): string {
-  const name = opts.path ?? field;
-  const v = obj[field];
-  if (typeof v !== "string" || v.trim() === "")
-    throw invalid(name, "is required and must be a non-empty string");
-  if (opts.max !== undefined && v.length > opts.max)
-    throw invalid(name, `must be at most ${opts.max} characters`);
-  if (hasNul(v)) throw invalid(name, NUL_REFUSED);
-  return v;
-}
-
-export function optionalString(
-  obj: Record<string, unknown>,
-  field: string,
-  opts: { max?: number; path?: string } = {},
-): string | undefined {
-  if (obj[field] === undefined || obj[field] === null) return undefined;
-  return requireString(obj, field, opts);
-}
-
-export interface TextOptions {
-  /** Longest accepted text after normalization (src/shared/text.ts TEXT_LIMITS). */
-  max: number;
-  /** The field's name in errors. Default: `field`. */
-  path?: string;
-  /** Default "multiline". */
-  shape?: TextShape;
-}
-
-/**
- * Free text that will be stored (message text, captions, names): normalized by the one text rule
- * (src/shared/text.ts), then required non-blank and within `max`, else a 400 naming the field.
- */
-export function requireText(obj: Record<string, unknown>, field: string, opts: TextOptions): string {
-  const name = opts.path ?? field;
-  const v = obj[field];
-  const text = typeof v === "string" ? cleanText(v, opts.shape) : undefined;
-  if (text === undefined || text.trim() === "")
-    throw invalid(name, "is required and must be a non-empty string");
-  if (text.length > opts.max) throw invalid(name, `must be at most ${opts.max} characters`);
-  return text;
-}
-
-/** requireText for a field that may be absent (undefined or null). */
-export function optionalText(
-  obj: Record<string, unknown>,
-  field: string,
-  opts: TextOptions,
-): string | undefined {
-  if (obj[field] === undefined || obj[field] === null) return undefined;
-  return requireText(obj, field, opts);
-}
-
-export function uuidParam(value: string | undefined, field: string): string {
-  if (!value || !UUID_RE.test(value)) throw invalid(field, "must be a UUID");
-  return value.toLowerCase();
-}
 
 /**
  * An optional integer query parameter within [min, max] (absent or empty: undefined). The default

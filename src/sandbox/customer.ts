@@ -34,10 +34,16 @@ export interface SimulatedMessage {
   id?: string;
 }
 
+/**
+ * A phone number as people write it: 6 to 15 digits (E.164 length) among spaces, parentheses, dots,
+ * dashes and plus signs. The sandbox endpoint publishes it as its `from` pattern.
+ */
+export const WHATSAPP_PHONE_PATTERN = "^[\\s()+.\\-]*(?:\\d[\\s()+.\\-]*){6,15}$";
+const PHONE_RE = new RegExp(WHATSAPP_PHONE_PATTERN, "u");
+
 /** "+1 (555) 000-1111" → "15550001111"; null unless 6 to 15 digits remain (E.164 length). */
 export function normalizeWhatsappId(from: string): string | null {
-  const digits = from.replace(/[\s()+.-]/g, "");
-  return /^\d{6,15}$/.test(digits) ? digits : null;
+  return PHONE_RE.test(from) ? from.replace(/[\s()+.-]/g, "") : null;
 }
 
 /** The webhook body WhatsApp sends for this message. */

@@ -12,7 +12,8 @@ import type { Uuid } from "../shared/events.ts";
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
 export const IDEMPOTENCY_KEY_MAX = 128;
 /** Printable ASCII without spaces or quotes: UUIDs, ULIDs and "client:123" style keys all fit. */
-const KEY_PATTERN = /^[A-Za-z0-9_\-.:]+$/;
+export const IDEMPOTENCY_KEY_PATTERN = "^[A-Za-z0-9_\\-.:]+$";
+const KEY_PATTERN = new RegExp(IDEMPOTENCY_KEY_PATTERN, "u");
 
 export const IDEMPOTENCY_ERROR_CODES = {
   invalid: "invalid_idempotency_key",

@@ -5,6 +5,8 @@
  * - Every operation is scoped to one organization: a user of another one is "not found".
  * - Emails are trimmed and lowercased, unique across the server (login is by email alone).
  * - Passwords: at least MIN_PASSWORD_LENGTH characters; stored only as an argon2id hash.
+ * - Names (of users and organizations) go through the one text rule (src/shared/text.ts), as one
+ *   line, then trimmed; a name empty after that is refused.
  * - Users are deactivated, never deleted, so history keeps its authors.
  * - An organization always keeps one active org_admin: demoting or deactivating the last one is
  *   refused. The check runs under a lock of the organization row, so two admins demoting each
@@ -20,16 +22,24 @@ import { generatePassword, hashPassword, verifyPassword } from "../auth/password
 import { REVOKE_REASONS, revokeUserSessions } from "../auth/sessions.ts";
 import type { ManagedUser } from "../shared/api.ts";
 import { USER_ROLES, type UserRole, type Uuid } from "../shared/events.ts";
+import { field, type JsonSchema, PATTERNS, type Schema } from "../shared/schema.ts";
+import { cleanText } from "../shared/text.ts";
 import { UUID_RE } from "../shared/uuid.ts";
 
 export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 1024;
 export const MAX_EMAIL_LENGTH = 320;
 export const MAX_NAME_LENGTH = 100;
-/** Something@something.tld, no spaces: enough to catch typos; the mailbox is never contacted. */
-const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
-const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+/**
+ * Something@something.tld, no spaces or control characters, around the spaces that are trimmed:
+ * enough to catch typos; the mailbox is never contacted.
+ */
+const EMAIL_PATTERN =
+  "^\\s*[^\\s@\\u0000-\\u001f\\u007f]+@[^\\s@\\u0000-\\u001f\\u007f]+\\.[^\\s@\\u0000-\\u001f\\u007f]+\\s*$";
+const EMAIL_RE = new RegExp(EMAIL_PATTERN, "u");
+/** No NUL, and at least 4 different characters (as code points: what `new Set(password)` counts). */
+const PASSWORD_PATTERN =
+  "^(?![\\s\\S]*\\u0000)[\\s\\S]*?([\\s\\S])[\\s\\S]*?(?!\\1)([\\s\\S])[\\s\\S]*?(?!\\1|\\2)([\\s\\S])[\\s\\S]*?(?!\\1|\\2|\\3)[\\s\\S]";
 
 /** Stable codes of refused operations; the HTTP layer maps them to statuses, the CLI prints them. */
 export const USER_ADMIN_ERRORS = {
@@ -65,17 +75,17 @@ export function normalizeEmail(value: unknown, field = "email"): string {
   const email = value.trim().toLowerCase();
   if (email.length > MAX_EMAIL_LENGTH)
     throw invalidField(field, `must be at most ${MAX_EMAIL_LENGTH} characters`);
-  if (!EMAIL_RE.test(email) || CONTROL_RE.test(email)) throw invalidField(field, "is not an email address");
+  if (!EMAIL_RE.test(email)) throw invalidField(field, "is not an email address");
   return email;
 }
 
+/** A user's or an organization's name: the one text rule (one line), trimmed, non-empty, within MAX_NAME_LENGTH. */
 export function normalizeName(value: unknown, field = "name"): string {
   if (typeof value !== "string") throw invalidField(field, "is required and must be a string");
-  const name = value.trim();
+  const name = cleanText(value, "line").trim();
   if (name === "") throw invalidField(field, "must not be empty");
   if (name.length > MAX_NAME_LENGTH)
     throw invalidField(field, `must be at most ${MAX_NAME_LENGTH} characters`);
-  if (CONTROL_RE.test(name)) throw invalidField(field, "must not contain control characters");
   return name;
 }
 
@@ -105,6 +115,60 @@ export function checkPassword(value: unknown, field = "password"): string {
     );
   return value;
 }
+
+function checkCurrentPassword(value: unknown, field = "current_password"): string {
+  if (typeof value !== "string" || value === "")
+    throw invalidField(field, "is required and must be a non-empty string");
+  return value;
+}
+
+function parseActive(value: unknown, field = "active"): boolean {
+  if (typeof value !== "boolean") throw invalidField(field, "must be true or false");
+  return value;
+}
+
+const PASSWORD_JSON: JsonSchema = {
+  type: "string",
+  minLength: MIN_PASSWORD_LENGTH,
+  maxLength: MAX_PASSWORD_LENGTH,
+  pattern: PASSWORD_PATTERN,
+  description: `At least ${MIN_PASSWORD_LENGTH} characters, at least 4 different ones, no NUL (shorter or fewer: \`weak_password\`)`,
+};
+
+/**
+ * Each field's rule with its published JSON Schema: src/http/openapi/routes.ts builds the request
+ * bodies from these, and the functions below (which the CLI calls) parse with the same ones. Their
+ * errors are UserAdminError (the HTTP layer maps the codes to statuses).
+ */
+export const USER_FIELDS = {
+  email: field(
+    {
+      type: "string",
+      format: "email",
+      maxLength: MAX_EMAIL_LENGTH,
+      pattern: EMAIL_PATTERN,
+      description: "Trimmed and lower-cased; unique across the server",
+    },
+    normalizeEmail,
+  ),
+  name: field(
+    {
+      type: "string",
+      minLength: 1,
+      maxLength: MAX_NAME_LENGTH,
+      pattern: PATTERNS.nonBlank,
+      description: "One line: control characters are removed, TAB, LF and CR become spaces, then trimmed",
+    },
+    normalizeName,
+  ),
+  role: field({ type: "string", enum: [...USER_ROLES] }, parseRole),
+  password: field(PASSWORD_JSON, checkPassword),
+  currentPassword: field({ type: "string", minLength: 1 }, checkCurrentPassword),
+  active: field(
+    { type: "boolean", description: "false: deactivate (sessions end, sockets close)" },
+    parseActive,
+  ),
+} satisfies Record<string, Schema<unknown>>;
 
 export const toManagedUser = (u: UserRow): ManagedUser => ({
   id: u.id,
@@ -237,23 +301,6 @@ export interface UserUpdate {
   deactivated: boolean;
 }
 
-/** Validates a PATCH-like object of {name?, role?, active?}; refuses other fields and an empty one. */
-export function parseUserChanges(body: Record<string, unknown>): UserChanges {
-  const allowed = new Set(["name", "role", "active"]);
-  for (const key of Object.keys(body))
-    if (!allowed.has(key)) throw invalidField(key, "cannot be changed here (name, role, active)");
-  const changes: UserChanges = {};
-  if (body.name !== undefined) changes.name = normalizeName(body.name);
-  if (body.role !== undefined) changes.role = parseRole(body.role);
-  if (body.active !== undefined) {
-    if (typeof body.active !== "boolean") throw invalidField("active", "must be true or false");
-    changes.active = body.active;
-  }
-  if (Object.keys(changes).length === 0)
-    throw invalidField("body", "give at least one of name, role, active");
-  return changes;
-}
-
 export async function updateUser(
   db: Database,
   organizationId: Uuid,
@@ -333,10 +380,9 @@ export async function changeOwnPassword(
   currentPassword: unknown,
   newPassword: unknown,
 ): Promise<UserRow> {
-  if (typeof currentPassword !== "string" || currentPassword === "")
-    throw invalidField("current_password", "is required and must be a non-empty string");
+  const current = checkCurrentPassword(currentPassword);
   const next = checkPassword(newPassword, "new_password");
-  if (!(await verifyPassword(currentPassword, user.passwordHash)))
+  if (!(await verifyPassword(current, user.passwordHash)))
     throw new UserAdminError(
       USER_ADMIN_ERRORS.wrongPassword,
       "current_password: is not the current password",

@@ -266,6 +266,20 @@ for (const backend of await backends()) {
           "organization_not_found",
         ],
         [["set-role", "ghost@acme.test", "agent"], "not_found"],
+        [
+          [
+            "create",
+            "--org",
+            orgId,
+            "--email",
+            "bell@acme.test",
+            "--name",
+            "\u0007\u001b",
+            "--role",
+            "agent",
+          ],
+          "validation_error",
+        ],
       ];
       for (const [args, code, stdin] of refusals) {
         const res = await run(args, stdin);
@@ -275,6 +289,34 @@ for (const backend of await backends()) {
       }
       expect((await userRow("first@acme.test"))!.role).toBe("org_admin");
       expect(await userRow("weak@acme.test")).toBeUndefined();
+      const empty = await run([
+        "create",
+        "--org",
+        orgId,
+        "--email",
+        "bell@acme.test",
+        "--name",
+        "\u0007 \u001b",
+        "--role",
+        "agent",
+      ]);
+      expect(empty.stderr).toBe("users: error: name: must not be empty (validation_error)\n");
+    });
+
+    test("a name goes through the one text rule: control characters removed, tabs become spaces", async () => {
+      const res = await run([
+        "create",
+        "--org",
+        orgId,
+        "--email",
+        "tab@acme.test",
+        "--name",
+        "Tab\tBell\u0007",
+        "--role",
+        "agent",
+      ]);
+      expect(res.code).toBe(0);
+      expect((await userRow("tab@acme.test"))!.name).toBe("Tab Bell");
     });
 
     test("bad usage exits 2 with one line and a pointer to --help", async () => {

@@ -140,7 +140,9 @@ for (const backend of await backends()) {
           [{ email: email("x"), role: "agent" }, "name"],
           [{ email: email("x"), name: "   ", role: "agent" }, "name"],
           [{ email: email("x"), name: "x".repeat(101), role: "agent" }, "name"],
-          [{ email: email("x"), name: "Bell\u0007", role: "agent" }, "name"],
+          // Empty once the one text rule (src/shared/text.ts) removed its control characters.
+          [{ email: email("x"), name: "\u0007\u001b\u0000", role: "agent" }, "name"],
+          [{ email: email("x"), name: " \t\r\n ", role: "agent" }, "name"],
           [{ email: email("x"), name: "N", role: "superuser" }, "role"],
           [{ email: email("x"), name: "N" }, "role"],
           [{ email: email("x"), name: "N", role: "agent", password: 42 }, "password"],
@@ -152,6 +154,25 @@ for (const backend of await backends()) {
         }
         const notJson = await h.api("/api/v1/users", { method: "POST", body: "{", token: admin });
         expect(notJson.status).toBe(400);
+      });
+
+      test("a name goes through the one text rule: control characters removed, line breaks and tabs become spaces, trimmed", async () => {
+        const { user } = await created({
+          email: email("bell"),
+          name: " Bell\u0007\u001b[31m\tRing\r\nTwice\u0085 ",
+          role: "agent",
+        });
+        expect(user.name).toBe("Bell[31m Ring  Twice");
+        const renamed = await patch(user.id, { name: "\u0000Re\u0007named\n" });
+        expect(renamed.status).toBe(200);
+        expect((await json<{ user: { name: string } }>(renamed)).user.name).toBe("Renamed");
+        const empty = await patch(user.id, { name: "\u0007\u0001" });
+        expect(empty.status).toBe(400);
+        expect(await errorOf(empty)).toMatchObject({
+          code: "validation_error",
+          field: "name",
+          message: "name: must not be empty",
+        });
       });
     });
 

@@ -18,7 +18,13 @@ function parameters(route: ApiRoute): JsonSchema[] {
   ] as const) {
     if (!schema) continue;
     for (const [name, field] of Object.entries(schema.shape))
-      list.push({ name, in: where, required: where === "path" || field.required, schema: field.json });
+      list.push({
+        name,
+        in: where,
+        required: where === "path" || field.required,
+        // A parameter is a string or absent, never null: the schema of its value.
+        schema: field.paramJson ?? field.json,
+      });
   }
   return list;
 }
@@ -71,7 +77,7 @@ export function buildOpenApiDocument(
       title: "Switchboard REST API",
       version,
       description:
-        'REST API of the Switchboard chat server. Errors are always {"error": {"code", "message", "field"?}}. Live events go over Socket.IO (docs/events.md).',
+        'REST API of the Switchboard chat server. Errors are always {"error": {"code", "message", "field"?}}; a request the schemas here reject is a 400 naming the field. String lengths count UTF-16 code units, and stored text is measured after control characters are removed (docs/inbound.md). Live events go over Socket.IO (docs/events.md).',
     },
     servers: [{ url: "/" }],
     tags: [

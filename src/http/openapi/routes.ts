@@ -8,11 +8,36 @@
  * line in docs/rest-api.md.
  */
 import { ALLOWED_MEDIA_TYPES } from "../../media/limits.ts";
+import { WHATSAPP_PHONE_PATTERN } from "../../sandbox/customer.ts";
 import { LIST_VIEWS } from "../../services/access.ts";
-import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH } from "../../services/user-admin.ts";
-import { CONVERSATION_STATUSES, MESSAGE_TYPES, USER_ROLES } from "../../shared/events.ts";
-import { invalid } from "../errors.ts";
-import { custom, type JsonSchema, object, oneOf, optional, queryInt, string, uuid } from "../schema.ts";
+import {
+  IDEMPOTENCY_ERROR_CODES,
+  IDEMPOTENCY_KEY_MAX,
+  IDEMPOTENCY_KEY_PATTERN,
+  idempotencyKeyProblem,
+} from "../../services/idempotency.ts";
+import { USER_FIELDS } from "../../services/user-admin.ts";
+import { IDEMPOTENCY_KEY_HEADER } from "../../shared/api.ts";
+import { CONVERSATION_STATUSES } from "../../shared/events.ts";
+import { PATTERNS } from "../../shared/schema.ts";
+import { TEXT_LIMITS } from "../../shared/text.ts";
+import { HttpError, invalid } from "../errors.ts";
+import {
+  array,
+  custom,
+  type JsonSchema,
+  type ObjectOptions,
+  object,
+  oneOf,
+  optional,
+  queryInt,
+  querySeqOrId,
+  type Schema,
+  string,
+  text,
+  uuid,
+  variants,
+} from "../schema.ts";
 import { UUID_RE } from "../validate.ts";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
@@ -39,7 +64,7 @@ export interface ApiRoute {
   query?: ReturnType<typeof object>;
   /** Request headers the route reads (besides Authorization and Content-Type). */
   headers?: ReturnType<typeof object>;
-  body?: ReturnType<typeof object>;
+  body?: Schema<unknown>;
   /** A body that is not JSON (a media upload): the accepted content types and what it is. */
   rawBody?: { contentTypes: readonly string[]; description: string };
   responses: Record<number, ApiResponse>;
@@ -49,9 +74,6 @@ export const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/
 const error = (description: string): ApiResponse => ({ description, schema: ref("Error") });
 
 export const MAX_PAGE = 100;
-/** WhatsApp's limits: text body 4096 characters, media caption 1024. */
-export const MAX_TEXT = 4096;
-export const MAX_CAPTION = 1024;
 
 // ── schemas the handlers parse with ─────────────────────────────────────────────────────────────
 
@@ -85,7 +107,7 @@ export const MESSAGE_REF = object({
 export const ASSIGN_BODY = object({
   agent_id: custom(
     {
-      oneOf: [{ type: "string", format: "uuid" }, { type: "null" }],
+      oneOf: [{ type: "string", format: "uuid", pattern: PATTERNS.uuid }, { type: "null" }],
       description: "An active agent or org_admin of your organization, or null (back to the queue)",
     },
     (v, path): string | null => {
@@ -99,141 +121,170 @@ export const ASSIGN_BODY = object({
 
 export const MEDIA_ID = object({ id: uuid("A media file of your organization") });
 
-/** Published shapes of the user administration bodies; src/services/user-admin.ts validates them (shared with the CLI). */
-const handParsed = (json: JsonSchema) => custom(json, (v) => v);
-const PASSWORD_JSON = {
-  type: "string",
-  minLength: 10,
-  maxLength: MAX_PASSWORD_LENGTH,
-  description: "At least 10 characters, at least 4 different ones",
-};
-const ROLE_JSON = { type: "string", enum: [...USER_ROLES] };
-
+/**
+ * The user administration bodies, from the field rules of src/services/user-admin.ts (shared with
+ * the CLI, so they live there and throw its errors; routes/users.ts maps them to 400 and their codes).
+ */
 /** routes/users.ts leaves ids to src/services/user-admin.ts: unknown, foreign and malformed ids are all 404. */
 export const USER_ID = object({
-  id: handParsed({
-    type: "string",
-    format: "uuid",
-    description: "A user of your organization (an unknown, foreign or malformed id is 404 alike)",
-  }),
+  id: custom(
+    {
+      type: "string",
+      format: "uuid",
+      description: "A user of your organization (an unknown, foreign or malformed id is 404 alike)",
+    },
+    (v) => String(v),
+  ),
+});
+
+const optionalPassword = optional({
+  ...USER_FIELDS.password,
+  json: {
+    ...USER_FIELDS.password.json,
+    description: `${USER_FIELDS.password.json.description}; absent: one is generated and answered once`,
+  },
 });
 
 export const CREATE_USER_BODY = object({
-  email: handParsed({ type: "string", format: "email", maxLength: MAX_EMAIL_LENGTH }),
-  name: handParsed({ type: "string", minLength: 1, maxLength: MAX_NAME_LENGTH }),
-  role: handParsed(ROLE_JSON),
-  password: optional(
-    handParsed({
-      ...PASSWORD_JSON,
-      description: `${PASSWORD_JSON.description}; absent: one is generated and answered once`,
-    }),
-  ),
+  email: USER_FIELDS.email,
+  name: USER_FIELDS.name,
+  role: USER_FIELDS.role,
+  password: optionalPassword,
 });
 
 export const UPDATE_USER_BODY = object(
   {
-    name: optional(handParsed({ type: "string", minLength: 1, maxLength: MAX_NAME_LENGTH })),
-    role: optional(handParsed(ROLE_JSON)),
-    active: optional(
-      handParsed({ type: "boolean", description: "false: deactivate (sessions end, sockets close)" }),
-    ),
+    name: optional(USER_FIELDS.name, { nullable: false }),
+    role: optional(USER_FIELDS.role, { nullable: false }),
+    active: optional(USER_FIELDS.active, { nullable: false }),
   },
-  { description: "At least one of name, role, active; any other field is refused" },
+  {
+    description: "At least one of name, role, active; any other field is refused",
+    closed: "cannot be changed here (name, role, active)",
+    atLeastOne: "give at least one of name, role, active",
+  },
 );
 
-export const RESET_PASSWORD_BODY = object({
-  password: optional(
-    handParsed({
-      ...PASSWORD_JSON,
-      description: `${PASSWORD_JSON.description}; absent: one is generated and answered once`,
-    }),
-  ),
-});
+export const RESET_PASSWORD_BODY = object({ password: optionalPassword });
 
 export const CHANGE_PASSWORD_BODY = object({
-  current_password: handParsed({ type: "string", minLength: 1 }),
-  new_password: handParsed(PASSWORD_JSON),
+  current_password: USER_FIELDS.currentPassword,
+  new_password: USER_FIELDS.password,
 });
 
-/** Checked by hand in routes/sandbox.ts (phone normalization, the text rules of src/shared/text.ts). */
+/** routes/sandbox.ts turns `from` into the WhatsApp id (normalizeWhatsappId) the pattern guarantees. */
+export const PHONE_NUMBER_PROBLEM = "must be a phone number in international format, e.g. +15550001111";
 export const SIMULATED_CUSTOMER_BODY = object({
-  from: handParsed({
-    type: "string",
-    maxLength: 32,
-    description: "The customer's phone number in international format, e.g. +15550001111",
+  from: text({
+    max: 32,
+    shape: "line",
+    pattern: { source: WHATSAPP_PHONE_PATTERN, message: PHONE_NUMBER_PROBLEM },
+    description:
+      "The customer's phone number in international format, e.g. +15550001111 (6 to 15 digits; spaces, dashes, dots, parentheses allowed)",
   }),
-  name: optional(handParsed({ type: "string", description: "The customer's profile name" })),
-  text: handParsed({ type: "string", minLength: 1, maxLength: MAX_TEXT }),
+  name: optional(
+    text({ max: TEXT_LIMITS.contactName, shape: "line", description: "The customer's profile name" }),
+  ),
+  text: text({ max: TEXT_LIMITS.messageText }),
 });
+
+/** An idempotency key (header or body): a refusal is 400 `invalid_idempotency_key`, not `validation_error`. */
+const idempotencyKey = (description: string) =>
+  custom(
+    {
+      type: "string",
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_MAX,
+      pattern: IDEMPOTENCY_KEY_PATTERN,
+      description,
+    },
+    (v, path) => {
+      const refuse = (problem: string) =>
+        new HttpError(400, IDEMPOTENCY_ERROR_CODES.invalid, `${path}: ${problem}`, path);
+      if (typeof v !== "string") throw refuse("must be a string");
+      const problem = idempotencyKeyProblem(v);
+      if (problem) throw refuse(problem);
+      return v;
+    },
+  );
 
 export const IDEMPOTENCY_HEADERS = object({
-  "Idempotency-Key": optional(
-    handParsed({
-      type: "string",
-      description:
-        "Makes a retried send safe: the same key in the same conversation answers the original message (200) without sending again. Same as the body's client_message_id.",
-    }),
-  ),
-});
-
-export const MESSAGE_LIST_QUERY = object({
-  limit: optional(queryInt({ min: 1, max: MAX_PAGE, default: 50 })),
-  before: optional(queryInt({ min: 1, description: "History: messages with a lower seq (newest first)" })),
-  after: optional(
-    custom(
-      {
-        type: "string",
-        description:
-          "Catch-up: messages after this seq, or after the message with this id (oldest first). Not with `before`.",
-      },
-      (v) => v as string,
+  [IDEMPOTENCY_KEY_HEADER]: optional(
+    idempotencyKey(
+      "Makes a retried send safe: the same key in the same conversation answers the original message (200) without sending again. Same as the body's client_message_id.",
     ),
   ),
 });
 
-const textContent = {
-  type: "object",
-  required: ["text"],
-  properties: { text: { type: "string", maxLength: MAX_TEXT } },
-};
-const mediaContent = {
-  type: "object",
-  description: "Either `media_id` (a file uploaded to POST /api/v1/media) or a public http(s) `url`",
-  oneOf: [{ required: ["media_id"] }, { required: ["url"] }],
-  properties: {
-    media_id: { type: "string", format: "uuid" },
-    url: { type: "string", format: "uri", maxLength: 2048 },
-    caption: { type: "string", maxLength: MAX_CAPTION },
-    filename: { type: "string", maxLength: 255 },
-  },
-};
-const templateContent = {
-  type: "object",
-  required: ["template_name"],
-  properties: {
-    template_name: { type: "string", maxLength: 512 },
-    language: { type: "string", maxLength: 16 },
-    parameters: { type: "array", items: { type: "string" } },
-  },
-};
+export const CLIENT_MESSAGE_ID = optional(
+  idempotencyKey("Idempotency key (or the Idempotency-Key header; equal if both)"),
+);
 
-/** The content's rule depends on `message_type`; `parseOutgoing` (routes/conversations.ts) applies it. */
-export const SEND_MESSAGE_BODY = object({
-  message_type: optional(oneOf(MESSAGE_TYPES, "Default text")),
-  client_message_id: optional(
-    handParsed({
-      type: "string",
-      description: "Idempotency key (or the Idempotency-Key header; equal if both)",
+export const MESSAGE_LIST_QUERY = object(
+  {
+    limit: optional(queryInt({ min: 1, max: MAX_PAGE, default: 50 })),
+    before: optional(queryInt({ min: 1, description: "History: messages with a lower seq (newest first)" })),
+    after: optional(
+      querySeqOrId({
+        min: 0,
+        description:
+          "Catch-up: messages after this seq, or after the message with this id (oldest first). Not with `before`.",
+      }),
+    ),
+  },
+  { exclusive: [["before", "after"]] },
+);
+
+/** Content objects ignore fields they do not declare; each declared string goes through the text rule. */
+const content = <S extends Record<string, Schema<unknown>>>(shape: S, opts: ObjectOptions = {}) =>
+  object(shape, { message: "must be an object", ...opts });
+
+const TEXT_CONTENT = content({ text: text({ max: TEXT_LIMITS.messageText }) });
+
+const TEMPLATE_CONTENT = content({
+  template_name: text({ max: TEXT_LIMITS.templateName, shape: "line" }),
+  language: optional(text({ max: TEXT_LIMITS.language, shape: "line" })),
+  parameters: optional(
+    array(text({ max: TEXT_LIMITS.templateParameter }), {
+      max: TEXT_LIMITS.templateParameters,
+      message: "must be an array of strings",
     }),
   ),
-  content: custom(
-    {
-      description:
-        "text: {text}; image, video, document: {media_id | url, caption?, filename? (document)}; audio: {media_id | url}; template: {template_name, language?, parameters?}",
-      oneOf: [textContent, mediaContent, templateContent],
-    },
-    (v) => v,
-  ),
+});
+
+/** A media message's file: `media_id` (uploaded to POST /api/v1/media) or else a public http(s) `url`. */
+const MEDIA_SOURCE = {
+  media_id: uuid("A file uploaded to POST /api/v1/media (when given, `url` is ignored)", {
+    message: "must be the id of an uploaded media file",
+  }),
+  url: text({
+    max: TEXT_LIMITS.url,
+    shape: "line",
+    format: "uri",
+    pattern: { source: "^[Hh][Tt][Tt][Pp][Ss]?://\\S+$", message: "must be an http(s) URL" },
+    description: "A public http(s) link to the file",
+  }),
+};
+const MEDIA: ObjectOptions = { firstOf: ["media_id", "url"] };
+const caption = optional(text({ max: TEXT_LIMITS.caption }));
+const filename = optional(text({ max: TEXT_LIMITS.filename, shape: "line" }));
+const CAPTIONED_CONTENT = content({ ...MEDIA_SOURCE, caption }, MEDIA);
+
+/** One send body per message type; `client_message_id` is common to all. */
+const send = <C extends Schema<unknown>>(contentSchema: C) =>
+  object({ client_message_id: CLIENT_MESSAGE_ID, content: contentSchema });
+
+/**
+ * The send body: `message_type` (absent: text) decides the shape of `content`. Fields a content
+ * does not declare are ignored (an audio's caption, an image's filename).
+ */
+export const SEND_MESSAGE_BODY = variants("message_type", "text", {
+  text: send(TEXT_CONTENT),
+  image: send(CAPTIONED_CONTENT),
+  video: send(CAPTIONED_CONTENT),
+  audio: send(content(MEDIA_SOURCE, MEDIA)),
+  document: send(content({ ...MEDIA_SOURCE, caption, filename }, MEDIA)),
+  template: send(TEMPLATE_CONTENT),
 });
 
 // ── the table ───────────────────────────────────────────────────────────────────────────────────

@@ -14,7 +14,7 @@ import type { TokenResponse } from "../../shared/api.ts";
 import { ERROR_CODES } from "../../shared/events.ts";
 import { type AuthEnv, requireAuth, tokenRefusal } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, unauthorized } from "../errors.ts";
-import { LOGIN_BODY, REFRESH_BODY } from "../openapi/routes.ts";
+import { CHANGE_PASSWORD_BODY, LOGIN_BODY, REFRESH_BODY } from "../openapi/routes.ts";
 import { clientAddress, readJsonObject } from "../validate.ts";
 import { userAdminError } from "./users.ts";
 
@@ -97,9 +97,10 @@ export function authRoutes(ctx: AppContext): Hono<AuthEnv> {
     const user = c.get("user");
     if (!passwordLimiter.take(user.id))
       throw new HttpError(429, HTTP_ERROR_CODES.rateLimited, "too many password changes; retry later");
-    const body = await readJsonObject(c, ctx.config.httpBodyLimit);
+    const raw = await readJsonObject(c, ctx.config.httpBodyLimit);
     let updated: typeof user;
     try {
+      const body = CHANGE_PASSWORD_BODY.parse(raw, "");
       updated = await changeOwnPassword(db, user, body.current_password, body.new_password);
     } catch (err) {
       throw userAdminError(err);

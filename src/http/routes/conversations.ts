@@ -16,7 +16,7 @@ import {
   findConversationWithContact,
   listConversations,
 } from "../../services/conversations.ts";
-import { IDEMPOTENCY_ERROR_CODES, idempotencyKeyProblem } from "../../services/idempotency.ts";
+import { IDEMPOTENCY_ERROR_CODES } from "../../services/idempotency.ts";
 import {
   type ActionResult,
   type Actor,
@@ -38,18 +38,25 @@ import {
   type MessagesPage,
   type SendMessageResponse,
 } from "../../shared/api.ts";
-import { MESSAGE_TYPES, type MessageContent, type MessageType } from "../../shared/events.ts";
-import { TEXT_LIMITS } from "../../shared/text.ts";
+import type { MessageContent, MessageType } from "../../shared/events.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError, invalid, notFound } from "../errors.ts";
-import { ASSIGN_BODY, CONVERSATION_ID, CONVERSATION_LIST_QUERY, MESSAGE_REF } from "../openapi/routes.ts";
+import {
+  ASSIGN_BODY,
+  CLIENT_MESSAGE_ID,
+  CONVERSATION_ID,
+  CONVERSATION_LIST_QUERY,
+  IDEMPOTENCY_HEADERS,
+  MESSAGE_LIST_QUERY,
+  MESSAGE_REF,
+  SEND_MESSAGE_BODY,
+} from "../openapi/routes.ts";
 import { parseQuery } from "../schema.ts";
 import { requireServiceWindow } from "../service-window.ts";
-import { intQuery, optionalText, readJsonObject, requireText, UUID_RE, uuidParam } from "../validate.ts";
+import { readJsonObject } from "../validate.ts";
 
 export const DEFAULT_CONVERSATION_PAGE = 20;
 export const DEFAULT_MESSAGE_PAGE = 50;
-export const MAX_PAGE = 100;
 
 export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
@@ -148,23 +155,17 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.get("/:id/messages", async (c) => {
     const principal = c.get("principal");
-    const id = uuidParam(c.req.param("id"), "id");
-    const limit = intQuery(c.req.query("limit"), "limit", 1, MAX_PAGE) ?? DEFAULT_MESSAGE_PAGE;
-    const before = intQuery(c.req.query("before"), "before", 1);
-    const afterRaw = c.req.query("after");
-    if (before !== undefined && afterRaw !== undefined)
-      throw invalid("after", "cannot be combined with before");
+    const { id } = CONVERSATION_ID.parse(c.req.param(), "");
+    const query = parseQuery(MESSAGE_LIST_QUERY, (name) => c.req.query(name));
+    const limit = query.limit ?? DEFAULT_MESSAGE_PAGE;
+    const before = query.before;
     await load(principal, id, false);
     let after: number | undefined;
-    if (afterRaw !== undefined) {
-      if (UUID_RE.test(afterRaw)) {
-        const anchor = await findMessage(db, id, afterRaw.toLowerCase());
-        if (!anchor) throw invalid("after", "is not the id of a message in this conversation");
-        after = anchor.seq;
-      } else {
-        after = intQuery(afterRaw, "after", 0);
-      }
-    }
+    if (query.after && "id" in query.after) {
+      const anchor = await findMessage(db, id, query.after.id);
+      if (!anchor) throw invalid("after", "is not the id of a message in this conversation");
+      after = anchor.seq;
+    } else after = query.after?.seq;
     const page = await listMessages(db, id, {
       limit,
       ...(before !== undefined ? { before } : {}),
@@ -180,7 +181,7 @@ export function conversationRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.post("/:id/messages", async (c) => {
     const principal = c.get("principal");
-    const id = uuidParam(c.req.param("id"), "id");
+    const { id } = CONVERSATION_ID.parse(c.req.param(), "");
     const body = await readJsonObject(c, ctx.config.httpBodyLimit);
     const idempotencyKey = parseIdempotencyKey(c.req.header(IDEMPOTENCY_KEY_HEADER), body.client_message_id);
     const parsed = parseOutgoing(body);
@@ -250,89 +251,33 @@ export const MESSAGE_NOT_FAILED = "message_not_failed";
 
 /**
  * The idempotency key of a send: the `Idempotency-Key` header or `client_message_id` in the body
- * (both may be given when equal). Undefined when neither is.
+ * (both may be given when equal), each checked by its schema of the route table. Undefined when
+ * neither is.
  */
 export function parseIdempotencyKey(header: string | undefined, bodyValue: unknown): string | undefined {
-  const refuse = (field: string, problem: string) =>
-    new HttpError(400, IDEMPOTENCY_ERROR_CODES.invalid, `${field}: ${problem}`, field);
-  if (bodyValue !== undefined && bodyValue !== null && typeof bodyValue !== "string")
-    throw refuse("client_message_id", "must be a string");
-  const fromBody = (bodyValue ?? undefined) as string | undefined;
-  for (const [field, value] of [
-    [IDEMPOTENCY_KEY_HEADER, header],
-    ["client_message_id", fromBody],
-  ] as const) {
-    if (value === undefined) continue;
-    const problem = idempotencyKeyProblem(value);
-    if (problem) throw refuse(field, problem);
-  }
-  if (header !== undefined && fromBody !== undefined && header !== fromBody)
-    throw refuse("client_message_id", `must equal the ${IDEMPOTENCY_KEY_HEADER} header when both are given`);
-  return header ?? fromBody;
+  const fromHeader = IDEMPOTENCY_HEADERS.parse({ [IDEMPOTENCY_KEY_HEADER]: header }, "")[
+    IDEMPOTENCY_KEY_HEADER
+  ];
+  const fromBody = CLIENT_MESSAGE_ID.parse(bodyValue, "client_message_id");
+  if (fromHeader !== undefined && fromBody !== undefined && fromHeader !== fromBody)
+    throw new HttpError(
+      400,
+      IDEMPOTENCY_ERROR_CODES.invalid,
+      `client_message_id: must equal the ${IDEMPOTENCY_KEY_HEADER} header when both are given`,
+      "client_message_id",
+    );
+  return fromHeader ?? fromBody;
 }
 
 /**
- * Validates `{message_type?, content}` per type; keeps only the documented content fields, every
- * string normalized by the one text rule (src/shared/text.ts) with its limit.
+ * `{message_type?, content}` parsed by SEND_MESSAGE_BODY (the route table's, published as is):
+ * only the documented content fields of the type, every string normalized by the one text rule
+ * (src/shared/text.ts) within its limit.
  */
 export function parseOutgoing(body: Record<string, unknown>): {
   messageType: MessageType;
   content: MessageContent;
 } {
-  const type = body.message_type ?? "text";
-  if (typeof type !== "string" || !MESSAGE_TYPES.includes(type as MessageType))
-    throw invalid("message_type", `must be one of ${MESSAGE_TYPES.join(", ")}`);
-  const messageType = type as MessageType;
-  const raw = body.content;
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
-    throw invalid("content", "must be an object");
-  const c = raw as Record<string, unknown>;
-  const line = (field: string, max: number) =>
-    optionalText(c, field, { max, path: `content.${field}`, shape: "line" });
-  switch (messageType) {
-    case "text":
-      return {
-        messageType,
-        content: { text: requireText(c, "text", { max: TEXT_LIMITS.messageText, path: "content.text" }) },
-      };
-    case "template": {
-      const params = c.parameters;
-      if (params !== undefined && (!Array.isArray(params) || params.some((p) => typeof p !== "string")))
-        throw invalid("content.parameters", "must be an array of strings");
-      if (params && params.length > TEXT_LIMITS.templateParameters)
-        throw invalid("content.parameters", `must have at most ${TEXT_LIMITS.templateParameters} items`);
-      const content: MessageContent = {
-        template_name: requireText(c, "template_name", {
-          max: TEXT_LIMITS.templateName,
-          path: "content.template_name",
-          shape: "line",
-        }),
-      };
-      const language = line("language", TEXT_LIMITS.language);
-      if (language) content.language = language;
-      if (params)
-        content.parameters = (params as string[]).map((p, i) =>
-          requireText({ p }, "p", { max: TEXT_LIMITS.templateParameter, path: `content.parameters[${i}]` }),
-        );
-      return { messageType, content };
-    }
-    default: {
-      // A file uploaded to POST /api/v1/media is sent by its id; otherwise a public link.
-      const content: MessageContent = {};
-      if (c.media_id !== undefined) {
-        if (typeof c.media_id !== "string" || !UUID_RE.test(c.media_id))
-          throw invalid("content.media_id", "must be the id of an uploaded media file");
-        content.media_id = c.media_id.toLowerCase();
-      } else {
-        const url = requireText(c, "url", { max: TEXT_LIMITS.url, path: "content.url", shape: "line" });
-        if (!/^https?:\/\/\S+$/i.test(url)) throw invalid("content.url", "must be an http(s) URL");
-        content.url = url;
-      }
-      const caption = optionalText(c, "caption", { max: TEXT_LIMITS.caption, path: "content.caption" });
-      const filename = line("filename", TEXT_LIMITS.filename);
-      if (caption && messageType !== "audio") content.caption = caption;
-      if (filename && messageType === "document") content.filename = filename;
-      return { messageType, content };
-    }
-  }
+  const parsed = SEND_MESSAGE_BODY.parse(body, "");
+  return { messageType: parsed.tag, content: parsed.content as MessageContent };
 }

@@ -11,10 +11,10 @@ import { organizations } from "../../../db/schema.ts";
 import type { AppContext } from "../../context.ts";
 import { normalizeWhatsappId, simulatedWebhook } from "../../sandbox/customer.ts";
 import type { SimulatedCustomerResponse } from "../../shared/api.ts";
-import { TEXT_LIMITS } from "../../shared/text.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HttpError, invalid } from "../errors.ts";
-import { optionalText, readJsonObject, requireText } from "../validate.ts";
+import { PHONE_NUMBER_PROBLEM, SIMULATED_CUSTOMER_BODY } from "../openapi/routes.ts";
+import { readJsonObject } from "../validate.ts";
 import { parseWhatsappWebhook } from "../webhooks/whatsapp-payload.ts";
 
 export function sandboxRoutes(ctx: AppContext): Hono<AuthEnv> {
@@ -26,11 +26,11 @@ export function sandboxRoutes(ctx: AppContext): Hono<AuthEnv> {
 
   app.post("/customer-messages", async (c) => {
     const principal = c.get("principal");
-    const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const from = normalizeWhatsappId(requireText(body, "from", { max: 32, shape: "line" }));
-    if (!from) throw invalid("from", "must be a phone number in international format, e.g. +15550001111");
-    const name = optionalText(body, "name", { max: TEXT_LIMITS.contactName, shape: "line" });
-    const text = requireText(body, "text", { max: TEXT_LIMITS.messageText });
+    const body = SIMULATED_CUSTOMER_BODY.parse(await readJsonObject(c, ctx.config.httpBodyLimit), "");
+    const { name, text } = body;
+    // The schema's pattern is normalizeWhatsappId's: a number it accepts always normalizes.
+    const from = normalizeWhatsappId(body.from);
+    if (!from) throw invalid("from", PHONE_NUMBER_PROBLEM);
     const [org] = await db
       .select({ phoneNumberId: organizations.whatsappPhoneNumberId })
       .from(organizations)

@@ -10,7 +10,6 @@ import type { AppContext } from "../../context.ts";
 import {
   createUser,
   listUsers,
-  parseUserChanges,
   resetPassword,
   toManagedUser,
   UserAdminError,
@@ -21,6 +20,7 @@ import type { ManagedUserResponse, UserListResponse } from "../../shared/api.ts"
 import { ERROR_CODES } from "../../shared/events.ts";
 import { type AuthEnv, requireAuth } from "../auth.ts";
 import { HTTP_ERROR_CODES, HttpError } from "../errors.ts";
+import { CREATE_USER_BODY, RESET_PASSWORD_BODY, UPDATE_USER_BODY } from "../openapi/routes.ts";
 import { readJsonObject } from "../validate.ts";
 
 export const ADMIN_ONLY = "only an org_admin may manage users";
@@ -67,19 +67,13 @@ export function userRoutes(ctx: AppContext): Hono<AuthEnv> {
   });
 
   app.post("/", async (c) => {
-    const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const created = await createUser(db, c.get("principal").organization_id, {
-      email: body.email,
-      name: body.name,
-      role: body.role,
-      password: body.password,
-    });
+    const body = CREATE_USER_BODY.parse(await readJsonObject(c, ctx.config.httpBodyLimit), "");
+    const created = await createUser(db, c.get("principal").organization_id, body);
     return c.json(answer(created), 201);
   });
 
   app.patch("/:id", async (c) => {
-    const body = await readJsonObject(c, ctx.config.httpBodyLimit);
-    const changes = parseUserChanges(body);
+    const changes = UPDATE_USER_BODY.parse(await readJsonObject(c, ctx.config.httpBodyLimit), "");
     const update = await updateUser(db, c.get("principal").organization_id, c.req.param("id"), changes);
     if (update.deactivated) ctx.liveSessions.endUserSessions(update.user.id, ERROR_CODES.accountDisabled);
     // A new role: each socket keeps its connection and loses only what the new role may not see.
@@ -88,7 +82,7 @@ export function userRoutes(ctx: AppContext): Hono<AuthEnv> {
   });
 
   app.post("/:id/password", async (c) => {
-    const body = await readJsonObject(c, ctx.config.httpBodyLimit);
+    const body = RESET_PASSWORD_BODY.parse(await readJsonObject(c, ctx.config.httpBodyLimit), "");
     const reset = await resetPassword(
       db,
       c.get("principal").organization_id,
