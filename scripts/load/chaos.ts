@@ -2,8 +2,8 @@
  * `bun scripts/load/chaos.ts`: the chaos run of issue 14, the same scenario against each target.
  * CLIENTS stock socket.io clients spread over three nodes, each behind a failover balancer that
  * prefers its home node (test/cluster/support/failover-proxy.ts); a broadcast to all of them every
- * INTERVAL ms from a client of node 1; node 0 SIGKILLed a third of the way through and restarted at
- * two thirds. A client whose session is not recovered joins its room again, as an application
+ * INTERVAL ms from a client of node 1; node 0 SIGKILLed once a third of them are sent and each of
+ * its clients has received one (an offset to recover from), restarted at two thirds. A client whose session is not recovered joins its room again, as an application
  * would. Reported per target: clients of the killed node recovered (same id) vs fresh sessions,
  * broadcasts missed, duplicated and out of order over every client.
  *
@@ -267,18 +267,34 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await within("broadcaster", new Promise((done) => b.once("connect", () => done(null))), 10_000);
     const killAt = Math.floor(ticks / 3);
     const restartAt = Math.floor((2 * ticks) / 3);
-    for (let n = 0; n < ticks; n++) {
-      b.emit("broadcast", ROOM, "tick", n);
-      if (n === killAt) {
-        await (nodes[0] as NodeProcess).kill();
-        log(`  node 0 killed after broadcast ${n}`);
+    // The broadcasts go on at their pace while node 0 dies and comes back.
+    let sent = 0;
+    const broadcasting = (async () => {
+      for (; sent < ticks; sent++) {
+        b.emit("broadcast", ROOM, "tick", sent);
+        await Bun.sleep(intervalMs);
       }
-      if (n === restartAt) {
-        nodes[0] = await NodeProcess.start(deployment.command, deployment.env);
-        log(`  node 0 restarted after broadcast ${n}`);
+    })();
+    const until = async (what: string, condition: () => boolean, ms = 60_000) => {
+      const deadline = Date.now() + ms;
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+        await Bun.sleep(5);
       }
-      await Bun.sleep(intervalMs);
-    }
+    };
+    // Killed once its clients hold an offset to recover from (delivery may lag the sends when the
+    // machine is loaded: a node killed before delivering anything has nothing to recover).
+    const doomed = clients.filter((c) => c.home === 0);
+    await until(`${killAt} broadcasts sent`, () => sent > killAt);
+    await until("a broadcast received by every client of node 0", () =>
+      doomed.every((c) => c.ticks.length > 0),
+    );
+    await (nodes[0] as NodeProcess).kill();
+    log(`  node 0 killed after ${sent} broadcasts sent`);
+    await until(`${restartAt} broadcasts sent`, () => sent > restartAt);
+    nodes[0] = await NodeProcess.start(deployment.command, deployment.env);
+    log(`  node 0 restarted after ${sent} broadcasts sent`);
+    await broadcasting;
     // Wait until every client has every broadcast, or nothing has arrived for a while.
     const deadline = Date.now() + settleMs;
     let lastTotal = -1;
