@@ -85,6 +85,24 @@ describe.skipIf(!available)(
       return { socket, errors };
     }
 
+    /** Waits for `socket` to be dropped; a timeout names each node's limit fallbacks (a store slower than 1 s). */
+    async function droppedOrExplain(what: string, socket: ClientSocket): Promise<void> {
+      try {
+        await waitFor(what, () => !socket.connected, 10_000);
+      } catch (err) {
+        const fallbacks = await Promise.all(
+          [a, b].map(async (node) =>
+            (
+              (await (await fetch(`${node.url}/metrics`)).text()).match(
+                /^switchboard_limits_fallback_total\{.*$/gm,
+              ) ?? []
+            ).join(", "),
+          ),
+        );
+        throw new Error(`${(err as Error).message} (node A: ${fallbacks[0]}; node B: ${fallbacks[1]})`);
+      }
+    }
+
     test("a fourth connection on either node drops the user's oldest connection, wherever it is", async () => {
       // First: no other connection of this user exists yet.
       const first = await connectTo(a);
@@ -92,11 +110,11 @@ describe.skipIf(!available)(
       const third = await connectTo(a);
       // The fourth lands on B; the oldest is on A: A must be told to drop it.
       const fourth = await connectTo(b);
-      await waitFor("the oldest connection dropped", () => !first.socket.connected, 10_000);
+      await droppedOrExplain("the oldest connection dropped", first.socket);
       expect(first.errors.map((e) => e.code)).toContain("connection_limit");
       expect([second, third, fourth].every(({ socket }) => socket.connected)).toBe(true);
       const fifth = await connectTo(a, ["polling"]);
-      await waitFor("the next oldest dropped", () => !second.socket.connected, 10_000);
+      await droppedOrExplain("the next oldest dropped", second.socket);
       expect([third, fourth, fifth].every(({ socket }) => socket.connected)).toBe(true);
       const metrics = await (await fetch(`${a.url}/metrics`)).text();
       expect(metrics).toContain('switchboard_limits_fallback_total{limit="connections"} 0');
