@@ -1,6 +1,10 @@
 /** The cluster's environment variables: a store (REDIS_URL, CLUSTER, CLUSTER_URL) turns the cluster on, bad values are all listed. */
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { clusterNodeUrls, loadClusterConfig, parseClusterConfig } from "../../src/cluster/config.ts";
+import { MAIN, runToExit } from "../support/main-process.ts";
 
 describe("cluster configuration", () => {
   test("without REDIS_URL there is no cluster", () => {
@@ -128,5 +132,23 @@ describe("cluster configuration", () => {
     });
     expect(problems).toHaveLength(6);
     expect(() => loadClusterConfig({ REDIS_URL: "http://nope" })).toThrow(/REDIS_URL/);
+  });
+
+  test("the server refuses a bad redis-sharded setting at start in one line naming it, without a stack", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-sharded-config-"));
+    try {
+      const result = await runToExit(["bun", MAIN], {
+        DATA_DIR: dataDir,
+        CLUSTER: "redis-sharded",
+        CLUSTER_URL: "redis://10.0.0.1:7000,http://10.0.0.2:7000",
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split("\n")).toEqual([
+        "invalid configuration:",
+        "  - CLUSTER=redis-sharded: every node URL must start with redis:// or rediss:// (not http://10.0.0.2:7000)",
+      ]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
