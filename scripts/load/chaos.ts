@@ -419,6 +419,10 @@ function parseArgs(argv: string[]): {
 }
 
 if (import.meta.main) {
+  if (process.argv.includes("--help")) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs(process.argv.slice(2));
