@@ -192,6 +192,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (cluster) {
       ctx.clusterHealth = () => cluster.health();
       for (const metric of cluster.metrics()) ctx.metrics.registry.register(metric);
+      await cluster.backend.ready;
     }
     const realtime = createRealtime(ctx, cluster?.serverOptions ?? {}, cluster?.backend.limits);
     if (config.adminUi) await enableAdminUi(realtime.io, config.adminUi, cluster?.nodeId);

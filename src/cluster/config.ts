@@ -2,27 +2,42 @@
  * Environment variables of the cluster layer, parsed in one place. A cluster store turns the
  * cluster on; without one the server is a single node exactly as before:
  *
- * - `CLUSTER=redis` or `CLUSTER=postgres` chooses the store; `CLUSTER_URL` is its URL. Without
- *   `CLUSTER_URL`, `CLUSTER=postgres` uses the chat's own database (`DATABASE_URL`) and
- *   `CLUSTER=redis` uses `REDIS_URL`.
+ * - `CLUSTER=redis`, `CLUSTER=redis-sharded` or `CLUSTER=postgres` chooses the store; `CLUSTER_URL`
+ *   is its URL. Without `CLUSTER_URL`, `CLUSTER=postgres` uses the chat's own database
+ *   (`DATABASE_URL`) and the Redis stores use `REDIS_URL`. `redis-sharded` is a Redis Cluster:
+ *   its URL is one or more of the cluster's nodes, comma-separated (the others are discovered).
  * - `CLUSTER_URL` alone: the store is told by its scheme (redis://, rediss://, postgres://).
  * - `REDIS_URL` alone (the original way): a Redis cluster.
  */
 import type { SubscriptionMode } from "../../protocol/adapter/redis/index.ts";
+import type { ShardedSubscriptionMode } from "../../protocol/adapter/redis/sharded.ts";
 import { isValidNodeId } from "./node-id.ts";
 
 /** Where the nodes meet: the adapter's channels, the node registry and the cluster-wide limits. */
-export type ClusterStore = "redis" | "postgres";
+export type ClusterStore = "redis" | "redis-sharded" | "postgres";
+
+export const CLUSTER_STORES: readonly ClusterStore[] = ["redis", "redis-sharded", "postgres"];
+
+/** REDIS_SUBSCRIPTION_MODE's values per Redis store, the first being the default. */
+const SUBSCRIPTION_MODES = {
+  redis: ["rooms", "pattern"],
+  // The official sharded adapter's `subscriptionMode`, and its default.
+  "redis-sharded": ["dynamic", "static", "dynamic-private"],
+} as const;
 
 export interface ClusterConfig {
   /** CLUSTER, or the scheme of CLUSTER_URL, or "redis" for REDIS_URL. */
   store: ClusterStore;
-  /** CLUSTER_URL, else DATABASE_URL (postgres) or REDIS_URL (redis). */
+  /** CLUSTER_URL, else DATABASE_URL (postgres) or REDIS_URL (redis); for redis-sharded a comma-separated list. */
   url: string;
   /** CLUSTER_PREFIX (or REDIS_KEY_PREFIX): the official adapters' `key` / `channelPrefix`. Default "socket.io". */
   keyPrefix: string;
-  /** REDIS_SUBSCRIPTION_MODE: "rooms" (default, per-room channels) or "pattern" (as the official adapter). */
-  subscriptionMode: SubscriptionMode;
+  /**
+   * REDIS_SUBSCRIPTION_MODE. CLUSTER=redis: "rooms" (default, per-room channels) or "pattern" (as
+   * the official adapter). CLUSTER=redis-sharded: the official sharded adapter's `subscriptionMode`,
+   * "dynamic" (default), "static" or "dynamic-private". Unused with postgres.
+   */
+  subscriptionMode: SubscriptionMode | ShardedSubscriptionMode;
   /** CLUSTER_REQUEST_TIMEOUT_MS: deadline of cluster requests (fetchSockets, ...). Default 5000. */
   requestsTimeout: number;
   /** NODE_ID: this node's id in session ids and the registry. Default random per process. */
@@ -51,6 +66,14 @@ export function loadClusterConfig(env: Record<string, string | undefined>): Clus
 const REDIS_SCHEME = /^rediss?:\/\//;
 const POSTGRES_SCHEME = /^postgres(ql)?:\/\//;
 
+/** The node URLs of a redis-sharded CLUSTER_URL (or REDIS_URL): one or more, comma-separated. */
+export function clusterNodeUrls(url: string): string[] {
+  return url
+    .split(",")
+    .map((u) => u.trim())
+    .filter(Boolean);
+}
+
 /** The store and its URL from CLUSTER, CLUSTER_URL, DATABASE_URL and REDIS_URL; null when none is set. */
 function chooseStore(
   env: Record<string, string | undefined>,
@@ -64,8 +87,30 @@ function chooseStore(
     if (!REDIS_SCHEME.test(redisUrl)) problems.push("REDIS_URL must start with redis:// or rediss://");
     return { store: "redis", url: redisUrl };
   }
-  if (chosen !== undefined && chosen !== "redis" && chosen !== "postgres") {
-    problems.push('CLUSTER must be "redis" or "postgres"');
+  if (chosen !== undefined && !CLUSTER_STORES.includes(chosen as ClusterStore)) {
+    problems.push('CLUSTER must be "redis", "redis-sharded" or "postgres"');
+    return null;
+  }
+  if (chosen === "redis-sharded") {
+    const url = clusterUrl ?? redisUrl;
+    const urls = clusterNodeUrls(url ?? "");
+    if (urls.length === 0) {
+      problems.push(
+        "CLUSTER=redis-sharded needs CLUSTER_URL (or REDIS_URL): one or more Redis Cluster nodes",
+      );
+      return null;
+    }
+    const bad = urls.filter((u) => !REDIS_SCHEME.test(u));
+    if (bad.length > 0) {
+      problems.push(
+        `CLUSTER=redis-sharded: every node URL must start with redis:// or rediss:// (not ${bad.join(", ")})`,
+      );
+      return null;
+    }
+    return { store: "redis-sharded", url: urls.join(",") };
+  }
+  if (clusterUrl?.includes(",")) {
+    problems.push("CLUSTER_URL lists several URLs: that is a Redis Cluster, set CLUSTER=redis-sharded");
     return null;
   }
   if (clusterUrl !== undefined) {
@@ -108,9 +153,13 @@ export function parseClusterConfig(env: Record<string, string | undefined>): {
   const problems: string[] = [];
   const target = chooseStore(env, problems);
   if (!target) return { config: null, problems };
-  const mode = env.REDIS_SUBSCRIPTION_MODE ?? "rooms";
-  if (mode !== "rooms" && mode !== "pattern")
-    problems.push('REDIS_SUBSCRIPTION_MODE must be "rooms" or "pattern"');
+  // PostgreSQL has one channel per namespace: the variable means nothing there.
+  const modes: readonly string[] = target.store === "postgres" ? ["rooms"] : SUBSCRIPTION_MODES[target.store];
+  const mode = (target.store !== "postgres" && env.REDIS_SUBSCRIPTION_MODE) || (modes[0] as string);
+  if (!modes.includes(mode))
+    problems.push(
+      `REDIS_SUBSCRIPTION_MODE must be ${modes.map((m) => `"${m}"`).join(", ")} with CLUSTER=${target.store}`,
+    );
   const int = (name: string, fallback: number) => {
     const raw = env[name];
     if (raw === undefined || raw === "") return fallback;
@@ -137,7 +186,7 @@ export function parseClusterConfig(env: Record<string, string | undefined>): {
   const config: ClusterConfig = {
     ...target,
     keyPrefix: env.CLUSTER_PREFIX || env.REDIS_KEY_PREFIX || "socket.io",
-    subscriptionMode: mode as SubscriptionMode,
+    subscriptionMode: mode as SubscriptionMode | ShardedSubscriptionMode,
     requestsTimeout: int("CLUSTER_REQUEST_TIMEOUT_MS", 5000),
     nodeId,
     secret,

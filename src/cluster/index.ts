@@ -1,11 +1,12 @@
 /**
- * One node of a Switchboard cluster: the cluster adapter (Redis or PostgreSQL, see backend.ts),
+ * One node of a Switchboard cluster: the cluster adapter (Redis, Redis Cluster or PostgreSQL, see backend.ts),
  * session ids that name the node, the
  * registry of node addresses, the forwarding of foreign polling requests, the relay of foreign
  * websocket upgrades, and the internal listener that receives both.
  *
  * ```ts
  * const cluster = createClusterNode(loadClusterConfig(process.env)!);
+ * await cluster.backend.ready;  // before the Server: the sharded adapter subscribes at once
  * const io = new Server({ ...cluster.serverOptions });
  * Bun.serve({ port, ...io.handler(app.fetch) });
  * cluster.attach(io.engine);   // internal listener + heartbeat
@@ -139,7 +140,7 @@ export function createClusterNode(config: ClusterConfig): ClusterNode {
         nodeId,
         internal: address,
         store: config.store,
-        ...(config.store === "redis" ? { subscriptionMode: config.subscriptionMode } : {}),
+        ...(config.store !== "postgres" ? { subscriptionMode: config.subscriptionMode } : {}),
       });
       return address;
     },

@@ -3,12 +3,14 @@
  * the forwarder and the relay. They implement the registry's `render()` so the app's registry can
  * hold them. The counter names say "cluster", not the store: a dashboard works on either.
  */
+
 import type { LinkCounters, LinkState } from "../../protocol/adapter/redis/index.ts";
+import type { ClusterStore } from "./config.ts";
 import type { ForwarderCounters } from "./forwarder.ts";
 import type { WebSocketRelayCounters } from "./ws-relay.ts";
 
 export interface ClusterMetricSource {
-  store: "redis" | "postgres";
+  store: ClusterStore;
   state(): LinkState;
   link(): LinkCounters;
   forwarder(): ForwarderCounters;
@@ -82,7 +84,7 @@ export function clusterMetrics(source: ClusterMetricSource): { render(): string 
       `# TYPE switchboard_cluster_store_up gauge\nswitchboard_cluster_store_up{store="${source.store}"} ${up()}\n`,
   });
   // The name dashboards of Redis clusters already use.
-  if (source.store === "redis")
+  if (source.store !== "postgres")
     families.push({
       render: () =>
         "# HELP switchboard_cluster_redis_up 1 when the node is connected to Redis, 0 when degraded.\n" +

@@ -70,7 +70,7 @@ export function withoutWorkersFlag(argv: readonly string[]): string[] {
 /** Why a worker setup cannot run, or null when it can. */
 export function workersProblem(env: Record<string, string | undefined>): string | null {
   if (!env.REDIS_URL && !env.CLUSTER && !env.CLUSTER_URL)
-    return "--workers needs a cluster store (REDIS_URL, or CLUSTER=redis|postgres / CLUSTER_URL): workers share rooms and sessions through it";
+    return "--workers needs a cluster store (REDIS_URL, or CLUSTER=redis|redis-sharded|postgres / CLUSTER_URL): workers share rooms and sessions through it";
   if (env.PORT === "0") return "--workers needs a fixed PORT: workers share it";
   if (!env.DATABASE_URL)
     return "--workers needs DATABASE_URL (PostgreSQL): the embedded database serves one process";

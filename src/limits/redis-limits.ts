@@ -2,7 +2,8 @@
  * The limits' atomic operations in Redis, one Lua script each (a script runs alone on the server,
  * so two nodes can never both see room for one more connection or one more token). Every key
  * names one user and sits under `switchboard:<prefix>:`; each expires by itself when unused, and
- * with Redis Cluster every script touches keys of one hash slot (`{userId}`).
+ * with Redis Cluster every script touches keys of one hash slot (`{userId}`), so the cluster client
+ * sends each command to the shard owning that slot (`redisClusterLimitStores`).
  */
 import type { ConnectionEntry, ConnectionStore, RateStore } from "./shared-store.ts";
 
@@ -10,6 +11,14 @@ import type { ConnectionEntry, ConnectionStore, RateStore } from "./shared-store
 export interface RedisScripting {
   sendCommand(args: string[]): Promise<unknown>;
 }
+
+/** The node-redis cluster client's call: routed to the shard owning `firstKey`'s slot. */
+export interface RedisClusterScripting {
+  sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>;
+}
+
+/** Sends one command whose keys all hash to the slot of `key`. */
+type Send = (key: string, args: string[]) => Promise<unknown>;
 
 /** KEYS: bucket. ARGV: tokens per ms, burst. Refill from the server's clock, then take one. */
 const TAKE_TOKEN = `
@@ -73,11 +82,26 @@ export function redisLimitStores(
   redis: RedisScripting,
   prefix: string,
 ): { connections: ConnectionStore; rate: RateStore } {
+  return limitStores((_key, args) => redis.sendCommand(args), prefix);
+}
+
+/** The same stores on a Redis Cluster (CLUSTER=redis-sharded): each command goes to its key's shard. */
+export function redisClusterLimitStores(
+  cluster: RedisClusterScripting,
+  prefix: string,
+): { connections: ConnectionStore; rate: RateStore } {
+  return limitStores((key, args) => cluster.sendCommand(key, false, args), prefix);
+}
+
+function limitStores(send: Send, prefix: string): { connections: ConnectionStore; rate: RateStore } {
   const base = `switchboard:${prefix}`;
   // The hash tag keeps one user's keys in one slot of a Redis Cluster.
-  const connectionKeys = (userId: string) => [`${base}:conns:{${userId}}`, `${base}:leases:{${userId}}`];
-  const evalScript = (script: string, keys: string[], args: (string | number)[]) =>
-    redis.sendCommand(["EVAL", script, String(keys.length), ...keys, ...args.map(String)]);
+  const connectionKeys = (userId: string): [string, string] => [
+    `${base}:conns:{${userId}}`,
+    `${base}:leases:{${userId}}`,
+  ];
+  const evalScript = (script: string, keys: [string, ...string[]], args: (string | number)[]) =>
+    send(keys[0], ["EVAL", script, String(keys.length), ...keys, ...args.map(String)]);
   return {
     connections: {
       async open(entry: ConnectionEntry, max: number, leaseMs: number) {
@@ -90,10 +114,10 @@ export function redisLimitStores(
         return Array.isArray(evicted) ? evicted.map(String) : [];
       },
       async close(entry) {
-        const [conns, leases] = connectionKeys(entry.userId) as [string, string];
+        const [conns, leases] = connectionKeys(entry.userId);
         await Promise.all([
-          redis.sendCommand(["ZREM", conns, entry.connectionId]),
-          redis.sendCommand(["ZREM", leases, entry.connectionId]),
+          send(conns, ["ZREM", conns, entry.connectionId]),
+          send(leases, ["ZREM", leases, entry.connectionId]),
         ]);
       },
       async refresh(entries, leaseMs: number) {

@@ -1,6 +1,10 @@
 /** The cluster's environment variables: a store (REDIS_URL, CLUSTER, CLUSTER_URL) turns the cluster on, bad values are all listed. */
 import { describe, expect, test } from "bun:test";
-import { loadClusterConfig, parseClusterConfig } from "../../src/cluster/config.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { clusterNodeUrls, loadClusterConfig, parseClusterConfig } from "../../src/cluster/config.ts";
+import { MAIN, runToExit } from "../support/main-process.ts";
 
 describe("cluster configuration", () => {
   test("without REDIS_URL there is no cluster", () => {
@@ -65,6 +69,47 @@ describe("cluster configuration", () => {
     expect(loadClusterConfig({ CLUSTER: "redis", REDIS_URL: "redis://r:6379" })?.store).toBe("redis");
   });
 
+  test("CLUSTER=redis-sharded runs on a Redis Cluster named by one or more of its nodes", () => {
+    const config = loadClusterConfig({
+      CLUSTER: "redis-sharded",
+      CLUSTER_URL: "redis://10.0.0.1:7000, redis://10.0.0.2:7000",
+    });
+    expect(config).toMatchObject({
+      store: "redis-sharded",
+      url: "redis://10.0.0.1:7000,redis://10.0.0.2:7000",
+      // The official sharded adapter's default.
+      subscriptionMode: "dynamic",
+    });
+    expect(clusterNodeUrls(config?.url ?? "")).toEqual(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]);
+    for (const mode of ["static", "dynamic", "dynamic-private"] as const)
+      expect(
+        loadClusterConfig({
+          CLUSTER: "redis-sharded",
+          REDIS_URL: "redis://r:7000",
+          REDIS_SUBSCRIPTION_MODE: mode,
+        })?.subscriptionMode,
+      ).toBe(mode);
+    // Each store's own modes only.
+    expect(() =>
+      loadClusterConfig({
+        CLUSTER: "redis-sharded",
+        REDIS_URL: "redis://r:7000",
+        REDIS_SUBSCRIPTION_MODE: "rooms",
+      }),
+    ).toThrow(/REDIS_SUBSCRIPTION_MODE must be "dynamic", "static", "dynamic-private"/);
+    expect(() =>
+      loadClusterConfig({ REDIS_URL: "redis://r:6379", REDIS_SUBSCRIPTION_MODE: "dynamic" }),
+    ).toThrow(/REDIS_SUBSCRIPTION_MODE must be "rooms", "pattern"/);
+    expect(() => loadClusterConfig({ CLUSTER: "redis-sharded" })).toThrow(/one or more Redis Cluster nodes/);
+    expect(() =>
+      loadClusterConfig({ CLUSTER: "redis-sharded", CLUSTER_URL: "redis://a:7000,postgres://b/c" }),
+    ).toThrow(/postgres:\/\/b\/c/);
+    // A list of URLs is a Redis Cluster only when CLUSTER says so.
+    expect(() => loadClusterConfig({ CLUSTER_URL: "redis://a:7000,redis://b:7000" })).toThrow(
+      /CLUSTER=redis-sharded/,
+    );
+  });
+
   test("a cluster store that cannot work is refused with a reason", () => {
     // PGlite lives in one process: no other node could LISTEN to it.
     expect(() => loadClusterConfig({ CLUSTER: "postgres" })).toThrow(/DATABASE_URL/);
@@ -87,5 +132,23 @@ describe("cluster configuration", () => {
     });
     expect(problems).toHaveLength(6);
     expect(() => loadClusterConfig({ REDIS_URL: "http://nope" })).toThrow(/REDIS_URL/);
+  });
+
+  test("the server refuses a bad redis-sharded setting at start in one line naming it, without a stack", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-sharded-config-"));
+    try {
+      const result = await runToExit(["bun", MAIN], {
+        DATA_DIR: dataDir,
+        CLUSTER: "redis-sharded",
+        CLUSTER_URL: "redis://10.0.0.1:7000,http://10.0.0.2:7000",
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split("\n")).toEqual([
+        "invalid configuration:",
+        "  - CLUSTER=redis-sharded: every node URL must start with redis:// or rediss:// (not http://10.0.0.2:7000)",
+      ]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
