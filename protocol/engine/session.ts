@@ -34,6 +34,7 @@ import {
   outPacketSize,
   PacketType,
 } from "./packet.ts";
+import { disarm, type TimerEntry, type TimerList, timerList } from "./timer-lists.ts";
 import type { PollingTransport } from "./transports/polling.ts";
 import type { TransportOwner } from "./transports/transport.ts";
 import { SendStatus, WebSocketTransport } from "./transports/websocket.ts";
@@ -89,15 +90,14 @@ export interface EngineWsData {
 
 type AnyTransport = PollingTransport | WebSocketTransport<EngineWsData>;
 
-function heartbeatTick(session: EngineSession): void {
-  session.onHeartbeatTimer();
-}
-
 function upgradeTimeoutTick(session: EngineSession): void {
   session.abortUpgrade();
 }
 
-export class EngineSession extends Emitter<EngineSocketEvents> implements EngineSocket, TransportOwner {
+export class EngineSession
+  extends Emitter<EngineSocketEvents>
+  implements EngineSocket, TransportOwner, TimerEntry
+{
   private phase: SessionPhase = "opening";
   private receiver: EngineReceiver | null = null;
   /** The transport carrying the session now (`transport` shows it to users). */
@@ -111,8 +111,15 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   private buffer: OutPacket[] | null = null;
   private bufferedBytes = 0;
   private bufferCompress = false;
-  /** The heartbeat timer; while closing a polling session, the close deadline. */
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * The session's one deadline (the next ping, the pong wait, or a closing polling session's wait)
+   * is an entry in a shared list (timer-lists.ts), not a timer of its own: these four fields are
+   * the list's links, read and written only by it.
+   */
+  /** @internal */ timerList: TimerList | null = null;
+  /** @internal */ timerPrev: TimerEntry | null = null;
+  /** @internal */ timerNext: TimerEntry | null = null;
+  /** @internal */ timerDue = 0;
   private awaitingPong = false;
   /** Another packet already extended the current pong wait once (engine.io does it once). */
   private pongWaitExtended = false;
@@ -214,7 +221,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.sendPacket(`0${handshake}`, false);
     const initial = this.host.opts.initialPacket;
     if (initial !== undefined) this.send(initial);
-    this.timer = setTimeout(heartbeatTick, pingInterval, this);
+    timerList(pingInterval).arm(this);
     if (this.current.name === "websocket") this.host.onWebSocketSession();
   }
 
@@ -335,7 +342,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     if (this.hasListener("packet")) this.emit("packet", describeInPacket(type, data));
     // Any packet proves the client alive: extend the pong wait once, as engine.io does.
     if (this.awaitingPong && !this.pongWaitExtended && type !== PacketType.PONG) {
-      this.timer?.refresh();
+      this.timerList?.arm(this);
       this.pongWaitExtended = true;
     }
     switch (type) {
@@ -389,9 +396,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   // ── heartbeat ───────────────────────────────────────────────────────────────────────────────
 
-  /** The single timer fired: ping, ping timeout, or the end of a polling close. */
-  onHeartbeatTimer(): void {
-    this.timer = null;
+  /** @internal The session's deadline passed: ping, ping timeout, or the end of a polling close. */
+  onTimer(): void {
     if (this.phase === "closing") {
       this.finalize(this.closeReason);
       return;
@@ -408,8 +414,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   }
 
   private restartTimer(ms: number): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(heartbeatTick, ms, this);
+    timerList(ms).arm(this);
   }
 
   // ── upgrade ─────────────────────────────────────────────────────────────────────────────────
@@ -684,8 +689,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   ): void {
     if (this.phase === "closed") return;
     this.phase = "closed";
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    disarm(this);
     this.abortUpgrade();
     if (this.current.name === "websocket") {
       this.current.close(wsCode, wsCode === WsCloseCode.SLOW_CLIENT ? CloseReason.SLOW_CLIENT : undefined);
