@@ -19,16 +19,17 @@ const TOPIC = "cleanup-room";
 
 /**
  * The session's deadlines, read through its internal fields: a leak check has to look inside. Its
- * heartbeat/close deadline is armed in a shared timer list (`timerList` set) or not (null).
+ * heartbeat/close deadline is armed in a shared timer list (`timerList` set) or not (null); an
+ * upgrade probe and its timer are `upgrade` (null when none).
  */
-function timersOf(socket: EngineSocket): { timerList: unknown; probeTimer: unknown } {
-  return socket as unknown as { timerList: unknown; probeTimer: unknown };
+function timersOf(socket: EngineSocket): { timerList: unknown; upgrade: unknown } {
+  return socket as unknown as { timerList: unknown; upgrade: unknown };
 }
 
 function expectReleased(t: TestEngine, socket: EngineSocket): void {
   expect(socket.state).toBe("closed");
   expect(timersOf(socket).timerList).toBeNull();
-  expect(timersOf(socket).probeTimer).toBeNull();
+  expect(timersOf(socket).upgrade).toBeNull();
   expect(t.engine.clients.has(socket.id)).toBe(false);
   expect(t.engine.subscriberCount(TOPIC)).toBe(0);
 }

@@ -67,6 +67,19 @@ describe("lazy per-connection state", () => {
     expect(socket.conn.request.query.get("room")).toBe("42");
   });
 
+  test("an idle socket keeps no request summary and no empty auth until its handshake is read", async () => {
+    const socket = await connect("");
+    // Private fields: what an idle connection holds has to be looked at from inside.
+    const inside = socket as unknown as { auth: unknown; client: { summary: unknown } };
+    expect(inside.auth).toBeUndefined();
+    expect(inside.client.summary).toBeNull();
+    await Bun.sleep(20);
+    expect(socket.handshake.auth).toEqual({});
+    expect(socket.handshake.headers["x-test"]).toBe("yes");
+    expect(socket.request.headers["x-test"]).toBe("yes");
+    expect(inside.client.summary).not.toBeNull();
+  });
+
   test("socket.data starts as one empty object and can be replaced", async () => {
     const socket = await connect("");
     expect(socket.data).toEqual({});
