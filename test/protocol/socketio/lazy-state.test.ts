@@ -65,6 +65,9 @@ describe("lazy per-connection state", () => {
     // The engine's request behind it is still a Headers and a URLSearchParams.
     expect(socket.conn.request.headers.get("x-test")).toBe("yes");
     expect(socket.conn.request.query.get("room")).toBe("42");
+    // Built once: later reads (and changes) see the same objects.
+    expect(socket.conn.request.headers).toBe(socket.conn.request.headers);
+    expect(socket.conn.request.query).toBe(socket.conn.request.query);
   });
 
   test("an idle socket keeps no request summary and no empty auth until its handshake is read", async () => {
