@@ -22,6 +22,8 @@ const SETTLE_MS = 2_000;
 
 interface HeapStats {
   heapSize: number;
+  /** The GC heap's blocks (live cells and the free space between them). */
+  heapCapacity: number;
   objectCount: number;
   objectTypeCounts: Record<string, number>;
 }
@@ -95,7 +97,8 @@ try {
   console.log(
     `${n} idle connections (${ramp.failures.length} failed): RSS ${per(before.rss, after.rss).toFixed(2)} KiB (after a full GC), ` +
       `JS heap ${per(before.stats.heapSize, after.stats.heapSize).toFixed(0)} B in ` +
-      `${per(before.stats.objectCount, after.stats.objectCount).toFixed(1)} objects per connection`,
+      `${per(before.stats.objectCount, after.stats.objectCount).toFixed(1)} objects per connection ` +
+      `(GC heap capacity ${per(before.stats.heapCapacity, after.stats.heapCapacity).toFixed(0)} B)`,
   );
   console.log("\nheap snapshot cells per connection, by class:");
   console.log("   count    bytes  class");

@@ -31,8 +31,10 @@ io.on("connection", (socket) => {
 // a heap snapshot and prints its cells' count and bytes by class name (EngineSession, Socket, ...).
 process.on("SIGUSR2", () => {
   Bun.gc(true);
-  const { heapSize, objectCount, objectTypeCounts } = heapStats();
-  process.stderr.write(`${JSON.stringify({ heapStats: { heapSize, objectCount, objectTypeCounts } })}\n`);
+  const { heapSize, heapCapacity, extraMemorySize, objectCount, objectTypeCounts } = heapStats();
+  process.stderr.write(
+    `${JSON.stringify({ heapStats: { heapSize, heapCapacity, extraMemorySize, objectCount, objectTypeCounts } })}\n`,
+  );
 });
 process.on("SIGUSR1", () => {
   Bun.gc(true);
