@@ -83,6 +83,16 @@ describe("lazy per-connection state", () => {
     expect(inside.client.summary).not.toBeNull();
   });
 
+  test("an idle session and socket keep to the fields that fit their memory cells", async () => {
+    const socket = await connect("");
+    // Bun allocates objects in size classes: an EngineSession of up to 18 fields takes 160 B (22
+    // took 224); a Socket of 14 own fields plus the EventEmitter's 5 keys takes one class less
+    // than 18 did (BENCHMARKS.md, memory per idle websocket). A new field belongs in one of the
+    // lazily built objects (`upgrade`, `buffer`, `hooks`, `connecting`) unless every connection needs it.
+    expect(Reflect.ownKeys(socket.conn).length).toBeLessThanOrEqual(18);
+    expect(Reflect.ownKeys(socket).length).toBeLessThanOrEqual(19);
+  });
+
   test("socket.data starts as one empty object and can be replaced", async () => {
     const socket = await connect("");
     expect(socket.data).toEqual({});
