@@ -8,10 +8,10 @@ import type { EngineHandshakeRequest } from "./contract.ts";
 export class HandshakeRequest implements EngineHandshakeRequest {
   /**
    * Header lines `name:value` joined by "\n" (neither can hold a line break, nor a name a colon):
-   * one string instead of two per header.
+   * one string instead of two per header. Replaced by the `Headers` built at the first read (one
+   * field for both: sessions are many, and each field is 8 bytes on every one of them).
    */
-  private rawHeaders: string | null;
-  private parsedHeaders: Headers | null = null;
+  private rawHeaders: string | Headers;
   private parsedQuery: URLSearchParams | null = null;
 
   constructor(
@@ -27,20 +27,18 @@ export class HandshakeRequest implements EngineHandshakeRequest {
   }
 
   get headers(): Headers {
-    if (this.parsedHeaders === null) {
-      const headers = new Headers();
-      const raw = this.rawHeaders;
-      if (raw) {
-        for (const line of raw.split("\n")) {
-          const colon = line.indexOf(":");
-          headers.append(line.slice(0, colon), line.slice(colon + 1));
-        }
+    const raw = this.rawHeaders;
+    if (typeof raw !== "string") return raw;
+    const headers = new Headers();
+    if (raw) {
+      for (const line of raw.split("\n")) {
+        const colon = line.indexOf(":");
+        headers.append(line.slice(0, colon), line.slice(colon + 1));
       }
-      this.parsedHeaders = headers;
-      // The Headers object is the copy from now on.
-      this.rawHeaders = null;
     }
-    return this.parsedHeaders;
+    // The Headers object is the copy from now on.
+    this.rawHeaders = headers;
+    return headers;
   }
 
   get query(): URLSearchParams {

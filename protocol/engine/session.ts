@@ -34,6 +34,7 @@ import {
   outPacketSize,
   PacketType,
 } from "./packet.ts";
+import { disarm, type TimerEntry, type TimerList, timerList } from "./timer-lists.ts";
 import type { PollingTransport } from "./transports/polling.ts";
 import type { TransportOwner } from "./transports/transport.ts";
 import { SendStatus, WebSocketTransport } from "./transports/websocket.ts";
@@ -89,33 +90,57 @@ export interface EngineWsData {
 
 type AnyTransport = PollingTransport | WebSocketTransport<EngineWsData>;
 
-function heartbeatTick(session: EngineSession): void {
-  session.onHeartbeatTimer();
+/** A websocket probing a polling session for an upgrade (rare, so one object rather than fields). */
+interface UpgradeProbe {
+  readonly transport: WebSocketTransport<EngineWsData>;
+  readonly timer: ReturnType<typeof setTimeout>;
+  /** The probe answered `2probe`: the client is pausing polling, so polls get a noop at once. */
+  confirmed: boolean;
 }
+
+/** Packets waiting for the transport (polling, or a websocket mid-upgrade or closing). */
+interface WriteBuffer {
+  readonly packets: OutPacket[];
+  bytes: number;
+  /** Some packet of the buffer asked for compression. */
+  compress: boolean;
+}
+
+/**
+ * Where the heartbeat stands: the next ping is due ("ping-due"); a ping went out and its pong is
+ * awaited; or awaited after another packet extended the wait (engine.io extends it once).
+ */
+type HeartbeatPhase = "ping-due" | "awaiting-pong" | "pong-wait-extended";
 
 function upgradeTimeoutTick(session: EngineSession): void {
   session.abortUpgrade();
 }
 
-export class EngineSession extends Emitter<EngineSocketEvents> implements EngineSocket, TransportOwner {
+export class EngineSession
+  extends Emitter<EngineSocketEvents>
+  implements EngineSocket, TransportOwner, TimerEntry
+{
   private phase: SessionPhase = "opening";
   private receiver: EngineReceiver | null = null;
   /** The transport carrying the session now (`transport` shows it to users). */
   private current: AnyTransport;
-  /** The websocket being probed for an upgrade, with its timeout. */
-  private probe: WebSocketTransport<EngineWsData> | null = null;
-  private probeTimer: ReturnType<typeof setTimeout> | null = null;
-  /** The probe answered `2probe`: the client is pausing polling, so polls get a noop at once. */
-  private probeConfirmed = false;
+  // Sessions are many and mostly idle: what few of them use (an upgrade probe, a write buffer) is
+  // one object or null rather than fields on every session (18 fields fit Bun's 160-byte cell, 22
+  // took 224).
+  /** The websocket being probed for an upgrade. */
+  private upgrade: UpgradeProbe | null = null;
   /** The write buffer; null while empty (it usually is: most sessions write straight to a websocket). */
-  private buffer: OutPacket[] | null = null;
-  private bufferedBytes = 0;
-  private bufferCompress = false;
-  /** The heartbeat timer; while closing a polling session, the close deadline. */
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private awaitingPong = false;
-  /** Another packet already extended the current pong wait once (engine.io does it once). */
-  private pongWaitExtended = false;
+  private buffer: WriteBuffer | null = null;
+  /**
+   * The session's one deadline (the next ping, the pong wait, or a closing polling session's wait)
+   * is an entry in a shared list (timer-lists.ts), not a timer of its own: these four fields are
+   * the list's links, read and written only by it.
+   */
+  /** @internal */ timerList: TimerList | null = null;
+  /** @internal */ timerPrev: TimerEntry | null = null;
+  /** @internal */ timerNext: TimerEntry | null = null;
+  /** @internal */ timerDue = 0;
+  private heartbeat: HeartbeatPhase = "ping-due";
   /**
    * Topics joined: one topic is kept as the string itself (a Socket.IO socket usually joins only
    * its own room), a Set from the second one on.
@@ -152,7 +177,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   }
 
   get upgrading(): boolean {
-    return this.probe !== null;
+    return this.upgrade !== null;
   }
 
   /** Derived rather than stored: a session on a websocket that was not opened on one upgraded. */
@@ -214,7 +239,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     this.sendPacket(`0${handshake}`, false);
     const initial = this.host.opts.initialPacket;
     if (initial !== undefined) this.send(initial);
-    this.timer = setTimeout(heartbeatTick, pingInterval, this);
+    timerList(pingInterval).arm(this);
     if (this.current.name === "websocket") this.host.onWebSocketSession();
   }
 
@@ -282,11 +307,12 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   /** Adds to the write buffer; false when the buffer went over the limit (the session is then closed). */
   private enqueue(packet: OutPacket, compress: boolean): boolean {
-    this.buffer ??= [];
-    this.buffer.push(packet);
-    this.bufferedBytes += outPacketSize(packet);
-    if (compress) this.bufferCompress = true;
-    if (this.bufferedBytes > this.host.opts.maxBufferedBytes) {
+    this.buffer ??= { packets: [], bytes: 0, compress: false };
+    const buffer = this.buffer;
+    buffer.packets.push(packet);
+    buffer.bytes += outPacketSize(packet);
+    if (compress) buffer.compress = true;
+    if (buffer.bytes > this.host.opts.maxBufferedBytes) {
       this.closeSlowClient();
       return false;
     }
@@ -295,12 +321,10 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   /** Hands the write buffer to the transport when it can take it. */
   private flush(): void {
-    const packets = this.buffer;
-    if (this.phase === "closed" || packets === null || !this.current.writable) return;
-    const compress = this.bufferCompress;
+    const buffer = this.buffer;
+    if (this.phase === "closed" || buffer === null || !this.current.writable) return;
+    const { packets, compress } = buffer;
     this.buffer = null;
-    this.bufferedBytes = 0;
-    this.bufferCompress = false;
     if (this.current.name === "websocket") {
       this.writeAllDirect(packets, compress);
       return;
@@ -334,9 +358,9 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
     if (this.phase !== "open" && this.phase !== "upgrading") return;
     if (this.hasListener("packet")) this.emit("packet", describeInPacket(type, data));
     // Any packet proves the client alive: extend the pong wait once, as engine.io does.
-    if (this.awaitingPong && !this.pongWaitExtended && type !== PacketType.PONG) {
-      this.timer?.refresh();
-      this.pongWaitExtended = true;
+    if (this.heartbeat === "awaiting-pong" && type !== PacketType.PONG) {
+      this.timerList?.arm(this);
+      this.heartbeat = "pong-wait-extended";
     }
     switch (type) {
       case PacketType.MESSAGE:
@@ -345,8 +369,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
         this.emit("message", data);
         return;
       case PacketType.PONG:
-        if (!this.awaitingPong) return;
-        this.awaitingPong = false;
+        if (this.heartbeat === "ping-due") return;
+        this.heartbeat = "ping-due";
         this.restartTimer(this.host.opts.pingInterval);
         this.emit("heartbeat");
         return;
@@ -379,7 +403,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
       this.deliverPollingClose(true);
       return;
     }
-    if (this.phase === "upgrading" && this.probeConfirmed && this.buffer === null) {
+    if (this.phase === "upgrading" && this.upgrade?.confirmed && this.buffer === null) {
       // The client is switching: end its poll at once instead of holding it for a ping interval.
       this.current.send([ENCODED_NOOP], false);
       return;
@@ -389,47 +413,47 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   // ── heartbeat ───────────────────────────────────────────────────────────────────────────────
 
-  /** The single timer fired: ping, ping timeout, or the end of a polling close. */
-  onHeartbeatTimer(): void {
-    this.timer = null;
+  /** @internal The session's deadline passed: ping, ping timeout, or the end of a polling close. */
+  onTimer(): void {
     if (this.phase === "closing") {
       this.finalize(this.closeReason);
       return;
     }
     if (this.phase !== "open" && this.phase !== "upgrading") return;
-    if (this.awaitingPong) {
+    if (this.heartbeat !== "ping-due") {
       this.finalize(CloseReason.PING_TIMEOUT);
       return;
     }
-    this.awaitingPong = true;
-    this.pongWaitExtended = false;
+    this.heartbeat = "awaiting-pong";
     this.restartTimer(this.host.opts.pingTimeout);
     this.sendPacket(ENCODED_PING, false);
   }
 
   private restartTimer(ms: number): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(heartbeatTick, ms, this);
+    timerList(ms).arm(this);
   }
 
   // ── upgrade ─────────────────────────────────────────────────────────────────────────────────
 
   /** True when the session already runs over a websocket or is probing one. */
   hasWebSocket(): boolean {
-    return this.current.name === "websocket" || this.probe !== null;
+    return this.current.name === "websocket" || this.upgrade !== null;
   }
 
   /** True when a websocket may start probing this session for an upgrade. */
   canUpgrade(): boolean {
-    return this.phase === "open" && this.current.name === "polling" && this.probe === null;
+    return this.phase === "open" && this.current.name === "polling" && this.upgrade === null;
   }
 
   /** A websocket with this session's id connected: it probes until the client sends `5`. */
   attachProbe(ws: ServerWebSocket<EngineWsData>): boolean {
     if (!this.canUpgrade()) return false;
     this.phase = "upgrading";
-    this.probe = new WebSocketTransport(ws, this.host.opts.maxBufferedBytes);
-    this.probeTimer = setTimeout(upgradeTimeoutTick, this.host.opts.upgradeTimeout, this);
+    this.upgrade = {
+      transport: new WebSocketTransport(ws, this.host.opts.maxBufferedBytes),
+      timer: setTimeout(upgradeTimeoutTick, this.host.opts.upgradeTimeout, this),
+      confirmed: false,
+    };
     return true;
   }
 
@@ -439,15 +463,16 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
       this.onWebSocketFrame(message);
       return;
     }
-    if (this.probe?.ws !== ws) {
+    const upgrade = this.upgrade;
+    if (upgrade?.transport.ws !== ws) {
       ws.close(WsCloseCode.UPGRADE_FAILED);
       return;
     }
     if (message === ENCODED_PROBE_PING) {
-      this.probeConfirmed = true;
-      this.probe.write(ENCODED_PROBE_PONG, false);
+      upgrade.confirmed = true;
+      upgrade.transport.write(ENCODED_PROBE_PONG, false);
       if (this.current.writable && this.buffer === null) this.current.send([ENCODED_NOOP], false);
-      this.emit("upgrading", this.probe);
+      this.emit("upgrading", upgrade.transport);
       return;
     }
     if (message === UPGRADE_PACKET) {
@@ -465,8 +490,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
    * its queue over the websocket the client now uses, then closes it (as engine.io does).
    */
   private completeUpgrade(): void {
-    const probe = this.probe;
-    if (probe === null || (this.phase !== "upgrading" && this.phase !== "closing")) return;
+    const probe = this.upgrade?.transport;
+    if (probe === undefined || (this.phase !== "upgrading" && this.phase !== "closing")) return;
     this.clearProbe();
     const polling = this.current as PollingTransport;
     this.current = probe;
@@ -493,8 +518,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
 
   /** Drops a pending upgrade probe (timeout, bad frame, or the session closing). */
   abortUpgrade(): void {
-    const probe = this.probe;
-    if (probe === null) return;
+    const probe = this.upgrade?.transport;
+    if (probe === undefined) return;
     this.clearProbe();
     if (this.phase === "upgrading") this.phase = "open";
     probe.close(WsCloseCode.UPGRADE_FAILED);
@@ -510,10 +535,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   }
 
   private clearProbe(): void {
-    this.probe = null;
-    this.probeConfirmed = false;
-    if (this.probeTimer !== null) clearTimeout(this.probeTimer);
-    this.probeTimer = null;
+    if (this.upgrade !== null) clearTimeout(this.upgrade.timer);
+    this.upgrade = null;
   }
 
   /**
@@ -522,7 +545,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
    * 1006 without one.
    */
   onWebSocketClose(ws: ServerWebSocket<EngineWsData>, code: number, reason: string): void {
-    if (this.probe?.ws === ws) {
+    if (this.upgrade?.transport.ws === ws) {
       this.clearProbe();
       if (this.phase === "upgrading") this.phase = "open";
       this.endCloseWithoutProbe();
@@ -629,7 +652,7 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
    */
   close(reason: EngineCloseReason = CloseReason.FORCED_CLOSE): void {
     if (this.phase !== "open" && this.phase !== "upgrading") return;
-    if (!this.probeConfirmed) this.abortUpgrade();
+    if (!this.upgrade?.confirmed) this.abortUpgrade();
     if (this.current.name === "websocket") {
       this.flush();
       this.finalize(reason);
@@ -664,7 +687,8 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   terminate(reason: EngineCloseReason): void {
     if (this.phase === "closed") return;
     if (this.current.name === "polling" && this.current.writable) {
-      this.current.send([...(this.buffer ?? []), ENCODED_CLOSE], this.bufferCompress);
+      const buffer = this.buffer;
+      this.current.send([...(buffer?.packets ?? []), ENCODED_CLOSE], buffer?.compress ?? false);
     }
     this.finalize(reason);
   }
@@ -684,14 +708,12 @@ export class EngineSession extends Emitter<EngineSocketEvents> implements Engine
   ): void {
     if (this.phase === "closed") return;
     this.phase = "closed";
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    disarm(this);
     this.abortUpgrade();
     if (this.current.name === "websocket") {
       this.current.close(wsCode, wsCode === WsCloseCode.SLOW_CLIENT ? CloseReason.SLOW_CLIENT : undefined);
     } else this.current.close();
     this.buffer = null;
-    this.bufferedBytes = 0;
     if (this.watched) {
       this.watched = false;
       this.host.watchPackets(this, false);

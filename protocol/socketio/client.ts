@@ -16,8 +16,8 @@ import type { AnyServer, AnySocket } from "./server-types.ts";
 const log = createLogger("socketio");
 
 export class Client implements EngineReceiver {
-  /** The handshake request, summarized once for every namespace this connection joins. */
-  readonly request: RequestSummary;
+  /** See `request`: built at the first read, as most connections never read their handshake. */
+  private summary: RequestSummary | null = null;
   /**
    * Every connected socket this session created. Nearly every connection has exactly one, so that
    * one is a plain field and an array exists only for more (multiplexing, or several CONNECTs for
@@ -41,7 +41,6 @@ export class Client implements EngineReceiver {
     readonly server: AnyServer,
     readonly conn: EngineSocket,
   ) {
-    this.request = summarizeRequest(conn.request);
     conn.setReceiver(this);
     this.connectTimer = setTimeout(() => {
       if (this.first === null) this.close();
@@ -50,6 +49,12 @@ export class Client implements EngineReceiver {
 
   get id(): string {
     return this.conn.id;
+  }
+
+  /** The handshake request, summarized once for every namespace this connection joins. */
+  get request(): RequestSummary {
+    this.summary ??= summarizeRequest(this.conn.request);
+    return this.summary;
   }
 
   /** Encode and write one packet. */

@@ -92,6 +92,12 @@ class LazyRequestSummary implements RequestSummary {
   }
 }
 
+/** True when `value` has no enumerable property (an empty CONNECT payload). */
+export function isEmptyObject(value: object): boolean {
+  for (const _ in value) return false;
+  return true;
+}
+
 export function summarizeRequest(request: EngineHandshakeRequest): RequestSummary {
   return new LazyRequestSummary(request);
 }

@@ -26,13 +26,35 @@ io.on("connection", (socket) => {
   });
 });
 
-// Diagnostics for memory findings: SIGUSR2 prints the JS heap's size and object counts by type
-// (bun:jsc heapStats) on stderr, so a ramp can be diffed per connection without a heap snapshot.
+// Diagnostics for memory findings (scripts/load/heap-diff.ts diffs them over a ramp): SIGUSR2
+// prints the JS heap's size and object counts by type (bun:jsc heapStats) on stderr; SIGUSR1 takes
+// a heap snapshot and prints its cells' count and bytes by class name (EngineSession, Socket, ...).
 process.on("SIGUSR2", () => {
   Bun.gc(true);
-  const { heapSize, objectCount, objectTypeCounts } = heapStats();
-  process.stderr.write(`${JSON.stringify({ heapStats: { heapSize, objectCount, objectTypeCounts } })}\n`);
+  const { heapSize, heapCapacity, extraMemorySize, objectCount, objectTypeCounts } = heapStats();
+  process.stderr.write(
+    `${JSON.stringify({ heapStats: { heapSize, heapCapacity, extraMemorySize, objectCount, objectTypeCounts } })}\n`,
+  );
 });
+process.on("SIGUSR1", () => {
+  Bun.gc(true);
+  process.stderr.write(`${JSON.stringify({ heapClasses: heapClasses() })}\n`);
+});
+
+/** Count and bytes of the heap snapshot's cells by class name (JSC's snapshot: 4 numbers per node). */
+function heapClasses(): Record<string, { count: number; bytes: number }> {
+  const snapshot = Bun.generateHeapSnapshot() as unknown as { nodes: number[]; nodeClassNames: string[] };
+  const { nodes, nodeClassNames } = snapshot;
+  const byClass: Record<string, { count: number; bytes: number }> = {};
+  for (let i = 0; i < nodes.length; i += 4) {
+    const name = nodeClassNames[nodes[i + 2]!]!;
+    const entry = byClass[name] ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += nodes[i + 1]!;
+    byClass[name] = entry;
+  }
+  return byClass;
+}
 
 const server = io.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1");
 process.stdout.write(`${JSON.stringify({ ready: true, port: server.port, pid: process.pid })}\n`);

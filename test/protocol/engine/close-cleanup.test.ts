@@ -17,15 +17,19 @@ import {
 
 const TOPIC = "cleanup-room";
 
-/** The session's timers, read through its private fields: a leak check has to look inside. */
-function timersOf(socket: EngineSocket): { timer: unknown; probeTimer: unknown } {
-  return socket as unknown as { timer: unknown; probeTimer: unknown };
+/**
+ * The session's deadlines, read through its internal fields: a leak check has to look inside. Its
+ * heartbeat/close deadline is armed in a shared timer list (`timerList` set) or not (null); an
+ * upgrade probe and its timer are `upgrade` (null when none).
+ */
+function timersOf(socket: EngineSocket): { timerList: unknown; upgrade: unknown } {
+  return socket as unknown as { timerList: unknown; upgrade: unknown };
 }
 
 function expectReleased(t: TestEngine, socket: EngineSocket): void {
   expect(socket.state).toBe("closed");
-  expect(timersOf(socket).timer).toBeNull();
-  expect(timersOf(socket).probeTimer).toBeNull();
+  expect(timersOf(socket).timerList).toBeNull();
+  expect(timersOf(socket).upgrade).toBeNull();
   expect(t.engine.clients.has(socket.id)).toBe(false);
   expect(t.engine.subscriberCount(TOPIC)).toBe(0);
 }
