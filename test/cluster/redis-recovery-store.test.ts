@@ -11,7 +11,7 @@ import { type SwitchboardNode, startSwitchboardNode } from "./harness.ts";
 import { uniqueKey, waitFor, within } from "./support.ts";
 
 const redisUp = await hasRedis();
-const WINDOW = 1000;
+const WINDOW = 10_000;
 
 describe.skipIf(!redisUp)("recovery state in Redis", () => {
   const key = uniqueKey("recovery-store");
@@ -30,7 +30,7 @@ describe.skipIf(!redisUp)("recovery state in Redis", () => {
     await redis.close();
   });
 
-  test("the log and the sessions sit under the namespace channel's hash tag and last one window", async () => {
+  test("the log and the sessions sit under the namespace channel's hash tag, within one window, and a session that left goes", async () => {
     const client = connect(node.url, { transports: ["websocket"], forceNew: true, reconnection: false });
     try {
       await within("connect", new Promise((resolve) => client.once("connect", () => resolve(null))));
@@ -52,12 +52,23 @@ describe.skipIf(!redisUp)("recovery state in Redis", () => {
     } finally {
       client.close();
     }
-    // A silent namespace leaves nothing behind once the window has passed.
+    // The client left for good (not a recoverable reason): its session goes at once, not at its TTL.
     await waitFor(
-      "the log and the sessions gone",
-      async () => (await redis.keys(`${tag}*`)).length === 0,
-      5000,
+      "the session dropped",
+      async () => (await redis.keys(`${tag}recovery-session:*`)).length === 0,
     );
+  });
+
+  test("a silent log expires after one window", async () => {
+    const channel = `${uniqueKey("silent")}#/#`;
+    const store = new RedisRecoveryStore(
+      { evalScript: (script, keys, args) => redis.eval(script, { keys, arguments: args }) },
+      { channel, publishCommand: "PUBLISH", window: 300, decode: () => null },
+    );
+    const offset = await store.append(Buffer.from("head"), Buffer.from("tail"), "msgpack");
+    expect(offset).toMatch(/^\d+-\d+$/);
+    expect(await redis.exists(store.logKey)).toBe(1);
+    await waitFor("the log expired", async () => (await redis.exists(store.logKey)) === 0);
   });
 
   test("a channel with a } outside a hash tag is refused (its keys could not share its slot)", () => {
