@@ -63,7 +63,7 @@ describe.skipIf(!redisUp)("recovery state in Redis", () => {
     const channel = `${uniqueKey("silent")}#/#`;
     const store = new RedisRecoveryStore(
       { evalScript: (script, keys, args) => redis.eval(script, { keys, arguments: args }) },
-      { channel, publishCommand: "PUBLISH", window: 300, decode: () => null },
+      { channel, publishCommand: "PUBLISH", window: 300, maxEntries: 10_000, decode: () => null },
     );
     const offset = await store.append(Buffer.from("head"), Buffer.from("tail"), "msgpack");
     expect(offset).toMatch(/^\d+-\d+$/);
@@ -71,8 +71,27 @@ describe.skipIf(!redisUp)("recovery state in Redis", () => {
     await waitFor("the log expired", async () => (await redis.exists(store.logKey)) === 0);
   });
 
+  test("the log keeps at most maxStoredPackets broadcasts, the oldest go first", async () => {
+    const channel = `${uniqueKey("bounded")}#/#`;
+    const store = new RedisRecoveryStore(
+      { evalScript: (script, keys, args) => redis.eval(script, { keys, arguments: args }) },
+      { channel, publishCommand: "PUBLISH", window: WINDOW, maxEntries: 3, decode: () => null },
+    );
+    const offsets: string[] = [];
+    for (let i = 0; i < 5; i++)
+      offsets.push(await store.append(Buffer.from("h"), Buffer.from("t"), "msgpack"));
+    const kept = await redis.xRange(store.logKey, "-", "+");
+    expect(kept?.map((e) => e.id)).toEqual(offsets.slice(2));
+    await redis.del(store.logKey);
+  });
+
   test("a channel with a } outside a hash tag is refused (its keys could not share its slot)", () => {
-    const options = { publishCommand: "PUBLISH" as const, window: WINDOW, decode: () => null };
+    const options = {
+      publishCommand: "PUBLISH" as const,
+      window: WINDOW,
+      maxEntries: 10,
+      decode: () => null,
+    };
     const runner = { evalScript: async () => null };
     expect(() => new RedisRecoveryStore(runner, { ...options, channel: "a}b#/#" })).toThrow();
     expect(new RedisRecoveryStore(runner, { ...options, channel: "x{t}y#/#" }).logKey).toBe(

@@ -145,6 +145,7 @@ export class RedisAdapter extends Adapter {
           channel: this.channels.broadcast,
           publishCommand: "PUBLISH",
           window,
+          maxEntries: recovery.maxStoredPackets,
           decode: (bytes) => {
             const [, packet, opts] = decodeBroadcast(bytes);
             return {

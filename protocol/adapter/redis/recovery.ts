@@ -8,8 +8,9 @@
  * order: XADD gives the id, the script writes it into the message (the adapter encoded it around a
  * placeholder, see `splitAtPlaceholder`) and PUBLISHes (or SPUBLISHes) it. Every node therefore
  * receives the namespace's recoverable broadcasts in offset order, and no node can deliver one
- * that is not yet in the log. Entries older than the window are trimmed (`MINID`), and the stream
- * expires when the namespace is silent for a whole window.
+ * that is not yet in the log. Entries older than the window are trimmed (`MINID`), so are those
+ * beyond `maxStoredPackets` (`MAXLEN`), and the stream expires when the namespace is silent for a
+ * whole window.
  *
  * All keys of a namespace carry its channel as hash tag (`{socket.io#/#}…`), which puts them in
  * the slot of the channel itself on a Redis Cluster: one script may touch them and SPUBLISH.
@@ -52,7 +53,8 @@ const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * KEYS[1] the log; ARGV: channel, head, tail, window (ms), "msgpack" | "json", PUBLISH | SPUBLISH.
+ * KEYS[1] the log; ARGV: channel, head, tail, window (ms), "msgpack" | "json", PUBLISH | SPUBLISH,
+ * most entries kept.
  * Returns the entry id (the offset).
  */
 const APPEND = `${NOW_MS}
@@ -62,6 +64,7 @@ local encoded
 if ARGV[5] == 'json' then encoded = '"' .. id .. '"'
 elseif #id < 32 then encoded = string.char(0xa0 + #id) .. id
 else encoded = string.char(0xd9, #id) .. id end
+if ARGV[7] ~= '' then redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[7]) end
 redis.call(ARGV[6], ARGV[1], ARGV[2] .. encoded .. ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return id`;
@@ -95,6 +98,8 @@ export interface RedisRecoveryOptions {
   publishCommand: "PUBLISH" | "SPUBLISH";
   /** `maxDisconnectionDuration`, in ms. */
   window: number;
+  /** `maxStoredPackets`: the log keeps at most this many broadcasts (the oldest go first). */
+  maxEntries: number;
   decode: BroadcastDecoder;
 }
 
@@ -117,7 +122,7 @@ export class RedisRecoveryStore implements RecoveryStore {
     const id = await this.redis.evalScript(
       APPEND,
       [this.logKey],
-      [channel, head, tail, String(window), format, publishCommand],
+      [channel, head, tail, String(window), format, publishCommand, maxEntriesArg(this.options.maxEntries)],
     );
     return String(id);
   }
@@ -175,6 +180,11 @@ function hashTagOf(channel: string): string {
   if (channel.includes("}"))
     throw new Error(`recovery: the channel ${channel} has a "}" outside a hash tag; choose another prefix`);
   return `{${channel}}`;
+}
+
+/** No count bound (an infinite `maxStoredPackets`) is an empty argument. */
+function maxEntriesArg(maxEntries: number): string {
+  return Number.isFinite(maxEntries) && maxEntries > 0 ? String(Math.floor(maxEntries)) : "";
 }
 
 function fieldOf(fields: Buffer[], name: string): Buffer | undefined {

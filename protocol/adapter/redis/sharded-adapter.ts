@@ -91,6 +91,7 @@ export class ShardedRedisAdapter extends ClusterAdapter {
           channel: this.channel,
           publishCommand: "SPUBLISH",
           window,
+          maxEntries: recovery.maxStoredPackets,
           decode: (bytes) => this.decodeLogged(bytes),
         },
       );
