@@ -132,13 +132,15 @@ for (const variant of VARIANTS)
       await b?.close();
     });
 
-    test("a client that drops from one node is recovered on another with its id, rooms, data and missed broadcasts", async () => {
+    test("a client that drops from one node is recovered on another with its id, rooms, data and missed broadcasts, binary included", async () => {
       const restored: Socket[] = [];
       b.io.on("connection", (socket) => {
         if (socket.recovered) restored.push(socket);
       });
       const client = tickClient(a.url);
       clients.push(client.socket);
+      const blobs: number[][] = [];
+      client.socket.on("blob", (bytes: ArrayBuffer | Uint8Array) => blobs.push([...new Uint8Array(bytes)]));
       await client.connected;
       await within("join", client.socket.emitWithAck("join", "news"));
       const id = client.socket.id;
@@ -148,6 +150,7 @@ for (const variant of VARIANTS)
       const back = moveTo(client.socket, b.url);
       await waitFor("a's socket gone", () => a.io.of("/").sockets.size === 0);
       b.io.to("news").emit("tick", 2);
+      a.io.to("news").emit("blob", Buffer.from([1, 2, 3]));
       a.io.to("elsewhere").emit("tick", 99);
       a.io.emit("tick", 3);
       b.io.except("news").emit("tick", 98);
@@ -159,6 +162,7 @@ for (const variant of VARIANTS)
       expect(client.socket.recovered).toBe(true);
       expect(client.socket.id).toBe(id);
       expect(client.ticks).toEqual([1, 2, 3, 4]);
+      expect(blobs).toEqual([[1, 2, 3]]);
       const [socket] = restored;
       expect(socket?.id).toBe(id);
       expect(socket?.rooms).toEqual(new Set([id as string, "news"]));
