@@ -113,7 +113,7 @@ export class RedisAdapter extends Adapter {
   /** Broadcasts with acks this node started: per request, where counts and acks go. */
   private readonly ackRequests = new Map<string, { clientCount: (n: number) => void; ack: Ack }>();
   private readonly subscription: BroadcastSubscription;
-  /** Resolves once the namespace channel is subscribed (a restore must not read the log before). */
+  /** Resolves once the namespace channel is subscribed: recoverable broadcasts and restores wait for it. */
   private readonly subscribed: Promise<void>;
   /** Set when the server has connection-state recovery on. */
   private readonly recovery: { store: RedisRecoveryStore; state: ClusterRecovery } | undefined;
@@ -213,9 +213,11 @@ export class RedisAdapter extends Adapter {
     const withPlaceholder = { ...packet, data: [...(packet.data as unknown[]), placeholder] };
     const encoded = encodeBroadcast([this.uid, withPlaceholder, toWireOptions(opts)]);
     const parts = splitAtPlaceholder(encoded, placeholder, "msgpack");
-    const appended = parts
-      ? store.append(parts[0], parts[1], "msgpack")
-      : Promise.reject(new Error("no placeholder"));
+    // Not before this node listens on the namespace channel: it delivers what comes back from there.
+    // Every broadcast waits for the same promise, so they still reach Redis in the order made.
+    const appended = this.subscribed.then(() =>
+      parts ? store.append(parts[0], parts[1], "msgpack") : Promise.reject(new Error("no placeholder")),
+    );
     appended.then(
       () => this.link.counters.published++,
       (err: unknown) => {

@@ -68,7 +68,7 @@ export class ShardedRedisAdapter extends ClusterAdapter {
   private readonly responseChannel: string;
   private readonly mode: ShardedSubscriptionMode;
   private readonly listener = (message: Buffer, channel: string) => this.onRaw(message, channel);
-  /** Resolves once the namespace channel is subscribed (a restore must not read the log before). */
+  /** Resolves once the namespace channel is subscribed: recoverable broadcasts and restores wait for it. */
   private subscribed: Promise<unknown> = Promise.resolve();
   /** Set when the server has connection-state recovery on. */
   private readonly recovery: { store: RedisRecoveryStore; state: ClusterRecovery } | undefined;
@@ -169,9 +169,13 @@ export class ShardedRedisAdapter extends ClusterAdapter {
       placeholder,
       format,
     );
-    const appended = parts
-      ? store.append(parts[0], parts[1], format)
-      : Promise.reject(new Error("placeholder not found in the encoded message"));
+    // Not before this node listens on the namespace channel: it delivers what comes back from there.
+    // Every broadcast waits for the same promise, so they still reach Redis in the order made.
+    const appended = this.subscribed.then(() =>
+      parts
+        ? store.append(parts[0], parts[1], format)
+        : Promise.reject(new Error("placeholder not found in the encoded message")),
+    );
     appended.then(
       () => this.link.counters.published++,
       (err: unknown) => {
