@@ -107,9 +107,9 @@ for (const variant of VARIANTS)
     let a: SwitchboardNode<RecoveringCluster>;
     let b: SwitchboardNode<RecoveringCluster>;
     const clients: ClientSocket[] = [];
+    const prefix = uniqueKey(`recovery-${variant.name}`);
 
     beforeAll(async () => {
-      const prefix = uniqueKey(`recovery-${variant.name}`);
       a = await startNodeOn("a", await variant.cluster(prefix), RECOVERY);
       b = await startNodeOn("b", await variant.cluster(prefix), RECOVERY);
       for (const node of [a, b]) {
@@ -205,6 +205,29 @@ for (const variant of VARIANTS)
         const start = reference.ticks.indexOf(client.ticks[0] as number);
         expect(client.ticks).toEqual(reference.ticks.slice(start));
       }
+    });
+
+    test("a client of a node that shuts down is recovered on another (rolling restart)", async () => {
+      const leaving = await startNodeOn("leaving", await variant.cluster(prefix), RECOVERY);
+      const client = tickClient(leaving.url);
+      clients.push(client.socket);
+      await client.connected;
+      await within("join", client.socket.emitWithAck("join", "news"));
+      const id = client.socket.id;
+      leaving.io.to("news").emit("tick", 1);
+      await waitFor("the first tick", () => client.ticks.length === 1);
+      (client.socket.io as unknown as { uri: string }).uri = b.url;
+      const back = within(
+        "reconnection",
+        new Promise<void>((resolve) => client.socket.once("connect", () => resolve())),
+      );
+      await leaving.close();
+      a.io.to("news").emit("tick", 2);
+      await back;
+      await waitFor("the missed tick", () => client.ticks.length >= 2);
+      expect(client.socket.recovered).toBe(true);
+      expect(client.socket.id).toBe(id);
+      expect(client.ticks).toEqual([1, 2]);
     });
 
     test("an unknown session or offset gives a fresh session, counted by reason", async () => {
