@@ -93,6 +93,7 @@ export function createClusterBackend(config: ClusterConfig): ClusterBackend {
     registryStore: redisRegistryStore(redis.link.commands),
     limits: { ...limits, available: () => redis.link.state === "connected" },
     ready: Promise.resolve(),
+    recovery: () => redis.link.recoveryCounters,
     close: () => redis.close(),
   };
 }
@@ -136,6 +137,7 @@ function shardedRedisBackend(config: ClusterConfig): ClusterBackend {
     registryStore: redisRegistryStore(commands),
     limits: { ...limits, available: () => commandsUp && sharded.link.state === "connected" },
     ready: Promise.all([sharded.ready, connected]).then(() => {}),
+    recovery: () => sharded.link.recoveryCounters,
     close: async () => {
       await sharded.close();
       await connected;

@@ -192,6 +192,8 @@ for (const { store, title, available } of STORES)
       const metrics = await (await fetch(`${a.url}/metrics`)).text();
       expect(metrics).toContain(`switchboard_cluster_store_up{store="${store}"} 1`);
       expect(metrics).toMatch(/switchboard_cluster_published_total [1-9]/);
+      // Every store keeps recovery sessions, so every store's counters are served.
+      expect(metrics).toContain("switchboard_recovery_recovered_total 0");
     });
 
     test.skipIf(store !== "redis")(

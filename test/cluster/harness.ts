@@ -57,7 +57,7 @@ export async function startNodeOn<C extends ClusterLike>(
   const serverSide: unknown[][] = [];
   for (const nsp of [io.of("/"), io.of("/admin")]) {
     nsp.on("connection", (socket) => {
-      socket.data = { node: name, nsp: nsp.name };
+      if (!socket.recovered) socket.data = { node: name, nsp: nsp.name };
       socket.on("join", async (room: string, ack?: (v: string) => void) => {
         await socket.join(room);
         ack?.("joined");

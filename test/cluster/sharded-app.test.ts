@@ -127,6 +127,7 @@ describe.skipIf(!available)(
         expect(health.status).toBe("ok");
         const metrics = await (await fetch(`${node.url}/metrics`)).text();
         expect(metrics).toContain('switchboard_cluster_store_up{store="redis-sharded"} 1');
+        expect(metrics).toContain("switchboard_recovery_recovered_total 0");
       }
     });
 

@@ -205,8 +205,12 @@ export class SwitchboardProcess {
     readonly internal: string,
   ) {}
 
-  static async start(env: Record<string, string>): Promise<SwitchboardProcess> {
-    const child = spawn(process.execPath, [join(FIXTURES, "switchboard-node.ts")], {
+  /** `fixture`: another node program of fixtures/ printing the same ready line. */
+  static async start(
+    env: Record<string, string>,
+    fixture = "switchboard-node.ts",
+  ): Promise<SwitchboardProcess> {
+    const child = spawn(process.execPath, [join(FIXTURES, fixture)], {
       stdio: ["ignore", "pipe", "inherit"],
       env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "error", ...env },
     });

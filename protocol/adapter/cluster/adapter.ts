@@ -442,11 +442,11 @@ export abstract class ClusterAdapter extends Adapter {
   }
 }
 
-function toWireOptions(opts: BroadcastOptions): WireOptions {
+export function toWireOptions(opts: BroadcastOptions): WireOptions {
   return { rooms: [...opts.rooms], except: [...new Set(opts.except ?? [])], flags: { ...opts.flags } };
 }
 
-function fromWireOptions(opts: WireOptions): BroadcastOptions {
+export function fromWireOptions(opts: WireOptions): BroadcastOptions {
   return { rooms: new Set(opts.rooms), except: new Set(opts.except), flags: opts.flags ?? {} };
 }
 

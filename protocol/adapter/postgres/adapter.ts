@@ -23,6 +23,7 @@ import {
   MalformedMessageError,
   MalformedReason,
 } from "../cluster/messages.ts";
+import { NotRecoveredReason } from "../cluster/recovery.ts";
 import type { AnyNamespace } from "../host.ts";
 import type { BroadcastOptions, Packet, Room, Session, SessionToPersist } from "../types.ts";
 import type { LinkState, PostgresLink } from "./link.ts";
@@ -42,12 +43,8 @@ export const POSTGRES_ADAPTER_DEFAULTS = {
   payloadThreshold: 8000,
 } as const;
 
-/** Why a client that asked to recover got a fresh session instead (log field and metric label). */
-export const NotRecoveredReason = {
-  UNKNOWN_SESSION: "session unknown or expired",
-  UNKNOWN_OFFSET: "offset unknown or expired",
-  STORE_ERROR: "recovery store unreachable",
-} as const;
+/** The reasons are shared with the Redis adapters (cluster/recovery.ts): one set of metric labels. */
+export { NotRecoveredReason };
 
 /** Would a socket in `rooms` have received a broadcast to `to` except `except`? */
 function wouldReceive(rooms: Room[], to: string[], except: string[]): boolean {

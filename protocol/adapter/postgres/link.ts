@@ -15,6 +15,7 @@ import { EventEmitter } from "node:events";
 import postgres from "postgres";
 import { createLogger } from "../../logger.ts";
 import { asBuffer } from "../bytes.ts";
+import { newRecoveryCounters, type RecoveryCounters } from "../cluster/recovery.ts";
 import type { LinkCounters, LinkState } from "../redis/link.ts";
 
 const log = createLogger("adapter:postgres");
@@ -62,10 +63,7 @@ export class PostgresLink extends EventEmitter {
     requestTimeouts: 0,
   };
   /** Connection-state recovery across nodes: sessions recovered, and refusals by reason. */
-  readonly recoveryCounters: { recovered: number; notRecovered: Record<string, number> } = {
-    recovered: 0,
-    notRecovered: {},
-  };
+  readonly recoveryCounters: RecoveryCounters = newRecoveryCounters();
   readonly tableName: string;
   private readonly pub: postgres.Sql;
   private readonly sub: postgres.Sql;

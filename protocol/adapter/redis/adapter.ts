@@ -6,12 +6,18 @@
  * Local first: every operation acts on this node's sockets at once, then tells the cluster, so a
  * node without Redis keeps serving its own clients. Messages this node published come back to it
  * through Redis and are recognised by its uid (or request id) and dropped.
+ *
+ * With connection-state recovery on (the server's `connectionStateRecovery`), sessions and
+ * recoverable broadcasts are kept in Redis (recovery.ts): a recoverable broadcast is logged and
+ * published by one script on the namespace channel, and every node, this one included, delivers
+ * it when it comes back from Redis, so every node delivers the namespace's broadcasts in log order.
  */
 import { randomBytes } from "node:crypto";
 import { createLogger } from "../../logger.ts";
 import { Adapter } from "../adapter.ts";
+import { ClusterRecovery } from "../cluster/recovery.ts";
 import type { AnySocket } from "../host.ts";
-import type { BroadcastOptions, Packet, Room, SocketId } from "../types.ts";
+import type { BroadcastOptions, Packet, Room, Session, SessionToPersist, SocketId } from "../types.ts";
 import {
   decodeBroadcast,
   decodeRequest,
@@ -22,6 +28,13 @@ import {
   MalformedMessageError,
 } from "./codec.ts";
 import type { RedisLink } from "./link.ts";
+import {
+  isRecoverable,
+  RedisRecoveryStore,
+  recoveryPlaceholder,
+  splitAtPlaceholder,
+  streamIdOrder,
+} from "./recovery.ts";
 import { ClusterTimeoutError, PendingRequests } from "./requests.ts";
 import {
   type BroadcastSubscription,
@@ -100,6 +113,10 @@ export class RedisAdapter extends Adapter {
   /** Broadcasts with acks this node started: per request, where counts and acks go. */
   private readonly ackRequests = new Map<string, { clientCount: (n: number) => void; ack: Ack }>();
   private readonly subscription: BroadcastSubscription;
+  /** Resolves once the namespace channel is subscribed: recoverable broadcasts and restores wait for it. */
+  private readonly subscribed: Promise<void>;
+  /** Set when the server has connection-state recovery on. */
+  private readonly recovery: { store: RedisRecoveryStore; state: ClusterRecovery } | undefined;
   private lastMalformedLog = 0;
   private suppressedMalformed = 0;
   private closed = false;
@@ -118,7 +135,37 @@ export class RedisAdapter extends Adapter {
       this.channels,
       (msg, channel) => this.onBroadcastMessage(msg, channel),
     );
-    this.subscription.open();
+    this.subscribed = this.subscription.open();
+    const recovery = this.nsp.server.opts.connectionStateRecovery;
+    if (recovery) {
+      const window = recovery.maxDisconnectionDuration;
+      const store = new RedisRecoveryStore(
+        { evalScript: (script, keys, args) => link.evalScript(script, keys, args) },
+        {
+          channel: this.channels.broadcast,
+          publishCommand: "PUBLISH",
+          window,
+          maxEntries: recovery.maxStoredPackets,
+          decode: (bytes) => {
+            const [, packet, opts] = decodeBroadcast(bytes);
+            return {
+              data: packet.data as unknown[],
+              rooms: opts.rooms.map(String),
+              except: (opts.except ?? []).map(String),
+            };
+          },
+        },
+      );
+      const state = new ClusterRecovery(
+        this,
+        store,
+        streamIdOrder,
+        link.recoveryCounters,
+        { channel: this.channels.broadcast },
+        window,
+      );
+      this.recovery = { store, state };
+    }
     link.subscribe(
       [this.channels.request, this.channels.response, this.channels.specificResponse],
       (msg, channel) => this.onRequestChannel(msg, channel),
@@ -135,6 +182,7 @@ export class RedisAdapter extends Adapter {
   override addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void {
     const created = [...rooms].filter((room) => !this.rooms.has(room));
     super.addAll(id, rooms);
+    this.recovery?.state.joined(id);
     if (created.length === 0) return;
     return Promise.all(created.map((room) => this.subscription.roomCreated(room))).then(() => {});
   }
@@ -143,12 +191,59 @@ export class RedisAdapter extends Adapter {
 
   override broadcast(packet: Packet, opts: BroadcastOptions): void {
     packet.nsp = this.namespace.name;
+    if (this.recovery && !opts.flags?.local && isRecoverable(packet, opts)) {
+      this.broadcastRecoverable(packet, opts, this.recovery.store);
+      return;
+    }
     if (!opts.flags?.local) {
       const wireOpts = toWireOptions(opts);
       const message = encodeBroadcast([this.uid, packet, wireOpts]);
       void this.link.publish(broadcastChannel(this.channels, wireOpts.rooms), message);
     }
     super.broadcast(packet, opts);
+  }
+
+  /**
+   * Logs and publishes on the namespace channel (one script), whatever the rooms, so that every
+   * node reads the namespace's recoverable broadcasts in one order; delivered here when it comes
+   * back. When Redis does not take it, it is delivered to this node's sockets only, unlogged.
+   */
+  private broadcastRecoverable(packet: Packet, opts: BroadcastOptions, store: RedisRecoveryStore): void {
+    const placeholder = recoveryPlaceholder();
+    const withPlaceholder = { ...packet, data: [...(packet.data as unknown[]), placeholder] };
+    const encoded = encodeBroadcast([this.uid, withPlaceholder, toWireOptions(opts)]);
+    const parts = splitAtPlaceholder(encoded, placeholder, "msgpack");
+    // Not before this node listens on the namespace channel: it delivers what comes back from there.
+    // Every broadcast waits for the same promise, so they still reach Redis in the order made.
+    const appended = this.subscribed.then(() =>
+      parts ? store.append(parts[0], parts[1], "msgpack") : Promise.reject(new Error("no placeholder")),
+    );
+    appended.then(
+      () => this.link.counters.published++,
+      (err: unknown) => {
+        this.link.counters.publishFailed++;
+        log.warn("broadcast not logged for recovery: delivered on this node only", {
+          channel: this.channels.broadcast,
+          err,
+        });
+        super.broadcast(packet, opts);
+      },
+    );
+  }
+
+  override persistSession(session: SessionToPersist): void {
+    this.recovery?.state.persist(session);
+  }
+
+  override async restoreSession(pid: string, offset: string): Promise<Session | null> {
+    if (!this.recovery) return null;
+    await this.subscribed;
+    return this.recovery.state.restore(pid, offset);
+  }
+
+  override delAll(id: SocketId): void {
+    this.recovery?.state.left(id);
+    super.delAll(id);
   }
 
   override broadcastWithAck(
@@ -275,6 +370,7 @@ export class RedisAdapter extends Adapter {
   override close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.recovery?.state.close();
     this.subscription.close();
     for (const room of this.rooms.keys()) this.subscription.roomDeleted(room);
     this.link.unsubscribe([this.channels.request, this.channels.response, this.channels.specificResponse]);
@@ -334,9 +430,17 @@ export class RedisAdapter extends Adapter {
     if (room !== "" && !this.rooms.has(room)) return;
     const message = this.decodeOrReport(() => decodeBroadcast(bytes), channel);
     if (!message) return;
-    const [uid, packet, opts] = message;
-    if (uid === this.uid || packet.nsp !== this.namespace.name) return;
-    super.broadcast(packet as Packet, fromWireOptions(opts));
+    const [uid, packet, wireOpts] = message;
+    if (packet.nsp !== this.namespace.name) return;
+    const opts = fromWireOptions(wireOpts);
+    const recovery = this.recovery?.state;
+    if (recovery && isRecoverable(packet as Packet, opts)) {
+      // This node's own recoverable broadcasts are delivered here too, in the log's order.
+      super.broadcast(packet as Packet, recovery.live(packet.data as unknown[], opts));
+      return;
+    }
+    if (uid === this.uid) return;
+    super.broadcast(packet as Packet, opts);
   }
 
   private onRequestChannel(bytes: Buffer, channel: string): void {

@@ -12,9 +12,10 @@
  * forwarded, and the link returns to `connected` when both clients are back.
  */
 import { EventEmitter } from "node:events";
-import { createClient } from "redis";
+import { createClient, RESP_TYPES } from "redis";
 import { createLogger } from "../../logger.ts";
 import { asBuffer } from "../bytes.ts";
+import { newRecoveryCounters, type RecoveryCounters } from "../cluster/recovery.ts";
 
 const log = createLogger("adapter:redis");
 
@@ -63,6 +64,8 @@ export class RedisLink extends EventEmitter {
     reconnects: 0,
     requestTimeouts: 0,
   };
+  /** Connection-state recovery across nodes: sessions recovered, and refusals by reason. */
+  readonly recoveryCounters: RecoveryCounters = newRecoveryCounters();
   private readonly pub: Client;
   private readonly sub: Client;
   private stateValue: LinkState = "connecting";
@@ -115,6 +118,13 @@ export class RedisLink extends EventEmitter {
     }
   }
 
+  /** Runs a Lua script; bulk replies come back as Buffers. Rejects while Redis is away. */
+  evalScript(script: string, keys: string[], args: (string | Buffer)[]): Promise<unknown> {
+    return this.pub
+      .withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
+      .eval(script, { keys, arguments: args }) as Promise<unknown>;
+  }
+
   /** Number of subscribers of a channel across the Redis server; null when Redis cannot say. */
   async numsub(channel: string): Promise<number | null> {
     try {
@@ -149,10 +159,12 @@ export class RedisLink extends EventEmitter {
       .catch((err: unknown) => log.debug("unsubscribe failed", { channels, err }));
   }
 
-  pSubscribe(pattern: string, listener: RawListener): void {
-    this.sub
+  /** Resolves once Redis confirmed it (at once while Redis is away); never rejects. */
+  async pSubscribe(pattern: string, listener: RawListener): Promise<void> {
+    const done = this.sub
       .pSubscribe(pattern, this.counting(listener), true)
       .catch((err: unknown) => log.warn("psubscribe failed", { pattern, err }));
+    if (this.stateValue === "connected") await done;
   }
 
   pUnsubscribe(pattern: string): void {
@@ -168,7 +180,10 @@ export class RedisLink extends EventEmitter {
 
   async close(): Promise<void> {
     this.setState("closed");
-    await Promise.allSettled([this.pub, this.sub].map((c) => (c.isOpen ? c.close() : Promise.resolve())));
+    // A client still trying to connect has nothing to flush, and its close() would wait for Redis.
+    await Promise.allSettled(
+      [this.pub, this.sub].map((c) => (c.isOpen && this.ready.has(c) ? c.close() : Promise.resolve())),
+    );
     for (const c of [this.pub, this.sub]) if (c.isOpen) c.destroy();
   }
 

@@ -5,9 +5,10 @@
  * never rejections, as in link.ts.
  */
 import { EventEmitter } from "node:events";
-import { createCluster } from "redis";
+import { createCluster, RESP_TYPES } from "redis";
 import { createLogger } from "../../logger.ts";
 import { asBuffer } from "../bytes.ts";
+import { newRecoveryCounters, type RecoveryCounters } from "../cluster/recovery.ts";
 import type { LinkCounters, LinkState, RawListener } from "./link.ts";
 
 const log = createLogger("adapter:redis-sharded");
@@ -28,6 +29,8 @@ export class ShardedRedisLink extends EventEmitter {
     reconnects: 0,
     requestTimeouts: 0,
   };
+  /** Connection-state recovery across nodes: sessions recovered, and refusals by reason. */
+  readonly recoveryCounters: RecoveryCounters = newRecoveryCounters();
   private readonly pub: Cluster;
   private readonly sub: Cluster;
   private stateValue: LinkState = "connecting";
@@ -68,6 +71,13 @@ export class ShardedRedisLink extends EventEmitter {
       log.debug("spublish failed", { channel, err });
       return false;
     }
+  }
+
+  /** Runs a Lua script on the shard of `keys[0]`; bulk replies come back as Buffers. */
+  evalScript(script: string, keys: string[], args: (string | Buffer)[]): Promise<unknown> {
+    return this.pub
+      .withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
+      .eval(script, { keys, arguments: args }) as Promise<unknown>;
   }
 
   /**

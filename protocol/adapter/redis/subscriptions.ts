@@ -18,7 +18,7 @@ export type SubscriptionMode = "pattern" | "rooms";
 
 export interface BroadcastSubscription {
   /** Starts listening; resolves when Redis confirmed the subscription (or at once when Redis is away). */
-  open(): void;
+  open(): Promise<void>;
   /** A room got its first local member; resolves when its channel is subscribed. */
   roomCreated(room: string): Promise<void>;
   roomDeleted(room: string): void;
@@ -41,7 +41,7 @@ export function createBroadcastSubscription(
     };
   }
   return {
-    open: () => link.subscribe([channels.broadcast], listener),
+    open: () => link.subscribeAndWait([channels.broadcast], listener),
     roomCreated: (room) => link.subscribeAndWait([channels.room(room)], listener),
     roomDeleted: (room) => link.unsubscribe([channels.room(room)]),
     close: () => link.unsubscribe([channels.broadcast]),
