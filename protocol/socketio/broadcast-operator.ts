@@ -37,7 +37,8 @@ function asList(room: Room | Room[]): Room[] {
  * the usual `to(room)`, is added without the array `asList` would allocate for it.
  */
 export function withRooms(rooms: ReadonlySet<Room> | undefined, room: Room | Room[]): Set<Room> {
-  const out = new Set(rooms);
+  // `new Set()` without an argument is the constructor's fast path (no iteration protocol).
+  const out = rooms === undefined || rooms.size === 0 ? new Set<Room>() : new Set(rooms);
   if (Array.isArray(room)) for (const r of room) out.add(r);
   else out.add(room);
   return out;
