@@ -52,8 +52,17 @@ export class Adapter extends EventEmitter {
   /** Socket id → rooms it is in. */
   readonly sids = new Map<SocketId, Set<Room>>();
 
+  /** The namespace-wide topic, built once (every broadcast to the namespace publishes on it). */
+  private readonly nspTopic: string;
+  /**
+   * Room → its topic, for the rooms that exist here, so a broadcast neither builds the topic string
+   * again nor hashes a new one (the engine's publish and its per-turn bookkeeping key on it).
+   */
+  private readonly topics = new Map<Room, string>();
+
   constructor(readonly nsp: AnyNamespace) {
     super();
+    this.nspTopic = namespaceTopic(nsp.name);
   }
 
   /**
@@ -117,7 +126,7 @@ export class Adapter extends EventEmitter {
       this.emitRoomEvent("join-room", room, id);
       // The own-id room is joined once at connect and left at disconnect: it carries the
       // namespace-wide subscription; other rooms get their own topic.
-      conn?.subscribe(room === id ? namespaceTopic(this.nsp.name) : roomTopic(this.nsp.name, room));
+      conn?.subscribe(room === id ? this.nspTopic : this.topicOf(room));
     }
   }
 
@@ -148,8 +157,11 @@ export class Adapter extends EventEmitter {
     const members = this.rooms.get(room);
     if (!members?.delete(id)) return;
     this.emitRoomEvent("leave-room", room, id);
-    conn?.unsubscribe(room === id ? namespaceTopic(this.nsp.name) : roomTopic(this.nsp.name, room));
-    if (members.size === 0 && this.rooms.delete(room)) this.emitRoomEvent("delete-room", room);
+    conn?.unsubscribe(room === id ? this.nspTopic : this.topicOf(room));
+    if (members.size === 0 && this.rooms.delete(room)) {
+      this.topics.delete(room);
+      this.emitRoomEvent("delete-room", room);
+    }
   }
 
   /** Send one packet to every matching local socket. It is encoded once, whatever the audience. */
@@ -195,16 +207,20 @@ export class Adapter extends EventEmitter {
    * packets and sockets watching their outgoing packets take the per-socket path.
    */
   private publish(frames: RawData[], opts: BroadcastOptions): boolean {
-    if (opts.flags?.volatile || this.nsp._outgoingWatchers > 0 || opts.rooms.size > 1) return false;
-    let topic = namespaceTopic(this.nsp.name);
-    if (opts.rooms.size === 1) {
-      const room = opts.rooms.values().next().value as Room;
+    const { rooms } = opts;
+    if (opts.flags?.volatile || this.nsp._outgoingWatchers > 0 || rooms.size > 1) return false;
+    let topic = this.nspTopic;
+    if (rooms.size === 1) {
+      const room = rooms.values().next().value as Room;
       if (this.nsp.sockets.has(room)) return false;
-      if (!this.rooms.has(room)) return true;
-      topic = roomTopic(this.nsp.name, room);
+      // A remembered topic means the room exists: one lookup instead of two on the usual path.
+      const known = this.topics.get(room);
+      if (known !== undefined) topic = known;
+      else if (!this.rooms.has(room)) return true;
+      else topic = this.topicOf(room);
     }
     let except: EngineSocket | undefined;
-    if (opts.except && opts.except.size > 0) {
+    if (opts.except !== undefined && opts.except.size > 0) {
       const excluded = this.exceptSids(opts.except);
       if (excluded.size > 1) return false;
       for (const sid of excluded) {
@@ -215,6 +231,16 @@ export class Adapter extends EventEmitter {
     const compress = opts.flags?.compress !== false;
     this.nsp.server.engine.publish(topic, frames.length === 1 ? frames[0]! : frames, { compress, except });
     return true;
+  }
+
+  /** The topic of a room that exists here (remembered until the room is deleted). */
+  private topicOf(room: Room): string {
+    let topic = this.topics.get(room);
+    if (topic === undefined) {
+      topic = roomTopic(this.nsp.name, room);
+      this.topics.set(room, topic);
+    }
+    return topic;
   }
 
   /** Ids of the local sockets matching `rooms` (all sockets when empty). */

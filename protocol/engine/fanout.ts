@@ -10,6 +10,9 @@ import type { EngineSession, EngineWsData } from "./session.ts";
 import { worthCompressing } from "./transports/websocket.ts";
 import { currentTurn, markWrite } from "./turn.ts";
 
+/** Topics whose last publish turn is kept before the map is emptied at a turn boundary. */
+const MAX_REMEMBERED_TOPICS = 4096;
+
 export interface FanoutOptions {
   /** A websocket subscriber's send buffer above this is a slow client. */
   maxBufferedBytes: number;
@@ -30,9 +33,9 @@ export class Fanout {
   /** Bytes natively published since the last check (what one receiver may have had to take). */
   private publishedBytes = 0;
   private sweepQueued = false;
-  /** The turn of the last native publish and the topics published natively in it (see turn.ts). */
+  /** The turn of the last native publish, and each topic's last native publish turn (see turn.ts). */
   private nativeTurn = -1;
-  private readonly nativeTopicsThisTurn = new Set<string>();
+  private readonly nativeTopicTurns = new Map<string, number>();
 
   constructor(
     private readonly opts: FanoutOptions,
@@ -43,21 +46,46 @@ export class Fanout {
   ) {}
 
   publish(topic: string, data: RawData | readonly RawData[], options?: PublishOptions): void {
-    const frames: readonly RawData[] = typeof data === "string" || data instanceof Uint8Array ? [data] : data;
-    if (frames.length === 0) return;
-    const encoded: OutPacket[] = frames.map(encodeMessage);
     const compress = options?.compress !== false;
     const except = options?.except as EngineSession | undefined;
+    if (typeof data === "string" || data instanceof Uint8Array) {
+      // The usual broadcast: one frame, encoded once, and no array built unless a polling or
+      // watching session needs the packet list.
+      const frame = encodeMessage(data);
+      const servers = this.servers();
+      if (servers.length > 0) {
+        this.publishNative(servers, topic, frame, compress, except);
+        this.notePublished(topic, outPacketSize(frame));
+        if (this.watchedTopics.size > 0) this.reportNative(topic, [frame], compress, except);
+      }
+      const polling = this.pollingTopics.get(topic);
+      if (polling) this.publishPolling(polling, [frame], compress, except);
+      return;
+    }
+    if (data.length === 0) return;
+    const encoded: OutPacket[] = data.map(encodeMessage);
     const servers = this.servers();
     if (servers.length > 0) {
-      this.publishNative(servers, topic, encoded, compress, except);
+      let bytes = 0;
+      for (const frame of encoded) {
+        this.publishNative(servers, topic, frame, compress, except);
+        bytes += outPacketSize(frame);
+      }
+      this.notePublished(topic, bytes);
       if (this.watchedTopics.size > 0) this.reportNative(topic, encoded, compress, except);
     }
     const polling = this.pollingTopics.get(topic);
-    if (polling) {
-      // Deleting the visited entry (a slow client closing) is safe while iterating a Set.
-      for (const session of polling) if (session !== except) session.sendEncoded(encoded, compress);
-    }
+    if (polling) this.publishPolling(polling, encoded, compress, except);
+  }
+
+  private publishPolling(
+    polling: Set<EngineSession>,
+    encoded: readonly OutPacket[],
+    compress: boolean,
+    except: EngineSession | undefined,
+  ): void {
+    // Deleting the visited entry (a slow client closing) is safe while iterating a Set.
+    for (const session of polling) if (session !== except) session.sendEncoded(encoded, compress);
   }
 
   /** `packetCreate` on the watched websocket sessions a native publish reached (polling ones report their own). */
@@ -77,21 +105,27 @@ export class Fanout {
   private publishNative(
     servers: readonly Server<EngineWsData>[],
     topic: string,
-    encoded: readonly OutPacket[],
+    frame: OutPacket,
     compress: boolean,
     except: EngineSession | undefined,
   ): void {
-    // Publishing from the excluded session's own socket skips it natively (on its own server).
-    const from = except?.nativeSocket ?? null;
-    const fromServer = from?.data.server ?? null;
-    for (const frame of encoded) {
-      const deflate = compress && worthCompressing(frame);
-      for (const server of servers) {
-        if (server === fromServer) from!.publish(topic, frame, deflate);
-        else server.publish(topic, frame, deflate);
-      }
-      this.publishedBytes += outPacketSize(frame);
+    const deflate = compress && worthCompressing(frame);
+    if (except === undefined) {
+      for (let i = 0; i < servers.length; i++) servers[i]!.publish(topic, frame, deflate);
+      return;
     }
+    // Publishing from the excluded session's own socket skips it natively (on its own server).
+    const from = except.nativeSocket;
+    const fromServer = from?.data.server ?? null;
+    for (const server of servers) {
+      if (server === fromServer) from!.publish(topic, frame, deflate);
+      else server.publish(topic, frame, deflate);
+    }
+  }
+
+  /** After the native publishes of one packet: the send-buffer watch and this turn's topics. */
+  private notePublished(topic: string, bytes: number): void {
+    this.publishedBytes += bytes;
     this.publishedSinceSweep = true;
     this.noteNativePublish(topic);
     // A burst this large may have pushed a subscriber past Bun's hard limit (frames dropped): check
@@ -102,19 +136,23 @@ export class Fanout {
     }
   }
 
-  /** Only this turn's topics are kept: the set empties at the first native publish of a new turn. */
+  /**
+   * Remember that `topic` was published natively in this turn. Each topic keeps the turn of its
+   * last native publish, so a new turn needs no clearing; the map is emptied at a turn boundary
+   * (where no entry is current) once it holds more topics than are worth keeping.
+   */
   private noteNativePublish(topic: string): void {
     const turn = markWrite();
     if (turn !== this.nativeTurn) {
       this.nativeTurn = turn;
-      this.nativeTopicsThisTurn.clear();
+      if (this.nativeTopicTurns.size > MAX_REMEMBERED_TOPICS) this.nativeTopicTurns.clear();
     }
-    this.nativeTopicsThisTurn.add(topic);
+    this.nativeTopicTurns.set(topic, turn);
   }
 
   /** A native publish to `topic` reached its websocket subscribers earlier in this turn. */
   publishedThisTurn(topic: string): boolean {
-    return this.nativeTurn === currentTurn() && this.nativeTopicsThisTurn.has(topic);
+    return this.nativeTopicTurns.get(topic) === currentTurn();
   }
 
   subscriberCount(topic: string): number {

@@ -32,6 +32,18 @@ function asList(room: Room | Room[]): Room[] {
   return Array.isArray(room) ? room : [room];
 }
 
+/**
+ * `rooms` plus `room` as a new set (operators never change a set they were given). A single room,
+ * the usual `to(room)`, is added without the array `asList` would allocate for it.
+ */
+export function withRooms(rooms: ReadonlySet<Room> | undefined, room: Room | Room[]): Set<Room> {
+  // `new Set()` without an argument is the constructor's fast path (no iteration protocol).
+  const out = rooms === undefined || rooms.size === 0 ? new Set<Room>() : new Set(rooms);
+  if (Array.isArray(room)) for (const r of room) out.add(r);
+  else out.add(room);
+  return out;
+}
+
 export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = unknown> {
   constructor(
     private readonly adapter: Adapter,
@@ -41,9 +53,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
   ) {}
 
   to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
-    const rooms = new Set(this.rooms);
-    for (const r of asList(room)) rooms.add(r);
-    return new BroadcastOperator(this.adapter, rooms, this.exceptRooms, this.flags);
+    return new BroadcastOperator(this.adapter, withRooms(this.rooms, room), this.exceptRooms, this.flags);
   }
 
   in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
@@ -51,9 +61,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
   }
 
   except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
-    const exceptRooms = new Set(this.exceptRooms);
-    for (const r of asList(room)) exceptRooms.add(r);
-    return new BroadcastOperator(this.adapter, this.rooms, exceptRooms, this.flags);
+    return new BroadcastOperator(this.adapter, this.rooms, withRooms(this.exceptRooms, room), this.flags);
   }
 
   compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {

@@ -8,7 +8,7 @@ import { SessionAwareAdapter } from "../adapter/session-aware.ts";
 import type { Room, Session } from "../adapter/types.ts";
 import { createLogger } from "../logger.ts";
 import { runHook } from "../user-hooks.ts";
-import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.ts";
+import { BroadcastOperator, type RemoteSocket, withRooms } from "./broadcast-operator.ts";
 import type { Client } from "./client.ts";
 import { type Middleware, type MiddlewareError, runMiddlewares } from "./middleware.ts";
 import type { AdapterConstructor } from "./options.ts";
@@ -110,11 +110,12 @@ export class Namespace<
   }
 
   to(room: Room | Room[]): BroadcastTo<EmitEvents, SocketData> {
-    return this.operator().to(room);
+    // Built in one step: `io.to(room).emit(...)` runs once per broadcast.
+    return new BroadcastOperator(this.adapter, withRooms(undefined, room));
   }
 
   in(room: Room | Room[]): BroadcastTo<EmitEvents, SocketData> {
-    return this.operator().in(room);
+    return this.to(room);
   }
 
   except(room: Room | Room[]): BroadcastTo<EmitEvents, SocketData> {

@@ -9,7 +9,7 @@ import type { EngineSocket } from "../engine/contract.ts";
 import { createLogger } from "../logger.ts";
 import { runHook } from "../user-hooks.ts";
 import { type AckCallback, once, registerAck } from "./acks.ts";
-import { BroadcastOperator } from "./broadcast-operator.ts";
+import { BroadcastOperator, withRooms } from "./broadcast-operator.ts";
 import { type CatchAllListener, CatchAllListeners } from "./catch-all.ts";
 import type { Client } from "./client.ts";
 import { buildHandshake, type Handshake, isEmptyObject } from "./handshake.ts";
@@ -290,7 +290,7 @@ export class Socket<
   to(
     room: Room | Room[],
   ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
-    return this.newBroadcastOperator().to(room);
+    return this.newBroadcastOperator(withRooms(undefined, room));
   }
 
   in(
@@ -305,11 +305,11 @@ export class Socket<
     return this.newBroadcastOperator().except(room);
   }
 
-  private newBroadcastOperator() {
+  private newBroadcastOperator(rooms: Set<Room> = new Set()) {
     const flags = this.takeFlags();
     return new BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>(
       this.adapter,
-      new Set(),
+      rooms,
       new Set([this.id]),
       flags,
     );
@@ -468,7 +468,7 @@ export class Socket<
     const hooks = this.hooks;
     if (hooks?.incoming?.active) hooks.incoming.call(this, args[0], args.slice(1));
     if (hooks?.fns === undefined) {
-      this.emitUntyped(...args);
+      this.emitPacketArgs(args);
       return;
     }
     runMiddlewares(

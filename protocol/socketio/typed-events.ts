@@ -122,14 +122,24 @@ export class TypedEmitter<Listen extends EventsMap, Reserved extends EventsMap =
   }
 
   /**
+   * `emitUntyped(...packet)` for a decoded `[event, ...args]` array the caller owns and gives up:
+   * the event name is shifted off in place instead of spreading the array twice per packet.
+   */
+  protected emitPacketArgs(packet: unknown[]): boolean {
+    return this.callListeners(packet.shift() as string, packet);
+  }
+
+  /**
    * Call each listener of `ev`: one that throws, or returns a promise that rejects (an async
    * handler), is logged, and the others still run. The library's bookkeeping and the application
    * often listen to the same event (disconnect): one failing must not skip another, nor end the
    * process. (Bun's emitter does not apply `captureRejections` to a subclass's `super.emit`.)
    */
   private callListeners(ev: string, args: readonly unknown[]): boolean {
-    if (this.listenerCount(ev) === 0) return false;
-    for (const listener of this.rawListeners(ev)) {
+    // One copy of the listener list, so a listener that adds or removes listeners changes nothing here.
+    const listeners = this.rawListeners(ev);
+    if (listeners.length === 0) return false;
+    for (const listener of listeners) {
       let result: unknown;
       try {
         result = (listener as (...a: unknown[]) => unknown).apply(this, args as unknown[]);

@@ -199,6 +199,26 @@ describe("rooms", () => {
     expect(adapter.rooms.get("room")?.has(socket.id)).toBe(false);
     expect(adapter.sids.has(socket.id)).toBe(false);
   });
+
+  test("a room's remembered topic goes with the room, and a room made again publishes on the same topic", async () => {
+    const adapter = h.io.sockets.adapter;
+    const topics = (adapter as unknown as { topics: Map<string, string> }).topics;
+    const socket = sockets[2]!;
+    socket.join("brief");
+    expect(topics.get("brief")).toBe(roomTopic("/", "brief"));
+    socket.leave("brief");
+    expect(topics.has("brief")).toBe(false);
+    socket.join("brief");
+    const publish = spyOn(h.io.engine, "publish");
+    try {
+      expect(await received(() => h.io.to("brief").emit("again"))).toEqual([[], [], ["again"]]);
+      expect(publish.mock.calls[0]![0]).toBe(roomTopic("/", "brief"));
+    } finally {
+      publish.mockRestore();
+      socket.leave("brief");
+    }
+    expect(topics.has("brief")).toBe(false);
+  });
 });
 
 describe("connection-state recovery storage", () => {
