@@ -45,6 +45,8 @@ export interface StartOptions {
   buildWebUi?: boolean;
   /** Use this channel instead of the configured one (tests). */
   channel?: OutboundChannel;
+  /** Called for every PostgreSQL statement (the chat benchmark's queries per message). */
+  onDatabaseQuery?: () => void;
 }
 
 export interface RunningServer {
@@ -114,6 +116,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
     maxConnections: config.databasePoolMax,
+    ...(options.onDatabaseQuery ? { onQuery: options.onDatabaseQuery } : {}),
   });
   try {
     await database.migrate();

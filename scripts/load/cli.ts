@@ -27,6 +27,8 @@ export interface CliOptions {
   updateDoc: boolean;
   /** Databases for the chat scenario. Default ["pglite", "postgres"] (["postgres"] with --quick). */
   chatDatabases: ("pglite" | "postgres")[];
+  /** Chat on PostgreSQL: count the server's statements per message (costs CPU: a run of its own). */
+  countQueries: boolean;
   help: boolean;
 }
 
@@ -46,6 +48,8 @@ export const USAGE = `Usage: bun scripts/load [options]
   --generator-core N      core for the load generator (default 1)
   --no-pin                do not pin with taskset
   --chat-db LIST          pglite,postgres (default both, quick: postgres; postgres uses TEST_POSTGRES_URL)
+  --count-queries         chat on postgres: also count the server's statements per message (BEGIN and
+                          COMMIT included); the counting costs CPU, so compare CPU from runs without it
   --scale-counts LIST     connection counts of the scale scenario (default 1000,10000,50000,100000; quick 1000,5000)
   --per-address N         scale: connections per loopback address 127.0.0.x (default 90 % of the ephemeral port range)
   --out DIR               results folder (default bench/results)
@@ -68,6 +72,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     scaleCounts: undefined,
     perAddress: undefined,
     chatDatabases: ["pglite", "postgres"],
+    countQueries: false,
     help: false,
   };
   const value = (i: number, flag: string): string => {
@@ -141,6 +146,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case "--update-doc":
         options.updateDoc = true;
+        break;
+      case "--count-queries":
+        options.countQueries = true;
         break;
       case "--help":
       case "-h":

@@ -28,6 +28,12 @@ export interface ChatOptions {
   core: number | null;
   /** CPU-profile the chat server into this folder. */
   profileDir?: string;
+  /**
+   * Count the server's PostgreSQL statements (BEGIN/COMMIT included) in the measured window, as
+   * statements per message. postgres.js keeps a stack per query while counting: CPU figures of a
+   * counting run are a little high, so compare CPU from runs without it.
+   */
+  countQueries?: boolean;
   /** Watchers of the conversation. Default 100. */
   watchers: number;
   /** Offered messages/s of the fixed-rate figure. Default 200. */
@@ -43,7 +49,7 @@ export interface ChatOptions {
   measureMs: number;
 }
 
-export function chatDefaults(quick: boolean): Omit<ChatOptions, "databases" | "core"> {
+export function chatDefaults(quick: boolean): Omit<ChatOptions, "databases" | "core" | "countQueries"> {
   return {
     watchers: 100,
     messagesPerSec: 200,
@@ -90,6 +96,15 @@ interface ChatStep {
   generatorCpu: number;
   serverWait: number;
   generatorWait: number;
+  /** PostgreSQL statements per message in the measured window (with countQueries only). */
+  queriesPerMessage?: number;
+}
+
+/** The chat app's statement counter (BENCH_COUNT_QUERIES), or null when it does not count. */
+async function readQueryCount(url: string | undefined): Promise<number | null> {
+  if (!url) return null;
+  const res = await fetch(url);
+  return Number(await res.text());
 }
 
 async function login(baseUrl: string, email: string, password: string): Promise<string> {
@@ -197,6 +212,8 @@ class ChatRig {
     const server = CpuMeter.forPid(this.target.pid);
     const self = CpuMeter.self();
     let metering = false;
+    const queriesUrl = this.target.ready.queriesUrl as string | undefined;
+    let queriesFrom: Promise<number | null> = Promise.resolve(null);
     let sent = 0;
     const step = this.step;
     await new Promise<void>((resolve) => {
@@ -206,10 +223,15 @@ class ChatRig {
           metering = true;
           server.start();
           self.start();
+          queriesFrom = readQueryCount(queriesUrl);
         }
         while (sent < total && t0 + sent * intervalMs <= now) {
           const due = t0 + sent * intervalMs;
-          const body = JSON.stringify({ content: { text: `bench:${step}:${due.toFixed(3)}` } });
+          // Every POST carries an idempotency key, as the web client's do: its claim is on the path.
+          const body = JSON.stringify({
+            client_message_id: `bench-${step}-${sent}`,
+            content: { text: `bench:${step}:${due.toFixed(3)}` },
+          });
           const request = fetch(url, {
             method: "POST",
             headers: headers[sent % headers.length],
@@ -242,6 +264,16 @@ class ChatRig {
     });
     const serverCpu = metering ? server.stop() : 0;
     const generatorCpu = metering ? self.stop() : 0;
+    const [queriesStart, queriesEnd] = [
+      await queriesFrom,
+      await readQueryCount(metering ? queriesUrl : undefined),
+    ];
+    // Statements over the window ÷ messages due in it (the window also holds the outbox and status
+    // work of messages due just before it, as it leaves out that of its last ones).
+    const queriesPerMessage =
+      queriesStart !== null && queriesEnd !== null
+        ? round((queriesEnd - queriesStart) / ((messagesPerSec * measureMs) / 1000), 2)
+        : undefined;
     const abortTimer = setTimeout(() => abort.abort(), POST_DRAIN_MS);
     await Promise.all(inFlight);
     clearTimeout(abortTimer);
@@ -262,6 +294,7 @@ class ChatRig {
       generatorCpu: round(generatorCpu, 1),
       serverWait: round(server.waitPercent, 1),
       generatorWait: round(self.waitPercent, 1),
+      ...(queriesPerMessage !== undefined ? { queriesPerMessage } : {}),
     };
   }
 
@@ -277,7 +310,9 @@ function describe(s: ChatStep): string {
   return (
     `${s.database} ${s.messagesPerSec} msg/s: POST→message:new p50 ${s.latency.p50} p99 ${s.latency.p99} max ` +
     `${s.latency.max} ms, POST p99 ${s.post.p99} ms, server CPU ${s.serverCpu}%, generator CPU ${s.generatorCpu}%, ` +
-    `CPU wait ${s.serverWait}/${s.generatorWait}%${s.lost ? `, LOST ${s.lost}/${s.expected}` : ""}` +
+    `CPU wait ${s.serverWait}/${s.generatorWait}%` +
+    `${s.queriesPerMessage !== undefined ? `, ${s.queriesPerMessage} queries/message` : ""}` +
+    `${s.lost ? `, LOST ${s.lost}/${s.expected}` : ""}` +
     `${s.postErrors ? `, ${s.postErrors} POST errors (${s.firstPostError})` : ""}`
   );
 }
@@ -285,7 +320,7 @@ function describe(s: ChatStep): string {
 export async function runDatabase(ctx: RunContext, options: ChatOptions, database: ChatDatabase) {
   const target = await startTarget(`chat-${database}`, CHAT_COMMAND, {
     core: options.core,
-    env: { BENCH_DB: database },
+    env: { BENCH_DB: database, ...(options.countQueries ? { BENCH_COUNT_QUERIES: "1" } : {}) },
     // PGlite compiles its WASM Postgres and migrates at start: slow on one busy core.
     readyTimeoutMs: CHAT_READY_TIMEOUT_MS,
     ...(options.profileDir ? { profileDir: options.profileDir } : {}),
