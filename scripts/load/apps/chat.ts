@@ -17,7 +17,8 @@ import { startServer } from "../../../src/app.ts";
 import { loadConfig } from "../../../src/config.ts";
 import { DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL } from "../../../src/seed.ts";
 
-const BENCH_DATABASE = "switchboard_bench";
+/** BENCH_DATABASE: another name, so that two people benchmarking one PostgreSQL do not drop each other's. */
+const BENCH_DATABASE = process.env.BENCH_DATABASE ?? "switchboard_bench";
 const PASSWORD = "load-benchmark-password";
 
 async function freshPostgres(adminUrl: string): Promise<string> {
