@@ -97,13 +97,18 @@ export class SendMessageHandler implements JobHandler {
 
   async run(job: ClaimedJob): Promise<JobResult> {
     const { db } = this.o;
-    const [row] = await db
-      .select({ message: messages, to: contacts.whatsappId })
-      .from(messages)
-      .innerJoin(conversations, eq(conversations.id, messages.conversationId))
-      .innerJoin(contacts, eq(contacts.id, conversations.contactId))
-      .where(eq(messages.id, job.refId))
-      .limit(1);
+    // Every send reads its message: prepared once (drizzle builds a query's text on each call).
+    const statement = prepared(db, "send_job_message", () =>
+      db
+        .select({ message: messages, to: contacts.whatsappId })
+        .from(messages)
+        .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+        .innerJoin(contacts, eq(contacts.id, conversations.contactId))
+        .where(eq(messages.id, sql.placeholder("id")))
+        .limit(1)
+        .prepare("send_job_message"),
+    );
+    const [row] = await statement.execute({ id: job.refId });
     // Deleted, or settled by an earlier attempt whose job update was lost: nothing to send.
     if (row?.message.status !== "pending" || row.message.whatsappMessageId) {
       await completeJob(db, job);
