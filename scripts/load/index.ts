@@ -52,6 +52,7 @@ function runScenario(name: ScenarioName, ctx: RunContext, options: CliOptions): 
         databases: options.chatDatabases,
         core: options.serverCore,
         countQueries: options.countQueries,
+        ...(options.chatRate ? { messagesPerSec: options.chatRate } : {}),
         ...(options.profileDir ? { profileDir: resolve(ROOT, options.profileDir, "chat") } : {}),
       });
   }

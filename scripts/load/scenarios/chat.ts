@@ -29,9 +29,10 @@ export interface ChatOptions {
   /** CPU-profile the chat server into this folder. */
   profileDir?: string;
   /**
-   * Count the server's PostgreSQL statements (BEGIN/COMMIT included) in the measured window, as
-   * statements per message. postgres.js keeps a stack per query while counting: CPU figures of a
-   * counting run are a little high, so compare CPU from runs without it.
+   * Count the server's PostgreSQL statements (BEGIN/COMMIT included) of each step, warm-up included,
+   * once its messages' outbox sends and status ticks are done, per message stored. postgres.js keeps
+   * a stack per query while counting: CPU figures of a counting run are a little high, so compare
+   * CPU from runs without it.
    */
   countQueries?: boolean;
   /** Watchers of the conversation. Default 100. */
@@ -79,6 +80,8 @@ const IDLE_PERCENT = 15;
 const IDLE_SAMPLE_MS = 500;
 const IDLE_TIMEOUT_MS = 60_000;
 const TICK_MS = 1;
+/** With countQueries: wait this long after the last delivery for the last messages' status ticks. */
+const STATUS_SETTLE_MS = 2_000;
 
 interface ChatStep {
   database: ChatDatabase;
@@ -213,7 +216,7 @@ class ChatRig {
     const self = CpuMeter.self();
     let metering = false;
     const queriesUrl = this.target.ready.queriesUrl as string | undefined;
-    let queriesFrom: Promise<number | null> = Promise.resolve(null);
+    const queriesFrom = await readQueryCount(queriesUrl);
     let sent = 0;
     const step = this.step;
     await new Promise<void>((resolve) => {
@@ -223,7 +226,6 @@ class ChatRig {
           metering = true;
           server.start();
           self.start();
-          queriesFrom = readQueryCount(queriesUrl);
         }
         while (sent < total && t0 + sent * intervalMs <= now) {
           const due = t0 + sent * intervalMs;
@@ -264,21 +266,19 @@ class ChatRig {
     });
     const serverCpu = metering ? server.stop() : 0;
     const generatorCpu = metering ? self.stop() : 0;
-    const [queriesStart, queriesEnd] = [
-      await queriesFrom,
-      await readQueryCount(metering ? queriesUrl : undefined),
-    ];
-    // Statements over the window ÷ messages due in it (the window also holds the outbox and status
-    // work of messages due just before it, as it leaves out that of its last ones).
-    const queriesPerMessage =
-      queriesStart !== null && queriesEnd !== null
-        ? round((queriesEnd - queriesStart) / ((messagesPerSec * measureMs) / 1000), 2)
-        : undefined;
     const abortTimer = setTimeout(() => abort.abort(), POST_DRAIN_MS);
     await Promise.all(inFlight);
     clearTimeout(abortTimer);
     const expected = posted * this.watchers.length;
     await waitUntil(() => this.received >= expected, DRAIN_MS);
+    let queriesPerMessage: number | undefined;
+    if (queriesFrom !== null) {
+      // The whole step's statements ÷ its stored messages, once their outbox sends and the sandbox's
+      // status ticks (300 and 600 ms after "sent") are done: a figure that does not depend on the rate.
+      await Bun.sleep(STATUS_SETTLE_MS);
+      const queriesTo = await readQueryCount(queriesUrl);
+      if (queriesTo !== null && posted > 0) queriesPerMessage = round((queriesTo - queriesFrom) / posted, 2);
+    }
     return {
       database,
       messagesPerSec,
