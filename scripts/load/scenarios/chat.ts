@@ -80,7 +80,7 @@ const IDLE_PERCENT = 15;
 const IDLE_SAMPLE_MS = 500;
 const IDLE_TIMEOUT_MS = 60_000;
 const TICK_MS = 1;
-/** With countQueries: wait this long after the last delivery for the last messages' status ticks. */
+/** After the last delivery, wait this long for the last messages' status ticks (whole-step figures). */
 const STATUS_SETTLE_MS = 2_000;
 
 interface ChatStep {
@@ -99,8 +99,10 @@ interface ChatStep {
   generatorCpu: number;
   serverWait: number;
   generatorWait: number;
-  /** PostgreSQL statements per message in the measured window (with countQueries only). */
+  /** PostgreSQL statements per stored message over the whole step (with countQueries only). */
   queriesPerMessage?: number;
+  /** Server CPU ms per stored message over the whole step, its settling included. */
+  stepCpuMsPerMessage?: number;
 }
 
 /** The chat app's statement counter (BENCH_COUNT_QUERIES), or null when it does not count. */
@@ -217,6 +219,8 @@ class ChatRig {
     let metering = false;
     const queriesUrl = this.target.ready.queriesUrl as string | undefined;
     const queriesFrom = await readQueryCount(queriesUrl);
+    const wholeStep = CpuMeter.forPid(this.target.pid);
+    wholeStep.start();
     let sent = 0;
     const step = this.step;
     await new Promise<void>((resolve) => {
@@ -271,11 +275,14 @@ class ChatRig {
     clearTimeout(abortTimer);
     const expected = posted * this.watchers.length;
     await waitUntil(() => this.received >= expected, DRAIN_MS);
+    // The whole step's CPU and statements ÷ its stored messages, once their outbox sends and the
+    // sandbox's status ticks (300 and 600 ms after "sent") are done: figures that hold when the
+    // server falls behind (the window's CPU ÷ the offered rate then counts work not yet done).
+    await Bun.sleep(STATUS_SETTLE_MS);
+    wholeStep.stop();
+    const stepCpuMsPerMessage = posted > 0 ? round((wholeStep.cpuSeconds * 1000) / posted, 2) : undefined;
     let queriesPerMessage: number | undefined;
     if (queriesFrom !== null) {
-      // The whole step's statements ÷ its stored messages, once their outbox sends and the sandbox's
-      // status ticks (300 and 600 ms after "sent") are done: a figure that does not depend on the rate.
-      await Bun.sleep(STATUS_SETTLE_MS);
       const queriesTo = await readQueryCount(queriesUrl);
       if (queriesTo !== null && posted > 0) queriesPerMessage = round((queriesTo - queriesFrom) / posted, 2);
     }
@@ -295,6 +302,7 @@ class ChatRig {
       serverWait: round(server.waitPercent, 1),
       generatorWait: round(self.waitPercent, 1),
       ...(queriesPerMessage !== undefined ? { queriesPerMessage } : {}),
+      ...(stepCpuMsPerMessage !== undefined ? { stepCpuMsPerMessage } : {}),
     };
   }
 
@@ -311,6 +319,7 @@ function describe(s: ChatStep): string {
     `${s.database} ${s.messagesPerSec} msg/s: POST→message:new p50 ${s.latency.p50} p99 ${s.latency.p99} max ` +
     `${s.latency.max} ms, POST p99 ${s.post.p99} ms, server CPU ${s.serverCpu}%, generator CPU ${s.generatorCpu}%, ` +
     `CPU wait ${s.serverWait}/${s.generatorWait}%` +
+    `${s.stepCpuMsPerMessage !== undefined ? `, whole step ${s.stepCpuMsPerMessage} ms CPU/message` : ""}` +
     `${s.queriesPerMessage !== undefined ? `, ${s.queriesPerMessage} queries/message` : ""}` +
     `${s.lost ? `, LOST ${s.lost}/${s.expected}` : ""}` +
     `${s.postErrors ? `, ${s.postErrors} POST errors (${s.firstPostError})` : ""}`
@@ -370,6 +379,25 @@ export async function runDatabase(ctx: RunContext, options: ChatOptions, databas
     await rig.close().catch(() => {});
     await target.stop();
   }
+}
+
+/** Server CPU per stored message over whole steps (settling included): holds when the server falls behind. */
+function wholeStepMetric(fixed: ChatStep[], shape: string, database: ChatDatabase, noisy: boolean): Metric[] {
+  const values = fixed.flatMap((s) => (s.stepCpuMsPerMessage === undefined ? [] : [s.stepCpuMsPerMessage]));
+  if (values.length === 0) return [];
+  const cpu = spread(values);
+  return [
+    {
+      scenario: "chat",
+      key: `chat.${database}.stepCpuPerMessage`,
+      label: `${shape}: server CPU per stored message, whole step`,
+      unit: "ms",
+      better: "lower",
+      value: cpu.median,
+      range: [cpu.min, cpu.max],
+      noisy,
+    },
+  ];
 }
 
 /** Server CPU per message in ms, from its CPU % of one core at a steady `messagesPerSec`. */
@@ -438,6 +466,7 @@ export async function runChat(ctx: RunContext, options: ChatOptions): Promise<Sc
         ],
         noisy,
       },
+      ...wholeStepMetric(fixed, shape, database, noisy),
       {
         scenario: "chat",
         key: `chat.${database}.capacity`,
