@@ -23,6 +23,7 @@ import { advanceStatus } from "../services/messages.ts";
 import type { ChatNotifier } from "../services/notifier.ts";
 import { prepared } from "../services/prepared.ts";
 import { type RetryPolicy, retryDelayMs } from "./backoff.ts";
+import type { SendHandoff } from "./handoff.ts";
 import { type ClaimedJob, completeJob, failJob, rescheduleJob } from "./store.ts";
 import type { JobHandler, JobResult } from "./worker.ts";
 
@@ -90,6 +91,8 @@ export interface SendMessageHandlerOptions {
   onChannelId?: (whatsappMessageId: string) => Promise<void>;
   /** Where the files of media messages sent by id (`content.media_id`) are read from. */
   storage?: MediaStorage;
+  /** Messages this process accepted: a first attempt takes its row from here instead of reading it. */
+  handoff?: SendHandoff;
 }
 
 export class SendMessageHandler implements JobHandler {
@@ -97,7 +100,8 @@ export class SendMessageHandler implements JobHandler {
 
   async run(job: ClaimedJob): Promise<JobResult> {
     const { db } = this.o;
-    // Every send reads its message: prepared once (drizzle builds a query's text on each call).
+    // A first attempt on the accepting node has its row handed over; others read it (prepared once:
+    // drizzle builds a query's text on each call).
     const statement = prepared(db, "send_job_message", () =>
       db
         .select({ message: messages, to: contacts.whatsappId })
@@ -108,7 +112,8 @@ export class SendMessageHandler implements JobHandler {
         .limit(1)
         .prepare("send_job_message"),
     );
-    const [row] = await statement.execute({ id: job.refId });
+    const row =
+      this.o.handoff?.take(job.refId, job.attempts) ?? (await statement.execute({ id: job.refId }))[0];
     // Deleted, or settled by an earlier attempt whose job update was lost: nothing to send.
     if (row?.message.status !== "pending" || row.message.whatsappMessageId) {
       await completeJob(db, job);

@@ -7,7 +7,8 @@
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
-import { type ContactRow, type ConversationRow, messages } from "../../db/schema.ts";
+import { type ContactRow, type ConversationRow, type MessageRow, messages } from "../../db/schema.ts";
+import type { SendHandoff } from "../outbox/handoff.ts";
 import { enqueueJob } from "../outbox/store.ts";
 import type { Message, MessageContent, MessageType, Uuid } from "../shared/events.ts";
 import { acceptMessage, earlierMessageId } from "./accept-message.ts";
@@ -51,6 +52,8 @@ export class MessageSender {
     private readonly outbox: OutboxWaker,
     /** How long a send's retryable failures are retried (OUTBOX_RETRY_BUDGET). */
     private readonly retryBudgetMs: number,
+    /** Hands accepted messages to this process's outbox worker (src/outbox/handoff.ts). */
+    private readonly handoff?: SendHandoff,
   ) {}
 
   async send(
@@ -78,7 +81,7 @@ export class MessageSender {
       if (earlier === null) throw new Error(`conversation ${conversation.id} does not exist`);
       return { message: await this.#earlier(earlier, conversation), created: false };
     }
-    const message = toMessage({
+    const row: MessageRow = {
       id,
       conversationId: conversation.id,
       organizationId: conversation.organizationId,
@@ -97,7 +100,8 @@ export class MessageSender {
       deliveredAt: null,
       readAt: null,
       failedAt: null,
-    });
+    };
+    const message = toMessage(row);
     this.notifier.publish(
       [
         { kind: "message:new", message },
@@ -105,6 +109,7 @@ export class MessageSender {
       ],
       performance.now(),
     );
+    this.handoff?.remember({ message: row, to: contact.whatsappId });
     this.outbox.wake();
     return { message, created: true };
   }
