@@ -31,6 +31,11 @@ export interface DatabaseOptions {
   pgliteDir?: string;
   /** postgres.js pool size. Default 10. */
   maxConnections?: number;
+  /**
+   * Called for every statement sent to PostgreSQL, BEGIN and COMMIT included (benchmarks count
+   * round trips with it). postgres.js then keeps a stack per query: leave unset outside measurements.
+   */
+  onQuery?: () => void;
 }
 
 export interface DatabaseHandle {
@@ -46,7 +51,12 @@ export interface DatabaseHandle {
 export async function openDatabase(options: DatabaseOptions = {}): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
     // `onnotice` muted: migrations print NOTICEs ("relation already exists, skipping") on every start.
-    const client = postgres(options.databaseUrl, { max: options.maxConnections ?? 10, onnotice: () => {} });
+    const onQuery = options.onQuery;
+    const client = postgres(options.databaseUrl, {
+      max: options.maxConnections ?? 10,
+      onnotice: () => {},
+      ...(onQuery ? { debug: () => onQuery() } : {}),
+    });
     const db = drizzlePostgres(client, { schema });
     return {
       db,

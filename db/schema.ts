@@ -264,7 +264,12 @@ export const idempotencyKeys = pgTable(
     messageId: uuid("message_id").notNull(),
     createdAt: tstz("created_at").notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+  (t) => [
+    primaryKey({ columns: [t.userId, t.key] }),
+    // A send drops its sender's keys past the window (src/services/accept-message.ts): this finds
+    // only those, where the primary key's user_id prefix walked all of the user's keys of the day.
+    index("idempotency_keys_user_created_idx").on(t.userId, t.createdAt),
+  ],
 );
 
 export type OrganizationRow = typeof organizations.$inferSelect;

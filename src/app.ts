@@ -21,6 +21,7 @@ import { FetchMediaHandler } from "./media/fetch-job.ts";
 import { LocalMediaStorage } from "./media/storage.ts";
 import { ChatMetrics } from "./metrics/chat-metrics.ts";
 import { startMetricsServer } from "./metrics/endpoint.ts";
+import { SendHandoff } from "./outbox/handoff.ts";
 import { OutboxMetrics } from "./outbox/metrics.ts";
 import { SendMessageHandler } from "./outbox/send-message.ts";
 import { OutboxWorker } from "./outbox/worker.ts";
@@ -45,6 +46,8 @@ export interface StartOptions {
   buildWebUi?: boolean;
   /** Use this channel instead of the configured one (tests). */
   channel?: OutboundChannel;
+  /** Called for every PostgreSQL statement (the chat benchmark's queries per message). */
+  onDatabaseQuery?: () => void;
 }
 
 export interface RunningServer {
@@ -114,6 +117,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     databaseUrl: config.databaseUrl,
     pgliteDir: config.pgliteDir,
     maxConnections: config.databasePoolMax,
+    ...(options.onDatabaseQuery ? { onQuery: options.onDatabaseQuery } : {}),
   });
   try {
     await database.migrate();
@@ -138,11 +142,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const outboxMetrics = new OutboxMetrics(database.db, metrics.registry);
     const mediaStorage = new LocalMediaStorage(config.mediaDir);
     const retry = { baseMs: config.outbox.retryBaseMs, maxMs: config.outbox.retryMaxMs };
+    const handoff = new SendHandoff();
     const outbox = new OutboxWorker(
       database.db,
       {
         send_message: new SendMessageHandler({
           db: database.db,
+          handoff,
           channel,
           notifier,
           retry,
@@ -179,7 +185,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       liveSessions,
       metrics,
       channel,
-      sender: new MessageSender(database.db, notifier, outbox, config.outbox.retryBudgetMs),
+      sender: new MessageSender(database.db, notifier, outbox, config.outbox.retryBudgetMs, handoff),
       outbox,
       outboxMetrics,
       mediaStorage,

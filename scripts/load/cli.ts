@@ -27,6 +27,10 @@ export interface CliOptions {
   updateDoc: boolean;
   /** Databases for the chat scenario. Default ["pglite", "postgres"] (["postgres"] with --quick). */
   chatDatabases: ("pglite" | "postgres")[];
+  /** Chat on PostgreSQL: count the server's statements per message (costs CPU: a run of its own). */
+  countQueries: boolean;
+  /** The chat scenario's fixed rate, messages/s; unset: its default (200). */
+  chatRate: number | undefined;
   help: boolean;
 }
 
@@ -46,6 +50,10 @@ export const USAGE = `Usage: bun scripts/load [options]
   --generator-core N      core for the load generator (default 1)
   --no-pin                do not pin with taskset
   --chat-db LIST          pglite,postgres (default both, quick: postgres; postgres uses TEST_POSTGRES_URL)
+  --chat-rate N           chat: the fixed rate in messages/s (default 200; lower on a loaded machine so the
+                          server keeps up and CPU per message is measured, not a backlog)
+  --count-queries         chat on postgres: also count the server's statements per message (BEGIN and
+                          COMMIT included); the counting costs CPU, so compare CPU from runs without it
   --scale-counts LIST     connection counts of the scale scenario (default 1000,10000,50000,100000; quick 1000,5000)
   --per-address N         scale: connections per loopback address 127.0.0.x (default 90 % of the ephemeral port range)
   --out DIR               results folder (default bench/results)
@@ -68,6 +76,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     scaleCounts: undefined,
     perAddress: undefined,
     chatDatabases: ["pglite", "postgres"],
+    countQueries: false,
+    chatRate: undefined,
     help: false,
   };
   const value = (i: number, flag: string): string => {
@@ -141,6 +151,15 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case "--update-doc":
         options.updateDoc = true;
+        break;
+      case "--chat-rate": {
+        const n = Number(value(i++, arg));
+        if (!Number.isFinite(n) || n <= 0) throw new Error(`${arg} needs a positive number`);
+        options.chatRate = n;
+        break;
+      }
+      case "--count-queries":
+        options.countQueries = true;
         break;
       case "--help":
       case "-h":

@@ -51,6 +51,8 @@ function runScenario(name: ScenarioName, ctx: RunContext, options: CliOptions): 
         ...chatDefaults(options.quick),
         databases: options.chatDatabases,
         core: options.serverCore,
+        countQueries: options.countQueries,
+        ...(options.chatRate ? { messagesPerSec: options.chatRate } : {}),
         ...(options.profileDir ? { profileDir: resolve(ROOT, options.profileDir, "chat") } : {}),
       });
   }

@@ -67,12 +67,22 @@ export interface TokenServiceOptions {
   refreshTtlS?: number;
 }
 
+/** Verified tokens remembered (oldest dropped first): a few MB at most. */
+const VERIFIED_CACHE_MAX = 4096;
+
 export class TokenService {
   readonly algorithm: JwtAlgorithm;
   readonly accessTtlS: number;
   readonly refreshTtlS: number;
   readonly #secret: Uint8Array<ArrayBuffer>;
   #key: Promise<CryptoKey> | undefined;
+  /**
+   * Tokens this service verified, with their claims: a client sends the same access token with
+   * every request, and the HMAC check gives the same answer each time. Only `exp` can change the
+   * verdict, and it is checked on every hit. Revocation is not a property of the token (the
+   * database check in src/auth/access.ts runs on every request), so caching changes no decision.
+   */
+  readonly #verified = new Map<string, TokenClaims>();
 
   constructor(options: TokenServiceOptions) {
     this.#secret = new TextEncoder().encode(options.secret);
@@ -117,6 +127,16 @@ export class TokenService {
 
   /** Verifies signature, algorithm, expiry, claim shapes and the token type; throws TokenError. */
   async verify(token: string, expected: TokenType): Promise<TokenClaims> {
+    const known = this.#verified.get(token);
+    // jose's rule: expired when exp <= now (seconds); an expired or other-typed token takes the full path for its error.
+    if (known && known.type === expected && known.exp > Math.floor(Date.now() / 1000)) return { ...known };
+    const claims = await this.#verifyFully(token, expected);
+    if (this.#verified.size >= VERIFIED_CACHE_MAX) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(token, claims);
+    return { ...claims };
+  }
+
+  async #verifyFully(token: string, expected: TokenType): Promise<TokenClaims> {
     let alg: unknown;
     try {
       alg = decodeProtectedHeader(token).alg;

@@ -14,6 +14,7 @@ import {
   type OutboundChannel,
   type OutboundRequest,
   type OutboundResult,
+  type StatusReport,
   type StatusSink,
 } from "./channel.ts";
 
@@ -42,6 +43,8 @@ function sniffMimeType(bytes: Uint8Array): string {
 }
 
 export const SANDBOX_FAIL_MARKER = "#fail";
+/** Status reports due this close together are delivered as one batch. */
+const BATCH_MS = 5;
 
 export class SandboxChannel implements OutboundChannel {
   readonly name = "sandbox";
@@ -49,6 +52,8 @@ export class SandboxChannel implements OutboundChannel {
   readonly #mediaDir: string | undefined;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #sink: StatusSink | undefined;
+  #batch: StatusReport[] = [];
+  #flush: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: SandboxChannelOptions = {}) {
     this.#stepMs = options.stepMs ?? 300;
@@ -89,15 +94,34 @@ export class SandboxChannel implements OutboundChannel {
     const timer = setTimeout(
       () => {
         this.#timers.delete(timer);
-        void this.#sink?.([{ whatsappMessageId, status, at: new Date() }]).catch(() => {});
+        this.#report({ whatsappMessageId, status, at: new Date() });
       },
       Math.max(delayMs, 1),
     );
     this.#timers.add(timer);
   }
 
+  /**
+   * Reports due within BATCH_MS of each other go to the sink as one batch, as the provider's
+   * webhook delivers them: the inbound service applies a batch's reports of one status in one
+   * statement, where one report per call costs one statement each.
+   */
+  #report(report: StatusReport): void {
+    this.#batch.push(report);
+    if (this.#flush) return;
+    this.#flush = setTimeout(() => {
+      this.#flush = undefined;
+      const batch = this.#batch;
+      this.#batch = [];
+      void this.#sink?.(batch).catch(() => {});
+    }, BATCH_MS);
+  }
+
   close(): void {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
+    clearTimeout(this.#flush);
+    this.#flush = undefined;
+    this.#batch = [];
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The limits' atomic operations in PostgreSQL: a token bucket is one UPSERT (the row lock
- * serializes concurrent takes), a new connection is one transaction under an advisory lock of its
+ * The limits' atomic operations in PostgreSQL: a token bucket take (of one or several tokens) is
+ * one UPSERT (the row lock serializes concurrent takes), a new connection is one transaction under an advisory lock of its
  * user (so two nodes never both see room for one more). Tables are UNLOGGED (state that is
  * rebuilt within seconds needs no crash safety) and created on first use in the cluster database.
  */
@@ -22,12 +22,14 @@ export function postgresLimitStores(sql: postgres.Sql): { connections: Connectio
            lease_until timestamptz NOT NULL, PRIMARY KEY (user_id, connection_id));
          CREATE UNLOGGED TABLE IF NOT EXISTS ${BUCKETS_TABLE} (
            key text PRIMARY KEY, tokens double precision NOT NULL, at timestamptz NOT NULL,
-           allowed boolean NOT NULL)`,
+           allowed boolean NOT NULL);
+         -- Tokens of the last take (leases of several); added to tables of earlier versions.
+         ALTER TABLE ${BUCKETS_TABLE} ADD COLUMN IF NOT EXISTS granted integer NOT NULL DEFAULT 0`,
       )
       .simple()
       .catch((err: { code?: string }) => {
         // Another node created them at the same moment.
-        if (err.code === "23505" || err.code === "42P07") return;
+        if (err.code === "23505" || err.code === "42P07" || err.code === "42701") return;
         ready = undefined;
         throw err;
       });
@@ -81,26 +83,28 @@ export function postgresLimitStores(sql: postgres.Sql): { connections: Connectio
       },
     },
     rate: {
-      async take(key: string, ratePerSecond: number, burst: number) {
+      async take(key: string, ratePerSecond: number, burst: number, count: number) {
         await ensureTables();
         sweepBuckets();
+        // The bucket after refill; granted: whole tokens of it, at most $4.
+        const refilled = `least($3::double precision,
+                 b.tokens + extract(epoch FROM (SELECT now FROM clock) - b.at) * $2::double precision)`;
         const rows = await sql.unsafe(
           `WITH clock AS (SELECT clock_timestamp() AS now)
-           INSERT INTO ${BUCKETS_TABLE} AS b (key, tokens, at, allowed)
-           SELECT $1, $3::double precision - 1, clock.now, true FROM clock
+           INSERT INTO ${BUCKETS_TABLE} AS b (key, tokens, at, allowed, granted)
+           SELECT $1, $3::double precision - least($4::int, floor($3::double precision)::int), clock.now,
+                  least($4::int, floor($3::double precision)::int) >= 1,
+                  least($4::int, floor($3::double precision)::int)
+             FROM clock
            ON CONFLICT (key) DO UPDATE SET
-             allowed = least($3::double precision,
-                 b.tokens + extract(epoch FROM (SELECT now FROM clock) - b.at) * $2::double precision) >= 1,
-             tokens = least($3::double precision,
-                 b.tokens + extract(epoch FROM (SELECT now FROM clock) - b.at) * $2::double precision)
-               - CASE WHEN least($3::double precision,
-                 b.tokens + extract(epoch FROM (SELECT now FROM clock) - b.at) * $2::double precision) >= 1
-                 THEN 1 ELSE 0 END,
+             granted = greatest(0, least($4::int, floor(${refilled})::int)),
+             allowed = least($4::int, floor(${refilled})::int) >= 1,
+             tokens = ${refilled} - greatest(0, least($4::int, floor(${refilled})::int)),
              at = (SELECT now FROM clock)
-           RETURNING allowed`,
-          [key, ratePerSecond, burst],
+           RETURNING granted`,
+          [key, ratePerSecond, burst, count],
         );
-        return rows[0]?.allowed === true;
+        return Number(rows[0]?.granted ?? 0);
       },
     },
   };

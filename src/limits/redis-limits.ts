@@ -20,7 +20,7 @@ export interface RedisClusterScripting {
 /** Sends one command whose keys all hash to the slot of `key`. */
 type Send = (key: string, args: string[]) => Promise<unknown>;
 
-/** KEYS: bucket. ARGV: tokens per ms, burst. Refill from the server's clock, then take one. */
+/** KEYS: bucket. ARGV: tokens per ms, burst, count. Refill from the server's clock, then take up to count whole tokens. */
 const TAKE_TOKEN = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -30,14 +30,12 @@ local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(b[1]) or burst
 local at = tonumber(b[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local allowed = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-end
+local granted = math.min(tonumber(ARGV[3]), math.floor(tokens))
+if granted < 0 then granted = 0 end
+tokens = tokens - granted
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
-return allowed`;
+return granted`;
 
 /**
  * KEYS: connections (zset, score = connection time), leases (zset, score = lease end).
@@ -129,13 +127,13 @@ function limitStores(send: Send, prefix: string): { connections: ConnectionStore
       },
     },
     rate: {
-      async take(key: string, ratePerSecond: number, burst: number) {
-        const allowed = await evalScript(
+      async take(key: string, ratePerSecond: number, burst: number, count: number) {
+        const granted = await evalScript(
           TAKE_TOKEN,
           [`${base}:rate:{${key}}`],
-          [ratePerSecond / 1000, burst],
+          [ratePerSecond / 1000, burst, count],
         );
-        return Number(allowed) === 1;
+        return Number(granted) || 0;
       },
     },
   };

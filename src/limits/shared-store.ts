@@ -31,8 +31,11 @@ export interface ConnectionStore {
 }
 
 export interface RateStore {
-  /** Takes one token from the bucket `key` (capacity `burst`, refilled at `ratePerSecond`); false when empty. */
-  take(key: string, ratePerSecond: number, burst: number): Promise<boolean>;
+  /**
+   * Takes up to `count` whole tokens from the bucket `key` (capacity `burst`, refilled at
+   * `ratePerSecond`) in one atomic step; returns how many it took (0 when empty).
+   */
+  take(key: string, ratePerSecond: number, burst: number, count: number): Promise<number>;
 }
 
 export interface SharedLimitStores {

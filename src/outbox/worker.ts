@@ -41,6 +41,12 @@ export class OutboxWorker {
   #state: "idle" | "running" | "stopping" | "stopped" = "idle";
   #ticking = false;
   #again = false;
+  /**
+   * True when due work may have been left unclaimed for lack of a free slot (a claim filled every
+   * slot, or a wake came while none was free): a finishing job then claims again. Otherwise the
+   * next claim waits for a wake or the poll, instead of one empty claim after every job.
+   */
+  #mayHaveMore = false;
 
   constructor(
     private readonly db: Database,
@@ -86,6 +92,7 @@ export class OutboxWorker {
       do {
         this.#again = false;
         const free = this.options.settings.concurrency - this.#inFlight.size;
+        if (free <= 0) this.#mayHaveMore = true;
         if (free <= 0 || this.#state !== "running") break;
         const jobs = await claimJobs(this.db, this.options.nodeId, free, this.options.settings.leaseMs);
         // A stop that began while claiming: the jobs go back at once.
@@ -99,6 +106,7 @@ export class OutboxWorker {
         }
         for (const job of jobs) this.#run(job);
         claimedAll = jobs.length === free;
+        if (claimedAll) this.#mayHaveMore = true;
       } while (this.#again || claimedAll);
     } catch (err) {
       log.warn("claiming outbox jobs failed; trying again at the next poll", { error: err });
@@ -120,8 +128,11 @@ export class OutboxWorker {
   #run(job: ClaimedJob): void {
     const running = this.#attempt(job).finally(() => {
       this.#inFlight.delete(job.id);
-      // A slot is free: more due work may be waiting.
-      this.wake();
+      // A slot is free: claim again if due work may have been left for lack of one.
+      if (this.#mayHaveMore) {
+        this.#mayHaveMore = false;
+        this.wake();
+      }
     });
     this.#inFlight.set(job.id, running);
   }

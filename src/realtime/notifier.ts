@@ -27,9 +27,7 @@ export class RealtimeNotifier implements ChatNotifier {
           this.io.to(conversationRoom(event.status.conversation_id)).emit("message:status", event.status);
           break;
         case "conversation:updated":
-          this.io
-            .to(updateAudience(event.conversation, event.formerAssignee))
-            .emit("conversation:updated", event.conversation);
+          emitOnce(this.io, updateAudience(event.conversation, event.formerAssignee), event);
           break;
         case "conversation:assigned": {
           const assignee = event.assigned.conversation.assigned_agent_id;
@@ -40,6 +38,24 @@ export class RealtimeNotifier implements ChatNotifier {
       this.metrics.eventsEmitted.inc({ event: event.kind });
       this.metrics.persistToEmit.observe((performance.now() - committedAt) / 1000);
     }
+  }
+}
+
+/**
+ * `io.to(rooms).emit(…)` as one emit per room, each except the rooms before it: every socket still
+ * hears the event once, but each emit has one room and the adapter sends it through the
+ * transport's native publish (encoded once, no per-socket write), where an emit to several rooms
+ * is written socket by socket. With 100 admins watching, that per-socket write of each message's
+ * `conversation:updated` was a quarter of the chat path's CPU (BENCHMARKS.md, Performance II).
+ */
+function emitOnce(
+  io: ChatServer,
+  rooms: readonly string[],
+  event: Extract<ChatEvent, { kind: "conversation:updated" }>,
+): void {
+  for (let i = 0; i < rooms.length; i++) {
+    const to = io.to(rooms[i]!);
+    (i === 0 ? to : to.except(rooms.slice(0, i))).emit("conversation:updated", event.conversation);
   }
 }
 

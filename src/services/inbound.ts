@@ -4,7 +4,7 @@
  * advisory lock: contact/conversation creation and dedup checks must not interleave) with a
  * savepoint per item, so an item the database refuses is rolled back alone and its neighbours are
  * still stored; a batch of statuses only needs no transaction (each status change is one guarded
- * statement). Items set aside (malformed in the payload, or refused by the database) are logged
+ * statement, and the reports of one status share one). Items set aside (malformed in the payload, or refused by the database) are logged
  * without their text and reported to `onRejected` (the /metrics counter). Only an unreachable
  * database fails the whole batch (the provider retries it). Events are published in order only
  * after everything is stored. Idempotent by WhatsApp message id: a retried webhook stores and emits
@@ -20,7 +20,7 @@ import { planInboundMedia } from "../media/inbound.ts";
 import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
 import { reopenOnInbound } from "./lifecycle.ts";
 import { toConversation, toMessage } from "./mappers.ts";
-import { furthest } from "./message-status.ts";
+import { furthest, predecessors } from "./message-status.ts";
 import { advanceStatus, insertMessage } from "./messages.ts";
 import type { ChatEvent, ChatNotifier } from "./notifier.ts";
 
@@ -188,11 +188,16 @@ export class InboundService {
           { kind: "message", where: `messages[${i}]`, whatsappMessageId: m.whatsappMessageId },
           (q) => this.#storeMessage(q, m, orgs),
         );
-      for (const [i, report] of coalesce(batch.statuses).entries())
-        await isolated(
-          { kind: "status", where: `statuses[${i}]`, whatsappMessageId: report.whatsappMessageId },
-          (q) => this.#applyStatus(q, report),
-        );
+      const statuses = coalesce(batch.statuses);
+      // Outside a transaction, the reports of one status go in one statement; those it did not
+      // apply (unknown ids, late reports) and any group the database refused take the item path.
+      const done = inTransaction ? new Set<number>() : await this.#applyGrouped(tx, statuses, out);
+      for (const [i, report] of statuses.entries())
+        if (!done.has(i))
+          await isolated(
+            { kind: "status", where: `statuses[${i}]`, whatsappMessageId: report.whatsappMessageId },
+            (q) => this.#applyStatus(q, report),
+          );
       return out;
     };
     // Messages need the lock and one transaction (contact/conversation creation, dedup). A batch of
@@ -212,6 +217,49 @@ export class InboundService {
     }
     if (result.events.length > 0) this.notifier.publish(result.events, performance.now());
     return result;
+  }
+
+  /**
+   * The sent/delivered/read reports of a batch, one guarded UPDATE per status (the same guard as
+   * advanceStatus: only forward). Returns the indexes applied; their events are added to `out`.
+   */
+  async #applyGrouped(db: Database | Tx, statuses: StatusReport[], out: IngestResult): Promise<Set<number>> {
+    const done = new Set<number>();
+    for (const status of GROUPED_STATUSES) {
+      const items = [...statuses.entries()].filter(([, r]) => r.status === status);
+      if (items.length < 2) continue;
+      let rows: { id: string; conversation_id: string; wamid: string }[];
+      try {
+        rows = rowsOf(
+          await db.execute(
+            groupedAdvance(
+              status,
+              JSON.stringify(items.map(([, r]) => ({ wamid: r.whatsappMessageId, at: r.at.toISOString() }))),
+            ),
+          ),
+        );
+      } catch (err) {
+        if (isDatabaseUnavailable(err)) throw err;
+        continue;
+      }
+      const applied = new Map(rows.map((row) => [row.wamid, row]));
+      for (const [i, report] of items) {
+        const row = applied.get(report.whatsappMessageId);
+        if (!row) continue;
+        done.add(i);
+        out.appliedStatuses++;
+        out.events.push({
+          kind: "message:status",
+          status: {
+            message_id: row.id,
+            conversation_id: row.conversation_id,
+            status,
+            timestamp: report.at.toISOString(),
+          },
+        });
+      }
+    }
+    return done;
   }
 
   async #applyStatus(tx: Database | Tx, report: StatusReport): Promise<ItemOutcome> {
@@ -345,6 +393,32 @@ export function coalesce(reports: readonly StatusReport[]): StatusReport[] {
     byId.set(r.whatsappMessageId, { ...winner, at: prev.at.getTime() > r.at.getTime() ? prev.at : r.at });
   }
   return [...byId.values()];
+}
+
+/** The statuses a batch applies in one statement per status ("failed" carries a reason per item). */
+const GROUPED_STATUSES = ["sent", "delivered", "read"] as const;
+
+/** One UPDATE moving every listed message (channel id, time) forward to `status`; each step's time set once. */
+function groupedAdvance(status: (typeof GROUPED_STATUSES)[number], items: string) {
+  const stamp = (col: string) => sql.raw(`${col} = COALESCE(m.${col}, v.at)`);
+  const sets = [stamp("sent_at")];
+  if (status === "delivered" || status === "read") sets.push(stamp("delivered_at"));
+  if (status === "read") sets.push(stamp("read_at"));
+  const from = sql.raw(
+    predecessors(status)
+      .map((s) => `'${s}'`)
+      .join(", "),
+  );
+  return sql`
+    UPDATE messages AS m SET status = ${sql.raw(`'${status}'`)}, ${sql.join(sets, sql`, `)}
+      FROM jsonb_to_recordset(${items}::jsonb) AS v(wamid text, at timestamptz)
+     WHERE m.whatsapp_message_id = v.wamid AND m.status IN (${from})
+    RETURNING m.id, m.conversation_id, v.wamid`;
+}
+
+/** The rows of a raw query: postgres drivers give an array, PGlite `{ rows }`. */
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /** A database error for the log: its SQLSTATE and message, never the statement's parameters (the text). */

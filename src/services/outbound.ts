@@ -1,18 +1,18 @@
 /**
  * Accepting an agent's message: the message row ("pending") and its send job are committed in ONE
- * transaction, then the message is announced and the outbox worker (src/outbox) delivers it. What
+ * statement (src/services/accept-message.ts), then the message is announced and the outbox worker (src/outbox) delivers it. What
  * this returns has been accepted: a crash after it cannot lose the send. An idempotency key makes
  * a repeated request return the first one's message instead of sending again.
  */
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
-import { type ContactRow, type ConversationRow, messages } from "../../db/schema.ts";
+import { type ContactRow, type ConversationRow, type MessageRow, messages } from "../../db/schema.ts";
+import type { SendHandoff } from "../outbox/handoff.ts";
 import { enqueueJob } from "../outbox/store.ts";
 import type { Message, MessageContent, MessageType, Uuid } from "../shared/events.ts";
-import { claimIdempotencyKey } from "./idempotency.ts";
+import { acceptMessage, earlierMessageId } from "./accept-message.ts";
 import { toConversation, toMessage } from "./mappers.ts";
-import { insertMessage } from "./messages.ts";
 import type { ChatNotifier } from "./notifier.ts";
 
 export interface OutgoingMessage {
@@ -52,6 +52,8 @@ export class MessageSender {
     private readonly outbox: OutboxWaker,
     /** How long a send's retryable failures are retried (OUTBOX_RETRY_BUDGET). */
     private readonly retryBudgetMs: number,
+    /** Hands accepted messages to this process's outbox worker (src/outbox/handoff.ts). */
+    private readonly handoff?: SendHandoff,
   ) {}
 
   async send(
@@ -60,36 +62,54 @@ export class MessageSender {
     outgoing: OutgoingMessage,
   ): Promise<SendOutcome> {
     const id = randomUUID();
-    const result = await this.db.transaction(async (tx) => {
-      const key = outgoing.idempotencyKey;
-      if (key !== undefined) {
-        const earlier = await claimIdempotencyKey(tx, outgoing.senderId, key, id);
-        if (earlier !== null) return { kind: "repeat", earlier } as const;
-      }
-      const stored = await insertMessage(tx, {
-        id,
-        conversationId: conversation.id,
-        organizationId: conversation.organizationId,
-        direction: "outbound",
-        senderType: "agent",
-        senderId: outgoing.senderId,
-        messageType: outgoing.messageType,
-        content: outgoing.content,
-        status: "pending",
-      });
-      await enqueueJob(tx, { kind: "send_message", refId: id, budgetMs: this.retryBudgetMs });
-      return { kind: "created", stored } as const;
+    const at = new Date();
+    const key = outgoing.idempotencyKey;
+    // One statement: key claim, seq bump, message row and send job (src/services/accept-message.ts).
+    const after = await acceptMessage(this.db, {
+      id,
+      conversationId: conversation.id,
+      organizationId: conversation.organizationId,
+      senderId: outgoing.senderId,
+      messageType: outgoing.messageType,
+      content: outgoing.content,
+      idempotencyKey: key,
+      at,
+      budgetMs: this.retryBudgetMs,
     });
-    if (result.kind === "repeat")
-      return { message: await this.#earlier(result.earlier, conversation), created: false };
-    const message = toMessage(result.stored.message);
+    if (after === null) {
+      const earlier = key === undefined ? null : await earlierMessageId(this.db, outgoing.senderId, key);
+      if (earlier === null) throw new Error(`conversation ${conversation.id} does not exist`);
+      return { message: await this.#earlier(earlier, conversation), created: false };
+    }
+    const row: MessageRow = {
+      id,
+      conversationId: conversation.id,
+      organizationId: conversation.organizationId,
+      seq: after.lastSeq,
+      direction: "outbound",
+      senderType: "agent",
+      senderId: outgoing.senderId,
+      messageType: outgoing.messageType,
+      content: outgoing.content,
+      status: "pending",
+      whatsappMessageId: null,
+      errorCode: null,
+      errorMessage: null,
+      createdAt: at,
+      sentAt: null,
+      deliveredAt: null,
+      readAt: null,
+      failedAt: null,
+    };
+    const message = toMessage(row);
     this.notifier.publish(
       [
         { kind: "message:new", message },
-        { kind: "conversation:updated", conversation: toConversation(result.stored.conversation, contact) },
+        { kind: "conversation:updated", conversation: toConversation(after, contact) },
       ],
       performance.now(),
     );
+    this.handoff?.remember({ message: row, to: contact.whatsappId });
     this.outbox.wake();
     return { message, created: true };
   }

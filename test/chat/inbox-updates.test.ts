@@ -121,5 +121,47 @@ for (const backend of await backends()) {
       await sleep(SILENCE_MS);
       expect(otherOrg.updates.filter(isNew)).toEqual([]);
     });
+
+    test("a socket in two rooms of the audience (an admin the conversation is assigned to) hears each update once", async () => {
+      const admin = await inboxOf(h.fx.admin);
+      const newContact = `4915551${Date.now() % 1_000_000}`;
+      const created = next(
+        admin.socket,
+        "conversation:updated",
+        undefined,
+        (c) => c.contact.whatsapp_id === newContact,
+      );
+      const res = await postWebhook(
+        h,
+        webhookPayload({
+          contacts: [{ wa_id: newContact, profile: { name: "Assigned To Admin" } }],
+          messages: [webhookTextMessage(`wamid.inbox.${newContact}`, newContact, "hi")],
+        }),
+      );
+      expect(res.status).toBe(200);
+      const conversation = await created;
+      const assigned = await h.api(`/api/v1/conversations/${conversation.id}/assign`, {
+        method: "POST",
+        token: await h.token(h.fx.admin),
+        body: JSON.stringify({ agent_id: h.fx.admin.id }),
+      });
+      expect(assigned.status).toBe(200);
+      const heard = next(
+        admin.socket,
+        "conversation:updated",
+        undefined,
+        (c) =>
+          c.id === conversation.id &&
+          c.assigned_agent_id === h.fx.admin.id &&
+          c.last_seq > conversation.last_seq + 1,
+      );
+      const message = await post(conversation.id, "inbox: assigned to an admin");
+      expect((await heard).last_seq).toBe(message.seq);
+      await sleep(SILENCE_MS);
+      // The organization's inbox room and the admin's own room both name this socket: one update.
+      expect(
+        admin.updates.filter((c) => c.id === conversation.id && c.last_seq === message.seq),
+      ).toHaveLength(1);
+    });
   });
 }

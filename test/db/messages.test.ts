@@ -160,6 +160,49 @@ for (const backend of await backends()) {
       expect(last?.kind === "message:status" && last.status.status).toBe("read");
     });
 
+    test("a batch's reports of one status are applied together, each only forward, each stamped with its own time; unknown ids are kept for later", async () => {
+      const notifier = new RecordingNotifier();
+      const inbound = new InboundService(handle.db, notifier);
+      const rows = [];
+      for (const i of [1, 2, 3]) {
+        const row = await store(`grouped ${i}`);
+        await advanceStatus(
+          handle.db,
+          { id: row.id },
+          { status: "sent", at: new Date(), whatsappMessageId: `wamid.grouped.${i}` },
+        );
+        rows.push(row);
+      }
+      // Message 3 is already read: its late "delivered" must not move it back.
+      await advanceStatus(handle.db, { id: rows[2]!.id }, { status: "read", at: new Date() });
+      const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+      const res = await inbound.ingest({
+        messages: [],
+        statuses: [1, 2, 3, 4].map((i) => ({
+          whatsappMessageId: `wamid.grouped.${i}`,
+          status: "delivered" as const,
+          at: t(i),
+        })),
+      });
+      expect(res.appliedStatuses).toBe(2);
+      expect(res.ignoredStatuses).toBe(2);
+      expect(inbound.orphanCount).toBe(1);
+      const after = await handle.db
+        .select()
+        .from(messages)
+        .where(eq(messages.conversationId, conversationId));
+      const byId = new Map(after.map((m) => [m.id, m]));
+      expect(byId.get(rows[0]!.id)?.status).toBe("delivered");
+      expect(byId.get(rows[0]!.id)?.deliveredAt?.toISOString()).toBe(t(1).toISOString());
+      expect(byId.get(rows[1]!.id)?.deliveredAt?.toISOString()).toBe(t(2).toISOString());
+      expect(byId.get(rows[2]!.id)?.status).toBe("read");
+      const events = notifier.events.flatMap((e) => (e.kind === "message:status" ? [e.status] : []));
+      expect(events.map((e) => [e.message_id, e.status, e.timestamp])).toEqual([
+        [rows[0]!.id, "delivered", t(1).toISOString()],
+        [rows[1]!.id, "delivered", t(2).toISOString()],
+      ]);
+    });
+
     test("a status that arrives before its message's channel id is stored is applied once the id is stored", async () => {
       const notifier = new RecordingNotifier();
       const inbound = new InboundService(handle.db, notifier);

@@ -76,6 +76,61 @@ for (const store of STORES)
       expect(nodeA.guard.counters.fallbacks + nodeB.guard.counters.fallbacks).toBe(0);
     });
 
+    test("leases: nodes never allow more than the shared bucket grants; a node withholds at most leaseSize − 1 unspent tokens, for at most leaseTtl", async () => {
+      let roundTrips = 0;
+      const counted: RateStore = {
+        take: (...args) => {
+          roundTrips++;
+          return stores.rate.take(...args);
+        },
+      };
+      // No refill to speak of (one token in 1,000 s): the bound burst + rate × T + … is the burst.
+      const options = { ratePerSecond: 0.001, burst: 10, leaseSize: 4, leaseTtlMs: 60_000 };
+      const nodeA = new SharedTokenBuckets(counted, () => true, options);
+      const nodeB = new SharedTokenBuckets(stores.rate, () => true, options);
+      const key = uniqueKey("user");
+      expect(await nodeA.take(key)).toBe(true);
+      // One round trip took four tokens: one spent, three held by A.
+      expect(roundTrips).toBe(1);
+      expect(nodeA.leased(key)).toBe(3);
+      const onB: boolean[] = [];
+      for (let i = 0; i < 20; i++) onB.push(await nodeB.take(key));
+      // B is refused while A still holds three unspent tokens: burst − leaseSize for B.
+      expect(onB.filter(Boolean)).toHaveLength(10 - 4);
+      const onA: boolean[] = [];
+      for (let i = 0; i < 5; i++) onA.push(await nodeA.take(key));
+      // A's three leased tokens were spent without the store; then the store had none.
+      expect(onA).toEqual([true, true, true, false, false]);
+      expect(roundTrips).toBe(1 + 2);
+      // Across both nodes: exactly what the bucket held, never more.
+      expect(1 + onA.filter(Boolean).length + onB.filter(Boolean).length).toBe(10);
+    });
+
+    test("leases: unspent leased tokens are dropped after leaseTtl, and concurrent takes on two leasing nodes never overspend", async () => {
+      const key = uniqueKey("user");
+      const short = new SharedTokenBuckets(stores.rate, () => true, {
+        ratePerSecond: 0.001,
+        burst: 10,
+        leaseSize: 4,
+        leaseTtlMs: 300,
+      });
+      expect(await short.take(key)).toBe(true);
+      expect(short.leased(key)).toBe(3);
+      await waitFor("the lease to lapse", () => short.leased(key) === 0, 5_000);
+      // The three lapsed tokens were never spent and are not spent now: the store has 6 left.
+      const answers: boolean[] = [];
+      for (let i = 0; i < 10; i++) answers.push(await short.take(key));
+      expect(answers.filter(Boolean)).toHaveLength(6);
+
+      const other = uniqueKey("user");
+      const options = { ratePerSecond: 0.001, burst: 25, leaseSize: 8, leaseTtlMs: 60_000 };
+      const nodes = [0, 1, 2].map(() => new SharedTokenBuckets(stores.rate, () => true, options));
+      const all = await Promise.all(
+        Array.from({ length: 90 }, (_, i) => (nodes[i % 3] as SharedTokenBuckets).take(other)),
+      );
+      expect(all.filter(Boolean).length).toBeLessThanOrEqual(25);
+    });
+
     test("the oldest connection by accept time is dropped, even when the store hears of it last", async () => {
       const userId = uniqueKey("user");
       const at = Date.now();

@@ -1,7 +1,8 @@
 /**
  * Smoke run of scripts/load/pgbench-chat.sh (the chat path's statements under pgbench): it sets up
  * a seeded database, runs every statement of a message without a failure, and each pgbench
- * transaction leaves one message that went pending → sent → delivered → read. Never a speed.
+ * transaction leaves one message that went pending → sent → delivered → read, with its idempotency
+ * key, its send job settled. Never a speed.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -67,6 +68,13 @@ describe.if(runnable)("scripts/load/pgbench-chat.sh", () => {
       expect(byBench!.other).toBe(0);
       // The seed's own message is seq 1; each pgbench message took the next seq of that conversation.
       expect(byBench!.last_seq).toBe(processed + 1);
+      // Each message claimed its idempotency key and queued its send job in the same statement; a
+      // transaction settles one job, so at most one per client is left at the end.
+      const [extra] = await sql<{ keys: number; jobs: number }[]>`
+        SELECT (SELECT count(*) FROM idempotency_keys WHERE key LIKE 'pgbench.%')::int AS keys,
+               (SELECT count(*) FROM outbox_jobs)::int AS jobs`;
+      expect(extra!.keys).toBe(processed);
+      expect(extra!.jobs).toBeLessThanOrEqual(2);
     } finally {
       await sql.end();
     }

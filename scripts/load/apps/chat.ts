@@ -6,6 +6,7 @@
  * database `switchboard_bench` next to it. Every watcher logs in as the demo admin (the seed has
  * two users), so the per-user caps are raised: MAX_CONNECTIONS_PER_USER 1,000 (default 3 would push
  * watchers out) and the per-user event bucket to 1,000/s (100 joins at once exceed the default 20).
+ * BENCH_COUNT_QUERIES=1 (PostgreSQL): counts the statements sent, readable at the ready line's `queriesUrl`.
  * Prints `{"ready":true,"port":N,"pid":N,"conversationId":...,"admin":...,"agent":...,"password":...}`.
  */
 import { mkdtempSync } from "node:fs";
@@ -16,7 +17,8 @@ import { startServer } from "../../../src/app.ts";
 import { loadConfig } from "../../../src/config.ts";
 import { DEMO_ADMIN_EMAIL, DEMO_AGENT_EMAIL } from "../../../src/seed.ts";
 
-const BENCH_DATABASE = "switchboard_bench";
+/** BENCH_DATABASE: another name, so that two people benchmarking one PostgreSQL do not drop each other's. */
+const BENCH_DATABASE = process.env.BENCH_DATABASE ?? "switchboard_bench";
 const PASSWORD = "load-benchmark-password";
 
 async function freshPostgres(adminUrl: string): Promise<string> {
@@ -53,7 +55,17 @@ const config = loadConfig({
   RATE_LIMIT_BURST: "1000",
   LOG_LEVEL: process.env.LOG_LEVEL,
 });
-const running = await startServer(config, { buildWebUi: false });
+// BENCH_COUNT_QUERIES=1: count PostgreSQL statements, readable at `queriesUrl` (a second listener,
+// so the count's own requests never touch the app's path or its database).
+let queries = 0;
+const counting = kind === "postgres" && process.env.BENCH_COUNT_QUERIES === "1";
+const running = await startServer(config, {
+  buildWebUi: false,
+  ...(counting ? { onDatabaseQuery: () => queries++ } : {}),
+});
+const counter = counting
+  ? Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(String(queries)) })
+  : null;
 process.stdout.write(
   `${JSON.stringify({
     ready: true,
@@ -64,11 +76,13 @@ process.stdout.write(
     admin: DEMO_ADMIN_EMAIL,
     agent: DEMO_AGENT_EMAIL,
     password: PASSWORD,
+    ...(counter ? { queriesUrl: `http://127.0.0.1:${counter.port}/` } : {}),
   })}\n`,
 );
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
+    void counter?.stop(true);
     void running.stop().then(() => process.exit(0));
   });
 }

@@ -1,54 +1,93 @@
--- The statements of one chat message, as the server runs them (src/http/auth.ts requireAuth,
--- src/services/conversations.ts findConversationWithContact, src/services/messages.ts insertMessage
--- and advanceStatus for the sandbox's sent, delivered and read ticks): one pgbench transaction =
--- one message. Autocommit, as in the app (no BEGIN/COMMIT: each statement commits on its own).
--- Differences, all cheaper or equal for PostgreSQL: timestamps are now() instead of bound ISO
--- strings, and the constants the app binds (statuses, content, limit 1) are literals.
+-- The statements of one chat message, as the server runs them (src/auth/access.ts
+-- findUserWithSession, src/services/conversations.ts findConversationWithContact,
+-- src/services/accept-message.ts, src/outbox/store.ts claimJobs, src/outbox/send-message.ts
+-- STORE_SENT, and src/services/messages.ts advanceStatus for the sandbox's delivered and read ticks):
+-- one pgbench transaction = one message. Autocommit, as in the app (no BEGIN/COMMIT: each statement
+-- commits on its own). Differences, all cheaper or equal for PostgreSQL: timestamps are now()
+-- instead of bound ISO strings, and the constants the app binds (statuses, content, limit 1) are
+-- literals; a claim takes one job (the app's takes what is due, up to its free slots), and the
+-- job's message is not read back (the accepting node hands it to its worker, src/outbox/handoff.ts).
 -- Every message goes to the one seeded conversation, as in `bun scripts/load --scenarios chat`.
 -- Keep in step with those functions: written from them at the commit named in BENCHMARKS.md.
 \set r random(1, 1000000000000)
--- 1. REST auth: the user of the bearer token (findUserById).
-select "id", "organization_id", "email", "name", "password_hash", "role", "created_at" from "users"
+-- 1. REST auth: the user of the bearer token with its login session (findUserWithSession).
+select "users"."id", "users"."organization_id", "users"."email", "users"."name", "users"."password_hash",
+       "users"."role", "users"."active", "users"."created_at", "auth_sessions"."user_id", "auth_sessions"."revoked_at"
+  from "users" left join "auth_sessions" on "auth_sessions"."id" = md5('session.' || :client_id::text)::uuid
  where "users"."id" = :user_id limit 1;
 -- 2. Access: the conversation of the principal's organization, with its contact.
 select "conversations"."id", "conversations"."organization_id", "conversations"."contact_id",
        "conversations"."assigned_agent_id", "conversations"."status", "conversations"."last_message_at",
-       "conversations"."last_seq", "conversations"."created_at", "contacts"."id", "contacts"."organization_id",
-       "contacts"."whatsapp_id", "contacts"."name", "contacts"."created_at"
+       "conversations"."last_inbound_at", "conversations"."last_seq", "conversations"."created_at",
+       "contacts"."id", "contacts"."organization_id", "contacts"."whatsapp_id", "contacts"."name", "contacts"."created_at"
   from "conversations" inner join "contacts" on "contacts"."id" = "conversations"."contact_id"
  where ("conversations"."id" = :conversation_id and "conversations"."organization_id" = :org_id) limit 1;
--- 3. insertMessage: seq bump under the conversation's row lock + INSERT, one statement.
-WITH bumped AS (
+-- 3. acceptMessage: idempotency key, seq bump + INSERT, send job, one statement.
+WITH swept AS (
+  DELETE FROM idempotency_keys
+   WHERE user_id = :user_id::uuid AND key <> ('pgbench.' || :client_id::text || '.' || :r::text)
+     AND created_at < now() - interval '24 hours'
+), claim AS (
+  INSERT INTO idempotency_keys (user_id, key, message_id, created_at)
+  SELECT :user_id::uuid, 'pgbench.' || :client_id::text || '.' || :r::text,
+         md5(:client_id::text || '.' || :r::text)::uuid, now()
+   WHERE EXISTS (SELECT 1 FROM conversations WHERE id = :conversation_id::uuid)
+  ON CONFLICT (user_id, key) DO UPDATE SET message_id = EXCLUDED.message_id, created_at = EXCLUDED.created_at
+   WHERE idempotency_keys.created_at < now() - interval '24 hours'
+  RETURNING message_id
+), bumped AS (
   UPDATE conversations
      SET last_seq = last_seq + 1,
          last_message_at = GREATEST(COALESCE(last_message_at, now()), now())
-   WHERE id = :conversation_id::uuid
+   WHERE id = :conversation_id::uuid AND EXISTS (SELECT 1 FROM claim)
   RETURNING last_seq, contact_id, assigned_agent_id, status,
             (extract(epoch FROM last_message_at) * 1000)::float8 AS last_message_at_ms,
+            (extract(epoch FROM last_inbound_at) * 1000)::float8 AS last_inbound_at_ms,
             (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms
 ), inserted AS (
   INSERT INTO messages (id, conversation_id, organization_id, seq, direction, sender_type, sender_id,
-                        message_type, content, status, whatsapp_message_id, created_at, delivered_at)
-  SELECT md5(:client_id::text || '.' || :r::text)::uuid, :conversation_id::uuid,
-         :org_id::uuid, bumped.last_seq,
-         'outbound'::message_direction, 'agent'::sender_type,
-         :user_id::uuid, 'text'::message_type,
-         '{"text":"pgbench chat path"}'::jsonb, 'pending'::message_status,
-         NULL::text, now(), NULL::timestamptz
+                        message_type, content, status, created_at)
+  SELECT md5(:client_id::text || '.' || :r::text)::uuid, :conversation_id::uuid, :org_id::uuid, bumped.last_seq,
+         'outbound'::message_direction, 'agent'::sender_type, :user_id::uuid, 'text'::message_type,
+         '{"text":"pgbench chat path"}'::jsonb, 'pending'::message_status, now()
     FROM bumped
-  RETURNING seq
+  RETURNING id
+), queued AS (
+  INSERT INTO outbox_jobs (kind, ref_id, state, attempts, next_attempt_at, deadline_at)
+  SELECT 'send_message'::outbox_job_kind, inserted.id, 'queued'::outbox_job_state, 0, now(), now() + interval '6 hours'
+    FROM inserted
 )
-SELECT inserted.seq, bumped.contact_id, bumped.assigned_agent_id, bumped.status,
-       bumped.last_message_at_ms, bumped.created_at_ms
-  FROM inserted, bumped;
--- 4. advanceStatus "sent" by id, storing the channel's id.
-update "messages" set "status" = 'sent', "whatsapp_message_id" = 'wamid.pgbench.' || :client_id::text || '.' || :r::text,
-       "sent_at" = COALESCE("messages"."sent_at", now())
- where ("messages"."id" = md5(:client_id::text || '.' || :r::text)::uuid and "messages"."status" in ('pending'))
- returning "id", "conversation_id", "organization_id", "seq", "direction", "sender_type", "sender_id", "message_type",
-           "content", "status", "whatsapp_message_id", "error_code", "error_message", "created_at", "sent_at",
-           "delivered_at", "read_at", "failed_at";
--- 5. advanceStatus "delivered" by the channel's id (the sandbox's first tick).
+SELECT bumped.last_seq, bumped.contact_id, bumped.assigned_agent_id, bumped.status,
+       bumped.last_message_at_ms, bumped.last_inbound_at_ms, bumped.created_at_ms
+  FROM bumped, inserted;
+-- 4. The outbox worker's claim (one due job, whichever: another client's may come first).
+WITH claimed AS (
+  UPDATE outbox_jobs AS j
+     SET state = 'leased', lease_owner = 'pgbench.' || :client_id::text, lease_expires_at = now() + interval '30 seconds',
+         attempts = j.attempts + 1, updated_at = now()
+    FROM (SELECT id FROM outbox_jobs
+           WHERE (state = 'queued' AND next_attempt_at <= now()) OR (state = 'leased' AND lease_expires_at <= now())
+           ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) AS due
+   WHERE j.id = due.id
+  RETURNING j.id, j.kind, j.ref_id, j.attempts, (extract(epoch FROM j.deadline_at) * 1000)::float8 AS deadline_ms
+)
+SELECT coalesce((SELECT id FROM claimed), '00000000-0000-0000-0000-000000000000'::uuid) AS job_id,
+       coalesce((SELECT attempts FROM claimed), 0) AS job_attempts
+\gset
+-- 5. STORE_SENT: this client's message "sent" with its channel id, and the claimed job deleted (fenced).
+WITH sent AS (
+  UPDATE messages
+     SET status = 'sent', whatsapp_message_id = 'wamid.pgbench.' || :client_id::text || '.' || :r::text,
+         sent_at = COALESCE(sent_at, now())
+   WHERE id = md5(:client_id::text || '.' || :r::text)::uuid AND status IN ('pending')
+  RETURNING id
+), done AS (
+  DELETE FROM outbox_jobs
+   WHERE id = :job_id::uuid AND state = 'leased' AND lease_owner = 'pgbench.' || :client_id::text
+     AND attempts = :job_attempts::int
+)
+SELECT (SELECT count(*) FROM sent)::int AS advanced;
+-- 6. advanceStatus "delivered" by the channel's id (the sandbox's first tick).
 update "messages" set "status" = 'delivered', "sent_at" = COALESCE("messages"."sent_at", now()),
        "delivered_at" = COALESCE("messages"."delivered_at", now())
  where ("messages"."whatsapp_message_id" = 'wamid.pgbench.' || :client_id::text || '.' || :r::text
@@ -56,7 +95,7 @@ update "messages" set "status" = 'delivered', "sent_at" = COALESCE("messages"."s
  returning "id", "conversation_id", "organization_id", "seq", "direction", "sender_type", "sender_id", "message_type",
            "content", "status", "whatsapp_message_id", "error_code", "error_message", "created_at", "sent_at",
            "delivered_at", "read_at", "failed_at";
--- 6. advanceStatus "read" by the channel's id (the sandbox's second tick).
+-- 7. advanceStatus "read" by the channel's id (the sandbox's second tick).
 update "messages" set "status" = 'read', "sent_at" = COALESCE("messages"."sent_at", now()),
        "delivered_at" = COALESCE("messages"."delivered_at", now()), "read_at" = COALESCE("messages"."read_at", now())
  where ("messages"."whatsapp_message_id" = 'wamid.pgbench.' || :client_id::text || '.' || :r::text

@@ -28,6 +28,13 @@ export interface ChatOptions {
   core: number | null;
   /** CPU-profile the chat server into this folder. */
   profileDir?: string;
+  /**
+   * Count the server's PostgreSQL statements (BEGIN/COMMIT included) of each step, warm-up included,
+   * once its messages' outbox sends and status ticks are done, per message stored. postgres.js keeps
+   * a stack per query while counting: CPU figures of a counting run are a little high, so compare
+   * CPU from runs without it.
+   */
+  countQueries?: boolean;
   /** Watchers of the conversation. Default 100. */
   watchers: number;
   /** Offered messages/s of the fixed-rate figure. Default 200. */
@@ -43,7 +50,7 @@ export interface ChatOptions {
   measureMs: number;
 }
 
-export function chatDefaults(quick: boolean): Omit<ChatOptions, "databases" | "core"> {
+export function chatDefaults(quick: boolean): Omit<ChatOptions, "databases" | "core" | "countQueries"> {
   return {
     watchers: 100,
     messagesPerSec: 200,
@@ -73,6 +80,8 @@ const IDLE_PERCENT = 15;
 const IDLE_SAMPLE_MS = 500;
 const IDLE_TIMEOUT_MS = 60_000;
 const TICK_MS = 1;
+/** After the last delivery, wait this long for the last messages' status ticks (whole-step figures). */
+const STATUS_SETTLE_MS = 2_000;
 
 interface ChatStep {
   database: ChatDatabase;
@@ -90,6 +99,17 @@ interface ChatStep {
   generatorCpu: number;
   serverWait: number;
   generatorWait: number;
+  /** PostgreSQL statements per stored message over the whole step (with countQueries only). */
+  queriesPerMessage?: number;
+  /** Server CPU ms per stored message over the whole step, its settling included. */
+  stepCpuMsPerMessage?: number;
+}
+
+/** The chat app's statement counter (BENCH_COUNT_QUERIES), or null when it does not count. */
+async function readQueryCount(url: string | undefined): Promise<number | null> {
+  if (!url) return null;
+  const res = await fetch(url);
+  return Number(await res.text());
 }
 
 async function login(baseUrl: string, email: string, password: string): Promise<string> {
@@ -197,6 +217,10 @@ class ChatRig {
     const server = CpuMeter.forPid(this.target.pid);
     const self = CpuMeter.self();
     let metering = false;
+    const queriesUrl = this.target.ready.queriesUrl as string | undefined;
+    const queriesFrom = await readQueryCount(queriesUrl);
+    const wholeStep = CpuMeter.forPid(this.target.pid);
+    wholeStep.start();
     let sent = 0;
     const step = this.step;
     await new Promise<void>((resolve) => {
@@ -209,7 +233,11 @@ class ChatRig {
         }
         while (sent < total && t0 + sent * intervalMs <= now) {
           const due = t0 + sent * intervalMs;
-          const body = JSON.stringify({ content: { text: `bench:${step}:${due.toFixed(3)}` } });
+          // Every POST carries an idempotency key, as the web client's do: its claim is on the path.
+          const body = JSON.stringify({
+            client_message_id: `bench-${step}-${sent}`,
+            content: { text: `bench:${step}:${due.toFixed(3)}` },
+          });
           const request = fetch(url, {
             method: "POST",
             headers: headers[sent % headers.length],
@@ -247,6 +275,17 @@ class ChatRig {
     clearTimeout(abortTimer);
     const expected = posted * this.watchers.length;
     await waitUntil(() => this.received >= expected, DRAIN_MS);
+    // The whole step's CPU and statements ÷ its stored messages, once their outbox sends and the
+    // sandbox's status ticks (300 and 600 ms after "sent") are done: figures that hold when the
+    // server falls behind (the window's CPU ÷ the offered rate then counts work not yet done).
+    await Bun.sleep(STATUS_SETTLE_MS);
+    wholeStep.stop();
+    const stepCpuMsPerMessage = posted > 0 ? round((wholeStep.cpuSeconds * 1000) / posted, 2) : undefined;
+    let queriesPerMessage: number | undefined;
+    if (queriesFrom !== null) {
+      const queriesTo = await readQueryCount(queriesUrl);
+      if (queriesTo !== null && posted > 0) queriesPerMessage = round((queriesTo - queriesFrom) / posted, 2);
+    }
     return {
       database,
       messagesPerSec,
@@ -262,6 +301,8 @@ class ChatRig {
       generatorCpu: round(generatorCpu, 1),
       serverWait: round(server.waitPercent, 1),
       generatorWait: round(self.waitPercent, 1),
+      ...(queriesPerMessage !== undefined ? { queriesPerMessage } : {}),
+      ...(stepCpuMsPerMessage !== undefined ? { stepCpuMsPerMessage } : {}),
     };
   }
 
@@ -277,7 +318,10 @@ function describe(s: ChatStep): string {
   return (
     `${s.database} ${s.messagesPerSec} msg/s: POST→message:new p50 ${s.latency.p50} p99 ${s.latency.p99} max ` +
     `${s.latency.max} ms, POST p99 ${s.post.p99} ms, server CPU ${s.serverCpu}%, generator CPU ${s.generatorCpu}%, ` +
-    `CPU wait ${s.serverWait}/${s.generatorWait}%${s.lost ? `, LOST ${s.lost}/${s.expected}` : ""}` +
+    `CPU wait ${s.serverWait}/${s.generatorWait}%` +
+    `${s.stepCpuMsPerMessage !== undefined ? `, whole step ${s.stepCpuMsPerMessage} ms CPU/message` : ""}` +
+    `${s.queriesPerMessage !== undefined ? `, ${s.queriesPerMessage} queries/message` : ""}` +
+    `${s.lost ? `, LOST ${s.lost}/${s.expected}` : ""}` +
     `${s.postErrors ? `, ${s.postErrors} POST errors (${s.firstPostError})` : ""}`
   );
 }
@@ -285,7 +329,7 @@ function describe(s: ChatStep): string {
 export async function runDatabase(ctx: RunContext, options: ChatOptions, database: ChatDatabase) {
   const target = await startTarget(`chat-${database}`, CHAT_COMMAND, {
     core: options.core,
-    env: { BENCH_DB: database },
+    env: { BENCH_DB: database, ...(options.countQueries ? { BENCH_COUNT_QUERIES: "1" } : {}) },
     // PGlite compiles its WASM Postgres and migrates at start: slow on one busy core.
     readyTimeoutMs: CHAT_READY_TIMEOUT_MS,
     ...(options.profileDir ? { profileDir: options.profileDir } : {}),
@@ -335,6 +379,25 @@ export async function runDatabase(ctx: RunContext, options: ChatOptions, databas
     await rig.close().catch(() => {});
     await target.stop();
   }
+}
+
+/** Server CPU per stored message over whole steps (settling included): holds when the server falls behind. */
+function wholeStepMetric(fixed: ChatStep[], shape: string, database: ChatDatabase, noisy: boolean): Metric[] {
+  const values = fixed.flatMap((s) => (s.stepCpuMsPerMessage === undefined ? [] : [s.stepCpuMsPerMessage]));
+  if (values.length === 0) return [];
+  const cpu = spread(values);
+  return [
+    {
+      scenario: "chat",
+      key: `chat.${database}.stepCpuPerMessage`,
+      label: `${shape}: server CPU per stored message, whole step`,
+      unit: "ms",
+      better: "lower",
+      value: cpu.median,
+      range: [cpu.min, cpu.max],
+      noisy,
+    },
+  ];
 }
 
 /** Server CPU per message in ms, from its CPU % of one core at a steady `messagesPerSec`. */
@@ -403,6 +466,7 @@ export async function runChat(ctx: RunContext, options: ChatOptions): Promise<Sc
         ],
         noisy,
       },
+      ...wholeStepMetric(fixed, shape, database, noisy),
       {
         scenario: "chat",
         key: `chat.${database}.capacity`,
