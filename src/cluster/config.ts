@@ -12,6 +12,7 @@
 import type { SubscriptionMode } from "../../protocol/adapter/redis/index.ts";
 import type { ShardedSubscriptionMode } from "../../protocol/adapter/redis/sharded.ts";
 import { isValidNodeId } from "./node-id.ts";
+import { FALLBACK_DEFAULTS } from "../limits/fallback.ts";
 
 /** Where the nodes meet: the adapter's channels, the node registry and the cluster-wide limits. */
 export type ClusterStore = "redis" | "redis-sharded" | "postgres";
@@ -40,6 +41,11 @@ export interface ClusterConfig {
   subscriptionMode: SubscriptionMode | ShardedSubscriptionMode;
   /** CLUSTER_REQUEST_TIMEOUT_MS: deadline of cluster requests (fetchSockets, ...). Default 5000. */
   requestsTimeout: number;
+  /**
+   * CLUSTER_LIMITS_TIMEOUT_MS: longest wait for the store's answer to one limit check before the
+   * node decides it with its own limit (and stops asking for 5 s). Default 1000.
+   */
+  limitsTimeout: number;
   /** NODE_ID: this node's id in session ids and the registry. Default random per process. */
   nodeId: string | undefined;
   /** CLUSTER_SECRET: shared by every node; authenticates forwarded polling requests. Unset → no forwarding. */
@@ -167,6 +173,8 @@ export function parseClusterConfig(env: Record<string, string | undefined>): {
     if (!Number.isInteger(n) || n < 0) problems.push(`${name} must be a non-negative integer`);
     return n;
   };
+  const limitsTimeout = int("CLUSTER_LIMITS_TIMEOUT_MS", FALLBACK_DEFAULTS.deadlineMs);
+  if (limitsTimeout < 1) problems.push("CLUSTER_LIMITS_TIMEOUT_MS must be at least 1 (ms)");
   const nodeId = env.NODE_ID || undefined;
   if (nodeId !== undefined && !isValidNodeId(nodeId)) problems.push("NODE_ID must be 1-64 of [A-Za-z0-9_-]");
   const secret = env.CLUSTER_SECRET || undefined;
@@ -188,6 +196,7 @@ export function parseClusterConfig(env: Record<string, string | undefined>): {
     keyPrefix: env.CLUSTER_PREFIX || env.REDIS_KEY_PREFIX || "socket.io",
     subscriptionMode: mode as SubscriptionMode | ShardedSubscriptionMode,
     requestsTimeout: int("CLUSTER_REQUEST_TIMEOUT_MS", 5000),
+    limitsTimeout,
     nodeId,
     secret,
     internalHost: env.CLUSTER_INTERNAL_HOST || "127.0.0.1",

@@ -43,4 +43,6 @@ export interface SharedLimitStores {
   rate: RateStore;
   /** False while the store is known to be unreachable: callers fall back at once, without waiting. */
   available(): boolean;
+  /** Longest wait for one limit check before it is decided locally (CLUSTER_LIMITS_TIMEOUT_MS). */
+  deadlineMs?: number;
 }

@@ -105,6 +105,7 @@ export function createRealtime(
     limits && {
       store: limits.connections,
       available: limits.available,
+      deadlineMs: limits.deadlineMs,
       // The oldest connection may be on another node: told and closed through the adapter.
       evictRemote: (socketId, error) => {
         io.to(socketId).emit("error", error);
@@ -115,7 +116,7 @@ export function createRealtime(
   const expiry = new SessionExpiry();
   const rate = { ratePerSecond: ctx.config.rateLimitPerSecond, burst: ctx.config.rateLimitBurst };
   const buckets = limits
-    ? new SharedTokenBuckets(limits.rate, limits.available, rate)
+    ? new SharedTokenBuckets(limits.rate, limits.available, { ...rate, deadlineMs: limits.deadlineMs })
     : new TokenBuckets(rate);
   if (limits) ctx.metrics.registry.register(limitFallbackMetric(limiter, buckets as SharedTokenBuckets));
   const typing = new TypingTracker(ctx.config.typingTimeoutMs, (socket, room, payload) => {

@@ -30,4 +30,5 @@ test("a stray exception or rejection is logged and the server keeps answering", 
   expect(server.stderr()).toContain("stray rejected promise");
   expect(server.proc.exitCode).toBeNull();
   expect((await fetch(`${url}/health`)).status).toBe(200);
-});
+  // A first start runs the migrations and seeds PGlite: seconds on a loaded machine.
+}, 60_000);

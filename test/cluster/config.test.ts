@@ -19,6 +19,7 @@ describe("cluster configuration", () => {
       keyPrefix: "socket.io",
       subscriptionMode: "rooms",
       requestsTimeout: 5000,
+      limitsTimeout: 1000,
       nodeId: undefined,
       secret: undefined,
       internalHost: "127.0.0.1",
@@ -34,6 +35,7 @@ describe("cluster configuration", () => {
       REDIS_KEY_PREFIX: "chat",
       REDIS_SUBSCRIPTION_MODE: "pattern",
       CLUSTER_REQUEST_TIMEOUT_MS: "2500",
+      CLUSTER_LIMITS_TIMEOUT_MS: "3000",
       NODE_ID: "node-a",
       CLUSTER_SECRET: "0123456789abcdef",
       CLUSTER_INTERNAL_HOST: "0.0.0.0",
@@ -43,6 +45,10 @@ describe("cluster configuration", () => {
     });
     expect(config?.subscriptionMode).toBe("pattern");
     expect(config?.requestsTimeout).toBe(2500);
+    expect(config?.limitsTimeout).toBe(3000);
+    expect(() => loadClusterConfig({ REDIS_URL: "redis://r:6379", CLUSTER_LIMITS_TIMEOUT_MS: "0" })).toThrow(
+      "CLUSTER_LIMITS_TIMEOUT_MS must be at least 1",
+    );
     expect(config?.advertiseUrl).toBe("http://10.0.0.12:9100");
     expect([...(config?.peers ?? [])]).toEqual([
       ["node-b", "http://10.0.0.13:9100"],

@@ -162,6 +162,15 @@ export class PrivateRedis {
     await waitFor("redis-server to accept connections", () => canConnect(this.port), 5000);
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered until resume(). */
+  pause(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.child?.kill("SIGCONT");
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
