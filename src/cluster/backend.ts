@@ -70,7 +70,11 @@ export function createClusterBackend(config: ClusterConfig): ClusterBackend {
       adapter: cluster.adapter as NonNullable<ServerOptions["adapter"]>,
       link: cluster.link,
       registryStore: postgresRegistryStore(sql),
-      limits: { ...limits, deadlineMs: config.limitsTimeout, available: () => cluster.link.state === "connected" },
+      limits: {
+        ...limits,
+        deadlineMs: config.limitsTimeout,
+        available: () => cluster.link.state === "connected",
+      },
       ready: Promise.resolve(),
       recovery: () => cluster.link.recoveryCounters,
       close: async () => {
@@ -91,7 +95,11 @@ export function createClusterBackend(config: ClusterConfig): ClusterBackend {
     adapter: redis.adapter as NonNullable<ServerOptions["adapter"]>,
     link: redis.link,
     registryStore: redisRegistryStore(redis.link.commands),
-    limits: { ...limits, deadlineMs: config.limitsTimeout, available: () => redis.link.state === "connected" },
+    limits: {
+      ...limits,
+      deadlineMs: config.limitsTimeout,
+      available: () => redis.link.state === "connected",
+    },
     ready: Promise.resolve(),
     recovery: () => redis.link.recoveryCounters,
     close: () => redis.close(),
@@ -135,7 +143,11 @@ function shardedRedisBackend(config: ClusterConfig): ClusterBackend {
     adapter: sharded.adapter as NonNullable<ServerOptions["adapter"]>,
     link: sharded.link,
     registryStore: redisRegistryStore(commands),
-    limits: { ...limits, deadlineMs: config.limitsTimeout, available: () => commandsUp && sharded.link.state === "connected" },
+    limits: {
+      ...limits,
+      deadlineMs: config.limitsTimeout,
+      available: () => commandsUp && sharded.link.state === "connected",
+    },
     ready: Promise.all([sharded.ready, connected]).then(() => {}),
     recovery: () => sharded.link.recoveryCounters,
     close: async () => {

@@ -11,8 +11,8 @@
  */
 import type { SubscriptionMode } from "../../protocol/adapter/redis/index.ts";
 import type { ShardedSubscriptionMode } from "../../protocol/adapter/redis/sharded.ts";
-import { isValidNodeId } from "./node-id.ts";
 import { FALLBACK_DEFAULTS } from "../limits/fallback.ts";
+import { isValidNodeId } from "./node-id.ts";
 
 /** Where the nodes meet: the adapter's channels, the node registry and the cluster-wide limits. */
 export type ClusterStore = "redis" | "redis-sharded" | "postgres";
