@@ -4,9 +4,11 @@
  * retryable refusal is rescheduled with backoff while the job's retry budget lasts; anything else
  * fails the message with the provider's code and reason. Events go out after each commit.
  */
+
 import { and, eq, sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database } from "../../db/client.ts";
+import { rowsOf } from "../../db/raw-rows.ts";
 import { contacts, conversations, type MessageRow, media, messages } from "../../db/schema.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import {
@@ -72,9 +74,7 @@ async function storeSent(
     owner: job.owner,
     attempts: job.attempts,
   })) as unknown;
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
-    advanced: number;
-  }[];
+  const rows = rowsOf<{ advanced: number }>(result);
   return Number(rows[0]?.advanced ?? 0) > 0;
 }
 

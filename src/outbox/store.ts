@@ -4,8 +4,10 @@
  * settles a job is fenced by (owner, attempts), so a node whose lease was taken over cannot
  * overwrite the new holder's work. Times come from the database clock, shared by every node.
  */
+
 import { sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
+import { rowsOf } from "../../db/raw-rows.ts";
 import type { OutboxJobRow } from "../../db/schema.ts";
 
 type Queryable = Database | Tx;
@@ -29,11 +31,6 @@ export interface StateCount {
   count: number;
   /** Age of the oldest job in this state, in ms. */
   oldestMs: number;
-}
-
-/** The rows of a raw query: postgres drivers give an array, PGlite `{ rows }`. */
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 const ms = (n: number) => sql`(${Math.max(0, Math.round(n))} * interval '1 millisecond')`;

@@ -16,8 +16,10 @@
 import { sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database } from "../../db/client.ts";
+import { rowsOf } from "../../db/raw-rows.ts";
 import type { ConversationRow } from "../../db/schema.ts";
 import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
+import { type BumpedConversation, conversationAfter } from "./bumped-conversation.ts";
 import { IDEMPOTENCY_WINDOW_MS } from "./idempotency.ts";
 import { prepared } from "./prepared.ts";
 
@@ -68,14 +70,8 @@ const ACCEPT_MESSAGE = new PgDialect().sqlToQuery(sql`
          bumped.last_message_at_ms, bumped.last_inbound_at_ms, bumped.created_at_ms
     FROM bumped, inserted`);
 
-interface AcceptedRow {
+interface AcceptedRow extends BumpedConversation {
   last_seq: number;
-  contact_id: string;
-  assigned_agent_id: string | null;
-  status: ConversationRow["status"];
-  last_message_at_ms: number | null;
-  last_inbound_at_ms: number | null;
-  created_at_ms: number;
 }
 
 export interface AcceptInput {
@@ -89,11 +85,6 @@ export interface AcceptInput {
   at: Date;
   /** The send job's retry budget. */
   budgetMs: number;
-}
-
-/** The rows of a raw query: postgres drivers give an array, PGlite `{ rows }`. */
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /**
@@ -119,17 +110,11 @@ export async function acceptMessage(db: Database, input: AcceptInput): Promise<C
     }),
   );
   if (!row) return null;
-  return {
-    id: input.conversationId,
-    organizationId: input.organizationId,
-    contactId: row.contact_id,
-    assignedAgentId: row.assigned_agent_id,
-    status: row.status,
-    lastMessageAt: row.last_message_at_ms === null ? null : new Date(Number(row.last_message_at_ms)),
-    lastInboundAt: row.last_inbound_at_ms === null ? null : new Date(Number(row.last_inbound_at_ms)),
-    lastSeq: Number(row.last_seq),
-    createdAt: new Date(Number(row.created_at_ms)),
-  };
+  return conversationAfter(
+    row,
+    { id: input.conversationId, organizationId: input.organizationId },
+    Number(row.last_seq),
+  );
 }
 
 /** The message an earlier request claimed `key` for, or null. */

@@ -10,9 +10,11 @@
  * after everything is stored. Idempotent by WhatsApp message id: a retried webhook stores and emits
  * nothing new. Statuses of one message in a batch are coalesced into the furthest one.
  */
+
 import { desc, eq, sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
 import { isDatabaseUnavailable } from "../../db/errors.ts";
+import { rowsOf } from "../../db/raw-rows.ts";
 import { contacts, conversations, messages, organizations } from "../../db/schema.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import type { StatusReport } from "../channels/channel.ts";
@@ -414,11 +416,6 @@ function groupedAdvance(status: (typeof GROUPED_STATUSES)[number], items: string
       FROM jsonb_to_recordset(${items}::jsonb) AS v(wamid text, at timestamptz)
      WHERE m.whatsapp_message_id = v.wamid AND m.status IN (${from})
     RETURNING m.id, m.conversation_id, v.wamid`;
-}
-
-/** The rows of a raw query: postgres drivers give an array, PGlite `{ rows }`. */
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /** A database error for the log: its SQLSTATE and message, never the statement's parameters (the text). */

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database, Tx } from "../../db/client.ts";
+import { rowsOf } from "../../db/raw-rows.ts";
 import { type ConversationRow, type MessageRow, messages } from "../../db/schema.ts";
 import type {
   MessageContent,
@@ -16,6 +17,7 @@ import type {
   SenderType,
   Uuid,
 } from "../shared/events.ts";
+import { type BumpedConversation, conversationAfter } from "./bumped-conversation.ts";
 import { predecessors } from "./message-status.ts";
 import { prepared } from "./prepared.ts";
 
@@ -37,10 +39,6 @@ export interface NewMessage {
 }
 
 /** The rows of a raw query: postgres drivers give an array, PGlite `{ rows }`. */
-function rowsOf<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
-
 /** A placeholder bound as a timestamptz (its value is an ISO string; drivers disagree on raw Dates). */
 const tstzPlaceholder = (name: string) => sql`${sql.placeholder(name)}::timestamptz`;
 
@@ -81,14 +79,8 @@ const INSERT_MESSAGE = new PgDialect().sqlToQuery(sql`
          bumped.last_message_at_ms, bumped.last_inbound_at_ms, bumped.created_at_ms
     FROM inserted, bumped`);
 
-interface InsertedRow {
+interface InsertedRow extends BumpedConversation {
   seq: number;
-  contact_id: string;
-  assigned_agent_id: string | null;
-  status: ConversationRow["status"];
-  last_message_at_ms: number | null;
-  last_inbound_at_ms: number | null;
-  created_at_ms: number;
 }
 
 /** A stored message and its conversation's state right after it (last_seq, last_message_at). */
@@ -149,17 +141,11 @@ export async function insertMessage(db: Queryable, input: NewMessage): Promise<S
     readAt: null,
     failedAt: null,
   };
-  const conversation: ConversationRow = {
-    id: input.conversationId,
-    organizationId: input.organizationId,
-    contactId: stored.contact_id,
-    assignedAgentId: stored.assigned_agent_id,
-    status: stored.status,
-    lastMessageAt: stored.last_message_at_ms === null ? null : new Date(Number(stored.last_message_at_ms)),
-    lastInboundAt: stored.last_inbound_at_ms === null ? null : new Date(Number(stored.last_inbound_at_ms)),
-    lastSeq: seq,
-    createdAt: new Date(Number(stored.created_at_ms)),
-  };
+  const conversation = conversationAfter(
+    stored,
+    { id: input.conversationId, organizationId: input.organizationId },
+    seq,
+  );
   return { message, conversation };
 }
 
