@@ -36,6 +36,15 @@ export class SendHandoff {
     return { message: entry.message, to: entry.to };
   }
 
+  /**
+   * Drops what was handed over for `messageId`: a retry starts its job again at attempt 1, and an
+   * entry left from the first send (its worker claimed the job before it was remembered) must not
+   * stand in for the row the retry changed.
+   */
+  forget(messageId: string): void {
+    this.#entries.delete(messageId);
+  }
+
   get size(): number {
     return this.#entries.size;
   }

@@ -149,8 +149,10 @@ export class MessageSender {
           ),
         )
         .returning();
-      if (updated)
+      if (updated) {
+        this.handoff?.forget(messageId);
         await enqueueJob(tx, { kind: "send_message", refId: messageId, budgetMs: this.retryBudgetMs });
+      }
       return updated ?? null;
     });
     if (!row) {

@@ -185,11 +185,35 @@ describe.skipIf(!runnable)("inbox page in Chromium", () => {
       .locator(`[data-message-id="${messageId}"][data-status="failed"] [data-testid=message-failure-reason]`)
       .waitFor();
     expect(keys.at(-1)).toMatch(/^[0-9a-f-]{36}$/);
+    // The retry's answer reaches the page after the socket has told the whole story (pending, then
+    // failed again): the page must end on the socket's newer news, not on the answer's "pending".
+    const answered = Promise.withResolvers<void>();
+    await admin.route(/\/retry$/, async (route) => {
+      const response = await route.fetch();
+      await admin.waitForFunction(
+        (id: string) =>
+          ((globalThis as { statusLog?: Record<string, string[]> }).statusLog?.[id] ?? []).filter(
+            (s: string) => s === "failed",
+          ).length >= 2,
+        messageId as string,
+        { timeout: 20_000 },
+      );
+      await route.fulfill({ response });
+      answered.resolve();
+    });
     await failed.getByTestId("message-retry").click();
+    await answered.promise;
     // The sandbox refuses "#fail" every time: the same message fails again, once on screen.
     await admin
       .locator(`[data-message-id="${messageId}"][data-status="failed"] [data-testid=message-retry]`)
       .waitFor();
+    // Still failed after the page handled the answer (it once showed "pending" forever here).
+    await Bun.sleep(200);
+    expect(await admin.locator(`[data-message-id="${messageId}"]`).getAttribute("data-status")).toBe(
+      "failed",
+    );
+    expect(await statusLog(admin, messageId!)).toEqual(["pending", "failed", "pending", "failed"]);
+    await admin.unroute(/\/retry$/);
     expect(retries).toHaveLength(1);
     expect(retries[0]).toContain(`/messages/${messageId}/retry`);
     expect(await admin.locator(`[data-message-id="${messageId}"]`).count()).toBe(1);

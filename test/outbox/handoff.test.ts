@@ -23,6 +23,13 @@ describe("send hand-off", () => {
     expect(handoff.size).toBe(0);
   });
 
+  test("a retry forgets what the first send left (its job starts again at attempt 1)", () => {
+    const handoff = new SendHandoff();
+    handoff.remember({ message: row("m3"), to: "4911" });
+    handoff.forget("m3");
+    expect(handoff.take("m3", 1)).toBeUndefined();
+  });
+
   test("entries are bounded: the oldest go first", () => {
     const handoff = new SendHandoff();
     for (let i = 0; i < 10_001; i++) handoff.remember({ message: row(`m${i}`), to: "4911" });

@@ -325,7 +325,11 @@ export class ThreadView {
     retry.addEventListener("click", () => {
       retry.disabled = true;
       this.#onRetry(messageId).then(
-        () => this.setStatus(messageId, "pending"),
+        // Shown as pending only if no status came since the click: the socket's news (the retry's
+        // pending, or already its outcome) may arrive before this answer, and is newer.
+        () => {
+          if (retry.isConnected) this.setStatus(messageId, "pending");
+        },
         (err: unknown) => {
           retry.disabled = false;
           note.textContent = `Retry failed: ${err instanceof Error ? err.message : String(err)}`;
