@@ -3,7 +3,9 @@
  * expiry time. Both keep only what a lookup needs (node id → internal address), and both let an
  * announcement lapse on its own when a node dies without withdrawing it.
  */
+
 import type postgres from "postgres";
+import { createTablesOnce } from "../../protocol/adapter/postgres/create-tables.ts";
 import type { RegistryStore } from "./registry.ts";
 
 /** The node-redis commands used (the Redis link's command client satisfies it). */
@@ -35,21 +37,11 @@ export const NODES_TABLE = "switchboard_cluster_nodes";
  * crash safety, and skipping the WAL keeps the heartbeat cheap.
  */
 export function postgresRegistryStore(sql: postgres.Sql): RegistryStore {
-  let ready: Promise<unknown> | undefined;
-  const ensureTable = () => {
-    ready ??= sql
-      .unsafe(
-        `CREATE UNLOGGED TABLE IF NOT EXISTS ${NODES_TABLE} (
+  const ensureTable = createTablesOnce(
+    sql,
+    `CREATE UNLOGGED TABLE IF NOT EXISTS ${NODES_TABLE} (
            node_id text PRIMARY KEY, address text NOT NULL, expires_at timestamptz NOT NULL)`,
-      )
-      .catch((err: { code?: string }) => {
-        // Another node created it at the same moment.
-        if (err.code === "23505" || err.code === "42P07") return;
-        ready = undefined;
-        throw err;
-      });
-    return ready;
-  };
+  );
   return {
     async announce(nodeId, address, ttlMs) {
       await ensureTable();

@@ -4,7 +4,9 @@
  * user (so two nodes never both see room for one more). Tables are UNLOGGED (state that is
  * rebuilt within seconds needs no crash safety) and created on first use in the cluster database.
  */
+
 import type postgres from "postgres";
+import { createTablesOnce } from "../../protocol/adapter/postgres/create-tables.ts";
 import type { ConnectionEntry, ConnectionStore, RateStore } from "./shared-store.ts";
 
 export const CONNECTIONS_TABLE = "switchboard_user_connections";
@@ -13,11 +15,9 @@ export const BUCKETS_TABLE = "switchboard_rate_buckets";
 const BUCKET_SWEEP_INTERVAL_MS = 60_000;
 
 export function postgresLimitStores(sql: postgres.Sql): { connections: ConnectionStore; rate: RateStore } {
-  let ready: Promise<unknown> | undefined;
-  const ensureTables = () => {
-    ready ??= sql
-      .unsafe(
-        `CREATE UNLOGGED TABLE IF NOT EXISTS ${CONNECTIONS_TABLE} (
+  const ensureTables = createTablesOnce(
+    sql,
+    `CREATE UNLOGGED TABLE IF NOT EXISTS ${CONNECTIONS_TABLE} (
            user_id text NOT NULL, connection_id text NOT NULL, connected_at bigint NOT NULL, seq bigserial,
            lease_until timestamptz NOT NULL, PRIMARY KEY (user_id, connection_id));
          CREATE UNLOGGED TABLE IF NOT EXISTS ${BUCKETS_TABLE} (
@@ -25,16 +25,7 @@ export function postgresLimitStores(sql: postgres.Sql): { connections: Connectio
            allowed boolean NOT NULL);
          -- Tokens of the last take (leases of several); added to tables of earlier versions.
          ALTER TABLE ${BUCKETS_TABLE} ADD COLUMN IF NOT EXISTS granted integer NOT NULL DEFAULT 0`,
-      )
-      .simple()
-      .catch((err: { code?: string }) => {
-        // Another node created them at the same moment.
-        if (err.code === "23505" || err.code === "42P07" || err.code === "42701") return;
-        ready = undefined;
-        throw err;
-      });
-    return ready;
-  };
+  );
   let lastSweep = Date.now();
   const sweepBuckets = () => {
     if (Date.now() - lastSweep < BUCKET_SWEEP_INTERVAL_MS) return;

@@ -17,6 +17,7 @@ import { createLogger } from "../../logger.ts";
 import { asBuffer } from "../bytes.ts";
 import { newRecoveryCounters, type RecoveryCounters } from "../cluster/recovery.ts";
 import type { LinkCounters, LinkState } from "../redis/link.ts";
+import { createTablesOnce } from "./create-tables.ts";
 
 const log = createLogger("adapter:postgres");
 
@@ -72,7 +73,7 @@ export class PostgresLink extends EventEmitter {
   private relistenTimer: ReturnType<typeof setTimeout> | undefined;
   private relistenAttempt = 0;
   private readonly cleanupTimer: ReturnType<typeof setInterval>;
-  private tableReady: Promise<void> | undefined;
+  private createTable: (() => Promise<void>) | undefined;
   /** Set once the attachments table is known to exist: sends then skip the wait (see `whenTableReady`). */
   private tableExists = false;
   private readonly options: Required<PostgresLinkOptions>;
@@ -207,26 +208,14 @@ export class PostgresLink extends EventEmitter {
 
   private ensureTable(): Promise<void> {
     if (!this.options.createTable) return Promise.resolve();
-    this.tableReady ??= this.pub
-      .unsafe(
-        `CREATE TABLE IF NOT EXISTS ${this.tableName} (
+    this.createTable ??= createTablesOnce(
+      this.pub,
+      `CREATE TABLE IF NOT EXISTS ${this.tableName} (
            id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(), payload bytea)`,
-      )
-      .then(
-        () => {
-          this.tableExists = true;
-        },
-        (err: { code?: string }) => {
-          // Two nodes creating it at once: one wins, the other sees a duplicate; both can go on.
-          if (err.code === "23505" || err.code === "42P07") {
-            this.tableExists = true;
-            return;
-          }
-          this.tableReady = undefined;
-          throw err;
-        },
-      );
-    return this.tableReady;
+    );
+    return this.createTable().then(() => {
+      this.tableExists = true;
+    });
   }
 
   private async deleteOldAttachments(): Promise<void> {

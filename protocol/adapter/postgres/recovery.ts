@@ -7,6 +7,7 @@
 import { decode as msgpackDecode, encode as msgpackEncode } from "notepack.io";
 import type postgres from "postgres";
 import type { SessionToPersist } from "../types.ts";
+import { createTablesOnce } from "./create-tables.ts";
 
 export const RECOVERY_PACKETS_TABLE = "socket_io_recovery_packets";
 export const RECOVERY_SESSIONS_TABLE = "socket_io_recovery_sessions";
@@ -18,14 +19,22 @@ export interface LoggedPacket {
   except: string[];
 }
 
+const RECOVERY_TABLES_DDL = `CREATE TABLE IF NOT EXISTS ${RECOVERY_PACKETS_TABLE} (
+           id bigserial PRIMARY KEY, channel text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+           payload bytea NOT NULL);
+         CREATE TABLE IF NOT EXISTS ${RECOVERY_SESSIONS_TABLE} (
+           pid text PRIMARY KEY, channel text NOT NULL, session bytea NOT NULL, expires_at timestamptz NOT NULL)`;
+
 export class PostgresRecoveryLog {
-  private ready: Promise<unknown> | undefined;
   private lastSweep = 0;
+  private readonly ensureTables: () => Promise<void>;
 
   constructor(
     private readonly sql: postgres.Sql,
     private readonly maxDisconnectionDuration: number,
-  ) {}
+  ) {
+    this.ensureTables = createTablesOnce(sql, RECOVERY_TABLES_DDL);
+  }
 
   /** Appends a broadcast; resolves with its offset. */
   async append(channel: string, data: unknown[], rooms: string[], except: string[]): Promise<string> {
@@ -107,24 +116,6 @@ export class PostgresRecoveryLog {
     const row = rows[0];
     if (!row?.live) return null;
     return msgpackDecode(row.session as Buffer) as SessionToPersist;
-  }
-
-  private ensureTables(): Promise<unknown> {
-    this.ready ??= this.sql
-      .unsafe(
-        `CREATE TABLE IF NOT EXISTS ${RECOVERY_PACKETS_TABLE} (
-           id bigserial PRIMARY KEY, channel text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
-           payload bytea NOT NULL);
-         CREATE TABLE IF NOT EXISTS ${RECOVERY_SESSIONS_TABLE} (
-           pid text PRIMARY KEY, channel text NOT NULL, session bytea NOT NULL, expires_at timestamptz NOT NULL)`,
-      )
-      .simple()
-      .catch((err: { code?: string }) => {
-        if (err.code === "23505" || err.code === "42P07") return;
-        this.ready = undefined;
-        throw err;
-      });
-    return this.ready;
   }
 
   /** Drops what no client may ask for any more, at most once per tenth of the window. */
