@@ -120,7 +120,11 @@ export function registerHandlers(
       );
     const room = conversationRoom(id);
     if (!socket.rooms.has(room) && !pendingJoins.has(room)) {
-      if (joinedCount(socket) + pendingJoins.size >= ctx.config.maxConversationsPerSocket)
+      // A join counts once: an adapter may list the room in socket.rooms while `join` still awaits
+      // (the Redis adapter subscribes to the room's channel), when it is also still pending.
+      let pendingOnly = 0;
+      for (const pending of pendingJoins) if (!socket.rooms.has(pending)) pendingOnly++;
+      if (joinedCount(socket) + pendingOnly >= ctx.config.maxConversationsPerSocket)
         return refuse(ev, ack, ERROR_CODES.tooManyConversations, REALTIME_MESSAGES.tooMany);
       pendingJoins.add(room);
     }
