@@ -23,7 +23,14 @@ interface Options {
   profileDir: string | undefined;
 }
 
+const USAGE = `bun scripts/load/efficiency.ts [--targets switchboard,bare-bun,socketio-bun] [--rounds 3]
+  [--shapes 10x100,50x20] [--rate 40000] [--app NAME=PATH ...] [--profile DIR]`;
+
 function parse(argv: string[]): Options {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const o: Options = {
     targets: ["switchboard", "bare-bun", "socketio-bun"],
     apps: {},
@@ -38,7 +45,7 @@ function parse(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const v = argv[++i];
-    if (v === undefined) throw new Error(`${arg} needs a value`);
+    if (v === undefined) fail(`${arg} needs a value`);
     if (arg === "--targets") o.targets = v.split(",");
     else if (arg === "--rounds") o.rounds = Number(v);
     else if (arg === "--rate") o.rate = Number(v);
@@ -52,9 +59,15 @@ function parse(argv: string[]): Options {
       const [name, path] = v.split("=");
       o.apps[name!] = [process.execPath, path!];
       if (!o.targets.includes(name!)) o.targets.push(name!);
-    } else throw new Error(`unknown option ${arg}`);
+    } else fail(`unknown option ${arg}`);
   }
   return o;
+}
+
+/** A bad command line: one line and the usage, no stack trace. */
+function fail(problem: string): never {
+  console.error(`efficiency: ${problem}\n${USAGE}`);
+  process.exit(2);
 }
 
 const options = parse(process.argv.slice(2));
