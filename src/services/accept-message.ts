@@ -19,7 +19,7 @@ import type { Database } from "../../db/client.ts";
 import { rowsOf } from "../../db/raw-rows.ts";
 import type { ConversationRow } from "../../db/schema.ts";
 import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
-import { type BumpedConversation, conversationAfter } from "./bumped-conversation.ts";
+import { BUMPED_RETURNING, type BumpedConversation, conversationAfter } from "./bumped-conversation.ts";
 import { IDEMPOTENCY_WINDOW_MS } from "./idempotency.ts";
 import { prepared } from "./prepared.ts";
 
@@ -47,10 +47,7 @@ const ACCEPT_MESSAGE = new PgDialect().sqlToQuery(sql`
            last_message_at = GREATEST(COALESCE(last_message_at, ${p("at")}::timestamptz), ${p("at")}::timestamptz)
      WHERE id = ${p("conversationId")}::uuid
        AND (${p("key")}::text IS NULL OR EXISTS (SELECT 1 FROM claim))
-    RETURNING last_seq, contact_id, assigned_agent_id, status,
-              (extract(epoch FROM last_message_at) * 1000)::float8 AS last_message_at_ms,
-              (extract(epoch FROM last_inbound_at) * 1000)::float8 AS last_inbound_at_ms,
-              (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms
+    RETURNING ${BUMPED_RETURNING}
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, organization_id, seq, direction, sender_type, sender_id,
                           message_type, content, status, created_at)

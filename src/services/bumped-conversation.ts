@@ -4,7 +4,14 @@
  * ConversationRow for the inbox's `conversation:updated`. Shared by the send path
  * (accept-message.ts) and every other stored message (messages.ts).
  */
+import { sql } from "drizzle-orm";
 import type { ConversationRow } from "../../db/schema.ts";
+
+/** The `RETURNING` list of the `bumped` CTE, read back as a BumpedConversation (plus `last_seq`). */
+export const BUMPED_RETURNING = sql.raw(`last_seq, contact_id, assigned_agent_id, status,
+              (extract(epoch FROM last_message_at) * 1000)::float8 AS last_message_at_ms,
+              (extract(epoch FROM last_inbound_at) * 1000)::float8 AS last_inbound_at_ms,
+              (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms`);
 
 /** The columns of `bumped`; timestamps as epoch milliseconds (drivers disagree on raw timestamptz). */
 export interface BumpedConversation {

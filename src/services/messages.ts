@@ -17,7 +17,7 @@ import type {
   SenderType,
   Uuid,
 } from "../shared/events.ts";
-import { type BumpedConversation, conversationAfter } from "./bumped-conversation.ts";
+import { BUMPED_RETURNING, type BumpedConversation, conversationAfter } from "./bumped-conversation.ts";
 import { predecessors } from "./message-status.ts";
 import { prepared } from "./prepared.ts";
 
@@ -58,10 +58,7 @@ const INSERT_MESSAGE = new PgDialect().sqlToQuery(sql`
                                   THEN GREATEST(COALESCE(last_inbound_at, ${tstzPlaceholder("at")}), ${tstzPlaceholder("at")})
                                   ELSE last_inbound_at END
      WHERE id = ${sql.placeholder("conversationId")}::uuid
-    RETURNING last_seq, contact_id, assigned_agent_id, status,
-              (extract(epoch FROM last_message_at) * 1000)::float8 AS last_message_at_ms,
-              (extract(epoch FROM last_inbound_at) * 1000)::float8 AS last_inbound_at_ms,
-              (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms
+    RETURNING ${BUMPED_RETURNING}
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, organization_id, seq, direction, sender_type, sender_id,
                           message_type, content, status, whatsapp_message_id, created_at, delivered_at)
