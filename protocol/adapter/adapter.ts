@@ -106,7 +106,7 @@ export class Adapter extends EventEmitter {
         this.rooms.set(id, roomsOfSocket);
         this.emitRoomEvent("create-room", id);
         this.emitRoomEvent("join-room", id, id);
-        conn?.subscribe(namespaceTopic(this.nsp.name));
+        conn?.subscribe(this.nspTopic);
         continue;
       }
       if (roomsOfSocket === undefined) {

@@ -53,7 +53,7 @@ export class MessageSender {
     /** How long a send's retryable failures are retried (OUTBOX_RETRY_BUDGET). */
     private readonly retryBudgetMs: number,
     /** Hands accepted messages to this process's outbox worker (src/outbox/handoff.ts). */
-    private readonly handoff?: SendHandoff,
+    readonly handoff?: SendHandoff,
   ) {}
 
   async send(

@@ -159,6 +159,13 @@ for (const backend of await backends()) {
       await settled(body.message.id);
       expect((await row(body.message.id)).status).toBe("failed");
       graph.setBehaviour(() => ({ kind: "accept" }));
+      // A hand-off entry left from the first send (its worker claimed the job before it was
+      // remembered) must not stand in for the row the retry set back to pending: the retry forgets it.
+      const stale = await row(body.message.id);
+      h.server.ctx.sender.handoff?.remember({
+        message: { ...stale, status: "pending", content: { text: "stale copy" } },
+        to: "000",
+      });
       const retryPath = `/api/v1/conversations/${h.fx.convQueue.id}/messages/${body.message.id}/retry`;
       const res = await h.api(retryPath, { method: "POST", token });
       expect(res.status).toBe(202);
@@ -167,6 +174,7 @@ for (const backend of await backends()) {
       await settled(body.message.id);
       expect((await row(body.message.id)).status).toBe("sent");
       expect(reached("try again")).toBe(1);
+      expect(reached("stale copy")).toBe(0);
       const again = await h.api(retryPath, { method: "POST", token });
       expect(again.status).toBe(409);
       expect(((await again.json()) as { error: { code: string } }).error.code).toBe("message_not_failed");
