@@ -11,7 +11,7 @@
  * nothing new. Statuses of one message in a batch are coalesced into the furthest one.
  */
 
-import { desc, eq, sql } from "drizzle-orm";
+import { desc, eq, getTableColumns, sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
 import { isDatabaseUnavailable } from "../../db/errors.ts";
 import { rowsOf } from "../../db/raw-rows.ts";
@@ -22,7 +22,7 @@ import { planInboundMedia } from "../media/inbound.ts";
 import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
 import { reopenOnInbound } from "./lifecycle.ts";
 import { toConversation, toMessage } from "./mappers.ts";
-import { furthest, predecessors } from "./message-status.ts";
+import { furthest, predecessors, stampsOf } from "./message-status.ts";
 import { advanceStatus, insertMessage } from "./messages.ts";
 import type { ChatEvent, ChatNotifier } from "./notifier.ts";
 
@@ -402,10 +402,10 @@ const GROUPED_STATUSES = ["sent", "delivered", "read"] as const;
 
 /** One UPDATE moving every listed message (channel id, time) forward to `status`; each step's time set once. */
 function groupedAdvance(status: (typeof GROUPED_STATUSES)[number], items: string) {
-  const stamp = (col: string) => sql.raw(`${col} = COALESCE(m.${col}, v.at)`);
-  const sets = [stamp("sent_at")];
-  if (status === "delivered" || status === "read") sets.push(stamp("delivered_at"));
-  if (status === "read") sets.push(stamp("read_at"));
+  const sets = stampsOf(status).map((stamp) => {
+    const col = getTableColumns(messages)[stamp].name;
+    return sql.raw(`${col} = COALESCE(m.${col}, v.at)`);
+  });
   const from = sql.raw(
     predecessors(status)
       .map((s) => `'${s}'`)

@@ -19,6 +19,21 @@ export function predecessors(to: MessageStatus): MessageStatus[] {
   return (Object.keys(RANK) as MessageStatus[]).filter((from) => canAdvance(from, to));
 }
 
+/** A step's time column: set once, by the first report that reaches or passes the step. */
+export type StepStamp = "sentAt" | "deliveredAt" | "readAt";
+
+/**
+ * The step times a message reaching `to` gets (skipped steps get the same time: a message read was
+ * also delivered and sent). "failed" stamps none of them (it has its own failedAt and reason).
+ */
+export function stampsOf(to: Exclude<MessageStatus, "failed">): StepStamp[] {
+  const stamps: StepStamp[] = [];
+  if (RANK[to] >= RANK.sent) stamps.push("sentAt");
+  if (RANK[to] >= RANK.delivered) stamps.push("deliveredAt");
+  if (RANK[to] >= RANK.read) stamps.push("readAt");
+  return stamps;
+}
+
 /** Of several reports about one message, the one that wins when they are applied together. */
 export function furthest(a: MessageStatus, b: MessageStatus): MessageStatus {
   // A delivery or read report proves the message did not fail, whatever else arrived with it.

@@ -18,7 +18,7 @@ import type {
   Uuid,
 } from "../shared/events.ts";
 import { BUMPED_RETURNING, type BumpedConversation, conversationAfter } from "./bumped-conversation.ts";
-import { predecessors } from "./message-status.ts";
+import { predecessors, stampsOf } from "./message-status.ts";
 import { prepared } from "./prepared.ts";
 
 type Queryable = Database | Tx;
@@ -172,9 +172,7 @@ function buildAdvance(
     set.errorCode = sql.placeholder("errorCode");
     set.errorMessage = sql.placeholder("errorMessage");
   } else {
-    set.sentAt = stampOnce(messages.sentAt);
-    if (status === "delivered" || status === "read") set.deliveredAt = stampOnce(messages.deliveredAt);
-    if (status === "read") set.readAt = stampOnce(messages.readAt);
+    for (const stamp of stampsOf(status)) set[stamp] = stampOnce(messages[stamp]);
   }
   if (setsChannelId) set.whatsappMessageId = sql.placeholder("whatsappMessageId");
   const key = byId
