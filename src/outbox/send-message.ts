@@ -20,8 +20,7 @@ import {
 import { MEDIA_ERROR_CODES } from "../media/limits.ts";
 import type { MediaStorage } from "../media/storage.ts";
 import { toMessage } from "../services/mappers.ts";
-import { predecessors } from "../services/message-status.ts";
-import { advanceStatus } from "../services/messages.ts";
+import { advanceStatus, predecessorsSql } from "../services/messages.ts";
 import type { ChatNotifier } from "../services/notifier.ts";
 import { prepared } from "../services/prepared.ts";
 import { type RetryPolicy, retryDelayMs } from "./backoff.ts";
@@ -42,11 +41,7 @@ const STORE_SENT = new PgDialect().sqlToQuery(sql`
        SET status = 'sent', whatsapp_message_id = ${sql.placeholder("whatsappMessageId")}::text,
            sent_at = COALESCE(sent_at, ${sql.placeholder("at")}::timestamptz)
      WHERE id = ${sql.placeholder("messageId")}::uuid
-       AND status IN (${sql.raw(
-         predecessors("sent")
-           .map((s) => `'${s}'`)
-           .join(", "),
-       )})
+       AND status IN (${predecessorsSql("sent")})
     RETURNING id
   ), done AS (
     DELETE FROM outbox_jobs

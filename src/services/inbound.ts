@@ -22,8 +22,8 @@ import { planInboundMedia } from "../media/inbound.ts";
 import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
 import { reopenOnInbound } from "./lifecycle.ts";
 import { toConversation, toMessage } from "./mappers.ts";
-import { furthest, predecessors, stampsOf } from "./message-status.ts";
-import { advanceStatus, insertMessage } from "./messages.ts";
+import { furthest, stampsOf } from "./message-status.ts";
+import { advanceStatus, insertMessage, predecessorsSql } from "./messages.ts";
 import type { ChatEvent, ChatNotifier } from "./notifier.ts";
 
 const log = createLogger("inbound");
@@ -406,15 +406,10 @@ function groupedAdvance(status: (typeof GROUPED_STATUSES)[number], items: string
     const col = getTableColumns(messages)[stamp].name;
     return sql.raw(`${col} = COALESCE(m.${col}, v.at)`);
   });
-  const from = sql.raw(
-    predecessors(status)
-      .map((s) => `'${s}'`)
-      .join(", "),
-  );
   return sql`
     UPDATE messages AS m SET status = ${sql.raw(`'${status}'`)}, ${sql.join(sets, sql`, `)}
       FROM jsonb_to_recordset(${items}::jsonb) AS v(wamid text, at timestamptz)
-     WHERE m.whatsapp_message_id = v.wamid AND m.status IN (${from})
+     WHERE m.whatsapp_message_id = v.wamid AND m.status IN (${predecessorsSql(status)})
     RETURNING m.id, m.conversation_id, v.wamid`;
 }
 

@@ -156,6 +156,17 @@ export interface StatusChange {
 }
 
 /** `COALESCE(col, at)`: a step's time is set once, by the first report that reaches it. */
+/**
+ * `'pending', 'sent'`: the statuses `to` may be reached from, as an SQL list for the raw statements
+ * that guard a status change (`status IN (…)`), as advanceStatus's guard does.
+ */
+export const predecessorsSql = (to: MessageStatus) =>
+  sql.raw(
+    predecessors(to)
+      .map((s) => `'${s}'`)
+      .join(", "),
+  );
+
 const stampOnce = (col: typeof messages.sentAt) => sql`COALESCE(${col}, ${tstzPlaceholder("at")})`;
 
 /** The guarded UPDATE for one shape of status change, with placeholders `key`, `at`, `errorCode`, `errorMessage`, `whatsappMessageId`. */
