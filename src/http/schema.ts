@@ -7,7 +7,8 @@
  * runs the published schemas and the parsers over the same inputs).
  *
  * What JSON Schema cannot say, and is said in words instead: lengths are UTF-16 code units here
- * (JSON Schema counts code points: they differ only for characters outside the BMP, like emoji), and
+ * (JSON Schema counts code points: they differ only for characters outside the BMP, like emoji), a
+ * password's "4 different characters" (its backreference pattern would backtrack on long input), and
  * text is measured after the text rule (src/shared/text.ts) removed control characters, while a
  * JSON Schema validator sees the text as sent.
  */

@@ -32,6 +32,23 @@ describe("OpenAPI document", () => {
   }, SETUP_TIMEOUT_MS);
   afterAll(() => h?.close());
 
+  test("every published pattern is free of backreferences and lookarounds (no catastrophic backtracking)", () => {
+    // A gateway or client that validates requests against this document runs these patterns on
+    // whatever it is sent: each must be a plain regular expression, linear to match.
+    const patterns: string[] = [];
+    const collect = (node: unknown): void => {
+      if (Array.isArray(node)) for (const item of node) collect(item);
+      else if (node !== null && typeof node === "object")
+        for (const [key, value] of Object.entries(node)) {
+          if (key === "pattern" && typeof value === "string") patterns.push(value);
+          else collect(value);
+        }
+    };
+    collect(doc);
+    expect(patterns.length).toBeGreaterThan(3);
+    expect(patterns.filter((p) => /\\[1-9]|\(\?[=!<]/.test(p))).toEqual([]);
+  });
+
   test("is OpenAPI 3.1 with info, paths, components and the bearer scheme", () => {
     expect(doc.openapi).toBe("3.1.0");
     const info = doc.info as Json;

@@ -266,8 +266,6 @@ const passwordValue = fc.constantFrom<unknown>(
   "correct horse battery",
   "abcdabcdab",
   "abcdabcda",
-  "aaaaaaaaaaaa",
-  "abcabcabcabc",
   "abcdefghij\u0000",
   "abcd".repeat(256),
   "abcd".repeat(257),
@@ -518,7 +516,6 @@ describe("over HTTP, a body the document rejects is a 400 naming the field, one 
       { email: email(), name: "Bob", role: "viewer", password: "correct horse battery" },
       { email: email(), name: "\u0007", role: "agent" },
       { email: email(), name: "Cy", role: "boss" },
-      { email: email(), name: "Di", role: "agent", password: "abcabcabcabc" },
       { email: "a b@c.de", name: "Ed", role: "agent" },
     ];
     for (const body of creates)
@@ -537,5 +534,16 @@ describe("over HTTP, a body the document rejects is a 400 naming the field, one 
     const resets: Json[] = [{ password: "short" }, { password: 42 }, { password: "abcd".repeat(257) }];
     for (const body of resets)
       await expectAgreement(RESET_PASSWORD, await call(`${target}/password`, "POST", body), body, 200);
+    // The one rule the document states without a pattern (a backreference pattern for it would
+    // backtrack for seconds on 1 KB): fewer than 4 different characters is weak_password.
+    for (const password of ["aaaaaaaaaaaa", "abcabcabcabc"]) {
+      expect(validates(RESET_PASSWORD, { password })).toBe(true);
+      const res = await call(`${target}/password`, "POST", { password });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ApiError).error.code).toBe("weak_password");
+    }
+    const create = { email: email(), name: "Di", role: "agent", password: "abcabcabcabc" };
+    const refused = await call("/api/v1/users", "POST", create);
+    expect(((await refused.json()) as ApiError).error.code).toBe("weak_password");
   });
 });

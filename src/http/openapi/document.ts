@@ -77,7 +77,7 @@ export function buildOpenApiDocument(
       title: "Switchboard REST API",
       version,
       description:
-        'REST API of the Switchboard chat server. Errors are always {"error": {"code", "message", "field"?}}; a request the schemas here reject is a 400 naming the field. String lengths count UTF-16 code units, and stored text is measured after control characters are removed (docs/inbound.md). Live events go over Socket.IO (docs/events.md).',
+        'REST API of the Switchboard chat server. Errors are always {"error": {"code", "message", "field"?}}; a request the schemas here reject is a 400 naming the field. String lengths count UTF-16 code units, a password also needs at least 4 different characters (stated, not encoded as a pattern: 400 weak_password), and stored text is measured after control characters are removed (docs/inbound.md). Live events go over Socket.IO (docs/events.md).',
     },
     servers: [{ url: "/" }],
     tags: [
