@@ -40,10 +40,10 @@ export interface ChatOptions {
   /** Offered messages/s of the fixed-rate figure. Default 200. */
   messagesPerSec: number;
   /**
-   * Offered messages/s tried after it, in order, until p99 ≥ the limit or a loss. When the fixed
-   * rate already fails, halves of it (down to an eighth) are tried instead.
+   * How many doublings of the fixed rate are tried after it passes, in order, until p99 ≥ the limit
+   * or a loss. When the fixed rate already fails, halves of it (down to an eighth) are tried instead.
    */
-  searchRates: number[];
+  searchDoublings: number;
   /** p99 limit from POST to receipt, ms. Default 100. */
   p99LimitMs: number;
   warmupMs: number;
@@ -54,7 +54,7 @@ export function chatDefaults(quick: boolean): Omit<ChatOptions, "databases" | "c
   return {
     watchers: 100,
     messagesPerSec: 200,
-    searchRates: quick ? [400] : [400, 800, 1_600],
+    searchDoublings: quick ? 1 : 3,
     p99LimitMs: 100,
     warmupMs: quick ? 1_000 : 2_000,
     measureMs: quick ? 2_000 : 4_000,
@@ -364,7 +364,7 @@ export async function runDatabase(ctx: RunContext, options: ChatOptions, databas
       if (pass) best = s;
     }
     if (best && best.messagesPerSec >= options.messagesPerSec) {
-      for (const rate of options.searchRates) {
+      for (let i = 1, rate = options.messagesPerSec * 2; i <= options.searchDoublings; i++, rate *= 2) {
         ctx.progress.status(`chat ${database}: offering ${rate} msg/s`);
         const s = await rig.run(database, rate);
         steps.push(s);
