@@ -11,7 +11,7 @@
  * nothing new. Statuses of one message in a batch are coalesced into the furthest one.
  */
 
-import { desc, eq, getTableColumns, sql } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
 import { isDatabaseUnavailable } from "../../db/errors.ts";
 import { rowsOf } from "../../db/raw-rows.ts";
@@ -22,8 +22,8 @@ import { planInboundMedia } from "../media/inbound.ts";
 import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
 import { reopenOnInbound } from "./lifecycle.ts";
 import { toConversation, toMessage } from "./mappers.ts";
-import { furthest, stampsOf } from "./message-status.ts";
-import { advanceStatus, insertMessage, predecessorsSql } from "./messages.ts";
+import { furthest } from "./message-status.ts";
+import { advanceStatus, batchedStampsSql, insertMessage, predecessorsSql } from "./messages.ts";
 import type { ChatEvent, ChatNotifier } from "./notifier.ts";
 
 const log = createLogger("inbound");
@@ -402,12 +402,8 @@ const GROUPED_STATUSES = ["sent", "delivered", "read"] as const;
 
 /** One UPDATE moving every listed message (channel id, time) forward to `status`; each step's time set once. */
 function groupedAdvance(status: (typeof GROUPED_STATUSES)[number], items: string) {
-  const sets = stampsOf(status).map((stamp) => {
-    const col = getTableColumns(messages)[stamp].name;
-    return sql.raw(`${col} = COALESCE(m.${col}, v.at)`);
-  });
   return sql`
-    UPDATE messages AS m SET status = ${sql.raw(`'${status}'`)}, ${sql.join(sets, sql`, `)}
+    UPDATE messages AS m SET status = ${sql.raw(`'${status}'`)}, ${batchedStampsSql(status)}
       FROM jsonb_to_recordset(${items}::jsonb) AS v(wamid text, at timestamptz)
      WHERE m.whatsapp_message_id = v.wamid AND m.status IN (${predecessorsSql(status)})
     RETURNING m.id, m.conversation_id, v.wamid`;

@@ -4,7 +4,7 @@
  * decide the transaction boundary.
  */
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gt, inArray, lt, sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database, Tx } from "../../db/client.ts";
 import { rowsOf } from "../../db/raw-rows.ts";
@@ -166,6 +166,21 @@ export const predecessorsSql = (to: MessageStatus) =>
       .map((s) => `'${s}'`)
       .join(", "),
   );
+
+/**
+ * `sent_at = COALESCE(m.sent_at, v.at), …`: the step times a batched UPDATE (`messages AS m`, its
+ * values `v` with a column `at`) sets when it moves messages to `to`, each set once.
+ */
+export function batchedStampsSql(to: Exclude<MessageStatus, "failed">) {
+  const columns = getTableColumns(messages);
+  return sql.join(
+    stampsOf(to).map((stamp) => {
+      const col = columns[stamp].name;
+      return sql.raw(`${col} = COALESCE(m.${col}, v.at)`);
+    }),
+    sql`, `,
+  );
+}
 
 const stampOnce = (col: typeof messages.sentAt) => sql`COALESCE(${col}, ${tstzPlaceholder("at")})`;
 
