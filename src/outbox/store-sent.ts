@@ -11,7 +11,7 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database } from "../../db/client.ts";
 import { GroupCommit } from "../../db/group-commit.ts";
 import { rowsOf } from "../../db/raw-rows.ts";
-import { batchedStampsSql, predecessorsSql } from "../services/messages.ts";
+import { batchedMatchSql, batchedStampsSql, predecessorsSql } from "../services/messages.ts";
 import { prepared } from "../services/prepared.ts";
 import { type ClaimedJob, leaseFence } from "./store.ts";
 
@@ -37,7 +37,7 @@ const STORE_SENT = new PgDialect().sqlToQuery(sql`
   ), sent AS (
     UPDATE messages AS m SET status = 'sent', whatsapp_message_id = v.wamid, ${batchedStampsSql("sent")}
       FROM v
-     WHERE m.id = v.message_id AND m.status IN (${predecessorsSql("sent")})
+     WHERE ${batchedMatchSql("id", "message_id")} AND m.status IN (${predecessorsSql("sent")})
     RETURNING m.id
   ), done AS (
     DELETE FROM outbox_jobs USING v WHERE ${leaseFence(sql`v.job_id`, sql`v.job_owner`, sql`v.job_attempts`)}

@@ -23,7 +23,13 @@ import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
 import { reopenOnInbound } from "./lifecycle.ts";
 import { toConversation, toMessage } from "./mappers.ts";
 import { furthest } from "./message-status.ts";
-import { advanceStatus, batchedStampsSql, insertMessage, predecessorsSql } from "./messages.ts";
+import {
+  advanceStatus,
+  batchedMatchSql,
+  batchedStampsSql,
+  insertMessage,
+  predecessorsSql,
+} from "./messages.ts";
 import type { ChatEvent, ChatNotifier } from "./notifier.ts";
 
 const log = createLogger("inbound");
@@ -403,9 +409,10 @@ const GROUPED_STATUSES = ["sent", "delivered", "read"] as const;
 /** One UPDATE moving every listed message (channel id, time) forward to `status`; each step's time set once. */
 function groupedAdvance(status: (typeof GROUPED_STATUSES)[number], items: string) {
   return sql`
+    WITH v AS (SELECT * FROM jsonb_to_recordset(${items}::jsonb) AS v(wamid text, at timestamptz))
     UPDATE messages AS m SET status = ${sql.raw(`'${status}'`)}, ${batchedStampsSql(status)}
-      FROM jsonb_to_recordset(${items}::jsonb) AS v(wamid text, at timestamptz)
-     WHERE m.whatsapp_message_id = v.wamid AND m.status IN (${predecessorsSql(status)})
+      FROM v
+     WHERE ${batchedMatchSql("whatsapp_message_id", "wamid")} AND m.status IN (${predecessorsSql(status)})
     RETURNING m.id, m.conversation_id, v.wamid`;
 }
 

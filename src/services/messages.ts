@@ -182,6 +182,15 @@ export function batchedStampsSql(to: Exclude<MessageStatus, "failed">) {
   );
 }
 
+/**
+ * `m.<column> = v.<key>`: the rows of a batched UPDATE (`messages AS m`) matched to its values (a
+ * CTE `v`), also written as `= ANY (ARRAY(SELECT … FROM v))` so PostgreSQL looks them up by index.
+ * Without it, guessing 100 rows for the values, it scanned every message (a hash join) once the
+ * table held a few thousand.
+ */
+export const batchedMatchSql = (column: "id" | "whatsapp_message_id", key: string) =>
+  sql.raw(`m.${column} = v.${key} AND m.${column} = ANY (ARRAY(SELECT v.${key} FROM v))`);
+
 const stampOnce = (col: typeof messages.sentAt) => sql`COALESCE(${col}, ${tstzPlaceholder("at")})`;
 
 /** The guarded UPDATE for one shape of status change, with placeholders `key`, `at`, `errorCode`, `errorMessage`, `whatsappMessageId`. */

@@ -85,7 +85,7 @@ WITH v AS (
 ), sent AS (
   UPDATE messages AS m SET status = 'sent', whatsapp_message_id = v.wamid, sent_at = COALESCE(m.sent_at, v.at)
     FROM v
-   WHERE m.id = v.message_id AND m.status IN ('pending')
+   WHERE m.id = v.message_id AND m.id = ANY (ARRAY(SELECT v.message_id FROM v)) AND m.status IN ('pending')
   RETURNING m.id
 ), done AS (
   DELETE FROM outbox_jobs USING v
