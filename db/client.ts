@@ -34,6 +34,7 @@ export interface DatabaseOptions {
   /**
    * Called for every statement sent to PostgreSQL, BEGIN and COMMIT included (benchmarks count
    * round trips with it). postgres.js then keeps a stack per query: leave unset outside measurements.
+   * On PGlite: every statement Drizzle runs (a transaction's BEGIN and COMMIT are PGlite's own, uncounted).
    */
   onQuery?: () => void;
 }
@@ -82,7 +83,8 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
     lock?.release();
     throw err;
   }
-  const db = drizzlePglite(client, { schema });
+  const onQuery = options.onQuery;
+  const db = drizzlePglite(client, { schema, ...(onQuery ? { logger: { logQuery: () => onQuery() } } : {}) });
   return {
     db: db as unknown as Database,
     kind: "pglite",

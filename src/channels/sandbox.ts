@@ -103,7 +103,7 @@ export class SandboxChannel implements OutboundChannel {
 
   /**
    * Reports due within BATCH_MS of each other go to the sink as one batch, as the provider's
-   * webhook delivers them: the inbound service applies a batch's reports of one status in one
+   * webhook delivers them: the inbound service applies a batch's sent/delivered/read reports in one
    * statement, where one report per call costs one statement each.
    */
   #report(report: StatusReport): void {

@@ -1,14 +1,13 @@
 /**
  * One attempt of a `send_message` job: the channel is called exactly once; the provider's message
- * id is committed (status "sent", job deleted) in one statement right after it answers; a
- * retryable refusal is rescheduled with backoff while the job's retry budget lasts; anything else
- * fails the message with the provider's code and reason. Events go out after each commit.
+ * id is committed (status "sent", job deleted) right after it answers, in one statement with the
+ * other sends finishing then (store-sent.ts); a retryable refusal is rescheduled with backoff while
+ * the job's retry budget lasts; anything else fails the message with the provider's code and
+ * reason. Events go out after each commit.
  */
 
 import { and, eq, sql } from "drizzle-orm";
-import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database } from "../../db/client.ts";
-import { rowsOf } from "../../db/raw-rows.ts";
 import { contacts, conversations, type MessageRow, media, messages } from "../../db/schema.ts";
 import { createLogger } from "../../protocol/logger.ts";
 import {
@@ -20,58 +19,16 @@ import {
 import { MEDIA_ERROR_CODES } from "../media/limits.ts";
 import type { MediaStorage } from "../media/storage.ts";
 import { toMessage } from "../services/mappers.ts";
-import { advanceStatus, predecessorsSql } from "../services/messages.ts";
+import { advanceStatus } from "../services/messages.ts";
 import type { ChatNotifier } from "../services/notifier.ts";
 import { prepared } from "../services/prepared.ts";
 import { type RetryPolicy, retryDelayMs } from "./backoff.ts";
 import type { SendHandoff } from "./handoff.ts";
 import { type ClaimedJob, completeJob, failJob, rescheduleJob } from "./store.ts";
+import { SentStore } from "./store-sent.ts";
 import type { JobHandler, JobResult } from "./worker.ts";
 
 const log = createLogger("outbox");
-
-/**
- * "sent" with the provider's id, and the job deleted (fenced by its lease), in ONE statement: as
- * atomic as the BEGIN/UPDATE/DELETE/COMMIT it replaces, in one round trip instead of four. The
- * message moves only from the statuses "sent" may follow (src/services/message-status.ts).
- */
-const STORE_SENT = new PgDialect().sqlToQuery(sql`
-  WITH sent AS (
-    UPDATE messages
-       SET status = 'sent', whatsapp_message_id = ${sql.placeholder("whatsappMessageId")}::text,
-           sent_at = COALESCE(sent_at, ${sql.placeholder("at")}::timestamptz)
-     WHERE id = ${sql.placeholder("messageId")}::uuid
-       AND status IN (${predecessorsSql("sent")})
-    RETURNING id
-  ), done AS (
-    DELETE FROM outbox_jobs
-     WHERE id = ${sql.placeholder("jobId")}::uuid AND state = 'leased'
-       AND lease_owner = ${sql.placeholder("owner")}::text AND attempts = ${sql.placeholder("attempts")}::int
-  )
-  SELECT (SELECT count(*) FROM sent)::int AS advanced`);
-
-/** Runs STORE_SENT; true when the message moved to "sent" (false: a late or repeated attempt). */
-async function storeSent(
-  db: Database,
-  job: ClaimedJob,
-  messageId: string,
-  whatsappMessageId: string,
-  at: Date,
-): Promise<boolean> {
-  const statement = prepared(db, "store_sent", () =>
-    db._.session.prepareQuery(STORE_SENT, undefined, "store_sent", false),
-  );
-  const result = (await statement.execute({
-    messageId,
-    whatsappMessageId,
-    at: at.toISOString(),
-    jobId: job.id,
-    owner: job.owner,
-    attempts: job.attempts,
-  })) as unknown;
-  const rows = rowsOf<{ advanced: number }>(result);
-  return Number(rows[0]?.advanced ?? 0) > 0;
-}
 
 /** After the provider accepted, the commit is retried this often before the lease is left to expire. */
 const COMMIT_TRIES = 6;
@@ -91,7 +48,11 @@ export interface SendMessageHandlerOptions {
 }
 
 export class SendMessageHandler implements JobHandler {
-  constructor(private readonly o: SendMessageHandlerOptions) {}
+  readonly #sent: SentStore;
+
+  constructor(private readonly o: SendMessageHandlerOptions) {
+    this.#sent = new SentStore(o.db);
+  }
 
   async run(job: ClaimedJob): Promise<JobResult> {
     const { db } = this.o;
@@ -157,7 +118,7 @@ export class SendMessageHandler implements JobHandler {
     let updated: MessageRow | null = null;
     for (let attempt = 1; ; attempt++) {
       try {
-        const advanced = await storeSent(this.o.db, job, message.id, whatsappMessageId, at);
+        const advanced = await this.#sent.mark({ job, messageId: message.id, whatsappMessageId, at });
         updated = advanced
           ? { ...message, status: "sent", whatsappMessageId, sentAt: message.sentAt ?? at }
           : null;

@@ -5,7 +5,7 @@
  * overwrite the new holder's work. Times come from the database clock, shared by every node.
  */
 
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
 import { rowsOf } from "../../db/raw-rows.ts";
 import type { OutboxJobRow } from "../../db/schema.ts";
@@ -90,8 +90,14 @@ export async function claimJobs(
   }));
 }
 
-const fence = (job: ClaimedJob) =>
-  sql`id = ${job.id}::uuid AND state = 'leased' AND lease_owner = ${job.owner} AND attempts = ${job.attempts}`;
+/**
+ * A job row still held by the lease it was claimed with: `id`, `owner`, `attempts` are SQL values
+ * (one job's parameters, or the columns of a batch's rows).
+ */
+export const leaseFence = (id: SQL, owner: SQL, attempts: SQL) =>
+  sql`id = ${id} AND state = 'leased' AND lease_owner = ${owner} AND attempts = ${attempts}`;
+
+const fence = (job: ClaimedJob) => leaseFence(sql`${job.id}::uuid`, sql`${job.owner}`, sql`${job.attempts}`);
 
 /** The job is done: deleted. False when the lease was lost meanwhile. */
 export async function completeJob(db: Queryable, job: ClaimedJob): Promise<boolean> {

@@ -4,14 +4,15 @@
  * advisory lock: contact/conversation creation and dedup checks must not interleave) with a
  * savepoint per item, so an item the database refuses is rolled back alone and its neighbours are
  * still stored; a batch of statuses only needs no transaction (each status change is one guarded
- * statement, and the reports of one status share one). Items set aside (malformed in the payload, or refused by the database) are logged
- * without their text and reported to `onRejected` (the /metrics counter). Only an unreachable
+ * statement, and the sent/delivered/read reports of a batch share one). Items set aside (malformed
+ * in the payload, or refused by the database) are logged without their text and reported to
+ * `onRejected` (the /metrics counter). Only an unreachable
  * database fails the whole batch (the provider retries it). Events are published in order only
  * after everything is stored. Idempotent by WhatsApp message id: a retried webhook stores and emits
  * nothing new. Statuses of one message in a batch are coalesced into the furthest one.
  */
 
-import { desc, eq, getTableColumns, sql } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import type { Database, Tx } from "../../db/client.ts";
 import { isDatabaseUnavailable } from "../../db/errors.ts";
 import { rowsOf } from "../../db/raw-rows.ts";
@@ -22,8 +23,15 @@ import { planInboundMedia } from "../media/inbound.ts";
 import type { MessageContent, MessageType, Uuid } from "../shared/events.ts";
 import { reopenOnInbound } from "./lifecycle.ts";
 import { toConversation, toMessage } from "./mappers.ts";
-import { furthest, stampsOf } from "./message-status.ts";
-import { advanceStatus, insertMessage, predecessorsSql } from "./messages.ts";
+import { furthest } from "./message-status.ts";
+import {
+  advanceStatus,
+  type BatchedStatus,
+  batchedGuardSql,
+  batchedMatchSql,
+  batchedStampsSql,
+  insertMessage,
+} from "./messages.ts";
 import type { ChatEvent, ChatNotifier } from "./notifier.ts";
 
 const log = createLogger("inbound");
@@ -191,7 +199,7 @@ export class InboundService {
           (q) => this.#storeMessage(q, m, orgs),
         );
       const statuses = coalesce(batch.statuses);
-      // Outside a transaction, the reports of one status go in one statement; those it did not
+      // Outside a transaction, the sent/delivered/read reports go in one statement; those it did not
       // apply (unknown ids, late reports) and any group the database refused take the item path.
       const done = inTransaction ? new Set<number>() : await this.#applyGrouped(tx, statuses, out);
       for (const [i, report] of statuses.entries())
@@ -222,44 +230,47 @@ export class InboundService {
   }
 
   /**
-   * The sent/delivered/read reports of a batch, one guarded UPDATE per status (the same guard as
-   * advanceStatus: only forward). Returns the indexes applied; their events are added to `out`.
+   * The sent/delivered/read reports of a batch in ONE guarded UPDATE (each row only forward, as
+   * advanceStatus). Returns the indexes applied; their events are added to `out`.
    */
   async #applyGrouped(db: Database | Tx, statuses: StatusReport[], out: IngestResult): Promise<Set<number>> {
     const done = new Set<number>();
-    for (const status of GROUPED_STATUSES) {
-      const items = [...statuses.entries()].filter(([, r]) => r.status === status);
-      if (items.length < 2) continue;
-      let rows: { id: string; conversation_id: string; wamid: string }[];
-      try {
-        rows = rowsOf(
-          await db.execute(
-            groupedAdvance(
-              status,
-              JSON.stringify(items.map(([, r]) => ({ wamid: r.whatsappMessageId, at: r.at.toISOString() }))),
+    const items = [...statuses.entries()].filter(([, r]) => isGrouped(r.status));
+    if (items.length === 0) return done;
+    let rows: { id: string; conversation_id: string; wamid: string }[];
+    try {
+      rows = rowsOf(
+        await db.execute(
+          groupedAdvance(
+            JSON.stringify(
+              items.map(([, r]) => ({
+                wamid: r.whatsappMessageId,
+                status: r.status,
+                at: r.at.toISOString(),
+              })),
             ),
           ),
-        );
-      } catch (err) {
-        if (isDatabaseUnavailable(err)) throw err;
-        continue;
-      }
-      const applied = new Map(rows.map((row) => [row.wamid, row]));
-      for (const [i, report] of items) {
-        const row = applied.get(report.whatsappMessageId);
-        if (!row) continue;
-        done.add(i);
-        out.appliedStatuses++;
-        out.events.push({
-          kind: "message:status",
-          status: {
-            message_id: row.id,
-            conversation_id: row.conversation_id,
-            status,
-            timestamp: report.at.toISOString(),
-          },
-        });
-      }
+        ),
+      );
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      return done;
+    }
+    const applied = new Map(rows.map((row) => [row.wamid, row]));
+    for (const [i, report] of items) {
+      const row = applied.get(report.whatsappMessageId);
+      if (!row) continue;
+      done.add(i);
+      out.appliedStatuses++;
+      out.events.push({
+        kind: "message:status",
+        status: {
+          message_id: row.id,
+          conversation_id: row.conversation_id,
+          status: report.status,
+          timestamp: report.at.toISOString(),
+        },
+      });
     }
     return done;
   }
@@ -397,19 +408,20 @@ export function coalesce(reports: readonly StatusReport[]): StatusReport[] {
   return [...byId.values()];
 }
 
-/** The statuses a batch applies in one statement per status ("failed" carries a reason per item). */
-const GROUPED_STATUSES = ["sent", "delivered", "read"] as const;
+/** The statuses a batch applies in one statement ("failed" carries a reason per item: one at a time). */
+const GROUPED_STATUSES = ["sent", "delivered", "read"] as const satisfies readonly BatchedStatus[];
+const isGrouped = (status: StatusReport["status"]): status is (typeof GROUPED_STATUSES)[number] =>
+  (GROUPED_STATUSES as readonly string[]).includes(status);
 
-/** One UPDATE moving every listed message (channel id, time) forward to `status`; each step's time set once. */
-function groupedAdvance(status: (typeof GROUPED_STATUSES)[number], items: string) {
-  const sets = stampsOf(status).map((stamp) => {
-    const col = getTableColumns(messages)[stamp].name;
-    return sql.raw(`${col} = COALESCE(m.${col}, v.at)`);
-  });
+/** One UPDATE moving every listed message (channel id, status, time) forward; each step's time set once. */
+function groupedAdvance(items: string) {
   return sql`
-    UPDATE messages AS m SET status = ${sql.raw(`'${status}'`)}, ${sql.join(sets, sql`, `)}
-      FROM jsonb_to_recordset(${items}::jsonb) AS v(wamid text, at timestamptz)
-     WHERE m.whatsapp_message_id = v.wamid AND m.status IN (${predecessorsSql(status)})
+    WITH v AS (
+      SELECT * FROM jsonb_to_recordset(${items}::jsonb) AS v(wamid text, status message_status, at timestamptz)
+    )
+    UPDATE messages AS m SET status = v.status, ${batchedStampsSql(GROUPED_STATUSES)}
+      FROM v
+     WHERE ${batchedMatchSql("whatsapp_message_id", "wamid")} AND ${batchedGuardSql(GROUPED_STATUSES)}
     RETURNING m.id, m.conversation_id, v.wamid`;
 }
 

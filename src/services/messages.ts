@@ -4,7 +4,7 @@
  * decide the transaction boundary.
  */
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gt, inArray, lt, sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database, Tx } from "../../db/client.ts";
 import { rowsOf } from "../../db/raw-rows.ts";
@@ -155,18 +155,61 @@ export interface StatusChange {
   whatsappMessageId?: string;
 }
 
-/** `COALESCE(col, at)`: a step's time is set once, by the first report that reaches it. */
+/** `'pending', 'sent'`: statuses as an SQL list (they are constants, never input). */
+const sqlList = (statuses: readonly MessageStatus[]) => statuses.map((s) => `'${s}'`).join(", ");
+
 /**
  * `'pending', 'sent'`: the statuses `to` may be reached from, as an SQL list for the raw statements
  * that guard a status change (`status IN (…)`), as advanceStatus's guard does.
  */
-export const predecessorsSql = (to: MessageStatus) =>
+export const predecessorsSql = (to: MessageStatus) => sql.raw(sqlList(predecessors(to)));
+
+/** A status a batched UPDATE moves messages to ("failed" carries a reason per message: one at a time). */
+export type BatchedStatus = Exclude<MessageStatus, "failed" | "pending">;
+
+/**
+ * `sent_at = COALESCE(m.sent_at, v.at), …`: the step times a batched UPDATE (`messages AS m`, its
+ * values `v` with a column `at`) sets when it moves messages to `to`, each set once. With several
+ * statuses (each row's in `v.status`), a time that only some of them stamp is set on their rows only.
+ */
+export function batchedStampsSql(to: BatchedStatus | readonly BatchedStatus[]) {
+  const statuses = typeof to === "string" ? [to] : to;
+  const columns = getTableColumns(messages);
+  const stamps = [...new Set(statuses.flatMap((s) => stampsOf(s)))];
+  return sql.join(
+    stamps.map((stamp) => {
+      const col = columns[stamp].name;
+      const once = `COALESCE(m.${col}, v.at)`;
+      const by = statuses.filter((s) => stampsOf(s).includes(stamp));
+      return sql.raw(
+        by.length === statuses.length
+          ? `${col} = ${once}`
+          : `${col} = CASE WHEN v.status IN (${sqlList(by)}) THEN ${once} ELSE m.${col} END`,
+      );
+    }),
+    sql`, `,
+  );
+}
+
+/**
+ * The guard of a batched UPDATE whose rows each carry their status (`v.status`, one of `to`): each
+ * message moves only from the statuses its row's status may follow, as advanceStatus's guard.
+ */
+export const batchedGuardSql = (to: readonly BatchedStatus[]) =>
   sql.raw(
-    predecessors(to)
-      .map((s) => `'${s}'`)
-      .join(", "),
+    `CASE v.status ${to.map((s) => `WHEN '${s}' THEN m.status IN (${sqlList(predecessors(s))})`).join(" ")} ELSE false END`,
   );
 
+/**
+ * `m.<column> = v.<key>`: the rows of a batched UPDATE (`messages AS m`) matched to its values (a
+ * CTE `v`), also written as `= ANY (ARRAY(SELECT … FROM v))` so PostgreSQL looks them up by index.
+ * Without it, guessing 100 rows for the values, it scanned every message (a hash join) once the
+ * table held a few thousand.
+ */
+export const batchedMatchSql = (column: "id" | "whatsapp_message_id", key: string) =>
+  sql.raw(`m.${column} = v.${key} AND m.${column} = ANY (ARRAY(SELECT v.${key} FROM v))`);
+
+/** `COALESCE(col, at)`: a step's time is set once, by the first report that reaches it. */
 const stampOnce = (col: typeof messages.sentAt) => sql`COALESCE(${col}, ${tstzPlaceholder("at")})`;
 
 /** The guarded UPDATE for one shape of status change, with placeholders `key`, `at`, `errorCode`, `errorMessage`, `whatsappMessageId`. */

@@ -19,7 +19,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { type DatabaseHandle, MIGRATIONS_DIR, openDatabase } from "../../db/client.ts";
+import { type DatabaseHandle, type DatabaseOptions, MIGRATIONS_DIR, openDatabase } from "../../db/client.ts";
 import { hasPostgres, TEST_POSTGRES_URL } from "../support/services.ts";
 
 /** beforeAll budget: the first suite on a machine builds the PGlite template (slow on a busy box). */
@@ -28,8 +28,8 @@ export const SETUP_TIMEOUT_MS = 120_000;
 export interface BackendInstance {
   /** Env for loadConfig: DATABASE_URL or PGLITE_DIR (plus DATA_DIR, a temp folder). */
   env: Record<string, string>;
-  /** Opens a client of this database (the suite closes it). */
-  open(): Promise<DatabaseHandle>;
+  /** Opens a client of this database (the suite closes it); `onQuery` counts its statements. */
+  open(options?: Pick<DatabaseOptions, "onQuery" | "maxConnections">): Promise<DatabaseHandle>;
   dispose(): Promise<void>;
 }
 
@@ -76,7 +76,7 @@ const pglite: Backend = {
     cpSync(await pgliteTemplate(), pgliteDir, { recursive: true });
     return {
       env: { DATA_DIR: dataDir, PGLITE_DIR: pgliteDir },
-      open: () => openDatabase({ pgliteDir }),
+      open: (options = {}) => openDatabase({ pgliteDir, ...options }),
       async dispose() {
         rmSync(dataDir, { recursive: true, force: true });
       },
@@ -99,7 +99,7 @@ const postgresBackend: Backend = {
     await migrator.close();
     return {
       env: { DATA_DIR: dataDir, DATABASE_URL: databaseUrl },
-      open: () => openDatabase({ databaseUrl, maxConnections: 5 }),
+      open: (options = {}) => openDatabase({ databaseUrl, maxConnections: 5, ...options }),
       async dispose() {
         await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         await admin.end({ timeout: 5 });

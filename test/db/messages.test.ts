@@ -11,13 +11,15 @@ import { backends, SETUP_TIMEOUT_MS } from "./backends.ts";
 for (const backend of await backends()) {
   describe(`message repository on ${backend.name}`, () => {
     let handle: DatabaseHandle;
+    let statements = 0;
     let instance: Awaited<ReturnType<typeof backend.create>>;
     let orgId: string;
     let conversationId: string;
 
     beforeAll(async () => {
       instance = await backend.create();
-      handle = await instance.open();
+      // One connection: PostgreSQL prepares a statement once per connection, and postgres.js counts that too.
+      handle = await instance.open({ onQuery: () => statements++, maxConnections: 1 });
       const [org] = await handle.db
         .insert(organizations)
         .values({ name: "Acme", whatsappPhoneNumberId: "pn-1" })
@@ -200,6 +202,74 @@ for (const backend of await backends()) {
       expect(events.map((e) => [e.message_id, e.status, e.timestamp])).toEqual([
         [rows[0]!.id, "delivered", t(1).toISOString()],
         [rows[1]!.id, "delivered", t(2).toISOString()],
+      ]);
+    });
+
+    test("a batch's sent, delivered and read reports go in one statement, each message only forward and stamped for its own status", async () => {
+      const notifier = new RecordingNotifier();
+      const inbound = new InboundService(handle.db, notifier);
+      const t = (s: number) => new Date(Date.UTC(2026, 0, 2, 0, 0, s));
+      const wamid = (n: string) => `wamid.mixed.${n}`;
+      const pending = await insertMessage(handle.db, {
+        conversationId,
+        organizationId: orgId,
+        direction: "outbound",
+        senderType: "agent",
+        messageType: "text",
+        content: { text: "mixed a" },
+        whatsappMessageId: wamid("a"),
+      });
+      const sent = [];
+      for (const n of ["b", "c", "d"]) {
+        const row = await store(`mixed ${n}`);
+        await advanceStatus(
+          handle.db,
+          { id: row.id },
+          { status: "sent", at: t(0), whatsappMessageId: wamid(n) },
+        );
+        sent.push(row);
+      }
+      await advanceStatus(handle.db, { id: sent[2]!.id }, { status: "read", at: t(0) });
+      statements = 0;
+      const res = await inbound.ingest({
+        messages: [],
+        statuses: [
+          { whatsappMessageId: wamid("a"), status: "sent", at: t(1) },
+          { whatsappMessageId: wamid("b"), status: "read", at: t(2) },
+          { whatsappMessageId: wamid("c"), status: "delivered", at: t(3) },
+        ],
+      });
+      expect(statements).toBe(1);
+      expect(res.appliedStatuses).toBe(3);
+      const late = await inbound.ingest({
+        messages: [],
+        statuses: [
+          { whatsappMessageId: wamid("d"), status: "delivered", at: t(4) },
+          { whatsappMessageId: wamid("c"), status: "sent", at: t(4) },
+        ],
+      });
+      expect(late).toMatchObject({ appliedStatuses: 0, ignoredStatuses: 2 });
+      const row = async (id: string) =>
+        (await handle.db.select().from(messages).where(eq(messages.id, id)))[0];
+      expect(await row(pending.message.id)).toMatchObject({
+        status: "sent",
+        sentAt: t(1),
+        deliveredAt: null,
+        readAt: null,
+      });
+      expect(await row(sent[0]!.id)).toMatchObject({
+        status: "read",
+        sentAt: t(0),
+        deliveredAt: t(2),
+        readAt: t(2),
+      });
+      expect(await row(sent[1]!.id)).toMatchObject({ status: "delivered", deliveredAt: t(3), readAt: null });
+      expect(await row(sent[2]!.id)).toMatchObject({ status: "read", deliveredAt: t(0), readAt: t(0) });
+      const events = notifier.events.flatMap((e) => (e.kind === "message:status" ? [e.status] : []));
+      expect(events.map((e) => [e.message_id, e.status, e.timestamp])).toEqual([
+        [pending.message.id, "sent", t(1).toISOString()],
+        [sent[0]!.id, "read", t(2).toISOString()],
+        [sent[1]!.id, "delivered", t(3).toISOString()],
       ]);
     });
 

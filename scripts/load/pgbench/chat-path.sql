@@ -1,6 +1,6 @@
 -- The statements of one chat message, as the server runs them (src/auth/access.ts
 -- findUserWithSession, src/services/conversations.ts findConversationWithContact,
--- src/services/accept-message.ts, src/outbox/store.ts claimJobs, src/outbox/send-message.ts
+-- src/services/accept-message.ts, src/outbox/store.ts claimJobs, src/outbox/store-sent.ts
 -- STORE_SENT, and src/services/messages.ts advanceStatus for the sandbox's delivered and read ticks):
 -- one pgbench transaction = one message. Autocommit, as in the app (no BEGIN/COMMIT: each statement
 -- commits on its own). Differences, all cheaper or equal for PostgreSQL: timestamps are now()
@@ -74,19 +74,24 @@ WITH claimed AS (
 SELECT coalesce((SELECT id FROM claimed), '00000000-0000-0000-0000-000000000000'::uuid) AS job_id,
        coalesce((SELECT attempts FROM claimed), 0) AS job_attempts
 \gset
--- 5. STORE_SENT: this client's message "sent" with its channel id, and the claimed job deleted (fenced).
-WITH sent AS (
-  UPDATE messages
-     SET status = 'sent', whatsapp_message_id = 'wamid.pgbench.' || :client_id::text || '.' || :r::text,
-         sent_at = COALESCE(sent_at, now())
-   WHERE id = md5(:client_id::text || '.' || :r::text)::uuid AND status IN ('pending')
-  RETURNING id
+-- 5. STORE_SENT: this client's message "sent" with its channel id, and the claimed job deleted (fenced);
+-- a batch of one (the app's worker puts the sends finishing together in one statement).
+WITH v AS (
+  SELECT * FROM jsonb_to_recordset(jsonb_build_array(jsonb_build_object(
+      'message_id', md5(:client_id::text || '.' || :r::text)::uuid,
+      'wamid', 'wamid.pgbench.' || :client_id::text || '.' || :r::text, 'at', now(),
+      'job_id', :job_id::uuid, 'job_owner', 'pgbench.' || :client_id::text, 'job_attempts', :job_attempts::int)))
+    AS v(message_id uuid, wamid text, at timestamptz, job_id uuid, job_owner text, job_attempts int)
+), sent AS (
+  UPDATE messages AS m SET status = 'sent', whatsapp_message_id = v.wamid, sent_at = COALESCE(m.sent_at, v.at)
+    FROM v
+   WHERE m.id = v.message_id AND m.id = ANY (ARRAY(SELECT v.message_id FROM v)) AND m.status IN ('pending')
+  RETURNING m.id
 ), done AS (
-  DELETE FROM outbox_jobs
-   WHERE id = :job_id::uuid AND state = 'leased' AND lease_owner = 'pgbench.' || :client_id::text
-     AND attempts = :job_attempts::int
+  DELETE FROM outbox_jobs USING v
+   WHERE id = v.job_id AND state = 'leased' AND lease_owner = v.job_owner AND attempts = v.job_attempts
 )
-SELECT (SELECT count(*) FROM sent)::int AS advanced;
+SELECT id FROM sent;
 -- 6. advanceStatus "delivered" by the channel's id (the sandbox's first tick).
 update "messages" set "status" = 'delivered', "sent_at" = COALESCE("messages"."sent_at", now()),
        "delivered_at" = COALESCE("messages"."delivered_at", now())
