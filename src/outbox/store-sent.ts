@@ -1,7 +1,7 @@
 /**
  * The provider ids of accepted sends, group-committed: message "sent" with its channel id and the
  * job deleted (fenced by its lease) go to the database as ONE statement per batch of marks that
- * finish close together (db/group-commit.ts: the first goes at once, the rest while it runs). A
+ * finish close together (src/services/group-commit.ts, one lane: the first goes at once, the rest while it runs). A
  * statement is atomic, so each mark is as atomic as alone. If a batch is refused (one bad row: a
  * channel id already stored; a deadlock), each of its marks is tried by itself, so one bad row fails
  * only its own caller, with its own error (send-message.ts retries its commit as before).
@@ -9,8 +9,8 @@
 import { sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database } from "../../db/client.ts";
-import { GroupCommit } from "../../db/group-commit.ts";
 import { rowsOf } from "../../db/raw-rows.ts";
+import { GroupCommit } from "../services/group-commit.ts";
 import { batchedMatchSql, batchedStampsSql, predecessorsSql } from "../services/messages.ts";
 import { prepared } from "../services/prepared.ts";
 import { type ClaimedJob, leaseFence } from "./store.ts";
@@ -79,12 +79,12 @@ export class SentStore {
         }
       },
       // Two marks of one message (a lease taken over on this node) go one after the other, as alone.
-      { maxBatch: MAX_BATCH, key: (m) => m.messageId },
+      { maxBatch: MAX_BATCH, fits: (batch, m) => !batch.some((other) => other.messageId === m.messageId) },
     );
   }
 
   /** Stores a mark; true when its message moved to "sent" (false: a late or repeated attempt). */
   mark(mark: SentMark): Promise<boolean> {
-    return this.#batches.submit(mark);
+    return this.#batches.submit("", mark);
   }
 }
