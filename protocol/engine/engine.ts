@@ -376,7 +376,8 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
         extra,
       );
     }
-    const refusal = await this.checkAllowRequest(req);
+    // Without an allowRequest hook, no async call (each is a promise, a generator and a scope).
+    const refusal = this.opts.allowRequest ? await this.checkAllowRequest(req) : null;
     if (refusal !== null) {
       return this.fail(req, EngineErrorCode.FORBIDDEN, { message: refusal }, extra, refusal);
     }
@@ -500,7 +501,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   private createSession(
     id: string,
     request: EngineHandshakeRequest,
-    makeTransport: (owner: TransportOwner) => PollingTransport | WebSocketTransport<EngineWsData>,
+    makeTransport: ((owner: TransportOwner) => PollingTransport) | WebSocketTransport<EngineWsData>,
   ): EngineSession {
     const session = new EngineSession(id, request, makeTransport, this);
     this.clients.set(id, session);
@@ -576,9 +577,11 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       return;
     }
     ws.data.handshake = null;
-    const created = this.createSession(handshake.id, handshake.request, () => {
-      return new WebSocketTransport(ws, this.opts.maxBufferedBytes);
-    });
+    const created = this.createSession(
+      handshake.id,
+      handshake.request,
+      new WebSocketTransport(ws, this.opts.maxBufferedBytes),
+    );
     ws.data.session = created;
     this.emit("connection", created);
   }
