@@ -1,7 +1,7 @@
 /**
  * scale: the scaling curve of one server process at 1k, 10k, 50k and 100k websocket connections.
  * For each count, on a fresh server: ramp the clients (connects/s, server CPU per connect), hold
- * them idle (RSS per connection, RSS before the ramp subtracted; see HOLD_MS), make every one of them join one
+ * them idle (RSS per connection, RSS before the ramp subtracted; see IDLE_RSS_HOLD_MS), make every one of them join one
  * room, then broadcast to that room from a client that is not a member, one broadcast at a time,
  * and time each broadcast from its send to its LAST receiver (p99 over the broadcasts; with 10
  * broadcasts that is the slowest one).
@@ -25,6 +25,7 @@ import { closeClients, openClients, waitUntil } from "./pool.ts";
 import { readDecimal } from "./rig.ts";
 import {
   GENERATOR_SATURATED_PERCENT,
+  IDLE_RSS_HOLD_MS,
   type Metric,
   NOISY_WAIT_PERCENT,
   type RunContext,
@@ -39,7 +40,7 @@ export interface ScaleOptions {
   window: number;
   /**
    * Idle hold before the RSS per idle connection is read, ms. Default 15,000 (2,000 quick): see
-   * HOLD_MS. The RSS is also read BURST_READ_MS after the ramp (or at the end of a shorter hold).
+   * IDLE_RSS_HOLD_MS. The RSS is also read BURST_READ_MS after the ramp (or at the end of a shorter hold).
    */
   holdMs: number;
   /** Broadcasts to all, one at a time. Default 10 (3 quick). */
@@ -66,17 +67,6 @@ export function ephemeralPortCount(): number {
   }
 }
 
-/**
- * The idle hold before the RSS per idle connection is read. The ramp leaves its handshakes' garbage
- * in the server's heap, and when it is collected is the runtime's choice, not a cost of the idle
- * connections: Bun collects on allocation and on an idle timer (edens every second while the heap
- * grows, full collections once it has been quiet for about 10 s), and the allocator returns freed
- * pages a little later. Read 5 s after a ramp, the same server measured anywhere from 4.2 to 5.5 KiB
- * per connection depending on whether a collection had happened yet; from about 11 s on it held
- * steady (scripts/load/heap-diff.ts shows the live heap). 15 s is past that, for every target
- * alike. The read at BURST_READ_MS is kept, reported as the memory right after the burst.
- */
-const HOLD_MS = 15_000;
 /** When the RSS right after the ramp is read (the burst's garbage still counted), ms. */
 const BURST_READ_MS = 5_000;
 
@@ -87,7 +77,7 @@ export function scaleDefaults(quick: boolean): ScaleOptions {
   return {
     counts: quick ? [1_000, 5_000] : [1_000, 10_000, 50_000, 100_000],
     window: 200,
-    holdMs: quick ? 2_000 : HOLD_MS,
+    holdMs: quick ? 2_000 : IDLE_RSS_HOLD_MS,
     broadcasts: quick ? 3 : 10,
     payloadBytes: 64,
     perAddress: Math.min(PER_ADDRESS, Math.floor(ephemeralPortCount() * 0.9)),
