@@ -13,9 +13,9 @@ import { resolve } from "node:path";
 import { WAIT_MS, withTimeout } from "./support.ts";
 
 const FIXTURE = resolve(import.meta.dir, "fixtures", "connect-garbage-server.ts");
-/** Closure scopes and functions a websocket connect may leave in the server's heap (9 and 4 now, 31 and 10 before). */
-const MAX_SCOPES_PER_CONNECT = 10;
-const MAX_FUNCTIONS_PER_CONNECT = 5;
+/** Closure scopes and functions a websocket connect may leave in the server's heap (2 and 0 now, 31 and 10 before). */
+const MAX_SCOPES_PER_CONNECT = 3;
+const MAX_FUNCTIONS_PER_CONNECT = 1;
 const WARM_UP = 50;
 const MEASURED = 100;
 
