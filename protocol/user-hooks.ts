@@ -9,7 +9,7 @@ import type { LogFields, Logger } from "./logger.ts";
 /** What to do with a hook's failure: log it, then tell the caller. */
 export type HookFailure = (err: Error) => void;
 
-function asError(value: unknown): Error {
+export function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 

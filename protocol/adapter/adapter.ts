@@ -70,7 +70,15 @@ export class Adapter extends EventEmitter {
    * another throws (logged): the rooms bookkeeping around the emit must finish whatever they do.
    */
   private emitRoomEvent(ev: keyof AdapterEvents, ...args: string[]): void {
-    if (this.listenerCount(ev) === 0) return;
+    if (this.listenerCount(ev) !== 0) this.callRoomListeners(ev, args);
+  }
+
+  /**
+   * Apart from `emitRoomEvent` because of its closure: a function whose variables a closure
+   * captures gets a scope object at every call, even when the closure is never created, and room
+   * events fire at every connect (usually with no listener).
+   */
+  private callRoomListeners(ev: keyof AdapterEvents, args: string[]): void {
     for (const listener of this.rawListeners(ev)) {
       runHook(log, "room event listener failed", { nsp: this.nsp.name, event: ev }, () =>
         (listener as (...a: string[]) => unknown).apply(this, args),

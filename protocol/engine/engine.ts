@@ -30,6 +30,7 @@ import { generateSessionId } from "./ids.ts";
 import {
   type AllowRequest,
   type AllowRequestCallback,
+  type CorsOptions,
   type EngineOptions,
   type FallbackHandler,
   type ResolvedEngineOptions,
@@ -133,7 +134,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   handler(fallback?: FallbackHandler): EngineHandler {
     return {
       fetch: (req, server) => {
-        if (this.matches(req)) return this.handleRequest(req, server);
+        if (this.matches(req)) return this.answer(req, server);
         if (fallback) return fallback(req, server as Server<unknown>);
         return Response.json({ error: "Not Found" }, { status: 404 });
       },
@@ -237,23 +238,60 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
    * (Bun then expects no response).
    */
   async handleRequest(req: Request, server: Server<EngineWsData>): Promise<Response | undefined> {
+    return this.answer(req, server);
+  }
+
+  /**
+   * `handleRequest`, answered synchronously when nothing on the way waits (no CORS, no allowRequest
+   * hook, an id generated synchronously: the usual handshake). Connects come in bursts, and each
+   * async step was a promise, a generator and a scope object per request.
+   */
+  private answer(req: Request, server: Server<EngineWsData>): Answer {
+    let answered: Answer;
     try {
-      return await this.route(req, server);
+      answered = this.route(req, server);
     } catch (err) {
-      log.error("request failed", { err, url: req.url });
-      return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: "INTERNAL_ERROR" }, null);
+      return this.requestFailed(req, err);
+    }
+    return answered instanceof Promise ? this.answerLater(req, answered) : answered;
+  }
+
+  private async answerLater(
+    req: Request,
+    answered: Promise<Response | undefined>,
+  ): Promise<Response | undefined> {
+    try {
+      return await answered;
+    } catch (err) {
+      return this.requestFailed(req, err);
     }
   }
 
-  private async route(req: Request, server: Server<EngineWsData>): Promise<Response | undefined> {
-    let extra: ExtraHeaders = null;
-    if (this.opts.cors) {
-      extra = await corsHeaders(this.opts.cors, req);
-      if (isPreflight(req)) {
-        const status = this.opts.cors.optionsSuccessStatus ?? HTTP_NO_CONTENT;
-        return new Response(null, { status, headers: { ...extra, "Content-Length": "0" } });
-      }
+  private requestFailed(req: Request, err: unknown): Response {
+    log.error("request failed", { err, url: req.url });
+    return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: "INTERNAL_ERROR" }, null);
+  }
+
+  private route(req: Request, server: Server<EngineWsData>): Answer {
+    return this.opts.cors
+      ? this.routeWithCors(req, server, this.opts.cors)
+      : this.routeWith(req, server, null);
+  }
+
+  private async routeWithCors(
+    req: Request,
+    server: Server<EngineWsData>,
+    cors: CorsOptions,
+  ): Promise<Response | undefined> {
+    const extra = await corsHeaders(cors, req);
+    if (isPreflight(req)) {
+      const status = cors.optionsSuccessStatus ?? HTTP_NO_CONTENT;
+      return new Response(null, { status, headers: { ...extra, "Content-Length": "0" } });
     }
+    return this.routeWith(req, server, extra);
+  }
+
+  private routeWith(req: Request, server: Server<EngineWsData>, extra: ExtraHeaders): Answer {
     const url = new URL(req.url);
     const query = url.searchParams;
     const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
@@ -357,14 +395,14 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
     return this.fail(req, EngineErrorCode.BAD_REQUEST, { name: ErrorContextName.UPGRADE_REFUSED }, extra);
   }
 
-  private async handshake(
+  private handshake(
     req: Request,
     server: Server<EngineWsData>,
     url: URL,
     transport: EngineTransportName,
     upgrade: boolean,
     extra: ExtraHeaders,
-  ): Promise<Response | undefined> {
+  ): Answer {
     if (req.method !== "GET") {
       return this.fail(req, EngineErrorCode.BAD_HANDSHAKE_METHOD, { method: req.method }, extra);
     }
@@ -376,10 +414,31 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
         extra,
       );
     }
+    if (this.opts.allowRequest) return this.handshakeIfAllowed(req, server, url, transport, extra);
+    return this.handshakeAllowed(req, server, url, transport, extra);
+  }
+
+  private async handshakeIfAllowed(
+    req: Request,
+    server: Server<EngineWsData>,
+    url: URL,
+    transport: EngineTransportName,
+    extra: ExtraHeaders,
+  ): Promise<Response | undefined> {
     const refusal = await this.checkAllowRequest(req);
     if (refusal !== null) {
       return this.fail(req, EngineErrorCode.FORBIDDEN, { message: refusal }, extra, refusal);
     }
+    return this.handshakeAllowed(req, server, url, transport, extra);
+  }
+
+  private handshakeAllowed(
+    req: Request,
+    server: Server<EngineWsData>,
+    url: URL,
+    transport: EngineTransportName,
+    extra: ExtraHeaders,
+  ): Answer {
     const protocol = url.searchParams.get("EIO");
     if (protocol !== PROTOCOL_VERSION) {
       return this.fail(
@@ -389,17 +448,49 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
         extra,
       );
     }
+    let id: string | Promise<string>;
+    try {
+      id = this.generateId(req);
+    } catch (error) {
+      return this.idGenerationFailed(req, error, extra);
+    }
+    if (isThenable(id)) return this.handshakeWithPendingId(req, server, transport, extra, id);
+    return this.handshakeWithId(req, server, transport, extra, id);
+  }
+
+  private idGenerationFailed(req: Request, error: unknown, extra: ExtraHeaders): Response {
+    return this.fail(
+      req,
+      EngineErrorCode.BAD_REQUEST,
+      { name: ErrorContextName.ID_GENERATION_ERROR, error },
+      extra,
+    );
+  }
+
+  /** A custom `generateId` answered with a promise. */
+  private async handshakeWithPendingId(
+    req: Request,
+    server: Server<EngineWsData>,
+    transport: EngineTransportName,
+    extra: ExtraHeaders,
+    pending: PromiseLike<string>,
+  ): Promise<Response | undefined> {
     let id: string;
     try {
-      id = await this.generateId(req);
+      id = await pending;
     } catch (error) {
-      return this.fail(
-        req,
-        EngineErrorCode.BAD_REQUEST,
-        { name: ErrorContextName.ID_GENERATION_ERROR, error },
-        extra,
-      );
+      return this.idGenerationFailed(req, error, extra);
     }
+    return this.handshakeWithId(req, server, transport, extra, id);
+  }
+
+  private handshakeWithId(
+    req: Request,
+    server: Server<EngineWsData>,
+    transport: EngineTransportName,
+    extra: ExtraHeaders,
+    id: string,
+  ): Answer {
     // A custom generateId that repeats itself must not hijack a live session.
     if (typeof id !== "string" || id === "" || this.clients.has(id)) {
       return this.fail(
@@ -426,6 +517,17 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
         extra,
       );
     }
+    return this.pollingHandshake(req, server, extra, id, request);
+  }
+
+  /** Apart from `handshakeWithId` because of its closure (a scope object at every call of the function holding it). */
+  private pollingHandshake(
+    req: Request,
+    server: Server<EngineWsData>,
+    extra: ExtraHeaders,
+    id: string,
+    request: EngineHandshakeRequest,
+  ): Response | Promise<Response> {
     const session = this.createSession(
       id,
       request,
@@ -500,7 +602,7 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
   private createSession(
     id: string,
     request: EngineHandshakeRequest,
-    makeTransport: (owner: TransportOwner) => PollingTransport | WebSocketTransport<EngineWsData>,
+    makeTransport: ((owner: TransportOwner) => PollingTransport) | WebSocketTransport<EngineWsData>,
   ): EngineSession {
     const session = new EngineSession(id, request, makeTransport, this);
     this.clients.set(id, session);
@@ -576,9 +678,11 @@ export class Engine extends Emitter<EngineEvents> implements EnginePublisher, Se
       return;
     }
     ws.data.handshake = null;
-    const created = this.createSession(handshake.id, handshake.request, () => {
-      return new WebSocketTransport(ws, this.opts.maxBufferedBytes);
-    });
+    const created = this.createSession(
+      handshake.id,
+      handshake.request,
+      new WebSocketTransport(ws, this.opts.maxBufferedBytes),
+    );
     ws.data.session = created;
     this.emit("connection", created);
   }
@@ -605,4 +709,13 @@ function askAllowRequest(allow: AllowRequest, req: Request): Promise<string | nu
     const returned: unknown = allow(req, callback);
     if (returned instanceof Promise) returned.catch(reject);
   });
+}
+
+/** What answering a request gives Bun: a response, nothing (a websocket), or either later. */
+type Answer = Response | undefined | Promise<Response | undefined>;
+
+function isThenable(value: unknown): value is PromiseLike<string> {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
+  );
 }

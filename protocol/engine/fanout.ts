@@ -195,8 +195,15 @@ export class Fanout {
   /** A websocket session exists: start the periodic send-buffer check. */
   watchWebSockets(): void {
     if (this.sweepTimer !== null) return;
-    this.sweepTimer = setInterval(() => this.sweep(), this.opts.backpressureCheckInterval);
+    // The Fanout as the timer's argument, not a closure: every websocket session calls this, and
+    // a closure here cost a scope object per call even once the timer runs.
+    this.sweepTimer = setInterval(sweepTick, this.opts.backpressureCheckInterval, this);
     this.sweepTimer.unref();
+  }
+
+  /** @internal The sweep timer fired. */
+  _sweepTick(): void {
+    this.sweep();
   }
 
   stop(): void {
@@ -213,4 +220,8 @@ export class Fanout {
     // A closed session deletes its own entry, which a Map iteration tolerates: no copy needed.
     for (const session of this.sessions()) session.enforceBufferLimit();
   }
+}
+
+function sweepTick(fanout: Fanout): void {
+  fanout._sweepTick();
 }

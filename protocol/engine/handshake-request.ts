@@ -5,6 +5,36 @@
  */
 import type { EngineHandshakeRequest } from "./contract.ts";
 
+/**
+ * One copy of each handshake URL and remote address seen, shared by every session that has the
+ * same one: clients of one application send the same handshake URL, and every client behind a
+ * proxy or a NAT comes from the same address, yet each request hands over a fresh string (about
+ * 90 and 30 bytes). Strings are immutable, so sharing one is invisible to readers. Bounded, since
+ * URLs with per-client query parameters and addresses can be many: past the bound, a string that
+ * is not already here is kept as it came, and so is a long one (the map holds at most
+ * 4,096 × 256 characters).
+ */
+const shared = new Map<string, string>();
+const MAX_SHARED_STRINGS = 4096;
+const MAX_SHARED_LENGTH = 256;
+
+/** @internal The shared copy of `value` (exported for tests). */
+export function sharedCopy(value: string): string {
+  const known = shared.get(value);
+  if (known !== undefined) return known;
+  if (shared.size < MAX_SHARED_STRINGS && value.length <= MAX_SHARED_LENGTH) shared.set(value, value);
+  return value;
+}
+
+function appendLine(this: string[], value: string, name: string): void {
+  this.push(`${name}:${value}`);
+}
+
+/** @internal How many strings are shared now (for tests). */
+export function sharedStringCount(): number {
+  return shared.size;
+}
+
 export class HandshakeRequest implements EngineHandshakeRequest {
   /**
    * Header lines `name:value` joined by "\n" (neither can hold a line break, nor a name a colon):
@@ -13,16 +43,15 @@ export class HandshakeRequest implements EngineHandshakeRequest {
    */
   private rawHeaders: string | Headers;
   private parsedQuery: URLSearchParams | null = null;
+  readonly url: string;
+  readonly remoteAddress: string;
 
-  constructor(
-    readonly url: string,
-    headers: Headers,
-    readonly remoteAddress: string,
-  ) {
+  constructor(url: string, headers: Headers, remoteAddress: string) {
+    this.url = sharedCopy(url);
+    this.remoteAddress = sharedCopy(remoteAddress);
     const lines: string[] = [];
-    headers.forEach((value, name) => {
-      lines.push(`${name}:${value}`);
-    });
+    // The list as `this` rather than captured: no closure and scope per handshake.
+    headers.forEach(appendLine, lines);
     this.rawHeaders = lines.join("\n");
   }
 

@@ -153,11 +153,12 @@ export class EngineSession
   constructor(
     readonly id: string,
     readonly request: EngineHandshakeRequest,
-    makeTransport: (owner: TransportOwner) => AnyTransport,
+    /** The websocket transport, or how to make a polling one (it needs its owner, the session). */
+    transport: ((owner: TransportOwner) => PollingTransport) | WebSocketTransport<EngineWsData>,
     private readonly host: SessionHost,
   ) {
     super();
-    this.current = makeTransport(this);
+    this.current = typeof transport === "function" ? transport(this) : transport;
   }
 
   get state(): EngineSocketState {

@@ -42,9 +42,13 @@ export class Client implements EngineReceiver {
     readonly conn: EngineSocket,
   ) {
     conn.setReceiver(this);
-    this.connectTimer = setTimeout(() => {
-      if (this.first === null) this.close();
-    }, server.opts.connectTimeout);
+    // No closure: the timer's argument is the client (a closure was a scope and a function per connection).
+    this.connectTimer = setTimeout(connectTimeoutPassed, server.opts.connectTimeout, this);
+  }
+
+  /** @internal The connect timeout passed (it is cleared once a namespace is joined). */
+  _connectTimeoutPassed(): void {
+    if (this.first === null) this.close();
   }
 
   get id(): string {
@@ -116,18 +120,22 @@ export class Client implements EngineReceiver {
   onEngineMessage(data: RawData): void {
     try {
       if (this.decoder === null) {
-        const codec = this.server._codec;
-        const packet = codec.decodeStandalone(data);
+        const packet = this.server._codec.decodeStandalone(data);
         if (packet !== undefined) {
           this.ondecoded(packet);
           return;
         }
-        this.decoder = codec.createDecoder((p) => this.ondecoded(p));
+        this.decoder = this.createDecoder();
       }
       this.decoder.add(data);
     } catch (err) {
       this.onerror(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  /** Apart from `onEngineMessage` because of its closure (a scope object at every call of the function holding it). */
+  private createDecoder(): FrameDecoder {
+    return this.server._codec.createDecoder((p) => this.ondecoded(p));
   }
 
   /** @internal EngineReceiver: the session closed. */
@@ -153,10 +161,12 @@ export class Client implements EngineReceiver {
   }
 
   private connect(name: string, auth: Record<string, unknown>): void {
-    if (this.server._nsps.has(name)) {
-      this.doConnect(name, auth);
-      return;
-    }
+    if (this.server._nsps.has(name)) this.doConnect(name, auth);
+    else this.connectDynamic(name, auth);
+  }
+
+  /** A namespace that does not exist yet: a dynamic one may create it (apart for its closure). */
+  private connectDynamic(name: string, auth: Record<string, unknown>): void {
     this.server._checkNamespace(name, auth, (allowed) => {
       if (allowed) this.doConnect(name, auth);
       else
@@ -169,18 +179,21 @@ export class Client implements EngineReceiver {
   }
 
   private doConnect(name: string, auth: Record<string, unknown>): void {
-    const nsp = this.server.of(name);
-    nsp._add(this, auth, (socket) => {
-      if (this.first === null) this.first = socket;
-      else {
-        this.others ??= [];
-        this.others.push(socket);
-      }
-      if (this.connectTimer) {
-        clearTimeout(this.connectTimer);
-        this.connectTimer = undefined;
-      }
-    });
+    // The namespace itself when it exists (`of` holds a closure: a scope object at every call).
+    (this.server._nsps.get(name) ?? this.server.of(name))._add(this, auth);
+  }
+
+  /** @internal A socket of this connection connected to its namespace. */
+  _socketConnected(socket: AnySocket): void {
+    if (this.first === null) this.first = socket;
+    else {
+      this.others ??= [];
+      this.others.push(socket);
+    }
+    if (this.connectTimer) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    }
   }
 
   /** A malformed packet: every socket hears about it, then the connection closes as a parse error. */
@@ -214,4 +227,8 @@ export class Client implements EngineReceiver {
     this.decoder?.destroy();
     this.decoder = null;
   }
+}
+
+function connectTimeoutPassed(client: Client): void {
+  client._connectTimeoutPassed();
 }

@@ -217,72 +217,79 @@ export class Namespace<
     this.emitUntyped(...args);
   }
 
-  /** @internal A client asks to connect: build the socket, run middlewares, connect or refuse. */
-  _add(
-    client: Client,
-    auth: Record<string, unknown>,
-    onConnected: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
-  ): void {
+  /**
+   * @internal A client asks to connect: build the socket, run middlewares, connect or refuse. The
+   * client hears of a socket that connected through `_socketConnected`. (The steps of every connect
+   * hold no closure, unless a middleware or a recovery needs one: each closure costs a scope object
+   * per call of the function holding it, and connects come in bursts of thousands.)
+   */
+  _add(client: Client, auth: Record<string, unknown>): void {
     const recovery = this.server.opts.connectionStateRecovery;
-    const { pid, offset } = auth;
-    if (recovery && typeof pid === "string" && typeof offset === "string") {
-      const fresh = (err: unknown) => {
-        log.warn("session restore failed", { nsp: this.name, error: err });
-        this.admit(new Socket(this, client, auth), onConnected);
-      };
-      let restoring: Promise<Session | null>;
-      try {
-        restoring = this.adapter.restoreSession(pid, offset);
-      } catch (err) {
-        fresh(err);
-        return;
-      }
-      restoring.then(
-        (session) => this.admit(new Socket(this, client, auth, session ?? undefined), onConnected),
-        fresh,
+    if (recovery && typeof auth.pid === "string" && typeof auth.offset === "string") {
+      this.addRecovering(client, auth, auth.pid, auth.offset);
+      return;
+    }
+    this.admit(new Socket(this, client, auth));
+  }
+
+  /** `_add` for a client that asks to recover session `pid` from `offset`. */
+  private addRecovering(client: Client, auth: Record<string, unknown>, pid: string, offset: string): void {
+    const fresh = (err: unknown) => {
+      log.warn("session restore failed", { nsp: this.name, error: err });
+      this.admit(new Socket(this, client, auth));
+    };
+    let restoring: Promise<Session | null>;
+    try {
+      restoring = this.adapter.restoreSession(pid, offset);
+    } catch (err) {
+      fresh(err);
+      return;
+    }
+    restoring.then((session) => this.admit(new Socket(this, client, auth, session ?? undefined)), fresh);
+  }
+
+  private admit(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    if (socket.recovered && this.server.opts.connectionStateRecovery?.skipMiddlewares) {
+      this.doConnect(socket);
+      return;
+    }
+    // What runMiddlewares does with no middleware, without the closure it takes.
+    if (this._fns.length === 0) {
+      this.afterMiddlewares(socket);
+      return;
+    }
+    this.runMiddlewares(socket);
+  }
+
+  /** Apart from `admit` because of its closure (see `_add`). */
+  private runMiddlewares(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    runMiddlewares(this._fns, socket, (err?: MiddlewareError) => this.afterMiddlewares(socket, err), log);
+  }
+
+  /** The middlewares let `socket` in (no `err`) or refused it. */
+  private afterMiddlewares(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    err?: MiddlewareError,
+  ): void {
+    if (socket.client.conn.state !== "open") {
+      socket._cleanup();
+      return;
+    }
+    if (err) {
+      socket._cleanup();
+      socket._error(
+        err.data === undefined ? { message: err.message } : { message: err.message, data: err.data },
       );
       return;
     }
-    this.admit(new Socket(this, client, auth), onConnected);
+    this.doConnect(socket);
   }
 
-  private admit(
-    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-    onConnected: (s: typeof socket) => void,
-  ): void {
-    if (socket.recovered && this.server.opts.connectionStateRecovery?.skipMiddlewares) {
-      this.doConnect(socket, onConnected);
-      return;
-    }
-    runMiddlewares(
-      this._fns,
-      socket,
-      (err?: MiddlewareError) => {
-        if (socket.client.conn.state !== "open") {
-          socket._cleanup();
-          return;
-        }
-        if (err) {
-          socket._cleanup();
-          socket._error(
-            err.data === undefined ? { message: err.message } : { message: err.message, data: err.data },
-          );
-          return;
-        }
-        this.doConnect(socket, onConnected);
-      },
-      log,
-    );
-  }
-
-  private doConnect(
-    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-    onConnected: (s: typeof socket) => void,
-  ): void {
+  private doConnect(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     if (socket.client.conn.state !== "open") return;
     this.sockets.set(socket.id, socket);
     socket._onconnect();
-    onConnected(socket);
+    socket.client._socketConnected(socket);
     // A throwing or rejecting listener is logged by the emitter; the socket stays connected.
     this.emitReserved("connect", socket);
     this.emitReserved("connection", socket);

@@ -7,7 +7,7 @@ import { type Adapter, writeOptions } from "../adapter/adapter.ts";
 import type { BroadcastFlags, Room, Session } from "../adapter/types.ts";
 import type { EngineSocket } from "../engine/contract.ts";
 import { createLogger } from "../logger.ts";
-import { runHook } from "../user-hooks.ts";
+import { asError, runHook, watchResult } from "../user-hooks.ts";
 import { type AckCallback, once, registerAck } from "./acks.ts";
 import { BroadcastOperator, withRooms } from "./broadcast-operator.ts";
 import { type CatchAllListener, CatchAllListeners } from "./catch-all.ts";
@@ -39,6 +39,7 @@ import {
 } from "./typed-events.ts";
 
 const log = createLogger("socketio");
+const ADD_ALL_FAILED = "adapter addAll failed";
 
 export interface SocketReservedEvents {
   disconnect: (reason: DisconnectReason, description?: unknown) => void;
@@ -429,9 +430,14 @@ export class Socket<
     this.connecting = undefined;
     const pendingRooms = connecting?.rooms;
     const rooms = new Set(pendingRooms ? [this.id, ...pendingRooms] : [this.id]);
-    runHook(log, "adapter addAll failed", { sid: this.id, nsp: this.nsp.name }, () =>
-      this.adapter.addAll(this.id, rooms),
-    );
+    // runHook's work without its closure: every connect passes here (see callRoomListeners).
+    let added: unknown;
+    try {
+      added = this.adapter.addAll(this.id, rooms);
+    } catch (thrown) {
+      log.error(ADD_ALL_FAILED, { sid: this.id, nsp: this.nsp.name, error: asError(thrown) });
+    }
+    if (added !== undefined) watchResult(log, ADD_ALL_FAILED, { sid: this.id, nsp: this.nsp.name }, added);
     this.packet({
       type: PacketType.CONNECT,
       nsp: this.nsp.name,

@@ -9,6 +9,7 @@ import { LatencyHistogram, type LatencySummary, round, spread } from "../stats.t
 import { closeClients, openClients } from "./pool.ts";
 import {
   GENERATOR_SATURATED_PERCENT,
+  IDLE_RSS_HOLD_MS,
   type Metric,
   NOISY_WAIT_PERCENT,
   type RunContext,
@@ -21,7 +22,7 @@ export interface ConnectOptions {
   counts: number[];
   /** Handshakes in flight during the ramp. Default 100. */
   window: number;
-  /** Idle hold before RSS is read, ms. Default 5,000 (2,000 quick). */
+  /** Idle hold before RSS is read, ms. Default 15,000 (2,000 quick): see IDLE_RSS_HOLD_MS. */
   holdMs: number;
   /** Connections opened and closed before the baseline RSS (JIT, first allocations). Default 200. */
   warmupConnections: number;
@@ -33,7 +34,7 @@ export function connectDefaults(quick: boolean): ConnectOptions {
   return {
     counts: quick ? [1_000] : [1_000, 10_000],
     window: 100,
-    holdMs: quick ? 2_000 : 5_000,
+    holdMs: quick ? 2_000 : IDLE_RSS_HOLD_MS,
     warmupConnections: 200,
     rssSamples: 10,
   };

@@ -1,7 +1,7 @@
 /**
  * scale: the scaling curve of one server process at 1k, 10k, 50k and 100k websocket connections.
  * For each count, on a fresh server: ramp the clients (connects/s, server CPU per connect), hold
- * them idle (RSS per connection, RSS before the ramp subtracted), make every one of them join one
+ * them idle (RSS per connection, RSS before the ramp subtracted; see IDLE_RSS_HOLD_MS), make every one of them join one
  * room, then broadcast to that room from a client that is not a member, one broadcast at a time,
  * and time each broadcast from its send to its LAST receiver (p99 over the broadcasts; with 10
  * broadcasts that is the slowest one).
@@ -25,6 +25,7 @@ import { closeClients, openClients, waitUntil } from "./pool.ts";
 import { readDecimal } from "./rig.ts";
 import {
   GENERATOR_SATURATED_PERCENT,
+  IDLE_RSS_HOLD_MS,
   type Metric,
   NOISY_WAIT_PERCENT,
   type RunContext,
@@ -37,7 +38,10 @@ export interface ScaleOptions {
   counts: number[];
   /** Handshakes in flight during the ramp (and joins in flight after it). Default 200. */
   window: number;
-  /** Idle hold before RSS is read, ms. Default 5,000 (2,000 quick). */
+  /**
+   * Idle hold before the RSS per idle connection is read, ms. Default 15,000 (2,000 quick): see
+   * IDLE_RSS_HOLD_MS. The RSS is also read BURST_READ_MS after the ramp (or at the end of a shorter hold).
+   */
   holdMs: number;
   /** Broadcasts to all, one at a time. Default 10 (3 quick). */
   broadcasts: number;
@@ -63,6 +67,9 @@ export function ephemeralPortCount(): number {
   }
 }
 
+/** When the RSS right after the ramp is read (the burst's garbage still counted), ms. */
+const BURST_READ_MS = 5_000;
+
 /** Default connections per loopback address (see ScaleOptions.perAddress). */
 const PER_ADDRESS = 5_000;
 
@@ -70,7 +77,7 @@ export function scaleDefaults(quick: boolean): ScaleOptions {
   return {
     counts: quick ? [1_000, 5_000] : [1_000, 10_000, 50_000, 100_000],
     window: 200,
-    holdMs: quick ? 2_000 : 5_000,
+    holdMs: quick ? 2_000 : IDLE_RSS_HOLD_MS,
     broadcasts: quick ? 3 : 10,
     payloadBytes: 64,
     perAddress: Math.min(PER_ADDRESS, Math.floor(ephemeralPortCount() * 0.9)),
@@ -132,6 +139,8 @@ interface ScaleRun {
   rssBaseKb: number;
   rssHeldKb: number;
   rssPerConnKb: number;
+  /** RSS per connection BURST_READ_MS after the ramp (its garbage included). */
+  rssBurstPerConnKb: number;
   /** Per-delivery latency over all broadcasts (send → each receiver). */
   delivery: LatencySummary;
   /** Send → last receiver of each broadcast, ms. */
@@ -192,7 +201,10 @@ async function runOnce(ctx: RunContext, count: number, options: ScaleOptions): P
     const handshake = new LatencyHistogram();
     for (const c of clients) handshake.record(c.handshakeMs);
     ctx.progress.status(`scale ${ctx.target}: holding ${clients.length} idle connections`);
-    await Bun.sleep(options.holdMs);
+    const burstMs = Math.min(BURST_READ_MS, options.holdMs);
+    await Bun.sleep(burstMs);
+    const rssBurstKb = target.rssKb();
+    await Bun.sleep(options.holdMs - burstMs);
     const rssHeldKb = target.rssKb();
     const idle = clients.filter((c) => c.connected).length;
 
@@ -267,6 +279,7 @@ async function runOnce(ctx: RunContext, count: number, options: ScaleOptions): P
       rssBaseKb,
       rssHeldKb,
       rssPerConnKb: idle > 0 ? round((rssHeldKb - rssBaseKb) / idle, 2) : 0,
+      rssBurstPerConnKb: idle > 0 ? round((rssBurstKb - rssBaseKb) / idle, 2) : 0,
       delivery: delivery.summary(),
       lastReceiverMs,
       lastReceiverP99: round(nearestRank(lastReceiverMs.filter(Number.isFinite), 99), 2),
@@ -309,8 +322,9 @@ export async function runScale(ctx: RunContext, options: ScaleOptions): Promise<
     samples.push({ scenario: "scale", kind: "run", target: ctx.target, ...run });
     ctx.progress.line(
       `  scale ${ctx.target} ${count} over ${run.addresses} address(es): ${run.connectsPerSec} connects/s ` +
-        `(${run.serverUsPerConnect} µs/connect), ${run.rssPerConnKb} KiB RSS/conn ` +
-        `(${Math.round(run.rssBaseKb / 1024)}→${Math.round(run.rssHeldKb / 1024)} MiB), broadcast to all: ` +
+        `(${run.serverUsPerConnect} µs/connect), ${run.rssPerConnKb} KiB RSS/conn after ${options.holdMs / 1000} s idle ` +
+        `(${Math.round(run.rssBaseKb / 1024)}→${Math.round(run.rssHeldKb / 1024)} MiB; ${run.rssBurstPerConnKb} KiB ` +
+        `${Math.min(BURST_READ_MS, options.holdMs) / 1000} s after the ramp), broadcast to all: ` +
         `last receiver ${run.lastReceiverMs.join("/")} ms, delivery p50 ${run.delivery.p50} ms, ` +
         `generator CPU ${run.generatorCpu}%, CPU wait ${run.serverWait}/${run.generatorWait}%` +
         `${run.failures || run.lost ? `, ${run.failures} connections FAILED (${run.firstFailure ?? "dropped"}), ${run.lost} deliveries lost` : ""}`,
@@ -330,6 +344,15 @@ export async function runScale(ctx: RunContext, options: ScaleOptions): Promise<
         unit: "KiB",
         better: "lower",
         value: run.rssPerConnKb,
+        ...note,
+      },
+      {
+        scenario: "scale",
+        key: `scale.${count}.rss-burst`,
+        label: `scale ${n}: server RSS per connection ${Math.min(BURST_READ_MS, options.holdMs) / 1000} s after the ramp (its garbage included)`,
+        unit: "KiB",
+        better: "lower",
+        value: run.rssBurstPerConnKb,
         ...note,
       },
       {

@@ -51,3 +51,16 @@ export const GENERATOR_SATURATED_PERCENT = 90;
  * server or generator were held up by other work on the machine: the figure is flagged as noisy.
  */
 export const NOISY_WAIT_PERCENT = 10;
+
+/**
+ * The idle hold before the RSS per idle connection is read. The ramp leaves its handshakes' garbage
+ * in the server's heap, and when it is collected is the runtime's choice, not a cost of the idle
+ * connections: Bun collects on allocation and on an idle timer (edens every second while the heap
+ * grows, full collections once it has been quiet for about 10 s), and the allocator returns freed
+ * pages a little later. Read 5 s after a ramp, the same server measured anywhere from 4.2 to 5.5 KiB
+ * per connection depending on whether a collection had happened yet; from about 11 s on it held
+ * steady (scripts/load/heap-diff.ts shows the live heap). 15 s is past that, for every target
+ * alike (the scale and connect scenarios). The scale scenario also reads the RSS 5 s after the
+ * ramp, reported as the memory right after the burst.
+ */
+export const IDLE_RSS_HOLD_MS = 15_000;
