@@ -14,10 +14,11 @@
  * Storage hygiene: the sender's keys past the window are deleted in the same statement.
  *
  * Group commit (group-commit.ts): the messages of one conversation that arrive while its statement
- * runs are accepted together by ACCEPT_BATCH, the same statement over a list: one row lock, one
- * seq bump by the number of messages, one commit. Seqs follow arrival order. Two messages with the
- * same sender and key never share a batch (the second waits for the next one, then finds the key
- * claimed); a batch that fails is run again message by message, so one bad message fails alone.
+ * runs are accepted together, the statement taking them as a list: one row lock, one seq bump by
+ * the number of messages, one commit. A message to an idle conversation is a list of one. Seqs
+ * follow arrival order. Two messages with the same sender and key never share a batch (the second
+ * waits for the next one, then finds the key claimed); a batch that fails is run again message by
+ * message, so one bad message fails alone.
  */
 import { sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
@@ -33,53 +34,13 @@ import { prepared } from "./prepared.ts";
 const p = (name: string) => sql.placeholder(name);
 const expired = sql`now() - ${IDEMPOTENCY_WINDOW_MS} * interval '1 millisecond'`;
 
-const ACCEPT_MESSAGE = new PgDialect().sqlToQuery(sql`
-  WITH swept AS (
-    DELETE FROM idempotency_keys
-     WHERE ${p("key")}::text IS NOT NULL AND user_id = ${p("senderId")}::uuid
-       AND key <> ${p("key")}::text AND created_at < ${expired}
-  ), claim AS (
-    INSERT INTO idempotency_keys (user_id, key, message_id, created_at)
-    SELECT ${p("senderId")}::uuid, ${p("key")}::text, ${p("id")}::uuid, now()
-     WHERE ${p("key")}::text IS NOT NULL
-       -- No key may name a message that was not stored (a conversation that does not exist).
-       AND EXISTS (SELECT 1 FROM conversations WHERE id = ${p("conversationId")}::uuid)
-    ON CONFLICT (user_id, key) DO UPDATE
-       SET message_id = EXCLUDED.message_id, created_at = EXCLUDED.created_at
-     WHERE idempotency_keys.created_at < ${expired}
-    RETURNING message_id
-  ), bumped AS (
-    UPDATE conversations
-       SET last_seq = last_seq + 1,
-           last_message_at = GREATEST(COALESCE(last_message_at, ${p("at")}::timestamptz), ${p("at")}::timestamptz)
-     WHERE id = ${p("conversationId")}::uuid
-       AND (${p("key")}::text IS NULL OR EXISTS (SELECT 1 FROM claim))
-    RETURNING ${BUMPED_RETURNING}
-  ), inserted AS (
-    INSERT INTO messages (id, conversation_id, organization_id, seq, direction, sender_type, sender_id,
-                          message_type, content, status, created_at)
-    SELECT ${p("id")}::uuid, ${p("conversationId")}::uuid, ${p("organizationId")}::uuid, bumped.last_seq,
-           'outbound'::message_direction, 'agent'::sender_type, ${p("senderId")}::uuid,
-           ${p("messageType")}::message_type, ${p("content")}::jsonb, 'pending'::message_status,
-           ${p("at")}::timestamptz
-      FROM bumped
-    RETURNING id
-  ), queued AS (
-    INSERT INTO outbox_jobs (kind, ref_id, state, attempts, next_attempt_at, deadline_at)
-    SELECT 'send_message'::outbox_job_kind, inserted.id, 'queued'::outbox_job_state, 0, now(),
-           now() + ${p("budgetMs")}::int * interval '1 millisecond'
-      FROM inserted
-  )
-  SELECT bumped.last_seq, bumped.contact_id, bumped.assigned_agent_id, bumped.status,
-         bumped.last_message_at_ms, bumped.last_inbound_at_ms, bumped.created_at_ms
-    FROM bumped, inserted`);
-
 /**
- * ACCEPT_MESSAGE over a batch of one conversation's messages (a JSON array, in arrival order). The
- * messages whose key was claimed (or that have none) get consecutive seqs after the conversation's
- * `last_seq`, in the batch's order; the others store nothing, as in ACCEPT_MESSAGE.
+ * The statement, over a batch of one conversation's messages (a JSON array, in arrival order; a
+ * message alone is a batch of one). The messages whose key was claimed (or that have none) get
+ * consecutive seqs after the conversation's `last_seq`, in the batch's order; the others store
+ * nothing.
  */
-const ACCEPT_BATCH = new PgDialect().sqlToQuery(sql`
+const ACCEPT_MESSAGES = new PgDialect().sqlToQuery(sql`
   WITH input AS (
     SELECT * FROM ROWS FROM (jsonb_to_recordset(${p("batch")}::jsonb)
              AS (id uuid, sender_id uuid, key text, message_type message_type, content jsonb,
@@ -126,10 +87,6 @@ const ACCEPT_BATCH = new PgDialect().sqlToQuery(sql`
   SELECT inserted.id, inserted.seq, bumped.contact_id, bumped.assigned_agent_id, bumped.status,
          bumped.last_message_at_ms, bumped.last_inbound_at_ms, bumped.created_at_ms
     FROM inserted, bumped`);
-
-interface AcceptedRow extends BumpedConversation {
-  last_seq: number;
-}
 
 interface BatchRow extends BumpedConversation {
   id: string;
@@ -183,23 +140,26 @@ export function acceptMessage(db: Database, input: AcceptInput): Promise<Convers
 type Accepted = PromiseSettledResult<ConversationRow | null>;
 
 async function acceptBatch(db: Database, batch: AcceptInput[]): Promise<Accepted[]> {
-  if (batch.length === 1) return [await settle(acceptOne(db, batch[0]!))];
   let rows: BatchRow[];
   try {
     rows = await acceptMany(db, batch);
-  } catch {
+  } catch (err) {
+    if (batch.length === 1) throw err;
     // Nothing of the batch was stored (one statement): each message alone, in order, so that an
     // error stays with the message that causes it.
     const results: Accepted[] = [];
-    for (const input of batch) results.push(await settle(acceptOne(db, input)));
+    for (const input of batch)
+      results.push(await settle(acceptMany(db, [input]).then((r) => resultOf(input, r))));
     return results;
   }
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return batch.map((input) => {
-    const row = byId.get(input.id);
-    // Every message of the batch shows the conversation as the batch left it, but for its own seq.
-    return { status: "fulfilled", value: row ? conversationAfter(row, ids(input), Number(row.seq)) : null };
-  });
+  return batch.map((input) => ({ status: "fulfilled", value: resultOf(input, rows) }));
+}
+
+/** The conversation after `input`'s message, or null when the statement stored it not. */
+function resultOf(input: AcceptInput, rows: readonly BatchRow[]): ConversationRow | null {
+  const row = rows.find((r) => r.id === input.id);
+  // Every message of a batch shows the conversation as the batch left it, but for its own seq.
+  return row ? conversationAfter(row, ids(input), Number(row.seq)) : null;
 }
 
 const settle = <T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> =>
@@ -211,8 +171,8 @@ const settle = <T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> =>
 const ids = (input: AcceptInput) => ({ id: input.conversationId, organizationId: input.organizationId });
 
 async function acceptMany(db: Database, batch: AcceptInput[]): Promise<BatchRow[]> {
-  const statement = prepared(db, "accept_batch", () =>
-    db._.session.prepareQuery(ACCEPT_BATCH, undefined, "accept_batch", false),
+  const statement = prepared(db, "accept_message", () =>
+    db._.session.prepareQuery(ACCEPT_MESSAGES, undefined, "accept_message", false),
   );
   const first = batch[0]!;
   return rowsOf<BatchRow>(
@@ -232,27 +192,6 @@ async function acceptMany(db: Database, batch: AcceptInput[]): Promise<BatchRow[
       ),
     }),
   );
-}
-
-async function acceptOne(db: Database, input: AcceptInput): Promise<ConversationRow | null> {
-  const statement = prepared(db, "accept_message", () =>
-    db._.session.prepareQuery(ACCEPT_MESSAGE, undefined, "accept_message", false),
-  );
-  const [row] = rowsOf<AcceptedRow>(
-    await statement.execute({
-      id: input.id,
-      conversationId: input.conversationId,
-      organizationId: input.organizationId,
-      senderId: input.senderId,
-      messageType: input.messageType,
-      content: JSON.stringify(input.content),
-      key: input.idempotencyKey ?? null,
-      at: input.at.toISOString(),
-      budgetMs: Math.max(0, Math.round(input.budgetMs)),
-    }),
-  );
-  if (!row) return null;
-  return conversationAfter(row, ids(input), Number(row.last_seq));
 }
 
 /** The message an earlier request claimed `key` for, or null. */

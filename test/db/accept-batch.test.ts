@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomUUID } from "node:crypto";
 import { asc, eq, inArray } from "drizzle-orm";
-import { type DatabaseHandle, openDatabase } from "../../db/client.ts";
-import { contacts, conversations, messages, organizations, outboxJobs, users } from "../../db/schema.ts";
+import type { DatabaseHandle } from "../../db/client.ts";
+import { conversations, messages, outboxJobs, users } from "../../db/schema.ts";
 import { type AcceptInput, acceptMessage } from "../../src/services/accept-message.ts";
 import { backends, SETUP_TIMEOUT_MS } from "./backends.ts";
+import { createConversation } from "./conversation-fixture.ts";
 
 for (const backend of await backends()) {
   describe(`accepting messages in groups on ${backend.name}`, () => {
@@ -22,25 +23,19 @@ for (const backend of await backends()) {
 
     beforeAll(async () => {
       instance = await backend.create();
-      // On PostgreSQL, count the statements sent (the PGlite client has no hook for it).
-      handle = instance.env.DATABASE_URL
-        ? await openDatabase({ databaseUrl: instance.env.DATABASE_URL, onQuery: () => statements++ })
-        : await instance.open();
-      const [org] = await handle.db
-        .insert(organizations)
-        .values({ name: "Acme", whatsappPhoneNumberId: "pn-group" })
-        .returning();
+      // One connection: PostgreSQL prepares a statement once per connection, and postgres.js counts that too.
+      handle = await instance.open({ onQuery: () => statements++, maxConnections: 1 });
+      ({ orgId } = await createConversation(handle.db));
       const [user] = await handle.db
         .insert(users)
         .values({
-          organizationId: org!.id,
+          organizationId: orgId,
           email: "agent@group.test",
           name: "Agent",
           passwordHash: "x",
           role: "agent",
         })
         .returning();
-      orgId = org!.id;
       senderId = user!.id;
     }, SETUP_TIMEOUT_MS);
     afterAll(async () => {
@@ -48,17 +43,7 @@ for (const backend of await backends()) {
       await instance?.dispose();
     }, SETUP_TIMEOUT_MS);
 
-    async function newConversation(): Promise<string> {
-      const [contact] = await handle.db
-        .insert(contacts)
-        .values({ organizationId: orgId, whatsappId: `49${Math.floor(Math.random() * 1e9)}` })
-        .returning();
-      const [conv] = await handle.db
-        .insert(conversations)
-        .values({ organizationId: orgId, contactId: contact!.id })
-        .returning();
-      return conv!.id;
-    }
+    const newConversation = async () => (await createConversation(handle.db, { orgId })).conversationId;
 
     const input = (conversationId: string, text: string, key?: string): AcceptInput => ({
       id: randomUUID(),
@@ -109,7 +94,7 @@ for (const backend of await backends()) {
       expect(jobs).toHaveLength(count);
       expect(jobs.every((j) => j.state === "queued" && j.kind === "send_message")).toBe(true);
       // The first goes alone, the rest wait for it and go together: far fewer statements than messages.
-      if (backend.name === "postgres") expect(used).toBeLessThanOrEqual(count / 4);
+      expect(used).toBeLessThanOrEqual(count / 4);
     });
 
     test("a repeated key in one burst stores one message; every caller of the key learns nothing new", async () => {
@@ -127,7 +112,7 @@ for (const backend of await backends()) {
       const results = await Promise.all(inputs.map((m) => acceptMessage(handle.db, m)));
       // "a" alone, then the batch without the repeats, then each repeat in a batch of its own: no
       // batch fails on a key it holds twice (which would cost a failed statement and one per message).
-      if (backend.name === "postgres") expect(statements - before).toBe(4);
+      expect(statements - before).toBe(4);
       // The first keyed message is stored; its repeats store nothing (the caller reads the earlier one).
       expect(results[1]).not.toBeNull();
       expect(results[3]).toBeNull();

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import type { DatabaseHandle } from "../../db/client.ts";
 import { rowsOf } from "../../db/raw-rows.ts";
-import { contacts, conversations, organizations } from "../../db/schema.ts";
 import { batchedMatchSql } from "../../src/services/messages.ts";
 import { type BackendInstance, backends, SETUP_TIMEOUT_MS } from "./backends.ts";
+import { createConversation } from "./conversation-fixture.ts";
 
 for (const backend of await backends()) {
   describe(`batched message updates on ${backend.name}`, () => {
@@ -20,19 +20,11 @@ for (const backend of await backends()) {
     beforeAll(async () => {
       instance = await backend.create();
       handle = await instance.open();
-      const [org] = await handle.db.insert(organizations).values({ name: "Acme" }).returning();
-      const [contact] = await handle.db
-        .insert(contacts)
-        .values({ organizationId: org!.id, whatsappId: "4912345" })
-        .returning();
-      const [conversation] = await handle.db
-        .insert(conversations)
-        .values({ organizationId: org!.id, contactId: contact!.id })
-        .returning();
+      const { orgId, conversationId } = await createConversation(handle.db);
       await handle.db.execute(sql`
         INSERT INTO messages (conversation_id, organization_id, seq, direction, sender_type, content,
                               status, whatsapp_message_id)
-        SELECT ${conversation!.id}::uuid, ${org!.id}::uuid, g, 'outbound', 'agent', '{}'::jsonb,
+        SELECT ${conversationId}::uuid, ${orgId}::uuid, g, 'outbound', 'agent', '{}'::jsonb,
                'read', 'wamid.plan.' || g
           FROM generate_series(1, 10000) AS g`);
       await handle.db.execute(sql`ANALYZE messages`);

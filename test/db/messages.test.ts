@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import type { DatabaseHandle } from "../../db/client.ts";
-import { contacts, conversations, messages, organizations } from "../../db/schema.ts";
+import { conversations, messages } from "../../db/schema.ts";
 import { seedIfEmpty } from "../../src/seed.ts";
 import { InboundService } from "../../src/services/inbound.ts";
 import { advanceStatus, insertMessage, listMessages } from "../../src/services/messages.ts";
 import { RecordingNotifier } from "../../src/services/notifier.ts";
 import { backends, SETUP_TIMEOUT_MS } from "./backends.ts";
+import { createConversation } from "./conversation-fixture.ts";
 
 for (const backend of await backends()) {
   describe(`message repository on ${backend.name}`, () => {
@@ -20,20 +21,10 @@ for (const backend of await backends()) {
       instance = await backend.create();
       // One connection: PostgreSQL prepares a statement once per connection, and postgres.js counts that too.
       handle = await instance.open({ onQuery: () => statements++, maxConnections: 1 });
-      const [org] = await handle.db
-        .insert(organizations)
-        .values({ name: "Acme", whatsappPhoneNumberId: "pn-1" })
-        .returning();
-      const [contact] = await handle.db
-        .insert(contacts)
-        .values({ organizationId: org!.id, whatsappId: "4911111" })
-        .returning();
-      const [conv] = await handle.db
-        .insert(conversations)
-        .values({ organizationId: org!.id, contactId: contact!.id })
-        .returning();
-      orgId = org!.id;
-      conversationId = conv!.id;
+      ({ orgId, conversationId } = await createConversation(handle.db, {
+        phoneNumberId: "pn-1",
+        whatsappId: "4911111",
+      }));
     }, SETUP_TIMEOUT_MS);
     afterAll(async () => {
       await handle.close();

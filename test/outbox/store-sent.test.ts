@@ -10,11 +10,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { eq, inArray, sql } from "drizzle-orm";
 import type { DatabaseHandle } from "../../db/client.ts";
 import { isUniqueViolation } from "../../db/errors.ts";
-import { contacts, conversations, messages, organizations, outboxJobs } from "../../db/schema.ts";
+import { messages, outboxJobs } from "../../db/schema.ts";
 import { type ClaimedJob, claimJobs, enqueueJob, failJob } from "../../src/outbox/store.ts";
 import { type SentMark, SentStore } from "../../src/outbox/store-sent.ts";
 import { advanceStatus, insertMessage } from "../../src/services/messages.ts";
 import { type BackendInstance, backends, SETUP_TIMEOUT_MS } from "../db/backends.ts";
+import { createConversation } from "../db/conversation-fixture.ts";
 
 for (const backend of await backends()) {
   describe(`outbox sent commits on ${backend.name}`, () => {
@@ -28,17 +29,7 @@ for (const backend of await backends()) {
       instance = await backend.create();
       // One connection: PostgreSQL prepares a statement once per connection, and postgres.js counts that too.
       handle = await instance.open({ onQuery: () => statements++, maxConnections: 1 });
-      const [org] = await handle.db.insert(organizations).values({ name: "Acme" }).returning();
-      const [contact] = await handle.db
-        .insert(contacts)
-        .values({ organizationId: org!.id, whatsappId: "4912345" })
-        .returning();
-      const [conversation] = await handle.db
-        .insert(conversations)
-        .values({ organizationId: org!.id, contactId: contact!.id })
-        .returning();
-      orgId = org!.id;
-      conversationId = conversation!.id;
+      ({ orgId, conversationId } = await createConversation(handle.db));
     }, SETUP_TIMEOUT_MS);
 
     afterAll(async () => {

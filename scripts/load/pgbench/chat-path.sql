@@ -22,24 +22,37 @@ select "conversations"."id", "conversations"."organization_id", "conversations".
        "contacts"."id", "contacts"."organization_id", "contacts"."whatsapp_id", "contacts"."name", "contacts"."created_at"
   from "conversations" inner join "contacts" on "contacts"."id" = "conversations"."contact_id"
  where ("conversations"."id" = :conversation_id and "conversations"."organization_id" = :org_id) limit 1;
--- 3. acceptMessage: idempotency key, seq bump + INSERT, send job, one statement.
-WITH swept AS (
-  DELETE FROM idempotency_keys
-   WHERE user_id = :user_id::uuid AND key <> ('pgbench.' || :client_id::text || '.' || :r::text)
-     AND created_at < now() - interval '24 hours'
+-- 3. acceptMessage: idempotency key, seq bump + INSERT, send job, one statement; a batch of one (the
+-- app puts the messages of one conversation that arrive together in one statement).
+WITH input AS (
+  SELECT * FROM ROWS FROM (jsonb_to_recordset(jsonb_build_array(jsonb_build_object(
+      'id', md5(:client_id::text || '.' || :r::text)::uuid, 'sender_id', :user_id::uuid,
+      'key', 'pgbench.' || :client_id::text || '.' || :r::text, 'message_type', 'text',
+      'content', '{"text":"pgbench chat path"}'::jsonb, 'at', now(), 'budget_ms', 21600000)))
+           AS (id uuid, sender_id uuid, key text, message_type message_type, content jsonb,
+               at timestamptz, budget_ms int)) WITH ORDINALITY AS t(id, sender_id, key, message_type,
+                                                                  content, at, budget_ms, ord)
+), swept AS (
+  DELETE FROM idempotency_keys AS k
+   USING (SELECT DISTINCT sender_id FROM input WHERE key IS NOT NULL) AS s
+   WHERE k.user_id = s.sender_id AND k.created_at < now() - interval '24 hours'
+     AND NOT EXISTS (SELECT 1 FROM input WHERE input.sender_id = k.user_id AND input.key = k.key)
 ), claim AS (
   INSERT INTO idempotency_keys (user_id, key, message_id, created_at)
-  SELECT :user_id::uuid, 'pgbench.' || :client_id::text || '.' || :r::text,
-         md5(:client_id::text || '.' || :r::text)::uuid, now()
-   WHERE EXISTS (SELECT 1 FROM conversations WHERE id = :conversation_id::uuid)
+  SELECT sender_id, key, id, now() FROM input
+   WHERE key IS NOT NULL AND EXISTS (SELECT 1 FROM conversations WHERE id = :conversation_id::uuid)
   ON CONFLICT (user_id, key) DO UPDATE SET message_id = EXCLUDED.message_id, created_at = EXCLUDED.created_at
    WHERE idempotency_keys.created_at < now() - interval '24 hours'
   RETURNING message_id
+), accepted AS (
+  SELECT input.*, row_number() OVER (ORDER BY ord) AS n, count(*) OVER () AS total FROM input
+   WHERE key IS NULL OR id IN (SELECT message_id FROM claim)
 ), bumped AS (
   UPDATE conversations
-     SET last_seq = last_seq + 1,
-         last_message_at = GREATEST(COALESCE(last_message_at, now()), now())
-   WHERE id = :conversation_id::uuid AND EXISTS (SELECT 1 FROM claim)
+     SET last_seq = last_seq + (SELECT count(*) FROM accepted),
+         last_message_at = GREATEST(COALESCE(last_message_at, (SELECT max(at) FROM accepted)),
+                                    (SELECT max(at) FROM accepted))
+   WHERE id = :conversation_id::uuid AND EXISTS (SELECT 1 FROM accepted)
   RETURNING last_seq, contact_id, assigned_agent_id, status,
             (extract(epoch FROM last_message_at) * 1000)::float8 AS last_message_at_ms,
             (extract(epoch FROM last_inbound_at) * 1000)::float8 AS last_inbound_at_ms,
@@ -47,19 +60,20 @@ WITH swept AS (
 ), inserted AS (
   INSERT INTO messages (id, conversation_id, organization_id, seq, direction, sender_type, sender_id,
                         message_type, content, status, created_at)
-  SELECT md5(:client_id::text || '.' || :r::text)::uuid, :conversation_id::uuid, :org_id::uuid, bumped.last_seq,
-         'outbound'::message_direction, 'agent'::sender_type, :user_id::uuid, 'text'::message_type,
-         '{"text":"pgbench chat path"}'::jsonb, 'pending'::message_status, now()
-    FROM bumped
-  RETURNING id
+  SELECT a.id, :conversation_id::uuid, :org_id::uuid, bumped.last_seq - a.total + a.n,
+         'outbound'::message_direction, 'agent'::sender_type, a.sender_id, a.message_type, a.content,
+         'pending'::message_status, a.at
+    FROM accepted AS a, bumped
+  RETURNING id, seq
 ), queued AS (
   INSERT INTO outbox_jobs (kind, ref_id, state, attempts, next_attempt_at, deadline_at)
-  SELECT 'send_message'::outbox_job_kind, inserted.id, 'queued'::outbox_job_state, 0, now(), now() + interval '6 hours'
-    FROM inserted
+  SELECT 'send_message'::outbox_job_kind, inserted.id, 'queued'::outbox_job_state, 0, now(),
+         now() + a.budget_ms * interval '1 millisecond'
+    FROM inserted JOIN accepted AS a ON a.id = inserted.id
 )
-SELECT bumped.last_seq, bumped.contact_id, bumped.assigned_agent_id, bumped.status,
+SELECT inserted.id, inserted.seq, bumped.contact_id, bumped.assigned_agent_id, bumped.status,
        bumped.last_message_at_ms, bumped.last_inbound_at_ms, bumped.created_at_ms
-  FROM bumped, inserted;
+  FROM inserted, bumped;
 -- 4. The outbox worker's claim (one due job, whichever: another client's may come first).
 WITH claimed AS (
   UPDATE outbox_jobs AS j
