@@ -254,7 +254,10 @@ const KILL_READ_GRACE_MS = 250;
 
 function auditProvider(graph: FakeGraph, ids: Map<string, string>, kills: Kill[]) {
   const byText = new Map<string, typeof graph.accepted>();
-  for (const a of graph.accepted) byText.set(a.text ?? "", [...(byText.get(a.text ?? "") ?? []), a]);
+  // In the order the calls reached the provider, not the order it answered them: a slow answer to a
+  // killed process's call can be written after the restarted process's call was answered.
+  const byArrival = [...graph.accepted].sort((a, b) => a.receivedAt - b.receivedAt);
+  for (const a of byArrival) byText.set(a.text ?? "", [...(byText.get(a.text ?? "") ?? []), a]);
   const missing = [...ids.keys()].filter((t) => !byText.has(t));
   const strangers = [...byText.keys()].filter((t) => !ids.has(t));
   const perKill = kills.map(() => 0);
@@ -319,6 +322,9 @@ for (const backend of await backends()) {
             main.kill("SIGKILL");
             await main.exited(10_000);
             kills.push({ signalled, exited: Date.now() });
+            // The next life's first calls must not fall in the window where the fake may still read
+            // the dead process's (a restart here takes a few hundred ms): the audit tells lives apart by time.
+            await Bun.sleep(KILL_READ_GRACE_MS);
             main = await startMain({ ...env, PORT: port, SEED_DEMO: "false" });
             processes.push(main);
           });
