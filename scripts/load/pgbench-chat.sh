@@ -31,22 +31,26 @@ while [ $# -gt 0 ]; do
 done
 command -v pgbench >/dev/null || { echo "pgbench not found (Debian: apt-get install postgresql-contrib)" >&2; exit 1; }
 
+# The script pgbench runs: chat-path.sql with the app's own accept and sent statements put in.
+script=$(mktemp --suffix=.sql)
+trap 'rm -f "$script"' EXIT
+bun scripts/load/pgbench/render.ts > "$script"
 eval "$(bun scripts/load/pgbench/setup.ts)"
-[ -n "$keep" ] || trap 'bun scripts/load/pgbench/setup.ts --drop >/dev/null 2>&1 || true' EXIT
+[ -n "$keep" ] || trap 'rm -f "$script"; bun scripts/load/pgbench/setup.ts --drop >/dev/null 2>&1 || true' EXIT
 
 mkdir -p "$out"
 file="$out/pgbench-chat-$(date -u +%Y-%m-%dT%H-%M-%S).txt"
 {
   echo "# pgbench of the chat path: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "# command: scripts/load/pgbench-chat.sh -c $clients -T $seconds${rate:+ -R $rate}"
-  echo "# commit: $(git rev-parse --short HEAD)$(git status --porcelain -- scripts/load/pgbench | grep -q . && echo +uncommitted)"
+  echo "# commit: $(git rev-parse --short HEAD)$(git status --porcelain -- scripts/load/pgbench src/services/accept-message.ts src/outbox/store-sent.ts | grep -q . && echo +uncommitted)"
   echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), Linux $(uname -r)"
   echo "# server: $(psql "$DB_URL" -Atc 'select version()')"
   echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$file"
 # -M prepared: named prepared statements, as postgres.js runs drizzle's; -r: latency per statement.
 pgbench -n -M prepared -r -c "$clients" -j 1 -T "$seconds" ${rate:+--rate "$rate"} \
-  -f scripts/load/pgbench/chat-path.sql \
+  -f "$script" \
   -D user_id="$USER_ID" -D org_id="$ORG_ID" -D conversation_id="$CONVERSATION_ID" \
   "$DB_URL" 2>&1 | tee -a "$file"
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$file"

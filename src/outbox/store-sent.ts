@@ -29,8 +29,9 @@ const MAX_BATCH = 256;
 /**
  * Every mark's message moves only from the statuses "sent" may follow (src/services/message-status.ts),
  * whatever became of its lease, as a lone mark's did; every job is deleted only under its lease.
+ * Exported for scripts/load/pgbench, which runs this very text under pgbench.
  */
-const STORE_SENT = new PgDialect().sqlToQuery(sql`
+export const STORE_SENT = new PgDialect().sqlToQuery(sql`
   WITH v AS (
     SELECT * FROM jsonb_to_recordset(${sql.placeholder("marks")}::jsonb)
       AS v(message_id uuid, wamid text, at timestamptz, job_id uuid, job_owner text, job_attempts int)

@@ -38,9 +38,9 @@ const expired = sql`now() - ${IDEMPOTENCY_WINDOW_MS} * interval '1 millisecond'`
  * The statement, over a batch of one conversation's messages (a JSON array, in arrival order; a
  * message alone is a batch of one). The messages whose key was claimed (or that have none) get
  * consecutive seqs after the conversation's `last_seq`, in the batch's order; the others store
- * nothing.
+ * nothing. Exported for scripts/load/pgbench, which runs this very text under pgbench.
  */
-const ACCEPT_MESSAGES = new PgDialect().sqlToQuery(sql`
+export const ACCEPT_MESSAGES = new PgDialect().sqlToQuery(sql`
   WITH input AS (
     SELECT * FROM ROWS FROM (jsonb_to_recordset(${p("batch")}::jsonb)
              AS (id uuid, sender_id uuid, key text, message_type message_type, content jsonb,
