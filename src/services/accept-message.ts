@@ -149,15 +149,15 @@ async function acceptBatch(db: Database, batch: AcceptInput[]): Promise<Accepted
     // error stays with the message that causes it.
     const results: Accepted[] = [];
     for (const input of batch)
-      results.push(await settle(acceptMany(db, [input]).then((r) => resultOf(input, r))));
+      results.push(await settle(acceptMany(db, [input]).then(([row]) => resultOf(input, row))));
     return results;
   }
-  return batch.map((input) => ({ status: "fulfilled", value: resultOf(input, rows) }));
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return batch.map((input) => ({ status: "fulfilled", value: resultOf(input, byId.get(input.id)) }));
 }
 
-/** The conversation after `input`'s message, or null when the statement stored it not. */
-function resultOf(input: AcceptInput, rows: readonly BatchRow[]): ConversationRow | null {
-  const row = rows.find((r) => r.id === input.id);
+/** The conversation after `input`'s message, from its row of the statement (none: not stored). */
+function resultOf(input: AcceptInput, row: BatchRow | undefined): ConversationRow | null {
   // Every message of a batch shows the conversation as the batch left it, but for its own seq.
   return row ? conversationAfter(row, ids(input), Number(row.seq)) : null;
 }
